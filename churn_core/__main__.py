@@ -1,0 +1,133 @@
+"""Command-line interface for scheduled jobs and scripts.
+
+    python -m churn_core describe --data FILE [--target COL] [--crosstab A B] --format json
+    python -m churn_core import --data FILE [--name NAME] [--db PATH]
+    python -m churn_core datasets [--db PATH] --format json
+
+Exit codes: 0 success; 1 the input or an option is wrong (message on stderr);
+2 the command line itself is wrong; 3 the database cannot be used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from typing import Any, Sequence
+
+from . import analysis
+from .dataset import load_dataset
+from .errors import ChurnCoreError, StoreError
+from .store import Store
+
+EXIT_INPUT, EXIT_STORE = 1, 3
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m churn_core", description="Churn Radar command line.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def data_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--data", required=True, help="CSV or XLSX file")
+        p.add_argument("--target", help="the churn column (detected when omitted)")
+        p.add_argument("--positive", help="the target value that means churn (detected when omitted)")
+        p.add_argument("--sheet", help="the sheet of an XLSX workbook")
+
+    describe = sub.add_parser("describe", help="descriptive churn analysis of a file")
+    data_options(describe)
+    describe.add_argument("--crosstab", nargs=2, metavar=("COL_A", "COL_B"), help="add a cross tab of two columns")
+    describe.add_argument("--min-group", type=int, default=30, help="groups smaller than this are flagged")
+    describe.add_argument("--format", choices=("json", "text"), default="text")
+
+    imp = sub.add_parser("import", help="store a file as a new dataset version and make it active")
+    data_options(imp)
+    imp.add_argument("--name", help="dataset name (default: the file name)")
+    imp.add_argument("--no-activate", action="store_true", help="store without making it active")
+    imp.add_argument("--db", help="database file (default $CHURN_RADAR_DB or data/churn.duckdb)")
+    imp.add_argument("--format", choices=("json", "text"), default="text")
+
+    listing = sub.add_parser("datasets", help="list stored dataset versions")
+    listing.add_argument("--db", help="database file (default $CHURN_RADAR_DB or data/churn.duckdb)")
+    listing.add_argument("--format", choices=("json", "text"), default="text")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        result = _COMMANDS[args.command](args)
+    except StoreError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_STORE
+    except ChurnCoreError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_INPUT
+    if args.format == "json":
+        json.dump(result, sys.stdout, ensure_ascii=False, indent=2, default=str)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(_text(args.command, result))
+    return 0
+
+
+def _load(args: argparse.Namespace):
+    return load_dataset(args.data, target=args.target, positive=args.positive, sheet=args.sheet)
+
+
+def _describe(args: argparse.Namespace) -> dict[str, Any]:
+    dataset = _load(args)
+    desc = analysis.describe(dataset, crosstab=tuple(args.crosstab) if args.crosstab else None,
+                             min_group=args.min_group)
+    out = desc.to_dict()
+    out["dataset"] = {"name": dataset.name, "rows": dataset.n_rows, "roles": dataset.roles.to_dict(),
+                      "warnings": [i.message for i in dataset.report.warnings]}
+    return out
+
+
+def _import(args: argparse.Namespace) -> dict[str, Any]:
+    dataset = _load(args)
+    if args.name:
+        from dataclasses import replace
+        dataset = replace(dataset, name=args.name)
+    version = Store(args.db).save_dataset(dataset, activate=not args.no_activate)
+    return {**version.__dict__, "warnings": [i.message for i in dataset.report.warnings]}
+
+
+def _datasets(args: argparse.Namespace) -> dict[str, Any]:
+    return {"datasets": [v.__dict__ for v in Store(args.db).list_datasets().versions]}
+
+
+_COMMANDS = {"describe": _describe, "import": _import, "datasets": _datasets}
+
+
+def _text(command: str, result: dict[str, Any]) -> str:
+    if command == "describe":
+        o = result["overall"]
+        lines = [f"{result['dataset']['name']}: {o['customers']} customers, {o['churners']} churned "
+                 f"({o['churn_rate']:.2%}, 95% CI {o['ci_low']:.2%}–{o['ci_high']:.2%})"]
+        for col, levels in result["by_category"].items():
+            if len(levels) <= 12:
+                lines.append(f"  {col}: " + ", ".join(f"{lv['value']} {lv['churn_rate']:.2%} (n={lv['customers']})"
+                                                       for lv in levels))
+        for col, t in result["thresholds"].items():
+            if t["threshold"] is not None:
+                lines.append(f"  {col} >= {t['threshold']:g}: {t['rate_at_or_above']:.2%} vs {t['rate_below']:.2%}")
+        for seg in result["segments"]:
+            lines.append(f"  segment {seg['name']}: {seg['churn_rate']:.2%} (n={seg['customers']})")
+        lines += [f"  warning: {w}" for w in result["dataset"]["warnings"]]
+        return "\n".join(lines) + "\n"
+    if command == "import":
+        verb = "already stored as" if result["reused"] else "stored as"
+        return f"{result['name']}: {verb} version {result['version']} ({result['rows']} rows)" + (
+            ", active\n" if result["active"] else "\n")
+    rows = [f"{'*' if d['active'] else ' '} v{d['version']}  {d['name']}  {d['rows']} rows  {d['created_at']}"
+            for d in result["datasets"]]
+    return "\n".join(rows or ["no datasets stored"]) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,620 @@
+"""Descriptive churn analysis on any dataset, driven by column roles, never by column names.
+
+Every function takes a :class:`~churn_core.dataset.Dataset` first and returns a
+frozen result with ``to_frame()``. All work is vectorised pandas/numpy.
+
+The threshold rule (``threshold_analysis``): each distinct level (or quantile
+bin) of the column is a candidate cut ``t``; the customers split into ``< t``
+and ``>= t``. A cut is eligible when both sides hold at least ``min_support``
+customers and the rate at or above the cut is higher. The detected threshold is
+the eligible cut with the largest Pearson chi-square of the 2x2 table (the most
+significant split), provided its p-value is below ``alpha``; otherwise there is
+no threshold.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._stats import RATE_COLUMNS, add_rates, chi_square_2x2, grouped_rates, wilson_interval
+from .dataset import Dataset
+from .errors import ParameterError, SchemaError
+
+MISSING_LABEL = "(missing)"
+MAX_LEVELS = 25
+
+
+@dataclass(frozen=True)
+class OverallChurn:
+    customers: int
+    churners: int
+    churn_rate: float
+    ci_low: float
+    ci_high: float
+    value_total: float | None = None
+    value_at_risk: float | None = None
+
+    @property
+    def value_at_risk_share(self) -> float | None:
+        """Share of all customer value held by churners."""
+        if self.value_at_risk is None or not self.value_total:
+            return None
+        return self.value_at_risk / self.value_total
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([self.__dict__])
+
+
+@dataclass(frozen=True)
+class Contrast:
+    """The highest- and lowest-rate groups of a table, for a one-line takeaway.
+    Only groups that are not small count, unless every group is small (then ``small`` is True)."""
+
+    high: str
+    high_rate: float
+    high_customers: int
+    low: str
+    low_rate: float
+    ratio: float | None
+    small: bool
+
+
+def contrast(table: pd.DataFrame, *, label: str) -> Contrast | None:
+    """Compare the highest- and lowest-rate groups of a rate table (None if it is empty)."""
+    if table.empty:
+        return None
+    big = table[~table["small"]]
+    small = big.empty
+    pool = table if small else big
+    hi = pool.loc[pool["churn_rate"].idxmax()]
+    lo = pool.loc[pool["churn_rate"].idxmin()]
+    ratio = float(hi["churn_rate"] / lo["churn_rate"]) if lo["churn_rate"] > 0 else None
+    return Contrast(str(hi[label]), float(hi["churn_rate"]), int(hi["customers"]), str(lo[label]),
+                    float(lo["churn_rate"]), ratio, small)
+
+
+@dataclass(frozen=True, eq=False)
+class CategoryChurn:
+    """Churn for each value of one column. ``table`` columns: value, customers, churners,
+    churn_rate, ci_low, ci_high, lift, small."""
+
+    column: str
+    overall_rate: float
+    min_group: int
+    binned: bool
+    table: pd.DataFrame
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table.copy()
+
+    def contrast(self) -> Contrast | None:
+        return contrast(self.table, label="value")
+
+
+@dataclass(frozen=True, eq=False)
+class ThresholdResult:
+    column: str
+    binned: bool
+    levels: pd.DataFrame  # value, label, customers, churners, churn_rate, ci_low, ci_high, small
+    threshold: float | None
+    rate_below: float | None
+    rate_at_or_above: float | None
+    customers_at_or_above: int | None
+    p_value: float | None
+    min_support: int
+
+    @property
+    def lift(self) -> float | None:
+        if self.threshold is None or not self.rate_below:
+            return None
+        return self.rate_at_or_above / self.rate_below
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.levels.copy()
+
+
+@dataclass(frozen=True, eq=False)
+class BandChurn:
+    column: str
+    edges: tuple[float, ...]
+    table: pd.DataFrame  # band, lower, upper, customers, churners, churn_rate, ci_low, ci_high, small
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table.copy()
+
+    def contrast(self) -> Contrast | None:
+        return contrast(self.table, label="band")
+
+
+@dataclass(frozen=True, eq=False)
+class CrossTab:
+    row: str
+    column: str
+    rows: tuple[str, ...]
+    columns: tuple[str, ...]
+    cells: pd.DataFrame  # row, column, customers, churners, churn_rate, ci_low, ci_high, small
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.cells.copy()
+
+    def contrast(self) -> Contrast | None:
+        """Highest and lowest cells, labelled "row × column"."""
+        return contrast(self.cells.assign(cell=self.cells["row"] + " × " + self.cells["column"]), label="cell")
+
+    def matrix(self, values: str = "churn_rate") -> pd.DataFrame:
+        wide = self.cells.pivot(index="row", columns="column", values=values)
+        return wide.reindex(index=list(self.rows), columns=list(self.columns))
+
+
+@dataclass(frozen=True, eq=False)
+class DriverRanking:
+    """Correlation of each numeric or binary column with churn (coded 1), strongest first."""
+
+    table: pd.DataFrame  # column, kind, correlation, mean_churned, mean_retained, effect_size
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table.copy()
+
+
+@dataclass(frozen=True)
+class Clause:
+    """One condition of a segment rule. ``ref`` is a column name or a role reference:
+    ``@service_calls``, ``@tenure``, ``@value``, ``@flag:<regex>`` (a plan flag as 0/1)
+    or ``@column:<regex>`` (the first numeric column whose name matches)."""
+
+    ref: str
+    op: str
+    value: float
+
+
+@dataclass(frozen=True)
+class Segment:
+    key: str
+    name: str
+    clauses: tuple[Clause, ...]
+    priority: int
+
+
+DEFAULT_SEGMENTS: tuple[Segment, ...] = (
+    Segment("dual_high_risk", "Dual high risk", (Clause("@flag:international|intl", "==", 1),
+                                                 Clause("@service_calls", ">=", 3)), 1),
+    Segment("repeated_complaints", "Repeated complaints", (Clause("@service_calls", ">=", 3),), 2),
+    Segment("heavy_day_users", "Heavy day users", (Clause("@column:day.*charge", ">", 40),), 3),
+    Segment("international_plan", "International plan", (Clause("@flag:international|intl", "==", 1),), 4),
+)
+_OPS = {">=": np.greater_equal, ">": np.greater, "<=": np.less_equal, "<": np.less,
+        "==": np.equal, "!=": np.not_equal}
+
+
+@dataclass(frozen=True, eq=False)
+class SegmentTable:
+    table: pd.DataFrame  # key, name, priority, customers, churners, churn_rate, ci_low, ci_high, lift, share, small
+    skipped: tuple[tuple[str, str], ...] = ()  # (segment key, reason)
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table.copy()
+
+    def top(self) -> pd.Series | None:
+        """The segment with the highest lift, preferring segments that are not small."""
+        if self.table.empty:
+            return None
+        big = self.table[~self.table["small"]]
+        pool = self.table if big.empty else big
+        return pool.loc[pool["lift"].idxmax()]
+
+
+@dataclass(frozen=True, eq=False)
+class ValueTiers:
+    cutoff: float
+    top_share: float
+    table: pd.DataFrame  # tier, customers, churners, churn_rate, ci_low, ci_high, value_total, value_at_risk
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table.copy()
+
+    @property
+    def top_rate(self) -> float:
+        return float(self.table.set_index("tier").at["top", "churn_rate"])
+
+    @property
+    def rest_rate(self) -> float:
+        return float(self.table.set_index("tier").at["rest", "churn_rate"])
+
+    @property
+    def top_risk_share(self) -> float:
+        """The top tier's share of all value lost to churn."""
+        risk = self.table["value_at_risk"]
+        return float(risk.iloc[0] / risk.sum()) if risk.sum() else float("nan")
+
+
+@dataclass(frozen=True, eq=False)
+class Description:
+    """Everything the overview shows, computed once."""
+
+    overall: OverallChurn
+    by_category: dict[str, CategoryChurn]
+    thresholds: dict[str, ThresholdResult]
+    bands: BandChurn | None
+    drivers: DriverRanking
+    segments: SegmentTable
+    value_tiers: ValueTiers | None
+    crosstab: CrossTab | None = None
+    notes: tuple[str, ...] = field(default=())
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.overall.to_frame()
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready summary (the CLI's ``describe --format json``)."""
+        rate_cols = ["customers", "churners", "churn_rate", "ci_low", "ci_high"]
+        out: dict[str, Any] = {
+            "overall": _clean(self.overall.__dict__),
+            "by_category": {c: _records(r.table, ["value", *rate_cols, "lift", "small"])
+                            for c, r in self.by_category.items()},
+            "thresholds": {c: {"levels": _records(r.levels, ["value", "label", *rate_cols]),
+                               "threshold": r.threshold, "rate_below": r.rate_below,
+                               "rate_at_or_above": r.rate_at_or_above, "p_value": r.p_value}
+                           for c, r in self.thresholds.items()},
+            "bands": None if self.bands is None else {"column": self.bands.column,
+                                                      "levels": _records(self.bands.table)},
+            "drivers": _records(self.drivers.table),
+            "segments": _records(self.segments.table),
+            "value_tiers": None if self.value_tiers is None else _records(self.value_tiers.table),
+        }
+        if self.crosstab is not None:
+            out["crosstab"] = {"row": self.crosstab.row, "column": self.crosstab.column,
+                               "rows": list(self.crosstab.rows), "columns": list(self.crosstab.columns),
+                               "cells": _records(self.crosstab.cells, ["row", "column", *rate_cols])}
+        return _clean(out)
+
+
+def overall_churn(dataset: Dataset, *, confidence: float = 0.95) -> OverallChurn:
+    """Customers, churners, the churn rate with its Wilson interval, and value at risk."""
+    y = dataset.target()
+    n, k = len(y), int(y.sum())
+    low, high = wilson_interval(k, n, confidence=confidence)
+    value = dataset.value()
+    total = at_risk = None
+    if value is not None:
+        total, at_risk = float(value.sum()), float(value[y.to_numpy() == 1].sum())
+    return OverallChurn(n, k, k / n if n else float("nan"), float(low), float(high), total, at_risk)
+
+
+def churn_by_category(dataset: Dataset, *, column: str, min_group: int = 30, bins: int = 10) -> CategoryChurn:
+    """Churn for each value of ``column``. A numeric column with more than 25 values is cut
+    into ``bins`` quantile bins. Groups under ``min_group`` customers are flagged ``small``."""
+    _check_positive("min_group", min_group, "churn_by_category")
+    y = dataset.target()
+    keys, binned = _dimension(dataset, column, bins=bins)
+    table = grouped_rates(y, keys).reset_index(names="value")
+    overall = float(y.mean())
+    table["value"] = _labels(table["value"])
+    table["lift"] = table["churn_rate"] / overall if overall else np.nan
+    table["small"] = table["customers"] < min_group
+    return CategoryChurn(column, overall, min_group, binned, table)
+
+
+def threshold_analysis(
+    dataset: Dataset, *, column: str | None = None, min_support: int = 30, alpha: float = 0.001,
+    max_levels: int = MAX_LEVELS, bins: int = 10,
+) -> ThresholdResult:
+    """The churn rate at each value of a count or numeric column, and where it jumps.
+
+    ``column`` defaults to the service-call column. See the module docstring for the rule.
+    """
+    _check_positive("min_support", min_support, "threshold_analysis")
+    column = column or _require_role(dataset, "service_calls", "threshold_analysis")
+    x = _numeric(dataset, column)
+    known = x.notna()
+    x, y = x[known], dataset.target()[known]
+    binned = x.nunique() > max_levels
+    if binned:
+        edges = np.unique(np.quantile(x, np.linspace(0, 1, bins + 1)))
+        lower = pd.Series(edges[:-1][np.clip(np.searchsorted(edges, x, side="right") - 1, 0, len(edges) - 2)],
+                          index=x.index)
+    else:
+        lower = x
+    levels = grouped_rates(y, lower).reset_index(names="value")
+    if binned:
+        uppers = list(levels["value"].iloc[1:]) + [float(x.max())]
+        levels["label"] = [f"[{a:g}, {b:g})" for a, b in zip(levels["value"], uppers)]
+    else:
+        levels["label"] = [f"{v:g}" for v in levels["value"]]
+    levels["small"] = levels["customers"] < min_support
+
+    n_below = levels["customers"].cumsum().shift(fill_value=0).to_numpy()
+    k_below = levels["churners"].cumsum().shift(fill_value=0).to_numpy()
+    n_above = len(y) - n_below
+    k_above = int(y.sum()) - k_below
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate_below, rate_above = k_below / n_below, k_above / n_above
+    chi2, p = chi_square_2x2(k_above, n_above, k_below, n_below)
+    eligible = (n_below >= min_support) & (n_above >= min_support) & (rate_above > rate_below)
+    if not eligible.any() or p[eligible].min() >= alpha:
+        return ThresholdResult(column, binned, levels, None, None, None, None, None, min_support)
+    best = int(np.flatnonzero(eligible)[np.argmax(chi2[eligible])])
+    return ThresholdResult(column, binned, levels, float(levels["value"].iloc[best]), float(rate_below[best]),
+                           float(rate_above[best]), int(n_above[best]), float(p[best]), min_support)
+
+
+def tenure_bands(
+    dataset: Dataset, *, column: str | None = None, edges: list[float] | None = None, min_group: int = 30,
+) -> BandChurn:
+    """Churn per tenure band. Default edges: yearly bands up to 6 years for a month-like column
+    (maximum at most 120), otherwise about five equal bands on round numbers."""
+    column = column or _require_role(dataset, "tenure", "tenure_bands")
+    x = _numeric(dataset, column)
+    edges = sorted(edges) if edges is not None else default_band_edges(x, column=column)
+    if len(edges) < 2:
+        raise ParameterError(f"The 'edges' parameter of tenure_bands needs at least 2 values. Got {edges!r} "
+                             "instead. Pass increasing band edges, e.g. [0, 12, 24].", code="bad_parameter",
+                             name="edges", value=edges)
+    bounds = [*edges[:-1], math.inf] if x.max() >= edges[-1] else list(edges)
+    band = pd.cut(x, bins=bounds, right=False, labels=False)
+    integer = bool(np.all(np.mod(x.dropna(), 1) == 0))
+    labels = [_band_label(a, b, integer) for a, b in zip(bounds[:-1], bounds[1:])]
+    table = grouped_rates(dataset.target(), band).reset_index(names="band")
+    table = table[table["band"].notna()].astype({"band": int})
+    table["lower"] = [bounds[i] for i in table["band"]]
+    table["upper"] = [bounds[i + 1] for i in table["band"]]
+    table["band"] = [labels[i] for i in table["band"]]
+    table["small"] = table["customers"] < min_group
+    cols = ["band", "lower", "upper", *RATE_COLUMNS, "small"]
+    return BandChurn(column, tuple(float(e) for e in bounds), table[cols].reset_index(drop=True))
+
+
+def default_band_edges(x: pd.Series, *, column: str = "") -> list[float]:
+    top = float(x.max())
+    if top <= 120 and re.search(r"month|tenure|在网|月", column, re.I):
+        return [0, 6, 12, 24, 36, 48, 60, 72]
+    step = _nice_step(top / 5)
+    return [float(step * i) for i in range(int(top // step) + 2)]
+
+
+def cross_tab(dataset: Dataset, *, rows: str, columns: str, bins: int = 4, min_group: int = 30) -> CrossTab:
+    """Churn rate and counts for every pair of values of two columns (numeric ones binned)."""
+    y = dataset.target()
+    row_keys, _ = _dimension(dataset, rows, bins=bins, max_levels=12)
+    col_keys, _ = _dimension(dataset, columns, bins=bins, max_levels=12)
+    grouped = y.groupby([row_keys, col_keys], observed=True, dropna=False)
+    cells = add_rates(pd.DataFrame({"customers": grouped.size(), "churners": grouped.sum()}))
+    cells = cells.reset_index(names=["row", "column"])
+    cells["row"], cells["column"] = _labels(cells["row"]), _labels(cells["column"])
+    cells["small"] = cells["customers"] < min_group
+    order = lambda keys: tuple(dict.fromkeys(_labels(pd.Series(sorted(keys.dropna().unique()))))) + (
+        (MISSING_LABEL,) if keys.isna().any() else ())
+    return CrossTab(rows, columns, order(row_keys), order(col_keys), cells)
+
+
+def driver_ranking(dataset: Dataset) -> DriverRanking:
+    """Point-biserial correlation with churn, churned vs retained means and Cohen's d,
+    for every numeric column and plan flag, sorted by |correlation|."""
+    roles = dataset.roles
+    y = dataset.target().to_numpy(dtype=float)
+    cols = {c: ("numeric", _numeric(dataset, c)) for c in roles.numeric if c not in roles.ignored}
+    cols.update({c: ("flag", dataset.flag(c)) for c in roles.plan_flags})
+    rows = []
+    for col, (kind, x) in cols.items():
+        values = x.to_numpy(dtype=float)
+        ok = ~np.isnan(values)
+        xv, yv = values[ok], y[ok]
+        if xv.size < 3 or xv.std() == 0 or yv.std() == 0:
+            continue
+        churned, retained = xv[yv == 1], xv[yv == 0]
+        pooled = math.sqrt(((churned.size - 1) * churned.var(ddof=1) + (retained.size - 1) * retained.var(ddof=1))
+                           / (xv.size - 2))
+        rows.append((col, kind, float(np.corrcoef(xv, yv)[0, 1]), float(churned.mean()), float(retained.mean()),
+                     float((churned.mean() - retained.mean()) / pooled) if pooled else np.nan))
+    table = pd.DataFrame(rows, columns=["column", "kind", "correlation", "mean_churned", "mean_retained",
+                                        "effect_size"])
+    table = table.reindex(table["correlation"].abs().sort_values(ascending=False).index).reset_index(drop=True)
+    return DriverRanking(table)
+
+
+def segment_masks(dataset: Dataset, *, segments: tuple[Segment, ...] = DEFAULT_SEGMENTS
+                  ) -> tuple[pd.DataFrame, tuple[tuple[str, str], ...]]:
+    """A boolean column per applicable segment, and (key, reason) for each segment skipped."""
+    masks, skipped = {}, []
+    for seg in segments:
+        try:
+            mask = np.ones(dataset.n_rows, dtype=bool)
+            for clause in seg.clauses:
+                if clause.op not in _OPS:
+                    raise ParameterError(f"Segment '{seg.key}' uses the operator '{clause.op}'. "
+                                         f"Use one of {sorted(_OPS)}.", code="bad_parameter", name="op",
+                                         value=clause.op)
+                x = _resolve(dataset, clause.ref).to_numpy(dtype=float)
+                with np.errstate(invalid="ignore"):
+                    mask &= _OPS[clause.op](x, clause.value) & ~np.isnan(x)
+            masks[seg.key] = mask
+        except SchemaError as err:
+            skipped.append((seg.key, str(err)))
+    return pd.DataFrame(masks, index=dataset.frame.index), tuple(skipped)
+
+
+def segment_churn(dataset: Dataset, *, segments: tuple[Segment, ...] = DEFAULT_SEGMENTS,
+                  min_group: int = 30) -> SegmentTable:
+    """Size and churn rate of each rule-based segment. Segments whose columns the dataset
+    lacks are listed in ``skipped`` with the reason."""
+    y = dataset.target()
+    masks, skipped = segment_masks(dataset, segments=segments)
+    overall = float(y.mean())
+    yv = y.to_numpy()
+    rows = [(s.key, s.name, s.priority, int(masks[s.key].sum()), int(yv[masks[s.key].to_numpy()].sum()))
+            for s in segments if s.key in masks]
+    table = add_rates(pd.DataFrame(rows, columns=["key", "name", "priority", "customers", "churners"]))
+    table["lift"] = table["churn_rate"] / overall if overall else np.nan
+    table["share"] = table["customers"] / max(len(y), 1)
+    table["small"] = table["customers"] < min_group
+    return SegmentTable(table.sort_values("priority").reset_index(drop=True), tuple(skipped))
+
+
+def value_tiers(dataset: Dataset, *, top_share: float = 0.2, min_group: int = 30) -> ValueTiers:
+    """The top ``top_share`` of customers by value against the rest."""
+    if not 0 < top_share < 1:
+        raise ParameterError(f"The 'top_share' parameter of value_tiers must be in (0, 1). Got {top_share!r} "
+                             "instead.", code="bad_parameter", name="top_share", value=top_share)
+    value = dataset.value()
+    if value is None:
+        raise SchemaError("The dataset has no value column (charges or revenue), so value tiers cannot be "
+                          f"computed. Received the columns {list(dataset.frame.columns)[:12]}. "
+                          "Map a value column in the role mapping.", code="no_value_column")
+    cutoff = float(value.quantile(1 - top_share))
+    tier = np.where(value >= cutoff, "top", "rest")
+    y = dataset.target()
+    table = grouped_rates(y, tier).reindex(["top", "rest"]).reset_index(names="tier")
+    grouped = value.groupby(tier)
+    table["value_total"] = table["tier"].map(grouped.sum())
+    table["value_at_risk"] = table["tier"].map(value[y.to_numpy() == 1].groupby(tier[y.to_numpy() == 1]).sum())
+    table["small"] = table["customers"] < min_group
+    return ValueTiers(cutoff, top_share, table.fillna({"value_at_risk": 0.0}))
+
+
+def count_columns(dataset: Dataset, *, max_levels: int = MAX_LEVELS) -> tuple[str, ...]:
+    """The service-call column plus other non-negative whole-number columns with 3 to 25 values."""
+    roles = dataset.roles
+    cols = [roles.service_calls] if roles.service_calls else []
+    for col in roles.numeric:
+        x = _numeric(dataset, col).dropna()
+        if col not in cols and col != roles.tenure and 3 <= x.nunique() <= max_levels and x.min() >= 0 \
+                and bool(np.all(np.mod(x, 1) == 0)):
+            cols.append(col)
+    return tuple(cols)
+
+
+def describe(dataset: Dataset, *, crosstab: tuple[str, str] | None = None, min_group: int = 30,
+             segments: tuple[Segment, ...] = DEFAULT_SEGMENTS) -> Description:
+    """Run every descriptive analysis the dataset's roles allow."""
+    roles = dataset.roles
+    notes = []
+    by_category = {c: churn_by_category(dataset, column=c, min_group=min_group)
+                   for c in (*roles.plan_flags, *roles.categorical) if c not in roles.ignored}
+    thresholds = {c: threshold_analysis(dataset, column=c, min_support=min_group) for c in count_columns(dataset)}
+    bands = tenure_bands(dataset, min_group=min_group) if roles.tenure else None
+    if bands is None:
+        notes.append("no_tenure")
+    tiers = value_tiers(dataset, min_group=min_group) if dataset.value() is not None else None
+    xt = cross_tab(dataset, rows=crosstab[0], columns=crosstab[1], min_group=min_group) if crosstab else None
+    return Description(overall_churn(dataset), by_category, thresholds, bands, driver_ranking(dataset),
+                       segment_churn(dataset, segments=segments, min_group=min_group), tiers, xt, tuple(notes))
+
+
+# -- helpers -----------------------------------------------------------------------------------
+
+def _check_positive(name: str, value: int, func: str) -> None:
+    if not isinstance(value, (int, np.integer)) or value < 1:
+        raise ParameterError(f"The '{name}' parameter of {func} must be a whole number of at least 1. "
+                             f"Got {value!r} instead.", code="bad_parameter", name=name, value=value)
+
+
+def _require_role(dataset: Dataset, role: str, func: str) -> str:
+    column = getattr(dataset.roles, role)
+    if not column:
+        raise SchemaError(f"{func} needs a {role.replace('_', '-')} column, and none was detected in "
+                          f"{list(dataset.frame.columns)[:12]}. Map one in the role mapping, or pass column=.",
+                          code="role_missing", role=role)
+    return column
+
+
+def _check_column(dataset: Dataset, column: str) -> None:
+    if column not in dataset.frame.columns:
+        raise SchemaError(f"The column '{column}' is not in the dataset '{dataset.name}'. Received the "
+                          f"columns {list(dataset.frame.columns)[:20]}. Pick one of those.",
+                          code="column_missing", column=column, columns=list(dataset.frame.columns)[:20])
+    if column == dataset.roles.target:
+        raise ParameterError(f"The column '{column}' is the target; pick another column to break churn down by.",
+                             code="target_as_dimension", column=column)
+
+
+def _numeric(dataset: Dataset, column: str) -> pd.Series:
+    _check_column(dataset, column)
+    x = dataset.frame[column]
+    if isinstance(x.dtype, pd.CategoricalDtype) or not pd.api.types.is_numeric_dtype(x):
+        raise SchemaError(f"The column '{column}' is not numeric (received dtype {x.dtype}). Pick a numeric "
+                          "column, or map this one as numeric.", code="not_numeric", column=column)
+    return x.astype(float)
+
+
+def _dimension(dataset: Dataset, column: str, *, bins: int, max_levels: int = MAX_LEVELS) -> tuple[pd.Series, bool]:
+    """Group keys for a column: its values, or quantile bins for a many-valued numeric column."""
+    _check_column(dataset, column)
+    x = dataset.frame[column]
+    if isinstance(x.dtype, pd.CategoricalDtype) or not pd.api.types.is_numeric_dtype(x) or x.nunique() <= max_levels:
+        return x, False
+    codes, edges = pd.qcut(x, q=bins, duplicates="drop", retbins=True, labels=False)
+    labels = [f"{a:.4g}–{b:.4g}" for a, b in zip(edges[:-1], edges[1:])]
+    codes = np.where(np.isnan(codes), -1, codes).astype(int)
+    return pd.Series(pd.Categorical.from_codes(codes, categories=labels, ordered=True), index=x.index), True
+
+
+def _resolve(dataset: Dataset, ref: str) -> pd.Series:
+    roles = dataset.roles
+    if not ref.startswith("@"):
+        return _numeric(dataset, ref)
+    kind, _, pattern = ref[1:].partition(":")
+    if kind in ("service_calls", "tenure"):
+        return _numeric(dataset, _require_role(dataset, kind, "segment"))
+    if kind == "value":
+        value = dataset.value()
+        if value is None:
+            raise SchemaError("No value column is mapped.", code="role_missing", role="value")
+        return value
+    candidates = roles.plan_flags if kind == "flag" else roles.numeric
+    match = next((c for c in candidates if re.search(pattern, c, re.I)), None)
+    if match is None:
+        raise SchemaError(f"No {'plan flag' if kind == 'flag' else 'numeric column'} matches '{pattern}'.",
+                          code="role_missing", role=ref)
+    return dataset.flag(match) if kind == "flag" else _numeric(dataset, match)
+
+
+def _labels(values: pd.Series) -> list[str]:
+    out = []
+    for v in values:
+        if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA:
+            out.append(MISSING_LABEL)
+        elif isinstance(v, pd.Interval):
+            out.append(f"[{v.left:.4g}, {v.right:.4g}]")
+        elif isinstance(v, (float, np.floating)) and float(v).is_integer():
+            out.append(str(int(v)))
+        else:
+            out.append(str(v))
+    return out
+
+
+def _band_label(lower: float, upper: float, integer: bool) -> str:
+    if math.isinf(upper):
+        return f"{lower:g}+"
+    return f"{lower:g}–{upper - 1:g}" if integer else f"[{lower:g}, {upper:g})"
+
+
+def _nice_step(raw: float) -> float:
+    if raw <= 0:
+        return 1.0
+    magnitude = 10 ** math.floor(math.log10(raw))
+    return next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+
+
+def _records(frame: pd.DataFrame, columns: list[str] | None = None) -> list[dict[str, Any]]:
+    cols = [c for c in (columns or list(frame.columns)) if c in frame.columns]
+    return frame[cols].to_dict(orient="records")
+
+
+def _clean(obj: Any) -> Any:
+    """Make numpy scalars and NaN JSON-friendly."""
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        return None if math.isnan(obj) or math.isinf(obj) else float(obj)
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    return obj

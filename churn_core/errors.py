@@ -1,0 +1,48 @@
+"""The exceptions churn_core raises.
+
+Every error subclasses :class:`ChurnCoreError` and one built-in, so callers can
+catch either. Each carries a stable ``code`` and the ``params`` that filled its
+message, so a user interface can show the same message in another language.
+Messages say what was wrong, what was received, and how to fix it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ChurnCoreError(Exception):
+    """Base class of every error raised by churn_core."""
+
+    def __init__(self, message: str, *, code: str = "error", **params: Any) -> None:
+        super().__init__(message)
+        self.code = code
+        self.params = params
+
+
+class ParameterError(ChurnCoreError, ValueError):
+    """An option passed to a churn_core function is out of range or of the wrong kind."""
+
+
+class DataFormatError(ChurnCoreError, ValueError):
+    """A file cannot be read as a table: empty, binary, undecodable, too large."""
+
+
+class SchemaError(ChurnCoreError, ValueError):
+    """The table's columns cannot play the roles asked of them (no target, bad target...)."""
+
+
+class ValidationError(ChurnCoreError, ValueError):
+    """A dataset failed validation; ``report`` holds every blocking issue."""
+
+    def __init__(self, message: str, *, report: Any, code: str = "validation_failed", **params: Any):
+        super().__init__(message, code=code, **params)
+        self.report = report
+
+
+class StoreError(ChurnCoreError, RuntimeError):
+    """The DuckDB store cannot be opened, migrated or written."""
+
+
+class NotFoundError(ChurnCoreError, LookupError):
+    """A dataset version (or other stored object) does not exist."""

@@ -1,0 +1,225 @@
+"""Column roles: which column is the id, the target, a plan flag, the service-call count...
+
+Roles are detected from column names and values, never from one dataset's exact
+names, and every role can be overridden with :meth:`ColumnRoles.replace`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+import numpy as np
+import pandas as pd
+
+from .errors import SchemaError
+
+POSITIVE_TOKENS = frozenset({
+    "yes", "y", "true", "t", "1", "1.0", "churn", "churned", "exited", "left", "lost", "closed",
+    "cancelled", "canceled", "attrited", "attrited customer", "是", "流失", "已流失",
+})
+NEGATIVE_TOKENS = frozenset({
+    "no", "n", "false", "f", "0", "0.0", "active", "retained", "stayed", "existing",
+    "existing customer", "current", "否", "未流失", "在网",
+})
+_FLAG_TOKENS = frozenset({"yes", "no", "y", "n", "true", "false", "t", "f", "1", "0", "1.0", "0.0", "是", "否"})
+FLAG_TRUE = frozenset({"yes", "y", "true", "t", "1", "1.0", "是"})
+
+_TARGET_NAME = re.compile(r"churn|exited|attrit|流失|^(target|label|left|is_?left|status|y)$", re.I)
+_ID_NAME = re.compile(
+    r"^(id|customer_?id|cust_?id|client_?id|account_?(id|number|no)|user_?id|member_?id|clientnum|"
+    r"subscriber_?id|msisdn|phone(_?number)?|客户(编号|id|号)|用户(编号|id|号)|编号)$", re.I)
+_SERVICE_NAME = re.compile(r"serv|support|complain|ticket|helpdesk|客服|投诉", re.I)
+_TENURE_NAME = re.compile(
+    r"tenure|account_?length|months_?on_?book|customer_?since|lifetime|seniority|在网|网龄|时长", re.I)
+_VALUE_SINGLE = ("monthlycharges", "monthlycharge", "monthlyfee", "arpu", "monthlyrevenue", "revenue",
+                 "totalrevenue", "ltv", "clv", "customervalue", "value", "spend", "totalspend",
+                 "totalcharges", "totalcharge", "月费", "收入", "消费金额")
+_VALUE_PART = re.compile(r"charge|费用", re.I)
+_STATE_NAME = re.compile(r"^(state|us_?state|state_?code|州)$", re.I)
+US_STATES = frozenset(
+    "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ "
+    "NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY".split())
+MAX_CATEGORY_LEVELS = 100
+
+
+@dataclass(frozen=True)
+class ColumnRoles:
+    """What each column of a customer table means to the analysis.
+
+    ``value`` may name several columns; the customer value is then their sum
+    (for example day, evening, night and international charges).
+    """
+
+    target: str | None = None
+    positive_label: str | None = None
+    id: str | None = None
+    categorical: tuple[str, ...] = ()
+    numeric: tuple[str, ...] = ()
+    plan_flags: tuple[str, ...] = ()
+    service_calls: str | None = None
+    tenure: str | None = None
+    value: tuple[str, ...] = ()
+    state: str | None = None
+    ignored: tuple[str, ...] = ()
+
+    def replace(self, **changes: Any) -> "ColumnRoles":
+        """Return a copy with some roles overridden, e.g. ``roles.replace(tenure="months")``."""
+        for key in ("categorical", "numeric", "plan_flags", "value", "ignored"):
+            if key in changes and changes[key] is not None and not isinstance(changes[key], tuple):
+                changes[key] = (changes[key],) if isinstance(changes[key], str) else tuple(changes[key])
+        return dataclasses.replace(self, **changes)
+
+    def used_columns(self) -> tuple[str, ...]:
+        single = (self.target, self.id, self.service_calls, self.tenure, self.state)
+        cols = [c for c in single if c] + [*self.categorical, *self.numeric, *self.plan_flags, *self.value]
+        return tuple(dict.fromkeys(cols))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "ColumnRoles":
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls().replace(**{k: v for k, v in data.items() if k in known})
+
+    def to_frame(self) -> pd.DataFrame:
+        rows = [(col, role) for role, value in self.to_dict().items() if role != "positive_label"
+                for col in (value if isinstance(value, list) else [value]) if col]
+        return pd.DataFrame(rows, columns=["column", "role"])
+
+
+def norm_token(value: Any) -> str:
+    return str(value).strip().lower()
+
+
+def _compact(name: str) -> str:
+    return re.sub(r"[^0-9a-z\u4e00-\u9fff]", "", name.lower())
+
+
+def detect_target(frame: pd.DataFrame) -> str | None:
+    """The column that most looks like a churn flag, or None."""
+    candidates = [c for c in frame.columns if _TARGET_NAME.search(str(c))]
+    two_valued = [c for c in candidates if frame[c].dropna().nunique() == 2]
+    ranked = sorted(two_valued or candidates, key=lambda c: ("churn" not in c.lower() and "流失" not in c))
+    return ranked[0] if ranked else None
+
+
+def detect_positive_label(values: Iterable[Any], *, column: str) -> str:
+    """The one value of a two-valued target that means churn, from its spelling."""
+    levels = sorted({norm_token(v) for v in values})
+    positive = [v for v in levels if v in POSITIVE_TOKENS or "attrit" in v]
+    negative = [v for v in levels if v in NEGATIVE_TOKENS or "exist" in v]
+    if len(levels) == 2 and len(positive) == 1 and positive[0] not in negative:
+        return positive[0]
+    if len(levels) == 2 and len(negative) == 1:
+        return next(v for v in levels if v != negative[0])
+    raise SchemaError(
+        f"Cannot tell which value of the target column '{column}' means churn. Received the values "
+        f"{levels[:5]}. Say which one means churn (in the role mapping, or with --positive).",
+        code="positive_ambiguous", column=column, values=levels[:5],
+    )
+
+
+def numeric_share(series: pd.Series) -> float:
+    """Share of non-blank values that parse as numbers (1.0 for numeric dtypes)."""
+    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+        return 1.0
+    text = series.dropna().astype(str).str.strip()
+    text = text[text != ""]
+    if text.empty:
+        return 0.0
+    return float(pd.to_numeric(text, errors="coerce").notna().mean())
+
+
+def _is_integer_like(series: pd.Series) -> bool:
+    values = series.dropna()
+    return bool(len(values)) and bool(np.all(np.mod(values.to_numpy(dtype=float), 1) == 0))
+
+
+def detect_roles(
+    frame: pd.DataFrame,
+    *,
+    target: str | None = None,
+    positive: str | None = None,
+    id_column: str | None = None,
+    numeric_threshold: float = 0.95,
+) -> ColumnRoles:
+    """Detect every column's role. ``target``, ``positive`` and ``id_column`` override detection."""
+    columns = list(frame.columns)
+    for label, col in (("target", target), ("id_column", id_column)):
+        if col is not None and col not in columns:
+            raise SchemaError(
+                f"The {label} column '{col}' is not in the table. Received the columns {columns[:20]}. "
+                "Pick one of those.", code="column_missing", column=col, columns=columns[:20],
+            )
+    target = target if target is not None else detect_target(frame)
+    if target is not None and positive is None and frame[target].dropna().nunique() == 2:
+        try:
+            positive = detect_positive_label(frame[target].dropna().unique(), column=target)
+        except SchemaError:
+            positive = None  # validation reports it; the user picks the value
+    elif positive is not None and target is not None:
+        if norm_token(positive) not in {norm_token(v) for v in frame[target].dropna().unique()}:
+            raise SchemaError(
+                f"The value '{positive}' does not occur in the target column '{target}'. Received the values "
+                f"{sorted({norm_token(v) for v in frame[target].dropna().unique()})[:5]}. Pick one of those.",
+                code="positive_missing", column=target, value=positive,
+            )
+        positive = norm_token(positive)
+
+    n = len(frame)
+    id_col = id_column
+    roles: dict[str, list[str]] = {"categorical": [], "numeric": [], "plan_flags": [], "ignored": []}
+    for col in columns:
+        if col == target or col == id_col:
+            continue
+        series = frame[col]
+        distinct = series.dropna()
+        n_unique = distinct.nunique()
+        if n_unique == 0:
+            roles["ignored"].append(col)
+            continue
+        tokens = {norm_token(v) for v in distinct.unique()[:3]} if n_unique <= 2 else set()
+        is_numeric = numeric_share(series) >= numeric_threshold
+        if id_col is None and id_column is None and _ID_NAME.match(str(col).strip()) and n_unique == len(distinct):
+            id_col = col
+        elif n_unique == 2 and tokens <= _FLAG_TOKENS:
+            roles["plan_flags"].append(col)
+        elif is_numeric:
+            roles["numeric"].append(col)
+        elif n_unique <= MAX_CATEGORY_LEVELS:
+            roles["categorical"].append(col)
+        elif id_col is None and id_column is None and n_unique == n:
+            id_col = col
+        else:
+            roles["ignored"].append(col)
+
+    numeric = roles["numeric"]
+    coerced = {c: pd.to_numeric(frame[c], errors="coerce") for c in numeric}
+    counts = [c for c in numeric if _is_integer_like(coerced[c]) and coerced[c].min() >= 0]
+    service = next((c for c in counts if _SERVICE_NAME.search(c) and "call" in c.lower()), None) or next(
+        (c for c in counts if _SERVICE_NAME.search(c)), None)
+    tenure = next((c for c in counts if _TENURE_NAME.search(c)), None)
+    state = next((c for c in roles["categorical"] if _STATE_NAME.match(c.strip())
+                  and frame[c].dropna().astype(str).str.upper().isin(US_STATES).mean() >= 0.9), None)
+    return ColumnRoles(
+        target=target, positive_label=positive, id=id_col,
+        categorical=tuple(roles["categorical"]), numeric=tuple(numeric),
+        plan_flags=tuple(roles["plan_flags"]), service_calls=service, tenure=tenure,
+        value=_detect_value(numeric), state=state, ignored=tuple(roles["ignored"]),
+    )
+
+
+def _detect_value(numeric: list[str]) -> tuple[str, ...]:
+    by_name = {_compact(c): c for c in numeric}
+    for key in _VALUE_SINGLE:
+        if key in by_name:
+            return (by_name[key],)
+    return tuple(c for c in numeric if _VALUE_PART.search(c))

@@ -1,0 +1,265 @@
+"""DuckDB storage: versioned datasets and an active-dataset pointer. The only module that writes SQL.
+
+The database is one file (``data/churn.duckdb`` by default; the ``CHURN_RADAR_DB``
+variable or an explicit path overrides it), created and migrated on first use.
+Every write runs in a transaction, so a failed import leaves the active dataset
+as it was. A connection is opened per operation and closed after it, so the app
+and the command line can take turns on the same file.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+import pandas as pd
+
+from .dataset import Dataset
+from .errors import NotFoundError, StoreError
+from .roles import ColumnRoles
+from .validation import report_from_dict, report_to_dict
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_DB = Path(__file__).resolve().parent.parent / "data" / "churn.duckdb"
+ENV_VAR = "CHURN_RADAR_DB"
+_LOCK_WAIT_SECONDS = 15.0
+
+# Each migration moves the schema from version n-1 to n. Never edit a released one; append.
+MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
+    (1, (
+        "CREATE SEQUENCE dataset_ids START 1",
+        """CREATE TABLE datasets (
+            id INTEGER PRIMARY KEY, name VARCHAR NOT NULL, source_file VARCHAR, sha256 VARCHAR NOT NULL,
+            rows BIGINT NOT NULL, roles_json VARCHAR NOT NULL, created_at TIMESTAMP NOT NULL,
+            table_name VARCHAR NOT NULL)""",
+        "CREATE TABLE settings (key VARCHAR PRIMARY KEY, value VARCHAR)",
+    )),
+    (2, (
+        "ALTER TABLE datasets ADD COLUMN n_columns INTEGER",
+        "ALTER TABLE datasets ADD COLUMN encoding VARCHAR",
+        "ALTER TABLE datasets ADD COLUMN report_json VARCHAR",
+    )),
+)
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+@dataclass(frozen=True)
+class DatasetVersion:
+    version: int
+    name: str
+    source_file: str | None
+    sha256: str
+    rows: int
+    n_columns: int | None
+    created_at: datetime
+    active: bool = False
+    reused: bool = False
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([self.__dict__])
+
+
+@dataclass(frozen=True, eq=False)
+class DatasetList:
+    versions: tuple[DatasetVersion, ...]
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([v.__dict__ for v in self.versions],
+                            columns=[f for f in DatasetVersion.__dataclass_fields__])
+
+
+def resolve_db_path(path: str | Path | None = None) -> Path:
+    """The database file: ``path`` if given, else $CHURN_RADAR_DB, else data/churn.duckdb."""
+    return Path(path or os.environ.get(ENV_VAR) or DEFAULT_DB)
+
+
+class Store:
+    """Versioned datasets in one DuckDB file."""
+
+    def __init__(self, path: str | Path | None = None, *, lock_wait: float = _LOCK_WAIT_SECONDS) -> None:
+        self.path = resolve_db_path(path)
+        self.lock_wait = lock_wait
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as con:
+            self._migrate(con)
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.path)!r})"
+
+    # -- connections and schema --------------------------------------------------------------
+
+    @contextmanager
+    def _connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        deadline = time.monotonic() + self.lock_wait
+        while True:
+            try:
+                con = duckdb.connect(str(self.path))
+                break
+            except duckdb.IOException as err:
+                if "lock" not in str(err).lower() or time.monotonic() > deadline:
+                    raise StoreError(
+                        f"Cannot open the database '{self.path}' ({err}). If another Churn Radar process is "
+                        "writing to it, wait for it to finish and try again.", code="store_locked",
+                        path=str(self.path)) from err
+                time.sleep(0.2)
+            except duckdb.Error as err:
+                raise StoreError(f"Cannot open the database '{self.path}' ({err}). Check that the file is a "
+                                 f"Churn Radar database, or point {ENV_VAR} at a new file.",
+                                 code="store_unreadable", path=str(self.path)) from err
+        try:
+            yield con
+        finally:
+            con.close()
+
+    def _migrate(self, con: duckdb.DuckDBPyConnection) -> None:
+        con.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER, applied_at TIMESTAMP)")
+        current = _one(con, "SELECT coalesce(max(version), 0) FROM schema_version")[0]
+        if current > SCHEMA_VERSION:
+            raise StoreError(f"The database '{self.path}' has schema version {current}, newer than this "
+                             f"Churn Radar understands ({SCHEMA_VERSION}). Upgrade Churn Radar.",
+                             code="store_too_new", path=str(self.path), version=current)
+        for version, statements in MIGRATIONS:
+            if version <= current:
+                continue
+            with _transaction(con):
+                for sql in statements:
+                    con.execute(sql)
+                con.execute("INSERT INTO schema_version VALUES (?, now())", [version])
+            logger.info("migrated %s to schema version %d", self.path, version)
+
+    def schema_version(self) -> int:
+        with self._connect() as con:
+            return _one(con, "SELECT max(version) FROM schema_version")[0]
+
+    # -- datasets ------------------------------------------------------------------------------
+
+    def save_dataset(self, dataset: Dataset, *, activate: bool = True) -> DatasetVersion:
+        """Store a dataset as a new version (or return the identical stored one) and optionally activate it.
+
+        The whole import is one transaction: if anything fails, nothing is written and the
+        active dataset stays as it was.
+        """
+        roles_json = dataset.roles.to_json()
+        with self._connect() as con:
+            same = _one(con, "SELECT id FROM datasets WHERE sha256 = ? AND roles_json = ? ORDER BY id LIMIT 1",
+                               [dataset.sha256, roles_json])
+            if same:
+                if activate:
+                    self._set_active(con, same[0])
+                return self._version(con, same[0], reused=True)
+            try:
+                with _transaction(con):
+                    version = _one(con, "SELECT nextval('dataset_ids')")[0]
+                    table = f"dataset_{version}"
+                    con.register("incoming_frame", dataset.frame)
+                    con.execute(f'CREATE TABLE "{table}" AS SELECT * FROM incoming_frame')
+                    con.unregister("incoming_frame")
+                    con.execute(
+                        "INSERT INTO datasets (id, name, source_file, sha256, rows, roles_json, created_at, "
+                        "table_name, n_columns, encoding, report_json) VALUES (?, ?, ?, ?, ?, ?, now(), ?, ?, ?, ?)",
+                        [version, dataset.name, dataset.source_name, dataset.sha256, len(dataset.frame),
+                         roles_json, table, dataset.frame.shape[1], dataset.encoding,
+                         json.dumps(report_to_dict(dataset.report), ensure_ascii=False, default=str)])
+                    if activate:
+                        self._set_active(con, version)
+            except duckdb.Error as err:
+                raise StoreError(f"Could not store the dataset '{dataset.name}' ({err}). Nothing was changed; "
+                                 "the active dataset is as it was.", code="store_write_failed",
+                                 name=dataset.name) from err
+            logger.info("stored dataset %s as version %d", dataset.name, version)
+            return self._version(con, version)
+
+    def list_datasets(self) -> DatasetList:
+        with self._connect() as con:
+            ids = [r[0] for r in con.execute("SELECT id FROM datasets ORDER BY id").fetchall()]
+            return DatasetList(tuple(self._version(con, i) for i in ids))
+
+    def active_version(self) -> DatasetVersion | None:
+        with self._connect() as con:
+            active = self._active_id(con)
+            return None if active is None else self._version(con, active)
+
+    def activate(self, version: int) -> DatasetVersion:
+        with self._connect() as con:
+            self._require(con, version)
+            with _transaction(con):
+                self._set_active(con, version)
+            return self._version(con, version)
+
+    def load_dataset(self, version: int | None = None) -> Dataset:
+        """The stored dataset ``version``, or the active one."""
+        with self._connect() as con:
+            if version is None:
+                version = self._active_id(con)
+                if version is None:
+                    raise NotFoundError("No dataset is active yet. Import one (the Data page, or "
+                                        "`python -m churn_core import --data FILE`).", code="no_active_dataset")
+            row = self._require(con, version)
+            name, source, sha, roles_json, table, encoding, report_json = row
+            frame = con.execute(f'SELECT * FROM "{table}"').df()
+        roles = ColumnRoles.from_dict(json.loads(roles_json))
+        for col in (*roles.categorical, *roles.plan_flags):
+            if col in frame and not isinstance(frame[col].dtype, pd.CategoricalDtype):
+                frame[col] = frame[col].astype("category")
+        report = report_from_dict(json.loads(report_json)) if report_json else None
+        return Dataset(frame, roles, name, report, sha, source or "", encoding, None, version)
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _require(self, con: duckdb.DuckDBPyConnection, version: int) -> tuple:
+        row = _one(con, "SELECT name, source_file, sha256, roles_json, table_name, encoding, report_json "
+                          "FROM datasets WHERE id = ?", [version])
+        if row is None:
+            known = [r[0] for r in con.execute("SELECT id FROM datasets ORDER BY id").fetchall()]
+            raise NotFoundError(f"There is no dataset version {version}. Stored versions: {known}.",
+                                code="dataset_not_found", version=version, known=known)
+        return row
+
+    def _active_id(self, con: duckdb.DuckDBPyConnection) -> int | None:
+        row = _one(con, "SELECT value FROM settings WHERE key = 'active_dataset'")
+        return None if row is None else int(row[0])
+
+    def _set_active(self, con: duckdb.DuckDBPyConnection, version: int) -> None:
+        con.execute("INSERT OR REPLACE INTO settings VALUES ('active_dataset', ?)", [str(version)])
+
+    def _version(self, con: duckdb.DuckDBPyConnection, version: int, *, reused: bool = False) -> DatasetVersion:
+        row = _one(con, "SELECT id, name, source_file, sha256, rows, n_columns, created_at FROM datasets "
+                          "WHERE id = ?", [version])
+        return DatasetVersion(*row, active=self._active_id(con) == version, reused=reused)
+
+
+@contextmanager
+def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+def _one(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> tuple | None:
+    """The first row of a query, reading the result to its end (DuckDB 2 requires it)."""
+    rows = con.execute(sql, params or []).fetchall()
+    return rows[0] if rows else None
+
+
+def ensure_active_dataset(store: Store, *, default: str | Path | None = None) -> DatasetVersion:
+    """The active dataset version; on a new database, import ``default`` (the bundled CSV) first."""
+    from .dataset import BUNDLED_CSV, load_dataset
+
+    active = store.active_version()
+    if active is not None:
+        return active
+    logger.info("no active dataset in %s: importing %s", store.path, default or BUNDLED_CSV)
+    return store.save_dataset(load_dataset(default or BUNDLED_CSV))

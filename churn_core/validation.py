@@ -1,0 +1,245 @@
+"""The validation report: what is wrong with a customer table before anyone analyses it.
+
+Errors block (the data cannot be analysed as mapped); warnings allow. Each issue
+has a stable ``code`` and ``params`` so that a UI can word it in any language.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from .roles import ColumnRoles, norm_token, numeric_share
+
+Severity = Literal["error", "warning"]
+_MODEL_OUTPUT = re.compile(r"prob|score|predict|propensity|risk|概率|预测", re.I)
+LEAKAGE_AUC = 0.99
+_LEAKAGE_SAMPLE = 200_000
+
+
+@dataclass(frozen=True)
+class Issue:
+    severity: Severity
+    code: str
+    message: str
+    column: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    rows: int
+    columns: int
+    missing: dict[str, int]
+    duplicate_ids: int
+    constant_columns: tuple[str, ...]
+    churners: int | None
+    churn_rate: float | None
+    leakage: tuple[str, ...]
+    issues: tuple[Issue, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def errors(self) -> tuple[Issue, ...]:
+        return tuple(i for i in self.issues if i.severity == "error")
+
+    @property
+    def warnings(self) -> tuple[Issue, ...]:
+        return tuple(i for i in self.issues if i.severity == "warning")
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(
+            [(i.severity, i.code, i.column, i.message) for i in self.issues],
+            columns=["severity", "code", "column", "message"],
+        )
+
+    def missing_frame(self) -> pd.DataFrame:
+        frame = pd.DataFrame({"column": list(self.missing), "missing": list(self.missing.values())})
+        frame["share"] = frame["missing"] / max(self.rows, 1)
+        return frame
+
+
+def validate(
+    frame: pd.DataFrame,
+    *,
+    roles: ColumnRoles,
+    require_target: bool = True,
+    duplicate_columns: tuple[str, ...] = (),
+) -> ValidationReport:
+    """Check a raw table against its roles and list every problem with its fix."""
+    issues: list[Issue] = []
+    add = issues.append
+    n = len(frame)
+    missing = {c: int(v) for c, v in frame.isna().sum().items() if v}
+    if duplicate_columns:
+        add(Issue("warning", "duplicate_columns",
+                  f"Column names appear more than once: {list(duplicate_columns)}. The copies were renamed "
+                  "with a suffix (.1, .2). Rename the columns in the source file so each name is unique.",
+                  params={"columns": list(duplicate_columns)}))
+    for col in frame.columns:
+        if missing.get(col, 0) == n:
+            add(Issue("warning", "all_missing", f"Column '{col}' is empty in every row; it is ignored. "
+                      "Remove it, or fill it in the source.", col))
+    constant = tuple(c for c in frame.columns if missing.get(c, 0) < n and frame[c].nunique(dropna=True) == 1
+                     and c != roles.target)
+    for col in constant:
+        add(Issue("warning", "constant_column", f"Column '{col}' has the same value in every row "
+                  f"('{frame[col].dropna().iloc[0]}'); it cannot explain churn and is left out of the analysis.",
+                  col, {"value": str(frame[col].dropna().iloc[0])}))
+    for col in roles.numeric:
+        issues.extend(_non_numeric(frame[col], col))
+    if missing:
+        top = sorted(missing.items(), key=lambda kv: -kv[1])[:5]
+        add(Issue("warning", "missing_values",
+                  "Some values are missing: " + ", ".join(f"{c} ({v})" for c, v in top)
+                  + ". Missing values are left out of each rate; fill them in the source if they matter.",
+                  params={"columns": dict(top)}))
+
+    duplicate_ids = 0
+    if roles.id is not None:
+        duplicate_ids = int(frame[roles.id].duplicated(keep=False).sum())
+        if duplicate_ids:
+            examples = frame.loc[frame[roles.id].duplicated(), roles.id].astype(str).unique()[:3].tolist()
+            add(Issue("error", "duplicate_ids",
+                      f"{duplicate_ids} rows share an id in column '{roles.id}' (for example {examples}). "
+                      "Remove the duplicate rows, or map a different id column (or none).",
+                      roles.id, {"count": duplicate_ids, "examples": examples}))
+
+    churners = churn_rate = None
+    leakage: tuple[str, ...] = ()
+    if roles.target is None:
+        if require_target:
+            add(Issue("error", "no_target",
+                      f"No column looks like a churn target. Received the columns {list(frame.columns)[:12]}. "
+                      "Choose the target column in the role mapping (or pass --target).",
+                      params={"columns": list(frame.columns)[:12]}))
+    else:
+        y, target_issues = _target_codes(frame[roles.target], roles)
+        issues.extend(target_issues)
+        if y is not None:
+            churners, churn_rate = int(np.nansum(y)), float(np.nanmean(y))
+            issues.extend(_balance(churners, churn_rate, n))
+            leakage = _leakage(frame, roles, y, issues)
+    if 0 < n < 100:
+        add(Issue("warning", "few_rows", f"Only {n} rows: rates will have wide intervals. "
+                  "Use a larger export if you have one.", params={"rows": n}))
+    order = {"error": 0, "warning": 1}
+    issues.sort(key=lambda i: order[i.severity])
+    return ValidationReport(n, frame.shape[1], missing, duplicate_ids, constant, churners, churn_rate,
+                            leakage, tuple(issues))
+
+
+def target_codes(series: pd.Series, positive_label: str) -> np.ndarray:
+    """0/1 churn codes as float (NaN where the target is missing)."""
+    tokens = series.astype("string").str.strip().str.lower()
+    return np.where(tokens.isna(), np.nan, (tokens == positive_label).astype(float))
+
+
+def _target_codes(series: pd.Series, roles: ColumnRoles) -> tuple[np.ndarray | None, list[Issue]]:
+    col = roles.target
+    levels = sorted({norm_token(v) for v in series.dropna().unique()})
+    if len(levels) <= 1:
+        return None, [Issue("error", "target_constant",
+                            f"The target column '{col}' has only one value ({levels}). A churn analysis needs "
+                            "both churned and retained customers. Check the export, or choose another column.",
+                            col, {"values": levels})]
+    if roles.positive_label is None:
+        code = "target_multiclass" if len(levels) > 2 else "positive_ambiguous"
+        what = f"{len(levels)} values" if len(levels) > 2 else "two values, neither obviously churn"
+        return None, [Issue("error", code,
+                            f"The target column '{col}' has {what}: {levels[:6]}. Say which value means churn; "
+                            "every other value then counts as retained.", col,
+                            {"values": levels[:6], "count": len(levels)})]
+    issues = []
+    if len(levels) > 2:
+        rest = [v for v in levels if v != roles.positive_label]
+        issues.append(Issue("warning", "target_grouped",
+                            f"The target column '{col}' has {len(levels)} values; '{roles.positive_label}' counts "
+                            f"as churn and {rest[:5]} as retained.", col, {"positive": roles.positive_label,
+                                                                           "others": rest[:5]}))
+    y = target_codes(series, roles.positive_label)
+    n_missing = int(np.isnan(y).sum())
+    if n_missing:
+        issues.append(Issue("warning", "target_missing",
+                            f"{n_missing} rows have no value in the target column '{col}'; they are left out. "
+                            "Fill the target in the source to keep them.", col, {"count": n_missing}))
+    return y, issues
+
+
+def _balance(churners: int, rate: float, n: int) -> list[Issue]:
+    if churners < 30 or n - churners < 30 or rate < 0.02 or rate > 0.6:
+        return [Issue("warning", "class_imbalance",
+                      f"{churners} of {n} customers churned ({rate:.1%}). With so few of one class, rates and "
+                      "models are unreliable; add more history if you can.",
+                      params={"churners": churners, "rows": n, "rate": rate})]
+    return []
+
+
+def _non_numeric(series: pd.Series, col: str) -> list[Issue]:
+    if pd.api.types.is_numeric_dtype(series):
+        return []
+    text = series.dropna().astype(str).str.strip()
+    text = text[text != ""]
+    bad = text[pd.to_numeric(text, errors="coerce").isna()]
+    if bad.empty:
+        return []
+    examples = bad.unique()[:3].tolist()
+    return [Issue("warning", "non_numeric",
+                  f"Column '{col}' is numeric but {len(bad)} values are text (for example {examples}); "
+                  "they are treated as missing. Correct them in the source if they are real numbers.",
+                  col, {"count": int(len(bad)), "examples": examples, "share": numeric_share(series)})]
+
+
+def _leakage(frame: pd.DataFrame, roles: ColumnRoles, y: np.ndarray, issues: list[Issue]) -> tuple[str, ...]:
+    """Columns that alone separate churn almost perfectly, or are named like a model's output."""
+    known = ~np.isnan(y)
+    if known.sum() > _LEAKAGE_SAMPLE:
+        rng = np.random.default_rng(0)
+        known = known & (rng.random(len(y)) < _LEAKAGE_SAMPLE / known.sum())
+    leaks = []
+    for col in roles.numeric:
+        x = pd.to_numeric(frame[col], errors="coerce").to_numpy(dtype=float)
+        ok = known & ~np.isnan(x)
+        auc = single_column_auc(x[ok], y[ok])
+        if auc is not None and max(auc, 1 - auc) >= LEAKAGE_AUC:
+            leaks.append(col)
+            issues.append(Issue("warning", "leakage", f"Column '{col}' alone separates churn almost perfectly "
+                                f"(AUC {max(auc, 1 - auc):.3f}). It is probably recorded after the customer left; "
+                                "exclude it from models.", col, {"auc": max(auc, 1 - auc)}))
+        elif _MODEL_OUTPUT.search(col):
+            leaks.append(col)
+            issues.append(Issue("warning", "model_output", f"Column '{col}' looks like a model's output "
+                                "(its name says score or probability). Exclude it from models.", col))
+    return tuple(leaks)
+
+
+def single_column_auc(x: np.ndarray, y: np.ndarray) -> float | None:
+    """ROC-AUC of one column used as a score (Mann-Whitney rank form)."""
+    n1 = int(y.sum())
+    n0 = len(y) - n1
+    if n1 == 0 or n0 == 0:
+        return None
+    ranks = pd.Series(x).rank(method="average").to_numpy()
+    return float((ranks[y == 1].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+
+
+def report_to_dict(report: ValidationReport) -> dict[str, Any]:
+    """A JSON-ready form of the report (stored with each dataset version)."""
+    data = dataclasses.asdict(report)
+    data["issues"] = [dataclasses.asdict(i) for i in report.issues]
+    return data
+
+
+def report_from_dict(data: dict[str, Any]) -> ValidationReport:
+    fields = {**data, "constant_columns": tuple(data.get("constant_columns", ())),
+              "leakage": tuple(data.get("leakage", ())),
+              "issues": tuple(Issue(**i) for i in data.get("issues", ()))}
+    return ValidationReport(**fields)
