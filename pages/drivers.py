@@ -1,0 +1,69 @@
+"""Drivers: churn by any column, a cross tab of any two, and the driver ranking."""
+
+import streamlit as st
+
+from churn_core import plots
+from ui import fmt, state
+from ui.i18n import t
+from ui.widgets import contrast_text, guard, labels, rate_table, takeaway
+
+st.title(t("drivers.title"))
+st.caption(t("drivers.caption"))
+with guard():
+    dataset = state.active_dataset()
+    desc = state.description()
+roles = dataset.roles
+dimensions = [c for c in (*roles.plan_flags, *roles.categorical, *roles.numeric) if c not in roles.ignored]
+
+st.subheader(t("drivers.by_column"))
+default = dimensions.index(roles.service_calls) if roles.service_calls in dimensions else 0
+column = st.selectbox(t("drivers.pick_column"), dimensions, index=default, key="driver_column")
+with guard():
+    result = state.churn_by(column)
+contrast = result.contrast()
+takeaway(contrast_text(column, contrast), small=contrast is not None and contrast.small)
+if result.binned:
+    st.caption(t("drivers.binned_note"))
+chart, table = st.columns([3, 2])
+chart.plotly_chart(plots.rate_bars(result.table, label="value", overall=result.overall_rate,
+                                   horizontal=len(result.table) > 12,
+                                   labels=labels(t("overview.plan_chart", column=column), x=column)),
+                   key="by_column")
+with table:
+    rate_table(result.table, label="value", label_title=column, extra={"lift": t("col.lift")})
+
+st.subheader(t("drivers.crosstab"))
+pick_rows, pick_cols = st.columns(2)
+rows = pick_rows.selectbox(t("drivers.rows"), dimensions, index=0, key="xt_rows")
+cols = pick_cols.selectbox(t("drivers.columns"), dimensions, index=min(1, len(dimensions) - 1), key="xt_cols")
+if rows == cols:
+    st.info(t("drivers.same_column"))
+else:
+    with guard():
+        xt = state.crosstab(rows, cols)
+    cell = xt.contrast()
+    if cell is not None:
+        takeaway(t("takeaway.crosstab", high=cell.high, high_rate=fmt.pct(cell.high_rate), low=cell.low,
+                   low_rate=fmt.pct(cell.low_rate), n=fmt.count(cell.high_customers)), small=cell.small)
+    st.plotly_chart(plots.crosstab_heatmap(xt, labels=labels(t("drivers.crosstab_chart", rows=rows, columns=cols),
+                                                             x=cols, y=rows)), key="crosstab")
+
+st.subheader(t("drivers.ranking"))
+ranking = desc.drivers.table
+if not ranking.empty:
+    top = ranking.iloc[0]
+    as_share = fmt.pct if top["kind"] == "flag" else fmt.number
+    takeaway(t(f"takeaway.drivers_{top['kind']}", column=top["column"], r=f"{top['correlation']:+.3f}",
+               churned=as_share(top["mean_churned"]), retained=as_share(top["mean_retained"])))
+    chart, table = st.columns([3, 2])
+    chart.plotly_chart(plots.driver_bars(desc.drivers, labels=labels(t("drivers.ranking_chart"), y="")),
+                       key="drivers")
+    table.dataframe(
+        ranking.rename(columns={"column": t("col.column"), "kind": t("col.kind"),
+                                "correlation": t("col.correlation"), "mean_churned": t("col.mean_churned"),
+                                "mean_retained": t("col.mean_retained"), "effect_size": t("col.effect_size")})
+        .replace({t("col.kind"): {"numeric": t("drivers.kind.numeric"), "flag": t("drivers.kind.flag")}}),
+        hide_index=True, width="stretch",
+        column_config={t(f"col.{c}"): st.column_config.NumberColumn(format="%.3f")
+                       for c in ("correlation", "mean_churned", "mean_retained", "effect_size")})
+st.caption(t("drivers.ranking_caption"))

@@ -1,0 +1,66 @@
+"""Cached access to churn_core for the pages. The only place that decides what is cached, and how."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+import churn_core as cc
+
+
+@st.cache_resource(show_spinner=False)
+def _store(path: str) -> cc.Store:
+    store = cc.Store(path)
+    cc.ensure_active_dataset(store)
+    return store
+
+
+def store() -> cc.Store:
+    """The process-wide store for the configured database (created and seeded on first use)."""
+    return _store(str(cc.resolve_db_path()))
+
+
+@st.cache_data(ttl=5, show_spinner=False)
+def _active_version(path: str) -> cc.DatasetVersion:
+    return cc.ensure_active_dataset(_store(path))
+
+
+def active_version() -> cc.DatasetVersion:
+    return _active_version(str(store().path))
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _dataset(path: str, version: int) -> cc.Dataset:
+    # Shared, not copied: a Dataset is never modified after loading.
+    return _store(path).load_dataset(version)
+
+
+def active_dataset() -> cc.Dataset:
+    return _dataset(str(store().path), active_version().version)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _description(path: str, version: int) -> cc.Description:
+    return cc.describe(_dataset(path, version))
+
+
+def description() -> cc.Description:
+    """The full descriptive analysis of the active dataset, computed once per version."""
+    return _description(str(store().path), active_version().version)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _by_column(path: str, version: int, column: str) -> cc.CategoryChurn:
+    return cc.churn_by_category(_dataset(path, version), column=column)
+
+
+def churn_by(column: str) -> cc.CategoryChurn:
+    return _by_column(str(store().path), active_version().version, column)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _crosstab(path: str, version: int, rows: str, columns: str) -> cc.CrossTab:
+    return cc.cross_tab(_dataset(path, version), rows=rows, columns=columns)
+
+
+def crosstab(rows: str, columns: str) -> cc.CrossTab:
+    return _crosstab(str(store().path), active_version().version, rows, columns)

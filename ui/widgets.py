@@ -1,0 +1,89 @@
+"""Shared widgets: the sidebar, error guard, takeaways, KPI cards and rate tables."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator
+
+import pandas as pd
+import streamlit as st
+
+import churn_core as cc
+from churn_core.plots import Labels
+
+from . import fmt, state
+from .i18n import LANGUAGES, current_language, error_text, t
+
+
+def language_switch() -> None:
+    lang = current_language()
+    choice = st.sidebar.radio(t("sidebar.language"), list(LANGUAGES), index=list(LANGUAGES).index(lang),
+                              format_func=LANGUAGES.get, horizontal=True, key="lang_choice")
+    if choice != lang:
+        st.session_state["lang"] = choice
+        st.query_params["lang"] = choice
+        st.rerun()
+
+
+def dataset_sidebar() -> None:
+    with guard():
+        version = state.active_version()
+        roles = state.active_dataset().roles
+    st.sidebar.markdown(f"**{t('sidebar.dataset')}**")
+    st.sidebar.markdown(t("sidebar.dataset_line", name=version.name, version=version.version,
+                          rows=fmt.count(version.rows)))
+    if roles.target:
+        st.sidebar.caption(t("sidebar.roles", target=roles.target, positive=roles.positive_label))
+
+
+@contextmanager
+def guard() -> Iterator[None]:
+    """Show a churn_core error in the user's language and stop the page; anything else is a bug."""
+    try:
+        yield
+    except cc.ChurnCoreError as err:
+        st.error(error_text(err))
+        st.stop()
+
+
+def labels(title: str, *, x: str = "", y: str | None = None) -> Labels:
+    return Labels(title=title, x=x, y=t("common.churn_rate") + " (%)" if y is None else y, small=t("common.few"),
+                  overall=t("common.overall"), threshold=t("common.threshold"), customers=t("common.customers"))
+
+
+def takeaway(text: str, *, small: bool = False) -> None:
+    st.markdown(f"**{text}**" + (t("takeaway.few_suffix") if small else ""))
+
+
+def contrast_text(column: str, c: cc.Contrast | None, *, key: str = "takeaway.contrast") -> str:
+    if c is None:
+        return ""
+    if c.ratio is None and key == "takeaway.contrast":
+        key = "takeaway.contrast_noratio"
+    return t(key, column=column, high=c.high, high_rate=fmt.pct(c.high_rate), low=c.low,
+             low_rate=fmt.pct(c.low_rate), ratio=fmt.ratio(c.ratio), n=fmt.count(c.high_customers))
+
+
+def kpi_row(items: list[tuple[str, str, str | None]]) -> None:
+    """KPI cards: (label, value, help)."""
+    for col, (label, value, help_text) in zip(st.columns(len(items)), items):
+        col.metric(label, value, help=help_text, border=True)
+
+
+def rate_table(table: pd.DataFrame, *, label: str, label_title: str, names: list[str] | None = None,
+               extra: dict[str, str] | None = None) -> None:
+    """A rate table with the interval as text and small groups marked; ``names`` relabel the rows."""
+    view = pd.DataFrame({
+        label_title: names if names is not None else table[label].astype(str).tolist(),
+        t("col.customers"): table["customers"],
+        t("col.churners"): table["churners"],
+        t("col.churn_rate"): table["churn_rate"] * 100,
+        t("col.ci"): [f"{fmt.pct(lo)} – {fmt.pct(hi)}" for lo, hi in zip(table["ci_low"], table["ci_high"])],
+    })
+    for source, title in (extra or {}).items():
+        view[title] = table[source]
+    view[t("col.small")] = table["small"]
+    config = {t("col.churn_rate"): st.column_config.NumberColumn(format="%.2f%%")}
+    for title in (extra or {}).values():
+        config[title] = st.column_config.NumberColumn(format="%.2f")
+    st.dataframe(view, hide_index=True, column_config=config, width="stretch")
