@@ -25,13 +25,43 @@ def wilson_interval(churners, customers, *, confidence: float = 0.95) -> tuple[n
     return center - half, center + half
 
 
-def grouped_rates(y: pd.Series, keys, *, confidence: float = 0.95, sort: bool = True) -> pd.DataFrame:
-    """customers, churners, churn_rate and the Wilson interval for each value of ``keys``.
+def group_codes(keys) -> tuple[np.ndarray, list]:
+    """Integer codes 0..k for the values of ``keys`` (sorted; categories keep their order) and the
+    k+1 labels, the last being NaN for missing keys."""
+    keys = pd.Series(keys) if not isinstance(keys, pd.Series) else keys
+    if isinstance(keys.dtype, pd.CategoricalDtype):
+        codes, uniques = keys.cat.codes.to_numpy(), list(keys.cat.categories)
+    else:
+        codes, uniques = pd.factorize(keys, sort=True, use_na_sentinel=True)
+        uniques = list(uniques)
+    return np.where(codes < 0, len(uniques), codes), [*uniques, np.nan]
 
-    ``keys`` is a Series (or array) aligned with ``y``; missing keys form their own group.
-    """
-    grouped = y.groupby(keys, observed=True, dropna=False, sort=sort)
-    table = pd.DataFrame({"customers": grouped.size(), "churners": grouped.sum()})
+
+def grouped_rates(y: pd.Series, keys, *, confidence: float = 0.95) -> pd.DataFrame:
+    """customers, churners, churn_rate and the Wilson interval for each value of ``keys``,
+    indexed by the value. ``keys`` is aligned with ``y``; missing keys form a last NaN group."""
+    codes, labels = group_codes(keys)
+    yv = np.asarray(y, dtype=float)
+    customers = np.bincount(codes, minlength=len(labels))
+    churners = np.bincount(codes, weights=yv, minlength=len(labels))
+    seen = customers > 0
+    table = pd.DataFrame({"customers": customers[seen], "churners": churners[seen].round()},
+                         index=pd.Index([lab for lab, s in zip(labels, seen) if s], dtype=object))
+    return add_rates(table, confidence=confidence)
+
+
+def grouped_rates_2d(y: pd.Series, rows, columns, *, confidence: float = 0.95) -> pd.DataFrame:
+    """Rates for every observed (row value, column value) pair, as columns row, column, ..."""
+    row_codes, row_labels = group_codes(rows)
+    col_codes, col_labels = group_codes(columns)
+    width = len(col_labels)
+    flat = row_codes * width + col_codes
+    size = len(row_labels) * width
+    customers = np.bincount(flat, minlength=size)
+    churners = np.bincount(flat, weights=np.asarray(y, dtype=float), minlength=size)
+    seen = np.flatnonzero(customers)
+    table = pd.DataFrame({"row": [row_labels[i // width] for i in seen], "column": [col_labels[i % width] for i in seen],
+                          "customers": customers[seen], "churners": churners[seen].round()})
     return add_rates(table, confidence=confidence)
 
 

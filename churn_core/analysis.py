@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._stats import RATE_COLUMNS, add_rates, chi_square_2x2, grouped_rates, wilson_interval
+from ._stats import RATE_COLUMNS, add_rates, chi_square_2x2, grouped_rates, grouped_rates_2d, wilson_interval
 from .dataset import Dataset
 from .errors import ParameterError, SchemaError
 
@@ -382,9 +382,7 @@ def cross_tab(dataset: Dataset, *, rows: str, columns: str, bins: int = 4, min_g
     y = dataset.target()
     row_keys, _ = _dimension(dataset, rows, bins=bins, max_levels=12)
     col_keys, _ = _dimension(dataset, columns, bins=bins, max_levels=12)
-    grouped = y.groupby([row_keys, col_keys], observed=True, dropna=False)
-    cells = add_rates(pd.DataFrame({"customers": grouped.size(), "churners": grouped.sum()}))
-    cells = cells.reset_index(names=["row", "column"])
+    cells = grouped_rates_2d(y, row_keys, col_keys)
     cells["row"], cells["column"] = _labels(cells["row"]), _labels(cells["column"])
     cells["small"] = cells["customers"] < min_group
     order = lambda keys: tuple(dict.fromkeys(_labels(pd.Series(sorted(keys.dropna().unique()))))) + (
@@ -466,14 +464,14 @@ def value_tiers(dataset: Dataset, *, top_share: float = 0.2, min_group: int = 30
                           f"computed. Received the columns {list(dataset.frame.columns)[:12]}. "
                           "Map a value column in the role mapping.", code="no_value_column")
     cutoff = float(value.quantile(1 - top_share))
-    tier = np.where(value >= cutoff, "top", "rest")
-    y = dataset.target()
-    table = grouped_rates(y, tier).reindex(["top", "rest"]).reset_index(names="tier")
-    grouped = value.groupby(tier)
-    table["value_total"] = table["tier"].map(grouped.sum())
-    table["value_at_risk"] = table["tier"].map(value[y.to_numpy() == 1].groupby(tier[y.to_numpy() == 1]).sum())
+    top = (value >= cutoff).to_numpy()
+    y = dataset.target().to_numpy()
+    v = value.fillna(0).to_numpy()
+    rows = [("top", int(top.sum()), int(y[top].sum()), v[top].sum(), v[top & (y == 1)].sum()),
+            ("rest", int((~top).sum()), int(y[~top].sum()), v[~top].sum(), v[~top & (y == 1)].sum())]
+    table = add_rates(pd.DataFrame(rows, columns=["tier", "customers", "churners", "value_total", "value_at_risk"]))
     table["small"] = table["customers"] < min_group
-    return ValueTiers(cutoff, top_share, table.fillna({"value_at_risk": 0.0}))
+    return ValueTiers(cutoff, top_share, table)
 
 
 def count_columns(dataset: Dataset, *, max_levels: int = MAX_LEVELS) -> tuple[str, ...]:

@@ -63,9 +63,11 @@ class Dataset:
 
     def flag(self, column: str) -> pd.Series:
         """A plan flag as 0/1 (NaN where missing)."""
-        tokens = self.frame[column].astype("string").str.strip().str.lower()
-        return pd.Series(np.where(tokens.isna(), np.nan, tokens.isin(FLAG_TRUE).astype(float)),
-                         index=self.frame.index, name=column)
+        series = self.frame[column]
+        if not isinstance(series.dtype, pd.CategoricalDtype):
+            series = series.astype("category")
+        truth = np.array([str(c).strip().lower() in FLAG_TRUE for c in series.cat.categories] + [np.nan], dtype=float)
+        return pd.Series(truth[series.cat.codes.to_numpy()], index=self.frame.index, name=column)
 
     def ids(self) -> pd.Series:
         """Customer ids: the id column, or the 1-based row number when there is none."""

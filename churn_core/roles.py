@@ -127,11 +127,18 @@ def detect_positive_label(values: Iterable[Any], *, column: str) -> str:
     )
 
 
-def numeric_share(series: pd.Series) -> float:
-    """Share of non-blank values that parse as numbers (1.0 for numeric dtypes)."""
+def numeric_share(series: pd.Series, *, sample: int | None = 20_000) -> float:
+    """Share of non-blank values that parse as numbers (1.0 for numeric dtypes).
+
+    With ``sample``, a fixed evenly spaced sample of that many values decides (enough to tell a
+    numeric column from a text one, and it keeps role detection fast on a million rows).
+    """
     if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
         return 1.0
-    text = series.dropna().astype(str).str.strip()
+    values = series.dropna()
+    if sample is not None and len(values) > sample:
+        values = values.iloc[np.linspace(0, len(values) - 1, sample).astype(int)]
+    text = values.astype(str).str.strip()
     text = text[text != ""]
     if text.empty:
         return 0.0

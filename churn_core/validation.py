@@ -195,7 +195,7 @@ def _non_numeric(series: pd.Series, col: str) -> list[Issue]:
     return [Issue("warning", "non_numeric",
                   f"Column '{col}' is numeric but {len(bad)} values are text (for example {examples}); "
                   "they are treated as missing. Correct them in the source if they are real numbers.",
-                  col, {"count": int(len(bad)), "examples": examples, "share": numeric_share(series)})]
+                  col, {"count": int(len(bad)), "examples": examples, "share": numeric_share(series, sample=None)})]
 
 
 def _leakage(frame: pd.DataFrame, roles: ColumnRoles, y: np.ndarray, issues: list[Issue]) -> tuple[str, ...]:
