@@ -355,7 +355,7 @@ def tenure_bands(
         raise ParameterError(f"The 'edges' parameter of tenure_bands needs at least 2 values. Got {edges!r} "
                              "instead. Pass increasing band edges, e.g. [0, 12, 24].", code="bad_parameter",
                              name="edges", value=edges)
-    bounds = [*edges[:-1], math.inf] if x.max() >= edges[-1] else list(edges)
+    bounds = [*edges, math.inf] if x.max() >= edges[-1] else list(edges)
     band = pd.cut(x, bins=bounds, right=False, labels=False)
     integer = bool(np.all(np.mod(x.dropna(), 1) == 0))
     labels = [_band_label(a, b, integer) for a, b in zip(bounds[:-1], bounds[1:])]
@@ -514,7 +514,8 @@ def _check_positive(name: str, value: int, func: str) -> None:
 def _require_role(dataset: Dataset, role: str, func: str) -> str:
     column = getattr(dataset.roles, role)
     if not column:
-        raise SchemaError(f"{func} needs a {role.replace('_', '-')} column, and none was detected in "
+        readable = {"service_calls": "service-call count", "tenure": "tenure"}.get(role, role)
+        raise SchemaError(f"{func} needs a {readable} column, and none was detected in "
                           f"{list(dataset.frame.columns)[:12]}. Map one in the role mapping, or pass column=.",
                           code="role_missing", role=role)
     return column
