@@ -1,8 +1,9 @@
 """Reading uploaded tables: size limits, XLSX, encodings and delimiters.
 
 CSV bytes are decoded with UTF-8 (with or without BOM) when they are valid
-UTF-8, otherwise with the encoding charset-normalizer detects. GBK and GB2312
-are read as GB18030, their superset, so every Chinese Excel export decodes.
+UTF-8, otherwise with the encoding charset-normalizer detects (cp1252 when several
+code pages fit equally well). GBK and GB2312 are read as GB18030, their superset,
+so every Chinese Excel export decodes.
 """
 
 from __future__ import annotations
@@ -131,10 +132,18 @@ def _read_bytes(source: Source, *, filename: str | None, max_bytes: int) -> tupl
 def _too_large(name: str, size: int, limit_mb: float) -> DataFormatError:
     size_mb = size / 1024 / 1024
     return DataFormatError(
-        f"The file '{name}' is {size_mb:.1f} MB, over the {limit_mb:.0f} MB limit. "
+        f"The file '{name}' is {_size_text(size)}, over the {_size_text(limit_mb * 1024 * 1024)} limit. "
         "Upload fewer rows or columns, or load it with the command line.",
         code="file_too_large", name=name, size_mb=round(size_mb, 1), limit_mb=round(limit_mb),
     )
+
+
+def _size_text(n_bytes: float) -> str:
+    """'200 MB', '1.5 KB' or '120 bytes': a small limit must not read as '0 MB'."""
+    for unit, scale in (("MB", 1024 * 1024), ("KB", 1024)):
+        if n_bytes >= scale:
+            return f"{round(n_bytes / scale, 1):g} {unit}"
+    return f"{int(n_bytes)} bytes"
 
 
 def _read_xlsx(data: bytes, *, name: str, sheet: str | None) -> tuple[pd.DataFrame, str]:
@@ -163,8 +172,23 @@ def _read_xlsx(data: bytes, *, name: str, sheet: str | None) -> tuple[pd.DataFra
             code="sheet_missing", name=name, sheet=chosen, sheets=sheets,
         )
     frame = pd.read_excel(io.BytesIO(data), sheet_name=chosen, engine="openpyxl")
-    frame.columns = [str(c).strip() for c in frame.columns]
+    frame.columns = _clean_names(frame.columns)
     return frame, chosen
+
+
+def _clean_names(columns: pd.Index) -> list[str]:
+    """Column names without surrounding spaces, kept unique the way pandas does ('a', 'a.1')."""
+    names: list[str] = []
+    seen: set[str] = set()
+    for column in columns:
+        name = base = str(column).strip()
+        copy = 0
+        while name in seen:
+            copy += 1
+            name = f"{base}.{copy}"
+        names.append(name)
+        seen.add(name)
+    return names
 
 
 def _read_csv(data: bytes, *, name: str, digest: str, max_columns: int) -> RawTable:
@@ -185,18 +209,19 @@ def _read_csv(data: bytes, *, name: str, digest: str, max_columns: int) -> RawTa
             io.BytesIO(data), sep=delimiter, encoding=encoding, skipinitialspace=True,
             low_memory=False, on_bad_lines="error",
         )
+    except pd.errors.EmptyDataError as err:  # a ValueError too, so it is caught first
+        raise DataFormatError(
+            f"The file '{name}' has no header row (received {len(data)} bytes with no column names). "
+            "Export the table again with column names.",
+            code="empty_file", name=name,
+        ) from err
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as err:
         raise DataFormatError(
             f"The file '{name}' could not be parsed as a {_DELIMITER_NAMES[delimiter]}-separated table "
             f"({str(err).splitlines()[0]}). Check that every row has the same number of fields.",
             code="unparseable", name=name, detail=str(err).splitlines()[0],
         ) from err
-    except pd.errors.EmptyDataError as err:
-        raise DataFormatError(
-            f"The file '{name}' has no header row. Export the table again with column names.",
-            code="empty_file", name=name,
-        ) from err
-    frame.columns = [str(c).strip() for c in frame.columns]
+    frame.columns = _clean_names(frame.columns)
     return RawTable(frame, name, digest, len(data), "csv", encoding, delimiter, None, duplicates)
 
 
@@ -218,10 +243,13 @@ def _detect_encoding(data: bytes, *, name: str) -> str:
             continue
         if any("\u4e00" <= ch <= "\u9fff" for ch in text[:4096]):
             return candidate
-    best = charset_normalizer.from_bytes(head).best()
+    matches = charset_normalizer.from_bytes(head)
+    best = matches.best()
     if best is None:
         raise _binary(name)
-    encoding = _CHINESE.get(best.encoding.lower(), best.encoding)
+    # Western text often fits several code pages equally well; then prefer cp1252, Excel's Western export.
+    tied = {m.encoding for m in matches if m.chaos == best.chaos}
+    encoding = "cp1252" if "cp1252" in tied else _CHINESE.get(best.encoding.lower(), best.encoding)
     try:
         data.decode(encoding)
     except (UnicodeDecodeError, LookupError) as err:

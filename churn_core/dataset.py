@@ -16,7 +16,7 @@ import pandas as pd
 
 from ._io import DEFAULT_MAX_BYTES, RawTable, Source, read_table
 from .errors import SchemaError, ValidationError
-from .roles import FLAG_TRUE, ColumnRoles, detect_roles
+from .roles import ColumnRoles, detect_roles, flag_codes
 from .validation import ValidationReport, target_codes, validate
 
 logger = logging.getLogger(__name__)
@@ -63,11 +63,7 @@ class Dataset:
 
     def flag(self, column: str) -> pd.Series:
         """A plan flag as 0/1 (NaN where missing)."""
-        series = self.frame[column]
-        if not isinstance(series.dtype, pd.CategoricalDtype):
-            series = series.astype("category")
-        truth = np.array([str(c).strip().lower() in FLAG_TRUE for c in series.cat.categories] + [np.nan], dtype=float)
-        return pd.Series(truth[series.cat.codes.to_numpy()], index=self.frame.index, name=column)
+        return pd.Series(flag_codes(self.frame[column]), index=self.frame.index, name=column)
 
     def ids(self) -> pd.Series:
         """Customer ids: the id column, or the 1-based row number when there is none."""

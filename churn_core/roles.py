@@ -99,6 +99,13 @@ def norm_token(value: Any) -> str:
     return str(value).strip().lower()
 
 
+def flag_codes(series: pd.Series) -> np.ndarray:
+    """A plan flag as 1.0 (yes/true/1/是), 0.0 (any other value) or NaN, decided once per distinct value."""
+    levels = series if isinstance(series.dtype, pd.CategoricalDtype) else series.astype("category")
+    truth = np.array([norm_token(c) in FLAG_TRUE for c in levels.cat.categories] + [np.nan], dtype=float)
+    return truth[levels.cat.codes.to_numpy()]
+
+
 def _compact(name: str) -> str:
     return re.sub(r"[^0-9a-z\u4e00-\u9fff]", "", name.lower())
 
@@ -195,7 +202,8 @@ def detect_roles(
             continue
         tokens = {norm_token(v) for v in distinct.unique()[:3]} if n_unique <= 2 else set()
         is_numeric = numeric_share(series) >= numeric_threshold
-        if id_col is None and id_column is None and _ID_NAME.match(str(col).strip()) and n_unique == len(distinct):
+        # Named like an id and mostly distinct: the id, even with a few repeats (validation reports them).
+        if id_col is None and id_column is None and _ID_NAME.match(str(col).strip()) and 2 * n_unique > len(distinct):
             id_col = col
         elif n_unique == 2 and tokens <= _FLAG_TOKENS:
             roles["plan_flags"].append(col)

@@ -104,14 +104,17 @@ class Store:
             try:
                 con = duckdb.connect(str(self.path))
                 break
-            except duckdb.IOException as err:
-                if "lock" not in str(err).lower() or time.monotonic() > deadline:
+            except duckdb.Error as err:
+                locked = isinstance(err, duckdb.IOException) and "lock" in str(err).lower()
+                if locked and time.monotonic() <= deadline:
+                    time.sleep(0.2)
+                    continue
+                if locked:
                     raise StoreError(
                         f"Cannot open the database '{self.path}' ({err}). If another Churn Radar process is "
                         "writing to it, wait for it to finish and try again.", code="store_locked",
                         path=str(self.path)) from err
-                time.sleep(0.2)
-            except duckdb.Error as err:
+                # Not a lock (a damaged file, a folder...): waiting would not help.
                 raise StoreError(f"Cannot open the database '{self.path}' ({err}). Check that the file is a "
                                  f"Churn Radar database, or point {ENV_VAR} at a new file.",
                                  code="store_unreadable", path=str(self.path)) from err
@@ -148,6 +151,12 @@ class Store:
         The whole import is one transaction: if anything fails, nothing is written and the
         active dataset stays as it was.
         """
+        clashes = _case_clashes(dataset.frame.columns)
+        if clashes:
+            raise StoreError(
+                f"Cannot store the dataset '{dataset.name}': the columns {clashes} differ only in upper and lower "
+                "case, and the database treats such names as one. Rename one of them in the file and import it "
+                "again.", code="column_case_clash", name=dataset.name, columns=clashes)
         roles_json = dataset.roles.to_json()
         with self._connect() as con:
             same = _one(con, "SELECT id FROM datasets WHERE sha256 = ? AND roles_json = ? ORDER BY id LIMIT 1",
@@ -208,8 +217,8 @@ class Store:
             frame = con.execute(f'SELECT * FROM "{table}"').df()
         roles = ColumnRoles.from_dict(json.loads(roles_json))
         for col in (*roles.categorical, *roles.plan_flags):
-            if col in frame and not isinstance(frame[col].dtype, pd.CategoricalDtype):
-                frame[col] = frame[col].astype("category")
+            if col in frame:  # DuckDB returns ENUM columns as ordered categories; the saved frame had unordered
+                frame[col] = frame[col].astype("category").cat.as_unordered()
         report = report_from_dict(json.loads(report_json)) if report_json else None
         return Dataset(frame, roles, name, report, sha, source or "", encoding, None, version)
 
@@ -220,7 +229,8 @@ class Store:
                           "FROM datasets WHERE id = ?", [version])
         if row is None:
             known = [r[0] for r in con.execute("SELECT id FROM datasets ORDER BY id").fetchall()]
-            raise NotFoundError(f"There is no dataset version {version}. Stored versions: {known}.",
+            raise NotFoundError(f"There is no dataset version {version}. Stored versions: {known}. "
+                                "Pick one of those, or import the file again.",
                                 code="dataset_not_found", version=version, known=known)
         return row
 
@@ -246,6 +256,14 @@ def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
         con.execute("ROLLBACK")
         raise
     con.execute("COMMIT")
+
+
+def _case_clashes(columns: pd.Index) -> list[str]:
+    """Column names equal to another one but for case ('A' and 'a'), which DuckDB would silently rename."""
+    seen: dict[str, list[str]] = {}
+    for column in map(str, columns):
+        seen.setdefault(column.lower(), []).append(column)
+    return [name for group in seen.values() if len(group) > 1 for name in group]
 
 
 def _one(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> tuple | None:

@@ -14,7 +14,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from .roles import ColumnRoles, norm_token, numeric_share
+from .roles import ColumnRoles, flag_codes, norm_token, numeric_share
 
 Severity = Literal["error", "warning"]
 _MODEL_OUTPUT = re.compile(r"prob|score|predict|propensity|risk|概率|预测", re.I)
@@ -205,8 +205,9 @@ def _leakage(frame: pd.DataFrame, roles: ColumnRoles, y: np.ndarray, issues: lis
         rng = np.random.default_rng(0)
         known = known & (rng.random(len(y)) < _LEAKAGE_SAMPLE / known.sum())
     leaks = []
-    for col in roles.numeric:
-        x = pd.to_numeric(frame[col], errors="coerce").to_numpy(dtype=float)
+    for col in (*roles.numeric, *roles.plan_flags):  # a yes/no copy of the target is the plainest leak
+        x = (flag_codes(frame[col]) if col in roles.plan_flags
+             else pd.to_numeric(frame[col], errors="coerce").to_numpy(dtype=float))
         ok = known & ~np.isnan(x)
         auc = single_column_auc(x[ok], y[ok])
         if auc is not None and max(auc, 1 - auc) >= LEAKAGE_AUC:
