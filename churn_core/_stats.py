@@ -22,7 +22,7 @@ def wilson_interval(churners, customers, *, confidence: float = 0.95) -> tuple[n
         denom = 1 + z**2 / n
         center = (p + z**2 / (2 * n)) / denom
         half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denom
-    return center - half, center + half
+    return np.clip(center - half, 0.0, 1.0), np.clip(center + half, 0.0, 1.0)
 
 
 def group_codes(keys) -> tuple[np.ndarray, list]:

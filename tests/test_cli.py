@@ -1,0 +1,148 @@
+"""churn_core.__main__: the command line, run in-process through main(argv) and once as `python -m churn_core`."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from churn_core.__main__ import main
+
+ROOT = Path(__file__).resolve().parents[1]
+LEVEL_KEYS = {"value", "customers", "churners", "churn_rate", "ci_low", "ci_high"}
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def small_csv(tmp_path) -> Path:
+    lines = ["customer_id,plan,support_calls,churn"]
+    lines += [f"C{i:03d},{'basic' if i % 3 else 'premium'},{i % 6},{'yes' if i % 4 == 0 else 'no'}" for i in range(120)]
+    path = tmp_path / "small.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def describe_json(capsys, path: Path, *extra: str) -> dict:
+    code, out, err = run(capsys, "describe", "--data", str(path), "--format", "json", *extra)
+    assert (code, err) == (0, "")
+    return json.loads(out)
+
+
+def test_describe_json_on_the_report_file(capsys, report_train):
+    result = describe_json(capsys, report_train, "--crosstab", "international_plan", "voice_mail_plan")
+    assert {"overall", "by_category", "thresholds", "bands", "drivers", "segments", "crosstab"} <= set(result)
+    overall = result["overall"]
+    assert (overall["customers"], overall["churners"]) == (4250, 598)
+    assert overall["churn_rate"] == pytest.approx(598 / 4250)
+
+    assert set(result["by_category"]) >= {"international_plan", "voice_mail_plan"}
+    for levels in result["by_category"].values():
+        assert levels and all(LEVEL_KEYS <= set(level) for level in levels)
+    intl = {lv["value"]: lv for lv in result["by_category"]["international_plan"]}
+    assert sum(lv["customers"] for lv in intl.values()) == 4250
+
+    calls = result["thresholds"]["number_customer_service_calls"]
+    assert {"levels", "threshold", "rate_below", "rate_at_or_above"} <= set(calls)
+    assert calls["threshold"] == 4
+
+    assert result["bands"] and result["drivers"] and result["segments"]
+
+    crosstab = result["crosstab"]
+    assert (crosstab["rows"], crosstab["columns"]) == (["no", "yes"], ["no", "yes"])
+    assert len(crosstab["cells"]) == 4
+    for cell in crosstab["cells"]:
+        assert {"row", "column", "customers", "churners", "churn_rate"} <= set(cell)
+    assert sum(c["customers"] for c in crosstab["cells"]) == 4250
+    assert sum(c["churners"] for c in crosstab["cells"]) == 598
+
+
+def test_describe_without_crosstab_has_none(capsys, small_csv):
+    result = describe_json(capsys, small_csv)
+    assert "crosstab" not in result
+    assert (result["overall"]["customers"], result["overall"]["churners"]) == (120, 30)
+    assert result["dataset"]["roles"]["target"] == "churn"
+
+
+def test_describe_text(capsys, small_csv):
+    code, out, err = run(capsys, "describe", "--data", str(small_csv))
+    assert (code, err) == (0, "")
+    assert out.startswith("small: 120 customers, 30 churned (25.00%")
+    assert "  plan: basic" in out
+
+
+def test_describe_file_without_target_fails_on_stderr(capsys, report_test):
+    code, out, err = run(capsys, "describe", "--data", str(report_test), "--format", "json")
+    assert (code, out) == (1, "")
+    assert err.startswith("error: The file 'telecom_churn_report_test.csv' cannot be used as it is: "
+                          "No column looks like a churn target.")
+
+
+def test_describe_missing_file_fails(capsys, tmp_path):
+    code, out, err = run(capsys, "describe", "--data", str(tmp_path / "absent.csv"))
+    assert (code, out) == (1, "")
+    assert "error: No file at" in err and "absent.csv" in err
+
+
+def test_describe_target_override(capsys, small_csv):
+    result = describe_json(capsys, small_csv, "--target", "plan", "--positive", "premium")
+    assert result["dataset"]["roles"]["target"] == "plan"
+    assert result["overall"]["churners"] == 40
+
+
+def test_import_then_list(capsys, small_csv, tmp_path):
+    db = str(tmp_path / "cli.duckdb")
+    code, out, err = run(capsys, "import", "--data", str(small_csv), "--db", db, "--name", "March")
+    assert (code, err) == (0, "")
+    assert out == "March: stored as version 1 (120 rows), active\n"
+
+    code, out, _ = run(capsys, "import", "--data", str(small_csv), "--db", db, "--name", "March")
+    assert out == "March: already stored as version 1 (120 rows), active\n"
+
+    code, out, _ = run(capsys, "datasets", "--db", db, "--format", "json")
+    listed = json.loads(out)["datasets"]
+    assert [(d["version"], d["name"], d["rows"], d["active"]) for d in listed] == [(1, "March", 120, True)]
+
+    code, out, _ = run(capsys, "datasets", "--db", db)
+    assert out.startswith("* v1  March  120 rows")
+
+
+def test_import_json_and_no_activate(capsys, small_csv, tmp_path):
+    db = str(tmp_path / "cli.duckdb")
+    code, out, _ = run(capsys, "import", "--data", str(small_csv), "--db", db, "--no-activate", "--format", "json")
+    result = json.loads(out)
+    assert (code, result["version"], result["active"], result["reused"]) == (0, 1, False, False)
+    assert isinstance(result["warnings"], list)
+
+
+def test_datasets_on_an_empty_database(capsys, tmp_path):
+    code, out, _ = run(capsys, "datasets", "--db", str(tmp_path / "empty.duckdb"))
+    assert (code, out) == (0, "no datasets stored\n")
+
+
+def test_unusable_database_exits_3(capsys, tmp_path):
+    bad = tmp_path / "bad.duckdb"
+    bad.write_bytes(b"junk" * 100)
+    code, out, err = run(capsys, "datasets", "--db", str(bad))
+    assert (code, out) == (3, "")
+    assert err.startswith("error: Cannot open the database")
+
+
+def test_bad_command_line_exits_2(capsys):
+    with pytest.raises(SystemExit, match="2"):
+        main(["describe"])
+    assert "--data" in capsys.readouterr().err
+
+
+def test_python_dash_m_runs(small_csv):
+    done = subprocess.run([sys.executable, "-m", "churn_core", "describe", "--data", str(small_csv),
+                           "--format", "json"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["overall"]["churners"] == 30

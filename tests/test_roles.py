@@ -1,0 +1,198 @@
+"""churn_core.roles: which column plays which role, detected from names and values, and overridable."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import churn_core as cc
+from churn_core.roles import detect_positive_label, detect_target
+
+CHARGES = ("total_day_charge", "total_eve_charge", "total_night_charge", "total_intl_charge")
+
+
+def customers(n: int = 120, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({
+        "customer_id": [f"C{i:05d}" for i in range(n)],
+        "plan": rng.choice(["basic", "plus", "premium"], n),
+        "tenure_months": rng.integers(1, 72, n),
+        "support_calls": rng.integers(0, 8, n),
+        "monthly_fee": rng.uniform(10, 90, n).round(2),
+        "status": rng.choice(["churned", "active"], n, p=[0.25, 0.75]),
+    })
+
+
+# -- the published report's files -------------------------------------------------------------------
+
+def test_report_train_roles(report_train):
+    roles = cc.detect_roles(cc.read_table(report_train).frame)
+    assert (roles.target, roles.positive_label, roles.id) == ("churn", "yes", None)
+    assert roles.plan_flags == ("international_plan", "voice_mail_plan")
+    assert (roles.service_calls, roles.tenure, roles.state) == ("number_customer_service_calls", "account_length",
+                                                                "state")
+    assert roles.value == CHARGES
+    assert roles.categorical == ("state", "area_code")
+    assert roles.ignored == ()
+    assert len(roles.numeric) == 15 and set(CHARGES) <= set(roles.numeric)
+
+
+def test_report_test_file_has_an_id_and_no_target(report_test):
+    roles = cc.detect_roles(cc.read_table(report_test).frame)
+    assert (roles.id, roles.target, roles.positive_label) == ("id", None, None)
+    assert "id" not in roles.numeric
+    assert roles.service_calls == "number_customer_service_calls"
+
+
+# -- detection -------------------------------------------------------------------------------------
+
+def test_generic_names_are_recognised():
+    roles = cc.detect_roles(customers())
+    assert (roles.target, roles.positive_label, roles.id) == ("status", "churned", "customer_id")
+    assert (roles.tenure, roles.service_calls, roles.value) == ("tenure_months", "support_calls", ("monthly_fee",))
+    assert roles.categorical == ("plan",)
+
+
+def test_id_with_a_few_repeats_is_still_the_id():
+    frame = customers()
+    frame.loc[:2, "customer_id"] = "C00099"
+    assert cc.detect_roles(frame).id == "customer_id"
+
+
+def test_unnamed_unique_text_column_becomes_the_id():
+    frame = customers().rename(columns={"customer_id": "reference"})
+    assert cc.detect_roles(frame).id == "reference"
+
+
+def test_state_needs_us_state_codes():
+    frame = customers().assign(state=lambda f: np.where(f.index % 2, "CA", "NY"))
+    assert cc.detect_roles(frame).state == "state"
+    frame = customers().assign(state=lambda f: np.where(f.index % 2, "Bavaria", "Saxony"))
+    assert cc.detect_roles(frame).state is None
+
+
+def test_single_value_column_wins_over_charge_parts():
+    frame = customers().assign(day_charge=1.0, night_charge=2.0, MonthlyCharges=3.0)
+    assert cc.detect_roles(frame).value == ("MonthlyCharges",)
+
+
+def test_empty_column_is_ignored():
+    roles = cc.detect_roles(customers().assign(notes=np.nan))
+    assert roles.ignored == ("notes",)
+    assert "notes" not in roles.used_columns()
+
+
+@pytest.mark.parametrize(("columns", "expected"), [
+    pytest.param({"churn": ["yes", "no"]}, "churn", id="churn"),
+    pytest.param({"Exited": [1, 0]}, "Exited", id="exited"),
+    pytest.param({"Attrition_Flag": ["Attrited Customer", "Existing Customer"]}, "Attrition_Flag", id="attrition"),
+    pytest.param({"是否流失": ["是", "否"]}, "是否流失", id="chinese"),
+    pytest.param({"status": ["a", "b"], "churned": ["yes", "no"]}, "churned", id="churn-name-preferred"),
+    pytest.param({"label": ["x", "y", "z"], "churn": ["yes", "no", "no"]}, "churn", id="two-valued-preferred"),
+    pytest.param({"plan": ["a", "b"]}, None, id="none"),
+])
+def test_detect_target(columns, expected):
+    frame = pd.DataFrame({k: (v * 10)[:30] for k, v in columns.items()})
+    assert detect_target(frame) == expected
+
+
+@pytest.mark.parametrize(("values", "expected"), [
+    pytest.param(["yes", "no"], "yes", id="yes-no"),
+    pytest.param(["Yes", "No"], "yes", id="capitalised"),
+    pytest.param([True, False], "true", id="booleans"),
+    pytest.param([1, 0], "1", id="ones-and-zeros"),
+    pytest.param([1.0, 0.0], "1.0", id="float-codes"),
+    pytest.param(["churned", "active"], "churned", id="churned-active"),
+    pytest.param(["Attrited Customer", "Existing Customer"], "attrited customer", id="attrited"),
+    pytest.param(["是", "否"], "是", id="chinese"),
+    pytest.param(["left", "gold"], "left", id="only-positive-known"),
+    pytest.param(["gone", "retained"], "gone", id="only-negative-known"),
+])
+def test_detect_positive_label(values, expected):
+    assert detect_positive_label(values, column="t") == expected
+
+
+@pytest.mark.parametrize("values", [
+    pytest.param(["a", "b"], id="unknown-words"),
+    pytest.param(["yes", "no", "maybe"], id="three-values"),
+    pytest.param(["yes"], id="one-value"),
+])
+def test_detect_positive_label_refuses_to_guess(values):
+    with pytest.raises(cc.SchemaError, match="Cannot tell which value of the target column 't' means churn") as info:
+        detect_positive_label(values, column="t")
+    assert info.value.code == "positive_ambiguous"
+
+
+def test_ambiguous_target_is_detected_without_a_positive_label():
+    frame = customers().assign(churn=lambda f: np.where(f.index % 3, "a", "b"))
+    roles = cc.detect_roles(frame)
+    assert (roles.target, roles.positive_label) == ("churn", None)
+
+
+# -- overrides --------------------------------------------------------------------------------------
+
+def test_overrides_win_over_detection():
+    frame = customers().assign(churn=lambda f: np.where(f.index % 3, "stay", "gone"), account=range(120))
+    roles = cc.detect_roles(frame, target="churn", positive="GONE", id_column="account")
+    assert (roles.target, roles.positive_label, roles.id) == ("churn", "gone", "account")
+    assert "customer_id" in roles.ignored  # a second id-like column is not analysed
+    assert "status" in roles.categorical
+
+
+@pytest.mark.parametrize("option", [pytest.param("target", id="target"), pytest.param("id_column", id="id")])
+def test_override_naming_a_missing_column_is_refused(option):
+    with pytest.raises(cc.SchemaError, match=r"column 'nope' is not in the table. Received the columns \[") as info:
+        cc.detect_roles(customers(), **{option: "nope"})
+    assert (info.value.code, info.value.params["column"]) == ("column_missing", "nope")
+
+
+def test_positive_override_must_occur_in_the_target():
+    with pytest.raises(cc.SchemaError, match=r"'maybe' does not occur.*\['active', 'churned'\]") as info:
+        cc.detect_roles(customers(), positive="maybe")
+    assert info.value.code == "positive_missing"
+
+
+def test_replace_overrides_roles_and_makes_tuples():
+    roles = cc.detect_roles(customers())
+    changed = roles.replace(tenure=None, value="monthly_fee", categorical=["plan", "status"])
+    assert (changed.tenure, changed.value, changed.categorical) == (None, ("monthly_fee",), ("plan", "status"))
+    assert roles.tenure == "tenure_months"  # the original is unchanged
+
+
+def test_replace_naming_a_missing_column_fails_when_used():
+    raw = cc.read_table(customers().to_csv(index=False).encode())
+    roles = cc.detect_roles(raw.frame).replace(service_calls="calls_to_support")
+    with pytest.raises(cc.SchemaError, match=r"names columns that are not in the table: \['calls_to_support'\]"
+                       ) as info:
+        cc.inspect_table(raw, roles=roles)
+    assert info.value.code == "column_missing"
+
+
+# -- serialising ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("frame", [
+    pytest.param(customers(), id="latin-names"),
+    pytest.param(pd.DataFrame({"客户编号": ["a", "b", "c", "d"], "套餐": ["基础", "高级", "基础", "基础"],
+                               "是否流失": ["是", "否", "否", "是"]}), id="chinese-names"),
+])
+def test_roles_json_round_trip(frame):
+    roles = cc.detect_roles(frame)
+    text = roles.to_json()
+    assert cc.ColumnRoles.from_dict(json.loads(text)) == roles
+    assert "\\u" not in text  # names stay readable
+
+
+def test_from_dict_ignores_unknown_keys():
+    assert cc.ColumnRoles.from_dict({"target": "churn", "colour": "red"}) == cc.ColumnRoles(target="churn")
+
+
+def test_used_columns_and_frame():
+    roles = cc.ColumnRoles(target="churn", id="id", numeric=("calls", "fee"), value=("fee",), service_calls="calls")
+    assert roles.used_columns() == ("churn", "id", "calls", "fee")
+    table = roles.to_frame()
+    assert list(table.columns) == ["column", "role"]
+    assert set(map(tuple, table.to_numpy())) == {("churn", "target"), ("id", "id"), ("calls", "numeric"),
+                                                 ("fee", "numeric"), ("calls", "service_calls"), ("fee", "value")}

@@ -1,0 +1,275 @@
+"""churn_core.store: versioned datasets in DuckDB, atomic imports, migrations and the database path."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+import churn_core as cc
+from churn_core import store as store_module
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def small_dataset(name: str = "small", *, n: int = 120, seed: int = 0, columns: tuple[str, ...] = ()) -> cc.Dataset:
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({
+        "customer_id": [f"C{i:04d}" for i in range(n)],
+        "plan": rng.choice(["basic", "premium"], n),
+        "intl_plan": rng.choice(["yes", "no"], n),
+        "calls": rng.integers(0, 8, n),
+        "fee": rng.uniform(10, 90, n).round(2),
+        "churn": rng.choice(["yes", "no"], n, p=[0.25, 0.75]),
+    })
+    for column in columns:
+        frame[column] = rng.integers(0, 5, n)
+    return cc.load_dataset(frame.to_csv(index=False).encode(), filename=f"{name}.csv")
+
+
+def state(store: cc.Store) -> tuple:
+    """What a failed import must leave untouched: every version and the active one."""
+    return store.list_datasets().versions, store.active_version()
+
+
+def tables(path: Path) -> set[str]:
+    with duckdb.connect(str(path), read_only=True) as con:
+        return {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+
+
+# -- saving and loading ------------------------------------------------------------------------------
+
+def test_new_store_is_empty_and_migrated(tmp_store):
+    assert tmp_store.schema_version() == store_module.SCHEMA_VERSION
+    assert tmp_store.list_datasets().versions == ()
+    assert tmp_store.active_version() is None
+    assert list(tmp_store.list_datasets().to_frame().columns) == [
+        "version", "name", "source_file", "sha256", "rows", "n_columns", "created_at", "active", "reused"]
+
+
+def test_round_trip_keeps_values_roles_and_report(tmp_store, bundled):
+    saved = tmp_store.save_dataset(bundled)
+    assert (saved.version, saved.name, saved.rows, saved.n_columns) == (1, "telecom_churn", 5000, 20)
+    assert (saved.active, saved.reused, saved.sha256) == (True, False, bundled.sha256)
+    back = tmp_store.load_dataset()
+    pd.testing.assert_frame_equal(back.frame, bundled.frame)  # values, dtypes and categories
+    assert (back.roles, back.report) == (bundled.roles, bundled.report)
+    assert (back.name, back.source_name, back.sha256, back.version) == (
+        "telecom_churn", "telecom_churn.csv", bundled.sha256, 1)
+
+
+def test_loaded_categories_are_unordered_like_the_saved_ones(tmp_store):
+    dataset = small_dataset()
+    tmp_store.save_dataset(dataset)
+    back = tmp_store.load_dataset(1)
+    for column in ("plan", "intl_plan"):
+        assert isinstance(back.frame[column].dtype, pd.CategoricalDtype)
+        assert back.frame[column].cat.ordered is False
+        assert back.frame[column].cat.categories.tolist() == dataset.frame[column].cat.categories.tolist()
+
+
+def test_same_content_is_reused(tmp_store):
+    first = tmp_store.save_dataset(small_dataset())
+    again = tmp_store.save_dataset(small_dataset())
+    assert (again.version, again.reused, first.reused) == (1, True, False)
+    assert len(tmp_store.list_datasets().versions) == 1
+
+
+def test_second_dataset_becomes_version_2_and_active(tmp_store):
+    first = small_dataset("january", seed=1)
+    second = small_dataset("february", seed=2)
+    tmp_store.save_dataset(first)
+    saved = tmp_store.save_dataset(second)
+    assert (saved.version, saved.active) == (2, True)
+    assert [(v.version, v.active) for v in tmp_store.list_datasets().versions] == [(1, False), (2, True)]
+    assert tmp_store.load_dataset().name == "february"
+    old = tmp_store.load_dataset(1)
+    assert (old.name, old.version) == ("january", 1)
+    pd.testing.assert_frame_equal(old.frame, first.frame, check_dtype=False)
+
+
+def test_save_without_activating(tmp_store):
+    tmp_store.save_dataset(small_dataset("a", seed=1))
+    saved = tmp_store.save_dataset(small_dataset("b", seed=2), activate=False)
+    assert (saved.version, saved.active, tmp_store.active_version().version) == (2, False, 1)
+
+
+def test_activate_switches_the_active_version(tmp_store):
+    tmp_store.save_dataset(small_dataset("a", seed=1))
+    tmp_store.save_dataset(small_dataset("b", seed=2))
+    activated = tmp_store.activate(1)
+    assert (activated.version, activated.active) == (1, True)
+    assert tmp_store.active_version().version == 1
+    assert tmp_store.load_dataset().name == "a"
+
+
+@pytest.mark.parametrize("call", [
+    pytest.param(lambda store: store.load_dataset(7), id="load"),
+    pytest.param(lambda store: store.activate(7), id="activate"),
+])
+def test_missing_version_is_not_found(tmp_store, call):
+    tmp_store.save_dataset(small_dataset())
+    with pytest.raises(cc.NotFoundError, match=r"There is no dataset version 7. Stored versions: \[1\]") as info:
+        call(tmp_store)
+    assert (info.value.code, info.value.params) == ("dataset_not_found", {"version": 7, "known": [1]})
+
+
+def test_nothing_active_yet_is_not_found(tmp_store):
+    with pytest.raises(cc.NotFoundError, match="No dataset is active yet. Import one") as info:
+        tmp_store.load_dataset()
+    assert info.value.code == "no_active_dataset"
+
+
+# -- failed imports change nothing --------------------------------------------------------------------------
+
+def fail_to_activate(self, con, version):
+    """Stands in for Store._set_active: fails after the table and the datasets row are written."""
+    raise duckdb.Error("disk full")
+
+
+def test_failure_inside_the_transaction_rolls_back(tmp_store, monkeypatch):
+    tmp_store.save_dataset(small_dataset("kept", seed=1))
+    before = state(tmp_store)
+
+    monkeypatch.setattr(cc.Store, "_set_active", fail_to_activate)
+    with pytest.raises(cc.StoreError, match=r"Could not store the dataset 'new' \(disk full\). Nothing was changed"
+                       ) as info:
+        tmp_store.save_dataset(small_dataset("new", seed=2))
+    monkeypatch.undo()
+    assert info.value.code == "store_write_failed"
+    assert state(tmp_store) == before
+    assert tables(tmp_store.path) == {"schema_version", "datasets", "settings", "dataset_1"}
+    assert tmp_store.load_dataset().name == "kept"
+
+
+def test_columns_differing_only_by_case_are_refused(tmp_store):
+    tmp_store.save_dataset(small_dataset("kept", seed=1))
+    before = state(tmp_store)
+    clash = small_dataset("clash", seed=2, columns=("Region", "region"))
+    with pytest.raises(cc.StoreError, match=r"the columns \['Region', 'region'\] differ only in upper and lower case"
+                       ) as info:
+        tmp_store.save_dataset(clash)
+    assert info.value.code == "column_case_clash"
+    assert state(tmp_store) == before
+    assert tmp_store.load_dataset().name == "kept"
+
+
+def test_a_later_import_works_after_a_failure(tmp_store, monkeypatch):
+    monkeypatch.setattr(cc.Store, "_set_active", fail_to_activate)
+    with pytest.raises(cc.StoreError, match="Nothing was changed"):
+        tmp_store.save_dataset(small_dataset())
+    monkeypatch.undo()
+    saved = tmp_store.save_dataset(small_dataset())
+    assert (saved.reused, saved.active) == (False, True)
+    assert tmp_store.load_dataset().n_rows == 120
+
+
+# -- schema versions -------------------------------------------------------------------------------------
+
+def test_version_1_database_is_migrated(tmp_path):
+    path = tmp_path / "old.duckdb"
+    old = small_dataset("legacy")
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE TABLE schema_version (version INTEGER, applied_at TIMESTAMP)")
+        for sql in store_module.MIGRATIONS[0][1]:
+            con.execute(sql)
+        con.execute("INSERT INTO schema_version VALUES (1, now())")
+        con.register("legacy_frame", old.frame)
+        con.execute("CREATE TABLE dataset_1 AS SELECT * FROM legacy_frame")
+        con.execute("INSERT INTO datasets VALUES (nextval('dataset_ids'), 'legacy', 'legacy.csv', ?, ?, ?, now(), "
+                    "'dataset_1')", [old.sha256, len(old.frame), old.roles.to_json()])
+        con.execute("INSERT INTO settings VALUES ('active_dataset', '1')")
+    store = cc.Store(path)
+    assert store.schema_version() == store_module.SCHEMA_VERSION
+    back = store.load_dataset()
+    assert (back.name, back.version, back.roles, back.report) == ("legacy", 1, old.roles, None)
+    pd.testing.assert_frame_equal(back.frame, old.frame, check_dtype=False)
+    assert store.list_datasets().versions[0].n_columns is None
+    assert store.save_dataset(small_dataset("new", seed=9)).version == 2
+
+
+def test_reopening_does_not_migrate_again(tmp_store):
+    cc.Store(tmp_store.path)
+    with duckdb.connect(str(tmp_store.path), read_only=True) as con:
+        applied = [r[0] for r in con.execute("SELECT version FROM schema_version ORDER BY version").fetchall()]
+    assert applied == [version for version, _ in store_module.MIGRATIONS]
+
+
+def test_newer_database_is_refused(tmp_store):
+    newer = store_module.SCHEMA_VERSION + 1
+    with duckdb.connect(str(tmp_store.path)) as con:
+        con.execute("INSERT INTO schema_version VALUES (?, now())", [newer])
+    with pytest.raises(cc.StoreError, match=f"has schema version {newer}, newer than.*Upgrade Churn Radar") as info:
+        cc.Store(tmp_store.path)
+    assert (info.value.code, info.value.params["version"]) == ("store_too_new", newer)
+
+
+@pytest.mark.parametrize("make", [
+    pytest.param(lambda p: p.write_bytes(b"not a database " * 100), id="junk-file"),
+    pytest.param(lambda p: p.mkdir(), id="a-folder"),
+])
+def test_unreadable_database(tmp_path, make):
+    path = tmp_path / "bad.duckdb"
+    make(path)
+    with pytest.raises(cc.StoreError, match="Cannot open the database .*point CHURN_RADAR_DB at a new file") as info:
+        cc.Store(path, lock_wait=0)
+    assert info.value.code == "store_unreadable"
+
+
+def test_database_held_by_another_process_is_locked(tmp_path):
+    path = tmp_path / "held.duckdb"
+    cc.Store(path)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys; con = duckdb.connect(sys.argv[1]); print('held', flush=True); "
+                               "sys.stdin.read()", str(path)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(cc.StoreError, match="If another Churn Radar process is writing to it, wait") as info:
+            cc.Store(path, lock_wait=0)
+        assert info.value.code == "store_locked"
+    finally:
+        holder.communicate("", timeout=30)
+
+
+# -- where the database lives ---------------------------------------------------------------------------
+
+def test_env_var_sets_the_database_path(tmp_path, monkeypatch):
+    target = tmp_path / "from_env.duckdb"
+    monkeypatch.setenv("CHURN_RADAR_DB", str(target))
+    assert cc.resolve_db_path() == target
+    assert cc.resolve_db_path(tmp_path / "explicit.duckdb") == tmp_path / "explicit.duckdb"
+    assert cc.Store().path == target and target.is_file()
+
+
+def test_default_database_path(monkeypatch):
+    monkeypatch.delenv("CHURN_RADAR_DB", raising=False)
+    assert cc.resolve_db_path() == ROOT / "data" / "churn.duckdb"
+
+
+def test_store_creates_missing_folders(tmp_path):
+    store = cc.Store(tmp_path / "a" / "b" / "c.duckdb")
+    assert store.path.is_file()
+    assert repr(store) == f"Store({str(store.path)!r})"
+
+
+# -- seeding ------------------------------------------------------------------------------------------
+
+def test_ensure_active_dataset_seeds_the_bundled_csv_once(tmp_store):
+    first = cc.ensure_active_dataset(tmp_store)
+    again = cc.ensure_active_dataset(tmp_store)
+    assert (first.version, first.name, first.rows, first.active) == (1, "telecom_churn", 5000, True)
+    assert again == first
+    assert len(tmp_store.list_datasets().versions) == 1
+
+
+def test_ensure_active_dataset_keeps_an_existing_active_dataset(tmp_store, tmp_path):
+    tmp_store.save_dataset(small_dataset("mine"))
+    missing_default = tmp_path / "never-read.csv"
+    assert cc.ensure_active_dataset(tmp_store, default=missing_default).name == "mine"
+    assert len(tmp_store.list_datasets().versions) == 1
