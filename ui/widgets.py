@@ -29,7 +29,7 @@ def dataset_sidebar() -> None:
     with guard():
         version = state.active_version()
         roles = state.active_dataset().roles
-    st.sidebar.markdown(f"**{t('sidebar.dataset')}**")
+    st.sidebar.subheader(t("sidebar.dataset"))
     st.sidebar.markdown(t("sidebar.dataset_line", name=version.name, version=version.version,
                           rows=fmt.count(version.rows)))
     if roles.target:

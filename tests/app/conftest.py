@@ -1,0 +1,43 @@
+"""Fixtures for headless page tests (streamlit.testing.v1.AppTest) against a fresh database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import churn_core as cc
+
+ROOT = Path(__file__).resolve().parents[2]
+REPORT_TRAIN = ROOT.parent / "shared" / "data" / "telecom_churn_report_train.csv"
+
+
+@pytest.fixture
+def app_db(tmp_path, monkeypatch) -> Path:
+    """A new database for the app; the app seeds it with the bundled CSV on first use."""
+    db = tmp_path / "app.duckdb"
+    monkeypatch.setenv(cc.store.ENV_VAR, str(db))
+    return db
+
+
+@pytest.fixture
+def app(app_db) -> AppTest:
+    return AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+
+
+@pytest.fixture
+def report_db(app_db) -> Path:
+    """The app's database with the published report's training file as the active dataset."""
+    if not REPORT_TRAIN.is_file():
+        pytest.skip("../shared/data/telecom_churn_report_train.csv is absent: this page test shows the "
+                    "report's figures and needs the shared data folder beside the repo")
+    cc.Store(app_db).save_dataset(cc.load_dataset(REPORT_TRAIN))
+    return app_db
+
+
+def texts(at: AppTest) -> str:
+    """Every markdown, caption, title and header text on the page, joined."""
+    parts = [e.value for kind in ("markdown", "caption", "title", "subheader", "header", "info", "error")
+             for e in at.get(kind)]
+    return "\n".join(str(p) for p in parts)

@@ -1,0 +1,56 @@
+"""The Drivers page: churn by any column, a cross tab of any two, and the driver ranking."""
+
+from __future__ import annotations
+
+import churn_core as cc
+from tests.app.conftest import texts
+
+
+def open_drivers(app):
+    at = app.run()
+    return at.switch_page("pages/drivers.py").run()
+
+
+def test_drivers_defaults_to_service_calls(app):
+    at = open_drivers(app)
+    assert not at.exception
+    assert at.selectbox(key="driver_column").value == "number_customer_service_calls"
+    assert len(at.get("plotly_chart")) == 3
+
+
+def test_drivers_column_pick_updates_the_takeaway(app):
+    at = open_drivers(app)
+    at.selectbox(key="driver_column").select("international_plan").run()
+    expected = cc.churn_by_category(cc.load_dataset(cc.BUNDLED_CSV), column="international_plan").contrast()
+    assert f"international_plan = yes churns at {expected.high_rate * 100:.1f}%" in texts(at)
+
+
+def test_drivers_numeric_column_is_binned(app):
+    at = open_drivers(app)
+    at.selectbox(key="driver_column").select("total_day_charge").run()
+    assert "10 equal-sized bins" in texts(at)
+    table = at.dataframe[0].value
+    assert len(table) == 10 and table["Customers"].sum() == 5000
+
+
+def test_drivers_crosstab_same_column_asks_for_another(app):
+    at = open_drivers(app)
+    at.selectbox(key="xt_cols").select(at.selectbox(key="xt_rows").value).run()
+    assert "Pick two different columns." in [i.value for i in at.info]
+    assert len(at.get("plotly_chart")) == 2
+
+
+def test_drivers_ranking_top_row(app):
+    at = open_drivers(app)
+    ranking = at.dataframe[-1].value
+    expected = cc.driver_ranking(cc.load_dataset(cc.BUNDLED_CSV)).table
+    assert ranking.iloc[0, 0] == expected.at[0, "column"] == "international_plan"
+    assert "The strongest linear driver is international_plan" in texts(at)
+
+
+def test_drivers_in_chinese(app):
+    app.session_state["lang"] = "zh"
+    at = open_drivers(app)
+    assert not at.exception
+    assert at.title[0].value == "流失驱动因素"
+    assert "驱动因素排序" in [s.value for s in at.subheader]
