@@ -7,7 +7,6 @@ from ui.i18n import t
 
 st.set_page_config(page_title="Churn Radar", page_icon="📡", layout="wide")
 
-widgets.language_switch()
 pages = [
     st.Page("pages/overview.py", title=t("nav.overview"), icon=":material/monitoring:", default=True),
     st.Page("pages/drivers.py", title=t("nav.drivers"), icon=":material/insights:"),
@@ -15,4 +14,5 @@ pages = [
 navigation = st.navigation(pages)
 st.sidebar.title(t("app.title"))
 widgets.dataset_sidebar()
+widgets.language_switch()
 navigation.run()

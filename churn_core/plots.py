@@ -41,28 +41,42 @@ def rate_bars(table: pd.DataFrame, *, label: str, labels: Labels, overall: float
     """Churn rate per group with Wilson interval error bars; small groups greyed and marked.
 
     ``table`` needs the columns ``label``, churn_rate, ci_low, ci_high, customers, small.
+    The rate labels sit just beyond each interval, so they never hide behind an error bar.
     """
     rate = table["churn_rate"] * 100
-    err_hi = (table["ci_high"] - table["churn_rate"]) * 100
-    err_lo = (table["churn_rate"] - table["ci_low"]) * 100
+    high = table["ci_high"] * 100
+    err_hi = high - rate
+    err_lo = rate - table["ci_low"] * 100
     colors = [MUTED if s else (RISK if overall is not None and r > overall else CALM)
               for s, r in zip(table["small"], table["churn_rate"])]
-    text = [f"{r:.1f}%" + (f" · {labels.small}" if s else "") for r, s in zip(rate, table["small"])]
+    text = [f"{r:.1f}%" + ("*" if s else "") for r, s in zip(rate, table["small"])]
     cats = table[label].astype(str)
     hover = [f"{c}<br>{r:.2f}% ({lo:.1f}–{hi:.1f}%)<br>{labels.customers}: {n:,}"
-             for c, r, lo, hi, n in zip(cats, rate, table["ci_low"] * 100, table["ci_high"] * 100,
-                                        table["customers"])]
+             for c, r, lo, hi, n in zip(cats, rate, table["ci_low"] * 100, high, table["customers"])]
     error = {"type": "data", "array": err_hi, "arrayminus": err_lo, "color": "#444", "thickness": 1.2}
     bar = go.Bar(x=rate if horizontal else cats, y=cats if horizontal else rate, marker_color=colors,
-                 text=text, textposition="outside", hovertext=hover, hoverinfo="text",
-                 orientation="h" if horizontal else "v",
+                 hovertext=hover, hoverinfo="text", orientation="h" if horizontal else "v",
                  **({"error_x": error} if horizontal else {"error_y": error}))
-    fig = go.Figure(bar)
+    marks = go.Scatter(x=high if horizontal else cats, y=cats if horizontal else high, mode="text", text=text,
+                       textposition="middle right" if horizontal else "top center", hoverinfo="skip",
+                       textfont={"size": 11, "color": "#333"})
+    fig = go.Figure([bar, marks])
     if overall is not None:
         line = {"x": overall * 100} if horizontal else {"y": overall * 100}
-        (fig.add_vline if horizontal else fig.add_hline)(**line, line_dash="dot", line_color="#555",
-                                                         annotation_text=f"{labels.overall} {overall:.1%}")
-    fig.update_xaxes(type="category") if not horizontal else fig.update_yaxes(type="category", autorange="reversed")
+        (fig.add_vline if horizontal else fig.add_hline)(
+            **line, line_dash="dot", line_color="#555", annotation_text=f"{labels.overall} {overall:.1%}",
+            annotation_position="bottom right" if horizontal else "top left",
+            annotation_bgcolor="rgba(255,255,255,0.85)", annotation_font_size=11)
+    if table["small"].any():
+        fig.add_annotation(text=f"* {labels.small}", xref="paper", yref="paper", x=1, y=1.02, xanchor="right",
+                           yanchor="bottom", showarrow=False, font={"size": 11, "color": "#666"})
+    top = float(high.max()) * 1.18 + 1
+    if horizontal:
+        fig.update_yaxes(type="category", autorange="reversed")
+        fig.update_xaxes(range=[0, top * 1.15])
+    else:
+        fig.update_xaxes(type="category")
+        fig.update_yaxes(range=[0, top])
     return _layout(fig, labels, height=max(320, 26 * len(table) + 120) if horizontal else 360)
 
 
@@ -96,17 +110,47 @@ def driver_bars(result: DriverRanking, *, labels: Labels, top: int = 15) -> go.F
     colors = [RISK if c > 0 else CALM for c in table["correlation"]]
     fig = go.Figure(go.Bar(x=table["correlation"], y=table["column"], orientation="h", marker_color=colors,
                            text=[f"{c:+.3f}" for c in table["correlation"]], textposition="outside",
-                           hovertemplate="%{y}: r = %{x:.3f}<extra></extra>"))
+                           cliponaxis=False, hovertemplate="%{y}: r = %{x:.3f}<extra></extra>"))
+    reach = float(table["correlation"].abs().max()) * 1.3 if len(table) else 1.0
+    fig.update_xaxes(range=[-reach if (table["correlation"] < 0).any() else 0, reach])
     fig.update_yaxes(autorange="reversed", type="category")
     return _layout(fig, labels, height=max(320, 26 * len(table) + 120))
 
 
+# A tile grid of the US: one equal square per state (and DC), so small states stay visible and the
+# map needs no geographic data from the internet (plotly's choropleth fetches its outlines from a CDN).
+_US_TILES = """
+AK . . . . . . . . . ME
+. . . . . . . . . VT NH
+WA ID MT ND MN IL WI MI NY RI MA
+OR NV WY SD IA IN OH PA NJ CT .
+CA UT CO NE MO KY WV VA MD DE .
+. AZ NM KS AR TN NC SC DC . .
+. . . OK LA MS AL GA . . .
+HI . . TX . . . . FL . .
+"""
+US_TILE_POSITIONS = {code: (row, col) for row, line in enumerate(_US_TILES.strip().splitlines())
+                     for col, code in enumerate(line.split()) if code != "."}
+
+
 def state_map(table: pd.DataFrame, *, labels: Labels) -> go.Figure:
-    """US choropleth of churn rate by state (``table`` from churn_by_category on the state column)."""
-    fig = go.Figure(go.Choropleth(
-        locations=table["value"].astype(str).str.upper(), z=table["churn_rate"] * 100, locationmode="USA-states",
-        colorscale="Reds", colorbar={"title": "%"},
-        text=[f"n={n:,}" + (f" · {labels.small}" if s else "") for n, s in zip(table["customers"], table["small"])],
-        hovertemplate="%{location}: %{z:.1f}%<br>%{text}<extra></extra>"))
-    fig.update_layout(geo={"scope": "usa", "bgcolor": "rgba(0,0,0,0)"})
+    """US tile-grid map of churn rate by state (``table`` from churn_by_category on the state column)."""
+    rows = max(r for r, _ in US_TILE_POSITIONS.values()) + 1
+    cols = max(c for _, c in US_TILE_POSITIONS.values()) + 1
+    z = [[None] * cols for _ in range(rows)]
+    text = [[""] * cols for _ in range(rows)]
+    hover = [[""] * cols for _ in range(rows)]
+    for state, rate, n, small in zip(table["value"].astype(str).str.upper(), table["churn_rate"], table["customers"],
+                                     table["small"]):
+        if state not in US_TILE_POSITIONS:
+            continue
+        r, c = US_TILE_POSITIONS[state]
+        z[r][c] = rate * 100
+        text[r][c] = f"<b>{state}</b><br>{rate:.0%}" + ("*" if small else "")
+        hover[r][c] = f"{state}: {rate:.1%} · {labels.customers} {n:,}" + (f" · {labels.small}" if small else "")
+    fig = go.Figure(go.Heatmap(z=z, text=text, customdata=hover, texttemplate="%{text}", xgap=3, ygap=3,
+                               colorscale="Reds", colorbar={"title": "%"}, hoverongaps=False,
+                               hovertemplate="%{customdata}<extra></extra>", textfont={"size": 10}))
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
     return _layout(fig, labels, height=420)

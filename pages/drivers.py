@@ -5,7 +5,7 @@ import streamlit as st
 from churn_core import plots
 from ui import fmt, state
 from ui.i18n import t
-from ui.widgets import contrast_text, guard, labels, rate_table, takeaway
+from ui.widgets import contrast_text, guard, labels, rate_table, takeaway, threshold_text
 
 st.title(t("drivers.title"))
 st.caption(t("drivers.caption"))
@@ -21,16 +21,16 @@ column = st.selectbox(t("drivers.pick_column"), dimensions, index=default, key="
 with guard():
     result = state.churn_by(column)
 contrast = result.contrast()
-takeaway(contrast_text(column, contrast), small=contrast is not None and contrast.small)
+if column in desc.thresholds:  # a count column: say where churn jumps
+    takeaway(threshold_text(desc.thresholds[column]))
+else:
+    takeaway(contrast_text(column, contrast), small=contrast is not None and contrast.small)
 if result.binned:
     st.caption(t("drivers.binned_note"))
-chart, table = st.columns([3, 2])
-chart.plotly_chart(plots.rate_bars(result.table, label="value", overall=result.overall_rate,
-                                   horizontal=len(result.table) > 12,
-                                   labels=labels(t("overview.plan_chart", column=column), x=column)),
-                   key="by_column")
-with table:
-    rate_table(result.table, label="value", label_title=column, extra={"lift": t("col.lift")})
+st.plotly_chart(plots.rate_bars(result.table, label="value", overall=result.overall_rate,
+                                horizontal=len(result.table) > 12,
+                                labels=labels(t("overview.plan_chart", column=column), x=column)), key="by_column")
+rate_table(result.table, label="value", label_title=column, extra={"lift": t("col.lift")})
 
 st.subheader(t("drivers.crosstab"))
 pick_rows, pick_cols = st.columns(2)
@@ -55,10 +55,9 @@ if not ranking.empty:
     as_share = fmt.pct if top["kind"] == "flag" else fmt.number
     takeaway(t(f"takeaway.drivers_{top['kind']}", column=top["column"], r=f"{top['correlation']:+.3f}",
                churned=as_share(top["mean_churned"]), retained=as_share(top["mean_retained"])))
-    chart, table = st.columns([3, 2])
-    chart.plotly_chart(plots.driver_bars(desc.drivers, labels=labels(t("drivers.ranking_chart"), y="")),
-                       key="drivers")
-    table.dataframe(
+    st.plotly_chart(plots.driver_bars(desc.drivers, labels=labels(t("drivers.ranking_chart"), y="")),
+                    key="drivers")
+    st.dataframe(
         ranking.rename(columns={"column": t("col.column"), "kind": t("col.kind"),
                                 "correlation": t("col.correlation"), "mean_churned": t("col.mean_churned"),
                                 "mean_retained": t("col.mean_retained"), "effect_size": t("col.effect_size")})

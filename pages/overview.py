@@ -5,7 +5,7 @@ import streamlit as st
 from churn_core import plots
 from ui import fmt, state
 from ui.i18n import has_key, t
-from ui.widgets import contrast_text, guard, kpi_row, labels, rate_table, takeaway
+from ui.widgets import contrast_text, guard, kpi_row, labels, rate_table, takeaway, threshold_text
 
 st.title(t("overview.title"))
 st.caption(t("overview.caption"))
@@ -39,12 +39,7 @@ with right:
     st.subheader(t("overview.service"))
     if roles.service_calls:
         thr = desc.thresholds[roles.service_calls]
-        if thr.threshold is None:
-            takeaway(t("takeaway.no_threshold", column=roles.service_calls))
-        else:
-            takeaway(t("takeaway.threshold", threshold=f"{thr.threshold:g}", column=roles.service_calls,
-                       above=fmt.pct(thr.rate_at_or_above), below=fmt.pct(thr.rate_below),
-                       ratio=fmt.ratio(thr.lift), n=fmt.count(thr.customers_at_or_above)))
+        takeaway(threshold_text(thr))
         st.plotly_chart(plots.threshold_curve(thr, labels=labels(
             t("overview.service_chart", column=roles.service_calls), x=roles.service_calls)), key="service")
     else:

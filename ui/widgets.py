@@ -64,6 +64,14 @@ def contrast_text(column: str, c: cc.Contrast | None, *, key: str = "takeaway.co
              low_rate=fmt.pct(c.low_rate), ratio=fmt.ratio(c.ratio), n=fmt.count(c.high_customers))
 
 
+def threshold_text(result: cc.ThresholdResult) -> str:
+    if result.threshold is None:
+        return t("takeaway.no_threshold", column=result.column)
+    return t("takeaway.threshold", threshold=f"{result.threshold:g}", column=result.column,
+             above=fmt.pct(result.rate_at_or_above), below=fmt.pct(result.rate_below),
+             ratio=fmt.ratio(result.lift), n=fmt.count(result.customers_at_or_above))
+
+
 def kpi_row(items: list[tuple[str, str, str | None]]) -> None:
     """KPI cards: (label, value, help)."""
     for col, (label, value, help_text) in zip(st.columns(len(items)), items):
@@ -84,6 +92,6 @@ def rate_table(table: pd.DataFrame, *, label: str, label_title: str, names: list
         view[title] = table[source]
     view[t("col.small")] = table["small"]
     config = {t("col.churn_rate"): st.column_config.NumberColumn(format="%.2f%%")}
-    for title in (extra or {}).values():
-        config[title] = st.column_config.NumberColumn(format="%.2f")
+    for source, title in (extra or {}).items():
+        config[title] = st.column_config.NumberColumn(format="percent" if source == "share" else "%.2f")
     st.dataframe(view, hide_index=True, column_config=config, width="stretch")

@@ -16,6 +16,7 @@ def test_drivers_defaults_to_service_calls(app):
     assert not at.exception
     assert at.selectbox(key="driver_column").value == "number_customer_service_calls"
     assert len(at.get("plotly_chart")) == 3
+    assert "Customers with 4 or more number_customer_service_calls churn at" in texts(at)
 
 
 def test_drivers_column_pick_updates_the_takeaway(app):
