@@ -24,8 +24,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import churn_core as cc  # noqa: E402
 from synthetic import write_csv  # noqa: E402
+
+import churn_core as cc  # noqa: E402
 
 TARGETS = {"ingest": (1_000_000, 10.0), "describe": (1_000_000, 2.0)}
 

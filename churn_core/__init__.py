@@ -6,25 +6,53 @@ what this module re-exports.
 
 from ._io import DEFAULT_MAX_BYTES, RawTable, read_table
 from .analysis import (
-    DEFAULT_SEGMENTS, BandChurn, CategoryChurn, Clause, CrossTab, Description, DriverRanking, OverallChurn,
-    Contrast, Segment, SegmentTable, ThresholdResult, ValueTiers, churn_by_category, contrast, count_columns,
-    cross_tab, describe,
-    driver_ranking, overall_churn, segment_churn, segment_masks, tenure_bands, threshold_analysis, value_tiers,
+    DEFAULT_SEGMENTS,
+    BandChurn,
+    CategoryChurn,
+    Clause,
+    Contrast,
+    CrossTab,
+    Description,
+    DriverRanking,
+    OverallChurn,
+    Segment,
+    SegmentTable,
+    ThresholdResult,
+    ValueTiers,
+    churn_by_category,
+    contrast,
+    count_columns,
+    cross_tab,
+    describe,
+    driver_ranking,
+    overall_churn,
+    segment_churn,
+    segment_masks,
+    tenure_bands,
+    threshold_analysis,
+    value_tiers,
 )
 from .dataset import BUNDLED_CSV, Dataset, inspect_table, load_dataset
 from .errors import (
-    ChurnCoreError, DataFormatError, NotFoundError, ParameterError, SchemaError, StoreError, ValidationError,
+    ChurnCoreError,
+    DataFormatError,
+    NotFoundError,
+    ParameterError,
+    SchemaError,
+    StoreError,
+    ValidationError,
 )
 from .roles import ColumnRoles, detect_roles
 from .store import DatasetList, DatasetVersion, Store, ensure_active_dataset, resolve_db_path
 from .validation import Issue, ValidationReport, validate
 
 __all__ = [
-    "BUNDLED_CSV", "DEFAULT_MAX_BYTES", "DEFAULT_SEGMENTS", "BandChurn", "CategoryChurn", "ChurnCoreError", "Contrast", "contrast", "Clause", "ColumnRoles",
-    "CrossTab", "DataFormatError", "Dataset", "DatasetList", "DatasetVersion", "Description", "DriverRanking",
-    "Issue", "NotFoundError", "OverallChurn", "ParameterError", "RawTable", "SchemaError", "Segment",
-    "SegmentTable", "Store", "StoreError", "ThresholdResult", "ValidationError", "ValidationReport", "ValueTiers",
-    "churn_by_category", "count_columns", "cross_tab", "describe", "detect_roles", "driver_ranking", "ensure_active_dataset",
-    "inspect_table", "load_dataset", "overall_churn", "read_table", "resolve_db_path", "segment_churn",
-    "segment_masks", "tenure_bands", "threshold_analysis", "validate", "value_tiers",
+    "BUNDLED_CSV", "BandChurn", "CategoryChurn", "ChurnCoreError", "Clause", "ColumnRoles", "Contrast", "CrossTab",
+    "DEFAULT_MAX_BYTES", "DEFAULT_SEGMENTS", "DataFormatError", "Dataset", "DatasetList", "DatasetVersion",
+    "Description", "DriverRanking", "Issue", "NotFoundError", "OverallChurn", "ParameterError", "RawTable",
+    "SchemaError", "Segment", "SegmentTable", "Store", "StoreError", "ThresholdResult", "ValidationError",
+    "ValidationReport", "ValueTiers", "churn_by_category", "contrast", "count_columns", "cross_tab", "describe",
+    "detect_roles", "driver_ranking", "ensure_active_dataset", "inspect_table", "load_dataset", "overall_churn",
+    "read_table", "resolve_db_path", "segment_churn", "segment_masks", "tenure_bands", "threshold_analysis",
+    "validate", "value_tiers",
 ]

@@ -14,7 +14,8 @@ import argparse
 import json
 import logging
 import sys
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from . import analysis
 from .dataset import load_dataset

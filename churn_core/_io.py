@@ -15,7 +15,7 @@ import logging
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Union
+from typing import IO
 
 import charset_normalizer
 import pandas as pd
@@ -24,7 +24,7 @@ from .errors import DataFormatError, ParameterError
 
 logger = logging.getLogger(__name__)
 
-Source = Union[str, Path, bytes, IO[bytes]]
+Source = str | Path | bytes | IO[bytes]
 
 DEFAULT_MAX_BYTES = 200 * 1024 * 1024
 DEFAULT_MAX_COLUMNS = 2000

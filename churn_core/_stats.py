@@ -60,7 +60,8 @@ def grouped_rates_2d(y: pd.Series, rows, columns, *, confidence: float = 0.95) -
     customers = np.bincount(flat, minlength=size)
     churners = np.bincount(flat, weights=np.asarray(y, dtype=float), minlength=size)
     seen = np.flatnonzero(customers)
-    table = pd.DataFrame({"row": [row_labels[i // width] for i in seen], "column": [col_labels[i % width] for i in seen],
+    table = pd.DataFrame({"row": [row_labels[i // width] for i in seen],
+                          "column": [col_labels[i % width] for i in seen],
                           "customers": customers[seen], "churners": churners[seen].round()})
     return add_rates(table, confidence=confidence)
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -66,7 +67,7 @@ class ColumnRoles:
     state: str | None = None
     ignored: tuple[str, ...] = ()
 
-    def replace(self, **changes: Any) -> "ColumnRoles":
+    def replace(self, **changes: Any) -> ColumnRoles:
         """Return a copy with some roles overridden, e.g. ``roles.replace(tenure="months")``."""
         for key in ("categorical", "numeric", "plan_flags", "value", "ignored"):
             if key in changes and changes[key] is not None and not isinstance(changes[key], tuple):
@@ -85,7 +86,7 @@ class ColumnRoles:
         return json.dumps(self.to_dict(), ensure_ascii=False, sort_keys=True)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "ColumnRoles":
+    def from_dict(cls, data: dict[str, Any]) -> ColumnRoles:
         known = {f.name for f in dataclasses.fields(cls)}
         return cls().replace(**{k: v for k, v in data.items() if k in known})
 
