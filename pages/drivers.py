@@ -5,10 +5,9 @@ import streamlit as st
 from churn_core import plots
 from ui import fmt, state
 from ui.i18n import t
-from ui.widgets import contrast_text, guard, labels, rate_table, takeaway, threshold_text
+from ui.widgets import contrast_text, guard, labels, page_header, rate_table, takeaway, threshold_text
 
-st.title(t("drivers.title"))
-st.caption(t("drivers.caption"))
+page_header("drivers.title", "drivers.caption")
 with guard():
     dataset = state.active_dataset()
     desc = state.description()

@@ -5,10 +5,9 @@ import streamlit as st
 from churn_core import plots
 from ui import fmt, state
 from ui.i18n import has_key, t
-from ui.widgets import contrast_text, guard, kpi_row, labels, rate_table, takeaway, threshold_text
+from ui.widgets import contrast_text, guard, kpi_row, labels, page_header, rate_table, takeaway, threshold_text
 
-st.title(t("overview.title"))
-st.caption(t("overview.caption"))
+page_header("overview.title", "overview.caption")
 with guard():
     dataset = state.active_dataset()
     desc = state.description()

@@ -7,12 +7,25 @@ from contextlib import contextmanager
 
 import pandas as pd
 import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
 
 import churn_core as cc
 from churn_core.plots import Labels
 
 from . import fmt, state
 from .i18n import LANGUAGES, current_language, error_text, t
+
+
+def page_header(title_key: str, caption_key: str) -> None:
+    """Every page starts here: make sure app.py ran, then the translated title and caption."""
+    if PagesManager.uses_pages_directory:
+        # A deep link (e.g. /drivers) reached a page before app.py ever called st.navigation in this
+        # server process, so Streamlit ran the page alone, its old pages/-folder routing. Turn that
+        # routing off and rerun: the rerun goes through app.py, with its sidebar and language.
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+    st.title(t(title_key))
+    st.caption(t(caption_key))
 
 
 def language_switch() -> None:

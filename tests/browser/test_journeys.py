@@ -1,0 +1,83 @@
+"""What a person sees in a real browser: the director's Overview → Chinese → Drivers journey."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+expect = pytest.importorskip("playwright.sync_api").expect
+
+
+def main(page):
+    return page.get_by_test_id("stMain")
+
+
+def sidebar(page):
+    return page.get_by_test_id("stSidebar")
+
+
+def metric_value(page, label: str):
+    """The value of the st.metric card whose label is exactly ``label``."""
+    card = main(page).get_by_test_id("stMetric").filter(
+        has=page.get_by_test_id("stMetricLabel").get_by_text(label, exact=True))
+    return card.get_by_test_id("stMetricValue")
+
+
+def chart_title(page, text: str):
+    return main(page).locator(".js-plotly-plot .gtitle", has_text=text)
+
+
+def expect_no_errors(page) -> None:
+    expect(main(page).get_by_test_id("stException")).to_have_count(0)
+    expect(main(page).get_by_test_id("stAlertContentError")).to_have_count(0)
+
+
+def test_director_reads_overview_then_drivers_in_chinese(page, app_url):
+    page.goto(app_url)
+
+    # Overview, in English: the bundled data's KPIs and the service-call takeaway.
+    expect(main(page).locator("h1")).to_have_text("Churn overview")
+    expect(metric_value(page, "Customers")).to_have_text("5,000")
+    expect(metric_value(page, "Churn rate")).to_have_text("14.14%")
+    expect(main(page).get_by_text(re.compile(r"Customers with 4 or more number_customer_service_calls churn at"))
+           ).to_be_visible()
+    expect(chart_title(page, "Churn by international_plan")).to_be_visible()
+    expect_no_errors(page)
+
+    # Switch to Chinese with the sidebar radio: the page, its KPIs and its chart titles follow.
+    sidebar(page).get_by_test_id("stRadio").get_by_text("中文", exact=True).click()
+    expect(main(page).locator("h1")).to_have_text("流失总览")
+    expect(metric_value(page, "客户数")).to_have_text("5,000")
+    expect(metric_value(page, "流失率")).to_have_text("14.14%")
+    expect(chart_title(page, "按 international_plan 的流失率")).to_be_visible()
+    expect(chart_title(page, "按 number_customer_service_calls 的流失率")).to_be_visible()
+    expect(main(page).get_by_text(re.compile("达到 4 次及以上的客户流失率"))).to_be_visible()
+    expect(sidebar(page).get_by_test_id("stSidebarNav").get_by_role("link", name="总览")).to_be_visible()
+
+    # Drivers, opened by its Chinese nav label: still in Chinese, with the driver ranking.
+    sidebar(page).get_by_test_id("stSidebarNav").get_by_role("link", name="驱动因素").click()
+    expect(page).to_have_url(re.compile(r"/drivers"))
+    expect(main(page).locator("h1")).to_have_text("流失驱动因素")
+    expect(main(page).get_by_role("heading", name="驱动因素排序")).to_be_visible()
+    expect(chart_title(page, "与流失的相关系数")).to_be_visible()
+    expect_no_errors(page)
+
+
+def test_lang_query_parameter_opens_chinese(page, app_url):
+    page.goto(f"{app_url}/?lang=zh")
+    expect(main(page).locator("h1")).to_have_text("流失总览")
+    expect(metric_value(page, "客户数")).to_have_text("5,000")
+    expect(sidebar(page).get_by_role("radio", name="中文")).to_be_checked()
+
+
+# A new server process keeps Streamlit's old pages/-folder routing until app.py has run once, so a
+# deep link served first used to run the page alone; ui.widgets.page_header reruns it through app.py.
+def test_deep_link_on_a_new_server_has_the_app_sidebar(page, fresh_app_server):
+    page.goto(f"{fresh_app_server}/drivers?lang=zh")
+    expect(main(page).locator("h1")).to_have_text("流失驱动因素")
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]')
+    expect(sidebar(page).get_by_role("link", name="驱动因素")).to_be_visible(timeout=3_000)
+    expect(sidebar(page).get_by_role("radio", name="中文")).to_be_checked(timeout=3_000)
