@@ -15,33 +15,23 @@ A failing test leaves ``artifacts/browser/<test>.png`` (the page) and ``<test>-s
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import shutil
-import signal
-import socket
-import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "scripts"))
+from screenshot import CHROMIUM, CHROMIUM_ARGS, running_app  # noqa: E402
+
 ARTIFACTS = ROOT / "artifacts" / "browser"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 NO_CHROMIUM = "chromium is not installed; .ci/run installs it with apt-get"
-HEALTH_TIMEOUT_S = 60
 # The first page load imports the bundled CSV into the new database and runs the analysis.
 UI_TIMEOUT_MS = 30_000
-
-APP_IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 
 SERVER_LOG = pytest.StashKey[Path]()
 
@@ -50,60 +40,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "browser: drives the real server in headless chromium (Playwright)")
 
 
-# -- the server ---------------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_for_health(url: str, proc: subprocess.Popen, log_path: Path) -> None:
-    deadline = time.monotonic() + HEALTH_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"streamlit exited with code {proc.returncode} before answering /_stcore/health:\n"
-                        + log_path.read_text(errors="replace")[-3000:], pytrace=False)
-        with contextlib.suppress(OSError, urllib.error.URLError):
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
-                if resp.read().decode().strip() == "ok":
-                    return
-        time.sleep(0.25)
-    pytest.fail(f"{url}/_stcore/health did not answer 'ok' within {HEALTH_TIMEOUT_S} s; log: {log_path}",
-                pytrace=False)
-
-
-def _terminate(proc: subprocess.Popen) -> None:
-    if proc.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
-
-
-@contextlib.contextmanager
-def streamlit_server(workdir: Path, log_path: Path) -> Iterator[str]:
-    """``streamlit run app.py`` on a free loopback port with a fresh database in ``workdir``; yields its URL."""
-    port = _free_port()
-    env = {**os.environ, "CHURN_RADAR_DB": str(workdir / "churn.duckdb")}
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-           "--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none",
-           "--browser.gatherUsageStats", "false"]
-    with log_path.open("wb") as out:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_for_health(url, proc, log_path)
-        yield url
-    finally:
-        _terminate(proc)
+# -- the server: started the same way as scripts/screenshot.py starts it ------------------------------
 
 
 @pytest.fixture(scope="session")
@@ -116,7 +53,7 @@ def app_server(tmp_path_factory, request) -> Iterator[str]:
     workdir = tmp_path_factory.mktemp("streamlit")
     log_path = workdir / "server.log"
     request.config.stash[SERVER_LOG] = log_path
-    with streamlit_server(workdir, log_path) as url:
+    with running_app(workdir, log_path) as url:
         yield url
 
 
@@ -125,7 +62,7 @@ def fresh_app_server(tmp_path, request) -> Iterator[str]:
     """A server of the test's own, never visited: for what happens in the first session after a start."""
     log_path = tmp_path / "server.log"
     request.node.stash[SERVER_LOG] = log_path
-    with streamlit_server(tmp_path, log_path) as url:
+    with running_app(tmp_path, log_path) as url:
         yield url
 
 
