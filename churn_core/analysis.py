@@ -144,8 +144,9 @@ class CrossTab:
         return self.cells.copy()
 
     def contrast(self) -> Contrast | None:
-        """Highest and lowest cells, labelled "row × column"."""
-        return contrast(self.cells.assign(cell=self.cells["row"] + " × " + self.cells["column"]), label="cell")
+        """Highest and lowest cells, labelled "rows=value × columns=value"."""
+        cell = self.row + "=" + self.cells["row"] + " × " + self.column + "=" + self.cells["column"]
+        return contrast(self.cells.assign(cell=cell), label="cell")
 
     def matrix(self, values: str = "churn_rate") -> pd.DataFrame:
         wide = self.cells.pivot(index="row", columns="column", values=values)

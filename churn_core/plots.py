@@ -61,15 +61,16 @@ def rate_bars(table: pd.DataFrame, *, label: str, labels: Labels, overall: float
                        textposition="middle right" if horizontal else "top center", hoverinfo="skip",
                        textfont={"size": 11, "color": "#333"})
     fig = go.Figure([bar, marks])
+    notes = []
     if overall is not None:
         line = {"x": overall * 100} if horizontal else {"y": overall * 100}
-        (fig.add_vline if horizontal else fig.add_hline)(
-            **line, line_dash="dot", line_color="#555", annotation_text=f"{labels.overall} {overall:.1%}",
-            annotation_position="bottom right" if horizontal else "top left",
-            annotation_bgcolor="rgba(255,255,255,0.85)", annotation_font_size=11)
+        (fig.add_vline if horizontal else fig.add_hline)(**line, line_dash="dot", line_color="#555")
+        notes.append(f"┄ {labels.overall} {overall:.1%}")
     if table["small"].any():
-        fig.add_annotation(text=f"* {labels.small}", xref="paper", yref="paper", x=1, y=1.02, xanchor="right",
-                           yanchor="bottom", showarrow=False, font={"size": 11, "color": "#666"})
+        notes.append(f"* {labels.small}")
+    if notes:  # above the plot, so it never covers a bar's label
+        fig.add_annotation(text="   ".join(notes), xref="paper", yref="paper", x=1, y=1.02, xanchor="right",
+                           yanchor="bottom", showarrow=False, font={"size": 11, "color": "#555"})
     top = float(high.max()) * 1.18 + 1
     if horizontal:
         fig.update_yaxes(type="category", autorange="reversed")

@@ -61,7 +61,7 @@ if not ranking.empty:
                                 "correlation": t("col.correlation"), "mean_churned": t("col.mean_churned"),
                                 "mean_retained": t("col.mean_retained"), "effect_size": t("col.effect_size")})
         .replace({t("col.kind"): {"numeric": t("drivers.kind.numeric"), "flag": t("drivers.kind.flag")}}),
-        hide_index=True, width="stretch",
+        hide_index=True, width="stretch", height=35 * (len(ranking) + 1) + 3,
         column_config={t(f"col.{c}"): st.column_config.NumberColumn(format="%.3f")
                        for c in ("correlation", "mean_churned", "mean_retained", "effect_size")})
 st.caption(t("drivers.ranking_caption"))

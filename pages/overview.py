@@ -4,7 +4,7 @@ import streamlit as st
 
 from churn_core import plots
 from ui import fmt, state
-from ui.i18n import has_key, t
+from ui.i18n import current_language, has_key, t
 from ui.widgets import contrast_text, guard, kpi_row, labels, page_header, rate_table, takeaway, threshold_text
 
 page_header("overview.title", "overview.caption")
@@ -20,7 +20,7 @@ kpis = [
      t("kpi.churn_rate_help", low=fmt.pct(o.ci_low, digits=2), high=fmt.pct(o.ci_high, digits=2))),
 ]
 if o.value_at_risk is not None:
-    kpis.append((t("kpi.value_at_risk"), fmt.amount(o.value_at_risk),
+    kpis.append((t("kpi.value_at_risk"), fmt.amount(o.value_at_risk, lang=current_language()),
                  t("kpi.value_at_risk_help", columns=", ".join(roles.value), share=fmt.pct(o.value_at_risk_share))))
 kpi_row(kpis)
 

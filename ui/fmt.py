@@ -19,13 +19,15 @@ def ratio(x: float | None) -> str:
     return "–" if x is None or math.isnan(x) else f"{x:.1f}"
 
 
-def amount(x: float | None) -> str:
-    """A large money amount: 1,234 / 12.3K / 4.5M (no currency symbol; value units are the data's)."""
+def amount(x: float | None, *, lang: str = "en") -> str:
+    """A large amount, no currency symbol (value units are the data's): 12.3K / 4.5M in English,
+    1.23万 / 4.5亿 in Chinese."""
     if x is None or math.isnan(x):
         return "–"
-    for unit, size in (("B", 1e9), ("M", 1e6), ("K", 1e4)):
-        if abs(x) >= size:
-            return f"{x / (1e3 if unit == 'K' else size):,.1f}{unit}"
+    units = (("亿", 1e8), ("万", 1e4)) if lang == "zh" else (("B", 1e9), ("M", 1e6), ("K", 1e3))
+    for unit, size in units:
+        if abs(x) >= size * (10 if unit == "K" else 1):
+            return f"{x / size:,.{2 if lang == 'zh' else 1}f}{unit}"
     return f"{x:,.0f}"
 
 

@@ -18,7 +18,7 @@ from .i18n import LANGUAGES, current_language, error_text, t
 
 def page_header(title_key: str, caption_key: str) -> None:
     """Every page starts here: make sure app.py ran, then the translated title and caption."""
-    if PagesManager.uses_pages_directory:
+    if getattr(PagesManager, "uses_pages_directory", False):  # private; tests/browser pins the behaviour
         # A deep link (e.g. /drivers) reached a page before app.py ever called st.navigation in this
         # server process, so Streamlit ran the page alone, its old pages/-folder routing. Turn that
         # routing off and rerun: the rerun goes through app.py, with its sidebar and language.
@@ -104,7 +104,9 @@ def rate_table(table: pd.DataFrame, *, label: str, label_title: str, names: list
     for source, title in (extra or {}).items():
         view[title] = table[source]
     view[t("col.small")] = table["small"]
-    config = {t("col.churn_rate"): st.column_config.NumberColumn(format="%.2f%%")}
+    config = {t("col.churn_rate"): st.column_config.NumberColumn(format="%.2f%%"),
+              t("col.customers"): st.column_config.NumberColumn(format="localized"),
+              t("col.churners"): st.column_config.NumberColumn(format="localized")}
     for source, title in (extra or {}).items():
         config[title] = st.column_config.NumberColumn(format="percent" if source == "share" else "%.2f")
     st.dataframe(view, hide_index=True, column_config=config, width="stretch")
