@@ -46,7 +46,24 @@ from .roles import ColumnRoles, detect_roles
 from .store import DatasetList, DatasetVersion, Store, ensure_active_dataset, resolve_db_path
 from .validation import Issue, ValidationReport, validate
 
-__all__ = [
+# Modeling pulls in scikit-learn and xgboost; import it on first use so the app and `describe` start fast.
+_LAZY = {
+    "ChurnFeatures": "features", "FeatureStep": "features", "feature_steps": "features",
+    "MODEL_NAMES": "modeling", "Metrics": "modeling", "ModelResult": "modeling", "TrainingResult": "modeling",
+    "build_model": "modeling", "choose_threshold": "modeling", "evaluate": "modeling",
+    "expected_calibration_error": "modeling", "train_models": "modeling",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module 'churn_core' has no attribute '{name}'")
+
+
+__all__ = [*_LAZY,
     "BUNDLED_CSV", "BandChurn", "CategoryChurn", "ChurnCoreError", "Clause", "ColumnRoles", "Contrast", "CrossTab",
     "DEFAULT_MAX_BYTES", "DEFAULT_SEGMENTS", "DataFormatError", "Dataset", "DatasetList", "DatasetVersion",
     "Description", "DriverRanking", "Issue", "NotFoundError", "OverallChurn", "ParameterError", "RawTable",

@@ -1,0 +1,118 @@
+"""Feature engineering as declared steps, applied inside every model pipeline.
+
+Training and scoring share one transform: :class:`ChurnFeatures` is the first step of
+each model's scikit-learn pipeline, so a scored file goes through exactly the steps
+the model was trained with. Steps fire only when their inputs exist:
+
+* ``total_charge``: the sum of the value columns, when the value role names several columns;
+* ``total_minutes``: the sum of the numeric columns whose names mention minutes;
+* ``charge_per_minute``: total charge over total minutes (0 where there are no minutes);
+* plan flags as 0/1;
+* one-hot encoding of each categorical column, its ``max_levels`` most frequent values
+  kept and the rest pooled as ``other``.
+
+Numeric columns pass through as numbers (missing values stay NaN; the linear model
+imputes them, the tree models handle them).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from .roles import ColumnRoles, flag_codes
+
+_MINUTES = re.compile(r"minute|mins?\b|分钟", re.I)
+
+
+@dataclass(frozen=True)
+class FeatureStep:
+    name: str
+    inputs: tuple[str, ...]
+    description: str
+
+
+def feature_steps(roles: ColumnRoles) -> tuple[FeatureStep, ...]:
+    """The derived-feature steps that fire for these roles."""
+    steps = []
+    charges = tuple(roles.value)
+    minutes = tuple(c for c in roles.numeric if _MINUTES.search(c))
+    if len(charges) > 1:
+        steps.append(FeatureStep("total_charge", charges, "sum of the charge columns"))
+    if len(minutes) > 1:
+        steps.append(FeatureStep("total_minutes", minutes, "sum of the minutes columns"))
+    if charges and minutes:
+        steps.append(FeatureStep("charge_per_minute", charges + minutes, "total charge / total minutes"))
+    return tuple(steps)
+
+
+class ChurnFeatures(TransformerMixin, BaseEstimator):
+    """Turn a customer table into a numeric feature frame, following its column roles.
+
+    ``roles_json`` is :meth:`ColumnRoles.to_json` (a plain string, so a fitted pipeline can be
+    saved in a safe, non-pickle format). ``exclude`` lists columns never used (e.g. leakage).
+    """
+
+    def __init__(self, roles_json: str = "{}", *, derived: bool = True, max_levels: int = 20,
+                 exclude: tuple[str, ...] = ()):
+        self.roles_json = roles_json
+        self.derived = derived
+        self.max_levels = max_levels
+        self.exclude = exclude
+
+    def fit(self, X: pd.DataFrame, y=None):
+        roles = ColumnRoles.from_dict(json.loads(self.roles_json))
+        skip = {roles.target, roles.id, *roles.ignored, *self.exclude}
+        self.numeric_ = [c for c in roles.numeric if c not in skip and c in X]
+        self.flags_ = [c for c in roles.plan_flags if c not in skip and c in X]
+        self.levels_ = {}
+        for col in roles.categorical:
+            if col in skip or col not in X:
+                continue
+            counts = X[col].astype("string").value_counts()
+            self.levels_[col] = [str(v) for v in counts.index[: self.max_levels]]
+        self.steps_ = feature_steps(roles) if self.derived else ()
+        self.feature_names_out_ = self._names()
+        return self
+
+    def _names(self) -> list[str]:
+        names = [*self.numeric_, *[s.name for s in self.steps_], *self.flags_]
+        for col, levels in self.levels_.items():
+            names += [f"{col}={v}" for v in levels] + [f"{col}=other"]
+        return names
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        out = {c: pd.to_numeric(X[c], errors="coerce").to_numpy(dtype=float) for c in self.numeric_}
+        for step in self.steps_:
+            out[step.name] = self._derive(step, X, out)
+        for col in self.flags_:
+            out[col] = flag_codes(X[col])
+        for col, levels in self.levels_.items():
+            values = X[col].astype("string").to_numpy(dtype=object)
+            known = np.zeros(len(X), dtype=bool)
+            for level in levels:
+                hit = values == level
+                out[f"{col}={level}"] = hit.astype(float)
+                known |= hit
+            out[f"{col}=other"] = (~known).astype(float)
+        return pd.DataFrame(out, index=X.index, columns=self.feature_names_out_)
+
+    @staticmethod
+    def _derive(step: FeatureStep, X: pd.DataFrame, done: dict[str, np.ndarray]) -> np.ndarray:
+        def total(cols):
+            return np.nansum([pd.to_numeric(X[c], errors="coerce").to_numpy(dtype=float) for c in cols], axis=0)
+        if step.name == "charge_per_minute":
+            charges = [c for c in step.inputs if not _MINUTES.search(c)]
+            minutes = [c for c in step.inputs if _MINUTES.search(c)]
+            spent, used = total(charges), total(minutes)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                return np.where(used > 0, spent / used, 0.0)
+        return total(step.inputs)
+
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        return np.asarray(self.feature_names_out_, dtype=object)

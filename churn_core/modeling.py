@@ -1,0 +1,234 @@
+"""Training and honest comparison of churn models.
+
+Three scikit-learn pipelines share the :class:`~churn_core.features.ChurnFeatures` step:
+logistic regression (imputed, scaled), random forest and XGBoost. ``train_models`` splits
+70/30 (stratified, seeded), cross-validates on the training split (stratified k-fold,
+mean ± sd), optionally calibrates probabilities inside the training data only
+(``CalibratedClassifierCV`` with its own folds, never the test split), picks the decision
+threshold from out-of-fold training predictions, and reports every metric on the holdout.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import (
+    accuracy_score,
+    average_precision_score,
+    brier_score_loss,
+    f1_score,
+    log_loss,
+    precision_recall_curve,
+    precision_score,
+    recall_score,
+    roc_auc_score,
+)
+from sklearn.model_selection import StratifiedKFold, cross_val_predict, train_test_split
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+from xgboost import XGBClassifier
+
+from .dataset import Dataset
+from .errors import ParameterError, SchemaError
+from .features import ChurnFeatures
+
+logger = logging.getLogger(__name__)
+
+MODEL_NAMES = ("logistic_regression", "random_forest", "xgboost")
+ThresholdRule = Literal["0.5", "f1", "recall"]
+METRIC_NAMES = ("roc_auc", "pr_auc", "precision", "recall", "f1", "accuracy", "brier", "log_loss", "ece")
+
+
+@dataclass(frozen=True)
+class Metrics:
+    roc_auc: float
+    pr_auc: float
+    precision: float
+    recall: float
+    f1: float
+    accuracy: float
+    brier: float
+    log_loss: float
+    ece: float
+    threshold: float
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([self.__dict__])
+
+
+def expected_calibration_error(y_true, proba, *, bins: int = 10) -> float:
+    """ECE: the customer-weighted mean |observed rate - mean predicted| over equal-width bins."""
+    y_true, proba = np.asarray(y_true, dtype=float), np.asarray(proba, dtype=float)
+    which = np.minimum((proba * bins).astype(int), bins - 1)
+    count = np.bincount(which, minlength=bins)
+    observed = np.bincount(which, weights=y_true, minlength=bins)
+    predicted = np.bincount(which, weights=proba, minlength=bins)
+    used = count > 0
+    return float(np.sum(np.abs(observed[used] - predicted[used])) / len(y_true))
+
+
+def evaluate(y_true, proba, *, threshold: float = 0.5) -> Metrics:
+    """Every metric of one model's probabilities, the thresholded ones at ``threshold``."""
+    y_true, proba = np.asarray(y_true), np.asarray(proba, dtype=float)
+    if len(np.unique(y_true)) < 2:
+        raise ParameterError("evaluate needs both churned and retained customers in y_true. Got only "
+                             f"{np.unique(y_true).tolist()}.", code="bad_parameter", name="y_true")
+    pred = proba >= threshold
+    return Metrics(
+        roc_auc=float(roc_auc_score(y_true, proba)), pr_auc=float(average_precision_score(y_true, proba)),
+        precision=float(precision_score(y_true, pred, zero_division=0)),
+        recall=float(recall_score(y_true, pred, zero_division=0)), f1=float(f1_score(y_true, pred, zero_division=0)),
+        accuracy=float(accuracy_score(y_true, pred)), brier=float(brier_score_loss(y_true, proba)),
+        log_loss=float(log_loss(y_true, np.clip(proba, 1e-15, 1 - 1e-15), labels=[0, 1])),
+        ece=expected_calibration_error(y_true, proba), threshold=float(threshold))
+
+
+def choose_threshold(y_true, proba, *, rule: ThresholdRule = "f1", target_recall: float = 0.8) -> float:
+    """The decision threshold by rule: ``"0.5"``; ``"f1"`` (F1-optimal); ``"recall"`` (the highest
+    threshold whose recall is at least ``target_recall``)."""
+    if rule == "0.5":
+        return 0.5
+    if rule not in ("f1", "recall"):
+        raise ParameterError(f"The 'rule' parameter of choose_threshold must be one of '0.5', 'f1', 'recall'. "
+                             f"Got {rule!r} instead.", code="bad_parameter", name="rule", value=rule)
+    precision, recall, thresholds = precision_recall_curve(y_true, proba)
+    precision, recall = precision[:-1], recall[:-1]
+    if rule == "f1":
+        with np.errstate(invalid="ignore", divide="ignore"):
+            f1 = np.nan_to_num(2 * precision * recall / (precision + recall))
+        return float(thresholds[int(np.argmax(f1))])
+    if not 0 < target_recall <= 1:
+        raise ParameterError(f"The 'target_recall' parameter of choose_threshold must be in (0, 1]. Got "
+                             f"{target_recall!r} instead.", code="bad_parameter", name="target_recall",
+                             value=target_recall)
+    ok = np.flatnonzero(recall >= target_recall)
+    return float(thresholds[ok[-1]]) if ok.size else float(thresholds[0])
+
+
+def build_model(name: str, *, features: ChurnFeatures, class_weight: bool = False, positive_share: float = 0.5,
+                seed: int = 0, n_jobs: int = 2) -> Pipeline:
+    """One of MODEL_NAMES as a pipeline whose first step is ``features``."""
+    weight = "balanced" if class_weight else None
+    if name == "logistic_regression":
+        model = [("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler()),
+                 ("model", LogisticRegression(max_iter=2000, class_weight=weight))]
+    elif name == "random_forest":
+        model = [("model", RandomForestClassifier(n_estimators=300, min_samples_leaf=2, class_weight=weight,
+                                                  random_state=seed, n_jobs=n_jobs))]
+    elif name == "xgboost":
+        scale = (1 - positive_share) / positive_share if class_weight else 1.0
+        model = [("model", XGBClassifier(n_estimators=300, max_depth=5, learning_rate=0.05, subsample=0.9,
+                                         colsample_bytree=0.9, scale_pos_weight=scale, random_state=seed,
+                                         n_jobs=n_jobs, tree_method="hist"))]
+    else:
+        raise ParameterError(f"Unknown model '{name}'. Choose one of {list(MODEL_NAMES)}.",
+                             code="unknown_model", name=name)
+    return Pipeline([("features", features), *model])
+
+
+@dataclass(frozen=True, eq=False)
+class ModelResult:
+    name: str
+    estimator: object
+    holdout: Metrics
+    uncalibrated: Metrics | None
+    cv: pd.DataFrame  # one row per fold: METRIC_NAMES
+    fit_seconds: float
+    predict_seconds: float
+    test_proba: np.ndarray = field(repr=False)
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.holdout.to_frame().assign(model=self.name)
+
+
+@dataclass(frozen=True, eq=False)
+class TrainingResult:
+    models: tuple[ModelResult, ...]
+    y_test: np.ndarray = field(repr=False)
+    test_index: np.ndarray = field(repr=False)
+    seed: int = 0
+    threshold_rule: str = "f1"
+    calibration: str | None = "isotonic"
+
+    def to_frame(self) -> pd.DataFrame:
+        """The leaderboard: one row per model, holdout metrics plus CV mean ± sd and timings."""
+        rows = []
+        for m in self.models:
+            row = {"model": m.name, **{k: getattr(m.holdout, k) for k in (*METRIC_NAMES, "threshold")}}
+            row.update({f"cv_{k}_mean": m.cv[k].mean() for k in ("roc_auc", "pr_auc", "f1")})
+            row.update({f"cv_{k}_sd": m.cv[k].std(ddof=1) for k in ("roc_auc", "pr_auc", "f1")})
+            row.update(fit_seconds=m.fit_seconds, predict_seconds=m.predict_seconds)
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def best(self, metric: str = "roc_auc") -> ModelResult:
+        return max(self.models, key=lambda m: getattr(m.holdout, metric))
+
+
+def train_models(
+    dataset: Dataset,
+    *,
+    models: tuple[str, ...] = MODEL_NAMES,
+    test_size: float = 0.3,
+    cv_folds: int = 5,
+    seed: int = 0,
+    threshold_rule: ThresholdRule = "f1",
+    target_recall: float = 0.8,
+    calibration: Literal["isotonic", "sigmoid"] | None = "isotonic",
+    class_weight: bool = False,
+    derived_features: bool = True,
+    exclude: tuple[str, ...] = (),
+) -> TrainingResult:
+    """Train, cross-validate, calibrate and evaluate each model on one seeded stratified split."""
+    if not 0 < test_size < 1:
+        raise ParameterError(f"The 'test_size' parameter of train_models must be in (0, 1). Got {test_size!r} "
+                             "instead.", code="bad_parameter", name="test_size", value=test_size)
+    if cv_folds < 2:
+        raise ParameterError(f"The 'cv_folds' parameter of train_models must be at least 2. Got {cv_folds!r} "
+                             "instead.", code="bad_parameter", name="cv_folds", value=cv_folds)
+    y = dataset.target().to_numpy().astype(int)
+    if min(np.bincount(y, minlength=2)) < cv_folds * 2:
+        raise SchemaError(f"Too few churned or retained customers to train ({np.bincount(y, minlength=2).tolist()}"
+                          f" retained/churned); at least {cv_folds * 2} of each are needed. Add more history.",
+                          code="too_few_for_training", counts=np.bincount(y, minlength=2).tolist())
+    X = dataset.frame
+    train_idx, test_idx = train_test_split(np.arange(len(y)), test_size=test_size, stratify=y, random_state=seed)
+    X_train, X_test, y_train, y_test = X.iloc[train_idx], X.iloc[test_idx], y[train_idx], y[test_idx]
+    folds = StratifiedKFold(n_splits=cv_folds, shuffle=True, random_state=seed)
+    features = ChurnFeatures(dataset.roles.to_json(), derived=derived_features,
+                             exclude=tuple(exclude) + dataset.report.leakage if dataset.report else tuple(exclude))
+    results = []
+    for name in models:
+        logger.info("training %s on %d rows", name, len(train_idx))
+        base = build_model(name, features=features, class_weight=class_weight, positive_share=float(y.mean()),
+                           seed=seed)
+        estimator = (CalibratedClassifierCV(base, method=calibration, cv=StratifiedKFold(3, shuffle=True,
+                                                                                          random_state=seed))
+                     if calibration else base)
+        oof = cross_val_predict(estimator, X_train, y_train, cv=folds, method="predict_proba")[:, 1]
+        threshold = choose_threshold(y_train, oof, rule=threshold_rule, target_recall=target_recall)
+        cv = pd.DataFrame([evaluate(y_train[v], oof[v], threshold=threshold).__dict__
+                           for _, v in folds.split(X_train, y_train)])[list(METRIC_NAMES)]
+        start = time.perf_counter()
+        estimator.fit(X_train, y_train)
+        fit_s = time.perf_counter() - start
+        start = time.perf_counter()
+        proba = estimator.predict_proba(X_test)[:, 1]
+        predict_s = time.perf_counter() - start
+        uncalibrated = None
+        if calibration:
+            raw = build_model(name, features=features, class_weight=class_weight, positive_share=float(y.mean()),
+                              seed=seed).fit(X_train, y_train).predict_proba(X_test)[:, 1]
+            uncalibrated = evaluate(y_test, raw, threshold=0.5)
+        results.append(ModelResult(name, estimator, evaluate(y_test, proba, threshold=threshold), uncalibrated,
+                                   cv, fit_s, predict_s, proba))
+    return TrainingResult(tuple(results), y_test, test_idx, seed, threshold_rule, calibration)

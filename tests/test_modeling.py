@@ -1,0 +1,92 @@
+"""churn_core.modeling: metrics agree with scikit-learn, threshold rules, the quality floor, reproducibility."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn import metrics as skm
+
+import churn_core as cc
+from churn_core.modeling import choose_threshold, evaluate, expected_calibration_error, train_models
+
+Y = np.array([0, 0, 1, 1, 0, 1, 0, 0, 1, 0])
+P = np.array([0.1, 0.4, 0.35, 0.8, 0.2, 0.9, 0.05, 0.6, 0.7, 0.3])
+
+
+@pytest.fixture(scope="module")
+def bundled_ds() -> cc.Dataset:
+    return cc.load_dataset(cc.BUNDLED_CSV)
+
+
+@pytest.fixture(scope="module")
+def trained(bundled_ds):
+    """The default run: three models, 70/30 split, 5-fold CV, isotonic calibration, F1 threshold."""
+    return train_models(bundled_ds)
+
+
+def test_metrics_agree_with_sklearn():
+    m = evaluate(Y, P, threshold=0.5)
+    pred = P >= 0.5
+    assert m.roc_auc == pytest.approx(skm.roc_auc_score(Y, P))
+    assert m.pr_auc == pytest.approx(skm.average_precision_score(Y, P))
+    assert (m.precision, m.recall, m.f1, m.accuracy) == pytest.approx(
+        (skm.precision_score(Y, pred), skm.recall_score(Y, pred), skm.f1_score(Y, pred), skm.accuracy_score(Y, pred)))
+    assert m.brier == pytest.approx(skm.brier_score_loss(Y, P))
+    assert m.log_loss == pytest.approx(skm.log_loss(Y, P))
+
+
+def test_ece_of_perfect_calibration_is_zero_and_of_overconfidence_is_not():
+    assert expected_calibration_error([0, 1, 0, 1], [0.5, 0.5, 0.5, 0.5]) == pytest.approx(0.0)
+    assert expected_calibration_error([0, 0, 0, 1], [0.95, 0.95, 0.95, 0.95]) == pytest.approx(0.70)
+
+
+def test_threshold_rules_match_brute_force():
+    assert choose_threshold(Y, P, rule="0.5") == 0.5
+    best = max(np.unique(P), key=lambda th: skm.f1_score(Y, P >= th))
+    assert choose_threshold(Y, P, rule="f1") == pytest.approx(best) == pytest.approx(0.7)
+
+
+def test_recall_rule_keeps_recall():
+    threshold = choose_threshold(Y, P, rule="recall", target_recall=0.75)
+    assert skm.recall_score(Y, P >= threshold) >= 0.75
+    assert threshold == pytest.approx(0.7)
+
+
+def test_bad_options_are_named():
+    with pytest.raises(cc.ParameterError, match="'rule' parameter of choose_threshold.*Got 'best'"):
+        choose_threshold(Y, P, rule="best")
+    with pytest.raises(cc.ParameterError, match="both churned and retained"):
+        evaluate([1, 1], [0.2, 0.9])
+
+
+def test_train_rejects_bad_split(bundled_ds):
+    with pytest.raises(cc.ParameterError, match=r"'test_size' parameter of train_models must be in \(0, 1\)"):
+        train_models(bundled_ds, test_size=1.2)
+
+
+def test_quality_floor_on_bundled_data(trained):
+    xgb = next(m for m in trained.models if m.name == "xgboost")
+    assert xgb.holdout.roc_auc >= 0.92
+    assert xgb.holdout.f1 >= 0.85
+    board = trained.to_frame()
+    assert list(board["model"]) == ["logistic_regression", "random_forest", "xgboost"]
+    assert (board["cv_roc_auc_sd"] > 0).all() and len(xgb.cv) == 5
+    assert len(trained.y_test) == 1500 and trained.y_test.sum() == pytest.approx(0.1414 * 1500, abs=1)
+
+
+def test_calibration_improves_the_forest(trained):
+    forest = next(m for m in trained.models if m.name == "random_forest")
+    assert forest.holdout.ece < forest.uncalibrated.ece
+    assert forest.holdout.brier < forest.uncalibrated.brier
+
+
+def test_same_seed_same_metrics(bundled_ds):
+    run = lambda: train_models(bundled_ds, models=("logistic_regression",), cv_folds=2, calibration=None)
+    assert run().models[0].holdout == run().models[0].holdout
+
+
+def test_total_charge_lifts_xgboost(bundled_ds):
+    fast = dict(models=("xgboost",), cv_folds=2, calibration=None, threshold_rule="0.5")
+    with_total = train_models(bundled_ds, **fast).models[0].holdout
+    without = train_models(bundled_ds, derived_features=False, **fast).models[0].holdout
+    assert with_total.f1 > without.f1 + 0.05
