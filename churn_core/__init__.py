@@ -43,7 +43,7 @@ from .errors import (
     ValidationError,
 )
 from .roles import ColumnRoles, detect_roles
-from .store import DatasetList, DatasetVersion, Store, ensure_active_dataset, resolve_db_path
+from .store import Champion, DatasetList, DatasetVersion, ModelRun, Store, ensure_active_dataset, resolve_db_path
 from .validation import Issue, ValidationReport, validate
 
 # Modeling pulls in scikit-learn and xgboost; import it on first use so the app and `describe` start fast.
@@ -51,7 +51,8 @@ _LAZY = {
     "ChurnFeatures": "features", "FeatureStep": "features", "feature_steps": "features",
     "MODEL_NAMES": "modeling", "Metrics": "modeling", "ModelResult": "modeling", "TrainingResult": "modeling",
     "build_model": "modeling", "choose_threshold": "modeling", "evaluate": "modeling",
-    "expected_calibration_error": "modeling", "train_models": "modeling",
+    "expected_calibration_error": "modeling", "train_models": "modeling", "run_training": "modeling",
+    "ArtifactError": "artifacts", "load_model": "artifacts", "save_model": "artifacts",
 }
 
 
@@ -63,7 +64,7 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'churn_core' has no attribute '{name}'")
 
 
-__all__ = [*_LAZY,
+__all__ = [*_LAZY, "Champion", "ModelRun",
     "BUNDLED_CSV", "BandChurn", "CategoryChurn", "ChurnCoreError", "Clause", "ColumnRoles", "Contrast", "CrossTab",
     "DEFAULT_MAX_BYTES", "DEFAULT_SEGMENTS", "DataFormatError", "Dataset", "DatasetList", "DatasetVersion",
     "Description", "DriverRanking", "Issue", "NotFoundError", "OverallChurn", "ParameterError", "RawTable",

@@ -232,3 +232,39 @@ def train_models(
         results.append(ModelResult(name, estimator, evaluate(y_test, proba, threshold=threshold), uncalibrated,
                                    cv, fit_s, predict_s, proba))
     return TrainingResult(tuple(results), y_test, test_idx, seed, threshold_rule, calibration)
+
+
+def run_training(store, dataset: Dataset, *, promote: bool = False, artifact_root=None,
+                 **options) -> tuple[int, TrainingResult]:
+    """Train on a stored dataset version and record the run in ``store`` with its model files.
+
+    The run is 'running' until every model is trained and saved, then 'complete'. If anything
+    fails (or the run is interrupted) it is marked 'failed' and the champion is untouched. With
+    ``promote``, the holdout ROC-AUC winner becomes the champion.
+    """
+    from pathlib import Path
+
+    from .artifacts import save_model
+
+    if dataset.version is None:
+        raise ParameterError("run_training needs a stored dataset version (got a dataset that was never saved). "
+                             "Save it with Store.save_dataset first.", code="dataset_not_stored")
+    root = Path(artifact_root) if artifact_root else store.path.parent / "models"
+    run_id = store.start_run(dataset.version, params=options)
+    try:
+        result = train_models(dataset, **options)
+        entries = []
+        for m in result.models:
+            path = root / f"run_{run_id}" / f"{m.name}.skops"
+            sha = save_model(m.estimator, path)
+            cv = {f"cv_{k}_{stat}": float(getattr(m.cv[k], stat)()) for k in ("roc_auc", "pr_auc", "f1")
+                  for stat in ("mean", "std")}
+            entries.append({"name": m.name, **m.holdout.__dict__, **cv, "fit_seconds": m.fit_seconds,
+                            "predict_seconds": m.predict_seconds, "artifact": str(path), "sha256": sha})
+        store.complete_run(run_id, models=entries)
+    except BaseException as err:
+        store.fail_run(run_id, error=f"{type(err).__name__}: {err}")
+        raise
+    if promote:
+        store.promote(run_id, result.best("roc_auc").name)
+    return run_id, result

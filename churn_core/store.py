@@ -48,6 +48,17 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
         "ALTER TABLE datasets ADD COLUMN encoding VARCHAR",
         "ALTER TABLE datasets ADD COLUMN report_json VARCHAR",
     )),
+    (3, (
+        "CREATE SEQUENCE run_ids START 1",
+        """CREATE TABLE model_runs (
+            id INTEGER PRIMARY KEY, dataset_version INTEGER NOT NULL, status VARCHAR NOT NULL,
+            created_at TIMESTAMP NOT NULL, finished_at TIMESTAMP, duration_s DOUBLE, params_json VARCHAR,
+            models_json VARCHAR, error VARCHAR)""",
+        "CREATE SEQUENCE promotion_ids START 1",
+        """CREATE TABLE promotions (
+            id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL, model VARCHAR NOT NULL, action VARCHAR NOT NULL,
+            promoted_at TIMESTAMP NOT NULL)""",
+    )),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -75,6 +86,41 @@ class DatasetList:
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame([v.__dict__ for v in self.versions],
                             columns=[f for f in DatasetVersion.__dataclass_fields__])
+
+
+@dataclass(frozen=True)
+class ModelRun:
+    """One training run: its models' metrics, thresholds and artifact files (``models``)."""
+
+    id: int
+    dataset_version: int
+    status: str  # running, complete or failed
+    created_at: datetime
+    finished_at: datetime | None
+    duration_s: float | None
+    params: dict
+    models: tuple[dict, ...]
+    error: str | None = None
+
+    def model(self, name: str) -> dict:
+        for entry in self.models:
+            if entry["name"] == name:
+                return entry
+        raise NotFoundError(f"Run {self.id} has no model '{name}'. It has {[m['name'] for m in self.models]}.",
+                            code="model_not_found", run=self.id, model=name)
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(list(self.models)).assign(run_id=self.id)
+
+
+@dataclass(frozen=True)
+class Champion:
+    run_id: int
+    model: str
+    entry: dict  # the model's metrics, threshold, artifact path and sha256
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([{"run_id": self.run_id, **self.entry}])
 
 
 def resolve_db_path(path: str | Path | None = None) -> Path:
@@ -221,6 +267,88 @@ class Store:
                 frame[col] = frame[col].astype("category").cat.as_unordered()
         report = report_from_dict(json.loads(report_json)) if report_json else None
         return Dataset(frame, roles, name, report, sha, source or "", encoding, None, version)
+
+    # -- model runs and the champion -------------------------------------------------------------
+
+    def start_run(self, dataset_version: int, *, params: dict) -> int:
+        """Record a run as 'running' and return its id (it shows as complete only when it is)."""
+        with self._connect() as con:
+            self._require(con, dataset_version)
+            with _transaction(con):
+                run_id = _one(con, "SELECT nextval('run_ids')")[0]
+                con.execute("INSERT INTO model_runs (id, dataset_version, status, created_at, params_json) "
+                            "VALUES (?, ?, 'running', now(), ?)", [run_id, dataset_version,
+                                                                   json.dumps(params, default=str)])
+        return run_id
+
+    def complete_run(self, run_id: int, *, models: list[dict]) -> ModelRun:
+        with self._connect() as con, _transaction(con):
+            con.execute("UPDATE model_runs SET status = 'complete', finished_at = now(), models_json = ?, "
+                        "duration_s = epoch(now()) - epoch(created_at) WHERE id = ?",
+                        [json.dumps(models, default=float), run_id])
+        return self.get_run(run_id)
+
+    def fail_run(self, run_id: int, *, error: str) -> None:
+        with self._connect() as con, _transaction(con):
+            con.execute("UPDATE model_runs SET status = 'failed', finished_at = now(), error = ?, "
+                        "duration_s = epoch(now()) - epoch(created_at) WHERE id = ?", [error[:2000], run_id])
+
+    def get_run(self, run_id: int) -> ModelRun:
+        with self._connect() as con:
+            row = _one(con, "SELECT id, dataset_version, status, created_at, finished_at, duration_s, params_json, "
+                            "models_json, error FROM model_runs WHERE id = ?", [run_id])
+        if row is None:
+            raise NotFoundError(f"There is no model run {run_id}. List the runs and pick one of those.",
+                                code="run_not_found", run=run_id)
+        return ModelRun(*row[:6], json.loads(row[6] or "{}"), tuple(json.loads(row[7] or "[]")), row[8])
+
+    def list_runs(self) -> tuple[ModelRun, ...]:
+        with self._connect() as con:
+            ids = [r[0] for r in con.execute("SELECT id FROM model_runs ORDER BY id").fetchall()]
+        return tuple(self.get_run(i) for i in ids)
+
+    def promote(self, run_id: int, model: str) -> Champion:
+        """Make a complete run's model the champion (the previous one stays in the history)."""
+        run = self.get_run(run_id)
+        if run.status != "complete":
+            raise StoreError(f"Run {run_id} is {run.status}, so its models cannot be promoted. Promote a "
+                             "complete run.", code="run_not_complete", run=run_id, status=run.status)
+        run.model(model)
+        with self._connect() as con, _transaction(con):
+            con.execute("INSERT INTO promotions VALUES (nextval('promotion_ids'), ?, ?, 'promote', now())",
+                        [run_id, model])
+        return self.champion()
+
+    def rollback(self) -> Champion:
+        """Return to the champion before the current one."""
+        stack = self._champion_stack()
+        if len(stack) < 2:
+            raise StoreError("There is no earlier champion to roll back to. Promote a model first.",
+                             code="nothing_to_roll_back")
+        run_id, model = stack[-2]
+        with self._connect() as con, _transaction(con):
+            con.execute("INSERT INTO promotions VALUES (nextval('promotion_ids'), ?, ?, 'rollback', now())",
+                        [run_id, model])
+        return self.champion()
+
+    def champion(self) -> Champion | None:
+        stack = self._champion_stack()
+        if not stack:
+            return None
+        run_id, model = stack[-1]
+        return Champion(run_id, model, self.get_run(run_id).model(model))
+
+    def _champion_stack(self) -> list[tuple[int, str]]:
+        """Promotions push, rollbacks pop: the last entry is the champion."""
+        with self._connect() as con:
+            rows = con.execute("SELECT run_id, model, action FROM promotions ORDER BY id").fetchall()
+        stack: list[tuple[int, str]] = []
+        for run_id, model, action in rows:
+            if action == "rollback":
+                stack.pop()
+            else:
+                stack.append((run_id, model))
+        return stack
 
     # -- internals -----------------------------------------------------------------------------
 

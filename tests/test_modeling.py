@@ -90,3 +90,50 @@ def test_total_charge_lifts_xgboost(bundled_ds):
     with_total = train_models(bundled_ds, **fast).models[0].holdout
     without = train_models(bundled_ds, derived_features=False, **fast).models[0].holdout
     assert with_total.f1 > without.f1 + 0.05
+
+
+# -- recorded runs -------------------------------------------------------------------------------------
+
+FAST = dict(models=("logistic_regression", "xgboost"), cv_folds=2, calibration=None)
+
+
+@pytest.fixture
+def stored(tmp_path, bundled_ds):
+    store = cc.Store(tmp_path / "runs.duckdb")
+    version = store.save_dataset(bundled_ds).version
+    return store, store.load_dataset(version)
+
+
+def test_run_training_records_models_and_files(stored, tmp_path):
+    store, dataset = stored
+    run_id, result = cc.run_training(store, dataset, promote=True, artifact_root=tmp_path / "models", **FAST)
+    run = store.get_run(run_id)
+    assert run.status == "complete" and [m["name"] for m in run.models] == ["logistic_regression", "xgboost"]
+    champion = store.champion()
+    assert champion.model == result.best("roc_auc").name
+    assert champion.entry["roc_auc"] == pytest.approx(result.best("roc_auc").holdout.roc_auc)
+    model = cc.load_model(champion.entry["artifact"], sha256=champion.entry["sha256"])
+    np.testing.assert_allclose(model.predict_proba(dataset.frame.iloc[result.test_index])[:, 1],
+                               result.best("roc_auc").test_proba)
+
+
+def test_failed_training_leaves_the_champion(stored, tmp_path, monkeypatch):
+    store, dataset = stored
+    first, _ = cc.run_training(store, dataset, promote=True, artifact_root=tmp_path, **FAST)
+    before = store.champion()
+
+    def broken(*args, **kwargs):
+        raise MemoryError("out of memory while training")
+
+    monkeypatch.setattr("churn_core.modeling.train_models", broken)
+    with pytest.raises(MemoryError, match="out of memory"):
+        cc.run_training(store, dataset, promote=True, artifact_root=tmp_path, **FAST)
+    runs = store.list_runs()
+    assert [r.status for r in runs] == ["complete", "failed"]
+    assert "MemoryError" in runs[-1].error
+    assert store.champion() == before
+
+
+def test_run_training_needs_a_stored_dataset(bundled_ds, tmp_path):
+    with pytest.raises(cc.ParameterError, match="needs a stored dataset version"):
+        cc.run_training(cc.Store(tmp_path / "s.duckdb"), bundled_ds, **FAST)

@@ -143,7 +143,7 @@ def test_failure_inside_the_transaction_rolls_back(tmp_store, monkeypatch):
     monkeypatch.undo()
     assert info.value.code == "store_write_failed"
     assert state(tmp_store) == before
-    assert tables(tmp_store.path) == {"schema_version", "datasets", "settings", "dataset_1"}
+    assert {t for t in tables(tmp_store.path) if t.startswith("dataset_")} == {"dataset_1"}
     assert tmp_store.load_dataset().name == "kept"
 
 
@@ -273,3 +273,55 @@ def test_ensure_active_dataset_keeps_an_existing_active_dataset(tmp_store, tmp_p
     missing_default = tmp_path / "never-read.csv"
     assert cc.ensure_active_dataset(tmp_store, default=missing_default).name == "mine"
     assert len(tmp_store.list_datasets().versions) == 1
+
+
+# -- model runs, champion, rollback ----------------------------------------------------------------
+
+def _entry(name: str, auc: float) -> dict:
+    return {"name": name, "roc_auc": auc, "threshold": 0.4, "artifact": f"/x/{name}.skops", "sha256": "0" * 64}
+
+
+@pytest.fixture
+def store_with_dataset(tmp_store, bundled):
+    version = tmp_store.save_dataset(bundled).version
+    return tmp_store, version
+
+
+def test_runs_are_running_until_complete(store_with_dataset):
+    store, version = store_with_dataset
+    run_id = store.start_run(version, params={"seed": 0})
+    assert store.get_run(run_id).status == "running" and store.get_run(run_id).models == ()
+    run = store.complete_run(run_id, models=[_entry("xgboost", 0.93)])
+    assert (run.status, run.model("xgboost")["roc_auc"], run.params) == ("complete", 0.93, {"seed": 0})
+    assert run.duration_s is not None and run.duration_s >= 0
+
+
+def test_promote_and_rollback(store_with_dataset):
+    store, version = store_with_dataset
+    assert store.champion() is None
+    first = store.start_run(version, params={})
+    store.complete_run(first, models=[_entry("random_forest", 0.91)])
+    second = store.start_run(version, params={})
+    store.complete_run(second, models=[_entry("xgboost", 0.93)])
+    store.promote(first, "random_forest")
+    assert (store.promote(second, "xgboost").run_id, store.champion().model) == (second, "xgboost")
+    back = store.rollback()
+    assert (back.run_id, back.model, back.entry["roc_auc"]) == (first, "random_forest", 0.91)
+    with pytest.raises(cc.StoreError, match="no earlier champion to roll back to"):
+        store.rollback()
+
+
+def test_only_complete_runs_and_known_models_are_promoted(store_with_dataset):
+    store, version = store_with_dataset
+    run_id = store.start_run(version, params={})
+    with pytest.raises(cc.StoreError, match=f"Run {run_id} is running, so its models cannot be promoted"):
+        store.promote(run_id, "xgboost")
+    store.fail_run(run_id, error="boom")
+    assert store.get_run(run_id).error == "boom"
+    done = store.start_run(version, params={})
+    store.complete_run(done, models=[_entry("xgboost", 0.9)])
+    with pytest.raises(cc.NotFoundError, match="has no model 'svm'"):
+        store.promote(done, "svm")
+    with pytest.raises(cc.NotFoundError, match="no model run 999"):
+        store.get_run(999)
+    assert store.champion() is None
