@@ -53,6 +53,7 @@ _LAZY = {
     "build_model": "modeling", "choose_threshold": "modeling", "evaluate": "modeling",
     "expected_calibration_error": "modeling", "train_models": "modeling", "run_training": "modeling",
     "ArtifactError": "artifacts", "load_model": "artifacts", "save_model": "artifacts",
+    "Scores": "scoring", "neutralise_formulas": "scoring", "score_customers": "scoring", "write_csv": "scoring",
 }
 
 

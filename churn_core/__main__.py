@@ -3,6 +3,8 @@
     python -m churn_core describe --data FILE [--target COL] [--crosstab A B] --format json
     python -m churn_core import --data FILE [--name NAME] [--db PATH]
     python -m churn_core datasets [--db PATH] --format json
+    python -m churn_core train --data FILE [--target COL] [--promote] [--db PATH] --format json
+    python -m churn_core score --data FILE --out FILE.csv [--db PATH]
 
 Exit codes: 0 success; 1 the input or an option is wrong (message on stderr);
 2 the command line itself is wrong; 3 the database cannot be used.
@@ -21,6 +23,8 @@ from . import analysis
 from .dataset import load_dataset
 from .errors import ChurnCoreError, StoreError
 from .store import Store
+
+MODEL_NAMES = ("logistic_regression", "random_forest", "xgboost")  # churn_core.modeling's, without importing it
 
 EXIT_INPUT, EXIT_STORE = 1, 3
 
@@ -52,6 +56,23 @@ def build_parser() -> argparse.ArgumentParser:
     listing = sub.add_parser("datasets", help="list stored dataset versions")
     listing.add_argument("--db", help="database file (default $CHURN_RADAR_DB or data/churn.duckdb)")
     listing.add_argument("--format", choices=("json", "text"), default="text")
+
+    train = sub.add_parser("train", help="store a file as a dataset version and train the three models on it")
+    data_options(train)
+    train.add_argument("--promote", action="store_true",
+                       help="make the best model (holdout ROC-AUC) the champion and the file the active dataset")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--models", nargs="+", choices=MODEL_NAMES, default=list(MODEL_NAMES),
+                       help="which models to train (default: all three)")
+    train.add_argument("--db", help="database file (default $CHURN_RADAR_DB or data/churn.duckdb)")
+    train.add_argument("--format", choices=("json", "text"), default="text")
+
+    score = sub.add_parser("score", help="score a file with the champion model")
+    score.add_argument("--data", required=True, help="CSV or XLSX file, with or without a target column")
+    score.add_argument("--sheet", help="the sheet of an XLSX workbook")
+    score.add_argument("--out", required=True, help="the CSV file to write")
+    score.add_argument("--db", help="database file (default $CHURN_RADAR_DB or data/churn.duckdb)")
+    score.add_argument("--format", choices=("json", "text"), default="text")
     return parser
 
 
@@ -102,7 +123,30 @@ def _datasets(args: argparse.Namespace) -> dict[str, Any]:
     return {"datasets": [v.__dict__ for v in Store(args.db).list_datasets().versions]}
 
 
-_COMMANDS = {"describe": _describe, "import": _import, "datasets": _datasets}
+def _train(args: argparse.Namespace) -> dict[str, Any]:
+    from .modeling import run_training
+
+    store = Store(args.db)
+    version = store.save_dataset(_load(args), activate=args.promote)
+    run_id, result = run_training(store, store.load_dataset(version.version), promote=args.promote, seed=args.seed,
+                                  models=tuple(args.models))
+    keys = ("roc_auc", "pr_auc", "precision", "recall", "f1", "accuracy", "brier", "threshold")
+    champion = store.champion()
+    return {"run_id": run_id, "dataset_version": version.version,
+            "models": [{"name": m.name, **{k: getattr(m.holdout, k) for k in keys}} for m in result.models],
+            "champion": None if champion is None else {"run_id": champion.run_id, "model": champion.model}}
+
+
+def _score(args: argparse.Namespace) -> dict[str, Any]:
+    from .scoring import score_customers, write_csv
+
+    dataset = load_dataset(args.data, sheet=args.sheet, require_target=False)
+    scores = score_customers(dataset, store=Store(args.db))
+    path = write_csv(scores.frame, args.out)
+    return {"out": str(path), "rows": len(scores.frame), "run_id": scores.run_id, "model": scores.model}
+
+
+_COMMANDS = {"describe": _describe, "import": _import, "datasets": _datasets, "train": _train, "score": _score}
 
 
 def _text(command: str, result: dict[str, Any]) -> str:
@@ -125,6 +169,15 @@ def _text(command: str, result: dict[str, Any]) -> str:
         verb = "already stored as" if result["reused"] else "stored as"
         return f"{result['name']}: {verb} version {result['version']} ({result['rows']} rows)" + (
             ", active\n" if result["active"] else "\n")
+    if command == "train":
+        lines = [f"run {result['run_id']} on dataset v{result['dataset_version']}"]
+        lines += [f"  {m['name']:<20} roc_auc {m['roc_auc']:.3f}  f1 {m['f1']:.3f}  threshold {m['threshold']:.2f}"
+                  for m in result["models"]]
+        champion = result["champion"]
+        lines.append("champion: " + ("none" if champion is None else f"run {champion['run_id']} {champion['model']}"))
+        return "\n".join(lines) + "\n"
+    if command == "score":
+        return f"scored {result['rows']} rows with run {result['run_id']} {result['model']}: {result['out']}\n"
     rows = [f"{'*' if d['active'] else ' '} v{d['version']}  {d['name']}  {d['rows']} rows  {d['created_at']}"
             for d in result["datasets"]]
     return "\n".join(rows or ["no datasets stored"]) + "\n"

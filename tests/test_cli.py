@@ -7,8 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
+import churn_core as cc
 from churn_core.__main__ import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -146,3 +148,29 @@ def test_python_dash_m_runs(small_csv):
                            "--format", "json"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["overall"]["churners"] == 30
+
+
+# -- train and score (issue 3) ---------------------------------------------------------------------------
+
+def test_train_promote_then_score_the_unlabelled_file(tmp_path, capsys, report_test):
+    db = str(tmp_path / "cli.duckdb")
+    code = main(["train", "--data", str(cc.BUNDLED_CSV), "--promote", "--db", db, "--models", "xgboost",
+                 "--format", "json"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0 and out["run_id"] == 1 and out["champion"] == {"run_id": 1, "model": "xgboost"}
+    assert set(out["models"][0]) == {"name", "roc_auc", "pr_auc", "precision", "recall", "f1", "accuracy", "brier",
+                                     "threshold"}
+    assert out["models"][0]["roc_auc"] > 0.9
+    scores_path = tmp_path / "scores.csv"
+    assert main(["score", "--data", str(report_test), "--out", str(scores_path), "--db", db]) == 0
+    scores = pd.read_csv(scores_path, encoding="utf-8-sig")
+    assert list(scores.columns) == ["id", "churn_probability"] and len(scores) == 750
+    assert scores["id"].tolist()[:3] == [1, 2, 3]
+
+
+def test_score_without_champion_fails_for_cron(tmp_path, capsys):
+    code = main(["score", "--data", str(cc.BUNDLED_CSV), "--out", str(tmp_path / "x.csv"),
+                 "--db", str(tmp_path / "empty.duckdb")])
+    captured = capsys.readouterr()
+    assert code == 1 and captured.out == "" and "No champion model yet" in captured.err
+    assert not (tmp_path / "x.csv").exists()
