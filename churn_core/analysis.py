@@ -65,13 +65,17 @@ class Contrast:
     small: bool
 
 
+def _supported(table: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
+    """The groups that are not small, or all groups (and True) when every group is small."""
+    big = table[~table["small"]]
+    return (table, True) if big.empty else (big, False)
+
+
 def contrast(table: pd.DataFrame, *, label: str) -> Contrast | None:
     """Compare the highest- and lowest-rate groups of a rate table (None if it is empty)."""
     if table.empty:
         return None
-    big = table[~table["small"]]
-    small = big.empty
-    pool = table if small else big
+    pool, small = _supported(table)
     hi = pool.loc[pool["churn_rate"].idxmax()]
     lo = pool.loc[pool["churn_rate"].idxmin()]
     ratio = float(hi["churn_rate"] / lo["churn_rate"]) if lo["churn_rate"] > 0 else None
@@ -205,8 +209,7 @@ class SegmentTable:
         """The segment with the highest lift, preferring segments that are not small."""
         if self.table.empty:
             return None
-        big = self.table[~self.table["small"]]
-        pool = self.table if big.empty else big
+        pool, _ = _supported(self.table)
         return pool.loc[pool["lift"].idxmax()]
 
 
@@ -498,7 +501,8 @@ def describe(dataset: Dataset, *, crosstab: tuple[str, str] | None = None, min_g
     bands = tenure_bands(dataset, min_group=min_group) if roles.tenure else None
     if bands is None:
         notes.append("no_tenure")
-    tiers = value_tiers(dataset, min_group=min_group) if dataset.value() is not None else None
+    has_value = any(c in dataset.frame for c in roles.value)
+    tiers = value_tiers(dataset, min_group=min_group) if has_value else None
     xt = cross_tab(dataset, rows=crosstab[0], columns=crosstab[1], min_group=min_group) if crosstab else None
     return Description(overall_churn(dataset), by_category, thresholds, bands, driver_ranking(dataset),
                        segment_churn(dataset, segments=segments, min_group=min_group), tiers, xt, tuple(notes))

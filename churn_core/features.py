@@ -106,10 +106,11 @@ class ChurnFeatures(TransformerMixin, BaseEstimator):
     def _derive(step: FeatureStep, X: pd.DataFrame, done: dict[str, np.ndarray]) -> np.ndarray:
         def total(cols):
             return np.nansum([pd.to_numeric(X[c], errors="coerce").to_numpy(dtype=float) for c in cols], axis=0)
-        if step.name == "charge_per_minute":
-            charges = [c for c in step.inputs if not _MINUTES.search(c)]
-            minutes = [c for c in step.inputs if _MINUTES.search(c)]
-            spent, used = total(charges), total(minutes)
+        if step.name == "charge_per_minute":  # reuses total_charge / total_minutes when those steps ran
+            spent = done.get("total_charge")
+            used = done.get("total_minutes")
+            spent = total([c for c in step.inputs if not _MINUTES.search(c)]) if spent is None else spent
+            used = total([c for c in step.inputs if _MINUTES.search(c)]) if used is None else used
             with np.errstate(invalid="ignore", divide="ignore"):
                 return np.where(used > 0, spent / used, 0.0)
         return total(step.inputs)

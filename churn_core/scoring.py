@@ -11,7 +11,7 @@ import pandas as pd
 
 from .dataset import Dataset
 from .errors import NotFoundError, SchemaError
-from .store import Champion, Store
+from .store import Store
 
 logger = logging.getLogger(__name__)
 
@@ -29,14 +29,6 @@ class Scores:
 
     def to_frame(self) -> pd.DataFrame:
         return self.frame.copy()
-
-
-def champion_columns(champion: Champion) -> list[str]:
-    """The input columns the champion's feature step reads."""
-    from .artifacts import load_model
-
-    model = load_model(champion.entry["artifact"], sha256=champion.entry["sha256"])
-    return _input_columns(model)
 
 
 def _input_columns(model) -> list[str]:

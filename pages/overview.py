@@ -4,8 +4,18 @@ import streamlit as st
 
 from churn_core import plots
 from ui import fmt, state
-from ui.i18n import current_language, has_key, t
-from ui.widgets import contrast_text, guard, kpi_row, labels, page_header, rate_table, takeaway, threshold_text
+from ui.i18n import current_language, t
+from ui.widgets import (
+    contrast_text,
+    guard,
+    kpi_row,
+    labels,
+    page_header,
+    rate_table,
+    segment_name,
+    takeaway,
+    threshold_text,
+)
 
 page_header("overview.title", "overview.caption")
 with guard():
@@ -67,11 +77,9 @@ st.subheader(t("overview.segments"))
 segments = desc.segments
 if not segments.table.empty:
     top = segments.top()
-    name = t(f"segment.{top.key}") if has_key(f"segment.{top.key}") else top.name
-    takeaway(t("takeaway.segments", name=name, rate=fmt.pct(top.churn_rate), lift=fmt.ratio(top.lift),
-               n=fmt.count(top.customers)), small=top.small)
-    names = [t(f"segment.{k}") if has_key(f"segment.{k}") else n
-             for k, n in zip(segments.table["key"], segments.table["name"])]
+    takeaway(t("takeaway.segments", name=segment_name(top.key, top.name), rate=fmt.pct(top.churn_rate),
+               lift=fmt.ratio(top.lift), n=fmt.count(top.customers)), small=top.small)
+    names = [segment_name(k, n) for k, n in zip(segments.table["key"], segments.table["name"])]
     rate_table(segments.table, label="key", names=names, label_title=t("col.segment"),
                extra={"lift": t("col.lift"), "share": t("col.share")})
 st.caption(t("overview.segments_caption"))

@@ -9,9 +9,6 @@ Usage::
     python scripts/screenshot.py [--url http://127.0.0.1:8501] [--lang en zh] [--pages overview drivers]
                                  [--out artifacts/screenshots] [--width 1400] [-v]
 
-When it starts the app itself it opens "/" once before the screenshots (see ``warm_up``): a page
-deep-linked first on a new server is otherwise shown without the app's sidebar.
-
 Exit status: 0 when every screenshot was taken and no page showed an error, 1 otherwise (the PNGs
 of pages that showed an error or exception are still written, so they can be looked at).
 
@@ -211,25 +208,8 @@ def shoot(browser, base_url: str, name: str, lang: str, out: Path, width: int) -
         context.close()
 
 
-def warm_up(browser, base_url: str) -> None:
-    """Open the app's root once, so the server is in the state every visitor after the first one sees.
-
-    With the page files in a folder named pages/, a new Streamlit process serves a deep link such as
-    /drivers as a standalone old-style multipage page (no language switch, nav "app/drivers/overview")
-    until app.py has run once, i.e. until someone opened "/".
-    """
-    context = browser.new_context()
-    try:
-        page = context.new_page()
-        log.info("warming up the server: opening %s once", base_url)
-        page.goto(base_url, wait_until="domcontentloaded")
-        wait_until_rendered(page)
-    finally:
-        context.close()
-
-
 def take_screenshots(base_url: str, pages: list[str], languages: list[str], out: Path, width: int,
-                     chromium: str = CHROMIUM, *, warm: bool = False) -> tuple[list[Path], list[str]]:
+                     chromium: str = CHROMIUM) -> tuple[list[Path], list[str]]:
     from playwright.sync_api import sync_playwright
 
     out.mkdir(parents=True, exist_ok=True)
@@ -237,8 +217,6 @@ def take_screenshots(base_url: str, pages: list[str], languages: list[str], out:
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
         try:
-            if warm:
-                warm_up(browser, base_url)
             for name in pages:
                 for lang in languages:
                     path, found = shoot(browser, base_url, name, lang, out, width)
@@ -279,8 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         with (tempfile.TemporaryDirectory(prefix="churn-radar-shots-") as tmp,
               running_app(Path(tmp), args.out / "streamlit.log") as url):
-            saved, problems = take_screenshots(url, args.pages, args.lang, args.out, args.width, args.chromium,
-                                               warm=True)
+            saved, problems = take_screenshots(url, args.pages, args.lang, args.out, args.width, args.chromium)
     for problem in problems:
         log.error("%s", problem)
     log.info("%d screenshot(s) in %.1f s: %s", len(saved), time.monotonic() - started,

@@ -13,7 +13,7 @@ import churn_core as cc
 from churn_core.plots import Labels
 
 from . import fmt, state
-from .i18n import LANGUAGES, current_language, error_text, t
+from .i18n import LANGUAGES, current_language, error_text, has_key, t
 
 
 def page_header(title_key: str, caption_key: str) -> None:
@@ -83,6 +83,11 @@ def threshold_text(result: cc.ThresholdResult) -> str:
     return t("takeaway.threshold", threshold=f"{result.threshold:g}", column=result.column,
              above=fmt.pct(result.rate_at_or_above), below=fmt.pct(result.rate_below),
              ratio=fmt.ratio(result.lift), n=fmt.count(result.customers_at_or_above))
+
+
+def segment_name(key: str, name: str) -> str:
+    """A segment's name in the user's language (its declared name for segments without a translation)."""
+    return t(f"segment.{key}") if has_key(f"segment.{key}") else name
 
 
 def kpi_row(items: list[tuple[str, str, str | None]]) -> None:
