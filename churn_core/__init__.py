@@ -52,8 +52,11 @@ _LAZY = {
     "MODEL_NAMES": "modeling", "Metrics": "modeling", "ModelResult": "modeling", "TrainingResult": "modeling",
     "build_model": "modeling", "choose_threshold": "modeling", "evaluate": "modeling",
     "expected_calibration_error": "modeling", "train_models": "modeling", "run_training": "modeling",
+    "OOFCalibratedClassifier": "modeling",
+    "Importance": "explain", "importance": "explain", "shap_values": "explain",
     "ArtifactError": "artifacts", "load_model": "artifacts", "save_model": "artifacts",
     "Scores": "scoring", "neutralise_formulas": "scoring", "score_customers": "scoring", "write_csv": "scoring",
+    "DriftReport": "drift", "drift_report": "drift", "psi": "drift",
 }
 
 
