@@ -2,24 +2,27 @@
 
 Three scikit-learn pipelines share the :class:`~churn_core.features.ChurnFeatures` step:
 logistic regression (imputed, scaled), random forest and XGBoost. ``train_models`` splits
-70/30 (stratified, seeded), cross-validates on the training split (stratified k-fold,
-mean ± sd), optionally calibrates probabilities inside the training data only
-(``CalibratedClassifierCV`` with its own folds, never the test split), picks the decision
-threshold from out-of-fold training predictions, and reports every metric on the holdout.
+70/30 (stratified, seeded) and, for each model, fits k stratified folds of the training
+split. Their out-of-fold predictions give the CV metrics (mean ± sd), the decision threshold
+and the probability calibrator (isotonic or sigmoid), so calibration is fitted inside the
+training data only, never on the test split, and costs no extra fits. One final fit on the
+whole training split is then scored on the holdout, before and after calibration.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
 import pandas as pd
-from sklearn.calibration import CalibratedClassifierCV
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.impute import SimpleImputer
+from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import (
     accuracy_score,
@@ -45,6 +48,7 @@ logger = logging.getLogger(__name__)
 
 MODEL_NAMES = ("logistic_regression", "random_forest", "xgboost")
 ThresholdRule = Literal["0.5", "f1", "recall"]
+_FOREST_SAMPLE = 50_000
 METRIC_NAMES = ("roc_auc", "pr_auc", "precision", "recall", "f1", "accuracy", "brier", "log_loss", "ece")
 
 
@@ -115,15 +119,22 @@ def choose_threshold(y_true, proba, *, rule: ThresholdRule = "f1", target_recall
 
 
 def build_model(name: str, *, features: ChurnFeatures, class_weight: bool = False, positive_share: float = 0.5,
-                seed: int = 0, n_jobs: int = 2) -> Pipeline:
-    """One of MODEL_NAMES as a pipeline whose first step is ``features``."""
+                seed: int = 0, n_jobs: int = 2, n_rows: int | None = None) -> Pipeline:
+    """One of MODEL_NAMES as a pipeline whose first step is ``features``.
+
+    The forest is kept shallow (depth 10) and, on large data, each tree sees a bootstrap sample
+    of at most 50,000 rows: training stays within the benchmark budget and exact TreeSHAP
+    (cost ~ trees x leaves x depth^2 per customer) stays affordable.
+    """
     weight = "balanced" if class_weight else None
     if name == "logistic_regression":
         model = [("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler()),
                  ("model", LogisticRegression(max_iter=2000, class_weight=weight))]
     elif name == "random_forest":
-        model = [("model", RandomForestClassifier(n_estimators=300, min_samples_leaf=2, class_weight=weight,
-                                                  random_state=seed, n_jobs=n_jobs))]
+        sample = min(1.0, _FOREST_SAMPLE / n_rows) if n_rows else None
+        model = [("model", RandomForestClassifier(n_estimators=200, max_depth=10, min_samples_leaf=3,
+                                                  max_samples=sample if sample and sample < 1 else None,
+                                                  class_weight=weight, random_state=seed, n_jobs=n_jobs))]
     elif name == "xgboost":
         scale = (1 - positive_share) / positive_share if class_weight else 1.0
         model = [("model", XGBClassifier(n_estimators=300, max_depth=5, learning_rate=0.05, subsample=0.9,
@@ -133,6 +144,71 @@ def build_model(name: str, *, features: ChurnFeatures, class_weight: bool = Fals
         raise ParameterError(f"Unknown model '{name}'. Choose one of {list(MODEL_NAMES)}.",
                              code="unknown_model", name=name)
     return Pipeline([("features", features), *model])
+
+
+class OOFCalibratedClassifier(ClassifierMixin, BaseEstimator):
+    """A model whose probabilities are recalibrated on out-of-fold predictions.
+
+    ``estimator_`` is the pipeline fitted on all training rows; ``calibrator_`` maps its raw
+    probability to a calibrated one and was fitted on out-of-fold predictions of the same
+    training rows (the holdout never touches it). This is scikit-learn's
+    ``CalibratedClassifierCV(ensemble=False)``, except that the out-of-fold predictions are
+    passed in, so cross-validation and calibration share one set of fits.
+    """
+
+    def __init__(self, estimator=None, *, method: str = "isotonic"):
+        self.estimator = estimator
+        self.method = method
+
+    def fit(self, X, y, *, oof=None, cv=5):
+        y = np.asarray(y).astype(int)
+        if oof is None:
+            oof = cross_val_predict(clone(self.estimator), X, y, cv=cv, method="predict_proba")[:, 1]
+        self.calibrator_ = fit_calibrator(oof, y, method=self.method)
+        self.estimator_ = clone(self.estimator).fit(X, y)
+        self.classes_ = np.array([0, 1])
+        return self
+
+    def predict_raw(self, X) -> np.ndarray:
+        """The uncalibrated probability of churn."""
+        return self.estimator_.predict_proba(X)[:, 1]
+
+    def predict_proba(self, X) -> np.ndarray:
+        p = apply_calibrator(self.calibrator_, self.predict_raw(X))
+        return np.column_stack([1 - p, p])
+
+    def predict(self, X) -> np.ndarray:
+        return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
+
+
+def fit_calibrator(proba, y, *, method: str = "isotonic"):
+    """An isotonic or sigmoid (Platt) map from raw probabilities to calibrated ones."""
+    if method == "isotonic":
+        return IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(proba, y)
+    if method == "sigmoid":
+        return LogisticRegression(C=1e6).fit(_logit(proba), y)
+    raise ParameterError(f"The 'calibration' parameter must be 'isotonic', 'sigmoid' or None. Got {method!r} "
+                         "instead.", code="bad_parameter", name="calibration", value=method)
+
+
+def apply_calibrator(calibrator, proba) -> np.ndarray:
+    if isinstance(calibrator, IsotonicRegression):
+        return np.clip(calibrator.predict(proba), 0.0, 1.0)
+    return calibrator.predict_proba(_logit(proba))[:, 1]
+
+
+def _logit(p) -> np.ndarray:
+    p = np.clip(np.asarray(p, dtype=float), 1e-6, 1 - 1e-6)
+    return np.log(p / (1 - p)).reshape(-1, 1)
+
+
+def _cross_fitted(oof: np.ndarray, y: np.ndarray, fold_of: np.ndarray, method: str) -> np.ndarray:
+    """Calibrate each fold's out-of-fold predictions with a map fitted on the other folds only."""
+    out = np.empty_like(oof)
+    for k in np.unique(fold_of):
+        rest = fold_of != k
+        out[~rest] = apply_calibrator(fit_calibrator(oof[rest], y[rest], method=method), oof[~rest])
+    return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -145,6 +221,8 @@ class ModelResult:
     fit_seconds: float
     predict_seconds: float
     test_proba: np.ndarray = field(repr=False)
+    test_proba_raw: np.ndarray = field(repr=False)
+    features: tuple[str, ...] = ()
 
     def to_frame(self) -> pd.DataFrame:
         return self.holdout.to_frame().assign(model=self.name)
@@ -174,6 +252,9 @@ class TrainingResult:
         return max(self.models, key=lambda m: getattr(m.holdout, metric))
 
 
+Progress = Callable[[str, float], None]
+
+
 def train_models(
     dataset: Dataset,
     *,
@@ -187,14 +268,29 @@ def train_models(
     class_weight: bool = False,
     derived_features: bool = True,
     exclude: tuple[str, ...] = (),
+    n_jobs: int = 2,
+    progress: Progress | None = None,
 ) -> TrainingResult:
-    """Train, cross-validate, calibrate and evaluate each model on one seeded stratified split."""
+    """Train, cross-validate, calibrate and evaluate each model on one seeded stratified split.
+
+    Per model: ``cv_folds`` stratified fits on the training split give out-of-fold predictions;
+    those give the CV metrics (each fold scored with a calibrator fitted on the other folds),
+    the decision threshold (by ``threshold_rule``) and the calibrator; then one fit on the
+    whole training split is scored on the holdout, before and after calibration. ``progress``
+    is called with (model name, fraction done) between fits; raising from it cancels the run.
+    """
     if not 0 < test_size < 1:
         raise ParameterError(f"The 'test_size' parameter of train_models must be in (0, 1). Got {test_size!r} "
                              "instead.", code="bad_parameter", name="test_size", value=test_size)
     if cv_folds < 2:
         raise ParameterError(f"The 'cv_folds' parameter of train_models must be at least 2. Got {cv_folds!r} "
                              "instead.", code="bad_parameter", name="cv_folds", value=cv_folds)
+    if calibration is not None:
+        fit_calibrator(np.array([0.2, 0.8]), np.array([0, 1]), method=calibration)  # validates the name
+    unknown = [m for m in models if m not in MODEL_NAMES]
+    if unknown or not models:
+        raise ParameterError(f"Unknown model {unknown or models!r}. Choose from {list(MODEL_NAMES)}.",
+                             code="unknown_model", name=unknown)
     y = dataset.target().to_numpy().astype(int)
     if min(np.bincount(y, minlength=2)) < cv_folds * 2:
         raise SchemaError(f"Too few churned or retained customers to train ({np.bincount(y, minlength=2).tolist()}"
@@ -203,64 +299,92 @@ def train_models(
     X = dataset.frame
     train_idx, test_idx = train_test_split(np.arange(len(y)), test_size=test_size, stratify=y, random_state=seed)
     X_train, X_test, y_train, y_test = X.iloc[train_idx], X.iloc[test_idx], y[train_idx], y[test_idx]
-    folds = StratifiedKFold(n_splits=cv_folds, shuffle=True, random_state=seed)
+    folds = list(StratifiedKFold(n_splits=cv_folds, shuffle=True, random_state=seed).split(X_train, y_train))
+    fold_of = np.empty(len(y_train), dtype=int)
+    for k, (_, valid) in enumerate(folds):
+        fold_of[valid] = k
     features = ChurnFeatures(dataset.roles.to_json(), derived=derived_features,
-                             exclude=tuple(exclude) + dataset.report.leakage if dataset.report else tuple(exclude))
+                             exclude=tuple(exclude) + (dataset.report.leakage if dataset.report else ()))
+    steps, done = len(models) * (cv_folds + 1), 0
     results = []
     for name in models:
-        logger.info("training %s on %d rows", name, len(train_idx))
         base = build_model(name, features=features, class_weight=class_weight, positive_share=float(y.mean()),
-                           seed=seed)
-        estimator = (CalibratedClassifierCV(base, method=calibration, cv=StratifiedKFold(3, shuffle=True,
-                                                                                          random_state=seed))
-                     if calibration else base)
-        oof = cross_val_predict(estimator, X_train, y_train, cv=folds, method="predict_proba")[:, 1]
-        threshold = choose_threshold(y_train, oof, rule=threshold_rule, target_recall=target_recall)
-        cv = pd.DataFrame([evaluate(y_train[v], oof[v], threshold=threshold).__dict__
-                           for _, v in folds.split(X_train, y_train)])[list(METRIC_NAMES)]
+                           seed=seed, n_jobs=n_jobs, n_rows=len(train_idx))
+        logger.info("training %s on %d rows (%d-fold CV)", name, len(train_idx), cv_folds)
+        oof = np.empty(len(y_train))
+        for fit_rows, valid in folds:
+            _report(progress, name, done / steps)
+            model = clone(base).fit(X_train.iloc[fit_rows], y_train[fit_rows])
+            oof[valid] = model.predict_proba(X_train.iloc[valid])[:, 1]
+            done += 1
+        scored = _cross_fitted(oof, y_train, fold_of, calibration) if calibration else oof
+        threshold = choose_threshold(y_train, scored, rule=threshold_rule, target_recall=target_recall)
+        cv = pd.DataFrame([evaluate(y_train[v], scored[v], threshold=threshold).__dict__
+                           for _, v in folds])[list(METRIC_NAMES)]
+        _report(progress, name, done / steps)
         start = time.perf_counter()
-        estimator.fit(X_train, y_train)
+        estimator = (OOFCalibratedClassifier(base, method=calibration).fit(X_train, y_train, oof=oof)
+                     if calibration else clone(base).fit(X_train, y_train))
         fit_s = time.perf_counter() - start
+        done += 1
         start = time.perf_counter()
         proba = estimator.predict_proba(X_test)[:, 1]
         predict_s = time.perf_counter() - start
-        uncalibrated = None
-        if calibration:
-            raw = build_model(name, features=features, class_weight=class_weight, positive_share=float(y.mean()),
-                              seed=seed).fit(X_train, y_train).predict_proba(X_test)[:, 1]
-            uncalibrated = evaluate(y_test, raw, threshold=0.5)
+        raw = estimator.predict_raw(X_test) if calibration else proba
+        uncalibrated = evaluate(y_test, raw, threshold=0.5) if calibration else None
+        fitted = estimator.estimator_ if calibration else estimator
+        names = tuple(fitted.named_steps["features"].feature_names_out_)
         results.append(ModelResult(name, estimator, evaluate(y_test, proba, threshold=threshold), uncalibrated,
-                                   cv, fit_s, predict_s, proba))
+                                   cv, fit_s, predict_s, proba, raw, names))
+    _report(progress, "done", 1.0)
     return TrainingResult(tuple(results), y_test, test_idx, seed, threshold_rule, calibration)
 
 
+def _report(progress: Progress | None, stage: str, fraction: float) -> None:
+    if progress is not None:
+        progress(stage, min(1.0, fraction))
+
+
 def run_training(store, dataset: Dataset, *, promote: bool = False, artifact_root=None,
-                 **options) -> tuple[int, TrainingResult]:
+                 progress: Progress | None = None, **options) -> tuple[int, TrainingResult]:
     """Train on a stored dataset version and record the run in ``store`` with its model files.
 
     The run is 'running' until every model is trained and saved, then 'complete'. If anything
-    fails (or the run is interrupted) it is marked 'failed' and the champion is untouched. With
-    ``promote``, the holdout ROC-AUC winner becomes the champion.
+    fails (or the run is interrupted or cancelled) it is marked 'failed' and the champion is
+    untouched. With ``promote``, the holdout ROC-AUC winner becomes the champion. Each model's
+    entry holds its holdout metrics and threshold, CV folds, features, importance (native and
+    mean |SHAP|), timings and its artifact's path and sha256; holdout predictions are stored too.
     """
     from pathlib import Path
 
     from .artifacts import save_model
+    from .explain import importance
 
     if dataset.version is None:
         raise ParameterError("run_training needs a stored dataset version (got a dataset that was never saved). "
                              "Save it with Store.save_dataset first.", code="dataset_not_stored")
     root = Path(artifact_root) if artifact_root else store.path.parent / "models"
-    run_id = store.start_run(dataset.version, params=options)
+    run_id = store.start_run(dataset.version, params={k: v for k, v in options.items() if k != "n_jobs"})
     try:
-        result = train_models(dataset, **options)
+        result = train_models(dataset, progress=progress, **options)
+        _report(progress, "saving", 1.0)
+        test = dataset.frame.iloc[result.test_index]
         entries = []
         for m in result.models:
             path = root / f"run_{run_id}" / f"{m.name}.skops"
             sha = save_model(m.estimator, path)
             cv = {f"cv_{k}_{stat}": float(getattr(m.cv[k], stat)()) for k in ("roc_auc", "pr_auc", "f1")
                   for stat in ("mean", "std")}
-            entries.append({"name": m.name, **m.holdout.__dict__, **cv, "fit_seconds": m.fit_seconds,
-                            "predict_seconds": m.predict_seconds, "artifact": str(path), "sha256": sha})
+            explained = importance(m.estimator, test, name=m.name, max_rows=_SHAP_ROWS.get(m.name, 500),
+                                   seed=result.seed)
+            entries.append({"name": m.name, **m.holdout.__dict__, **cv,
+                            "uncalibrated": m.uncalibrated.__dict__ if m.uncalibrated else None,
+                            "cv_folds": m.cv.to_dict("records"), "features": list(m.features),
+                            "importance": explained.to_records(), "shap_units": explained.shap_units,
+                            "fit_seconds": m.fit_seconds, "predict_seconds": m.predict_seconds,
+                            "artifact": str(path), "sha256": sha})
+            store.save_predictions(run_id, m.name, row_index=result.test_index, y=result.y_test,
+                                   proba=m.test_proba, proba_raw=m.test_proba_raw)
         store.complete_run(run_id, models=entries)
     except BaseException as err:
         store.fail_run(run_id, error=f"{type(err).__name__}: {err}")
@@ -268,3 +392,6 @@ def run_training(store, dataset: Dataset, *, promote: bool = False, artifact_roo
     if promote:
         store.promote(run_id, result.best("roc_auc").name)
     return run_id, result
+
+
+_SHAP_ROWS = {"random_forest": 150}  # exact TreeSHAP on a forest is the slow one

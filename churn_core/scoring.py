@@ -38,8 +38,7 @@ def _input_columns(model) -> list[str]:
 
 
 def _feature_step(model):
-    if hasattr(model, "calibrated_classifiers_"):
-        model = model.calibrated_classifiers_[0].estimator
+    model = getattr(model, "estimator_", model)
     return model.named_steps["features"]
 
 

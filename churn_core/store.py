@@ -20,6 +20,7 @@ from datetime import datetime
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from .dataset import Dataset
@@ -58,6 +59,11 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
         """CREATE TABLE promotions (
             id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL, model VARCHAR NOT NULL, action VARCHAR NOT NULL,
             promoted_at TIMESTAMP NOT NULL)""",
+    )),
+    (4, (
+        """CREATE TABLE run_predictions (
+            run_id INTEGER NOT NULL, model VARCHAR NOT NULL, row_index INTEGER NOT NULL, y TINYINT NOT NULL,
+            proba DOUBLE NOT NULL, proba_raw DOUBLE NOT NULL)""",
     )),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
@@ -287,6 +293,28 @@ class Store:
                         "duration_s = epoch(now()) - epoch(created_at) WHERE id = ?",
                         [json.dumps(models, default=float), run_id])
         return self.get_run(run_id)
+
+    def save_predictions(self, run_id: int, model: str, *, row_index, y, proba, proba_raw) -> None:
+        """Keep a run's holdout predictions, so its curves can be drawn again without retraining."""
+        frame = pd.DataFrame({"run_id": run_id, "model": model, "row_index": np.asarray(row_index, dtype="int32"),
+                              "y": np.asarray(y, dtype="int8"), "proba": np.asarray(proba, dtype=float),
+                              "proba_raw": np.asarray(proba_raw, dtype=float)})
+        with self._connect() as con, _transaction(con):
+            con.register("incoming_predictions", frame)
+            con.execute("DELETE FROM run_predictions WHERE run_id = ? AND model = ?", [run_id, model])
+            con.execute("INSERT INTO run_predictions SELECT run_id, model, row_index, y, proba, proba_raw "
+                        "FROM incoming_predictions")
+            con.unregister("incoming_predictions")
+
+    def load_predictions(self, run_id: int, model: str | None = None) -> pd.DataFrame:
+        """Holdout predictions of a run (columns model, row_index, y, proba, proba_raw), in row order."""
+        sql = "SELECT model, row_index, y, proba, proba_raw FROM run_predictions WHERE run_id = ?"
+        params: list = [run_id]
+        if model is not None:
+            sql += " AND model = ?"
+            params.append(model)
+        with self._connect() as con:
+            return con.execute(sql + " ORDER BY model, row_index", params).df()
 
     def fail_run(self, run_id: int, *, error: str) -> None:
         with self._connect() as con, _transaction(con):

@@ -137,3 +137,48 @@ def test_failed_training_leaves_the_champion(stored, tmp_path, monkeypatch):
 def test_run_training_needs_a_stored_dataset(bundled_ds, tmp_path):
     with pytest.raises(cc.ParameterError, match="needs a stored dataset version"):
         cc.run_training(cc.Store(tmp_path / "s.duckdb"), bundled_ds, **FAST)
+
+
+def test_calibrator_is_fitted_on_training_rows_only(trained):
+    forest = next(m for m in trained.models if m.name == "random_forest")
+    n_train = 5000 - len(trained.y_test)
+    # isotonic keeps its training inputs' range; it saw out-of-fold predictions of the 3500 training rows
+    assert forest.estimator.calibrator_.X_min_ >= 0 and len(forest.cv) == 5
+    assert forest.estimator.estimator_.named_steps["model"].n_features_in_ == len(forest.features)
+    assert n_train == 3500
+    np.testing.assert_allclose(forest.estimator.predict_raw(cc.load_dataset(cc.BUNDLED_CSV).frame.iloc[
+        trained.test_index]), forest.test_proba_raw)
+
+
+def test_progress_reports_every_fit_and_cancel_stops(bundled_ds):
+    seen = []
+    train_models(bundled_ds, models=("logistic_regression",), cv_folds=2, progress=lambda s, f: seen.append(f))
+    assert seen[0] == 0 and seen[-1] == 1.0 and seen == sorted(seen) and len(seen) >= 4
+
+    def cancel(stage, fraction):
+        if fraction > 0:
+            raise KeyboardInterrupt("cancelled by the analyst")
+
+    with pytest.raises(KeyboardInterrupt, match="cancelled"):
+        train_models(bundled_ds, models=("logistic_regression",), cv_folds=2, progress=cancel)
+
+
+def test_unknown_model_and_calibration_are_named(bundled_ds):
+    with pytest.raises(cc.ParameterError, match="Unknown model.*'gbm'"):
+        train_models(bundled_ds, models=("gbm",))
+    with pytest.raises(cc.ParameterError, match="'calibration' parameter must be 'isotonic', 'sigmoid' or None"):
+        train_models(bundled_ds, calibration="platt")
+
+
+def test_run_stores_predictions_folds_and_importance(stored, tmp_path):
+    store, dataset = stored
+    run_id, result = cc.run_training(store, dataset, artifact_root=tmp_path, **FAST)
+    entry = store.get_run(run_id).model("xgboost")
+    assert len(entry["cv_folds"]) == 2 and set(entry["cv_folds"][0]) >= {"roc_auc", "f1"}
+    assert entry["importance"][0]["shap"] >= entry["importance"][-1]["shap"] and entry["shap_units"] == "log-odds"
+    assert "total_charge" in entry["features"]
+    saved = store.load_predictions(run_id, "xgboost")
+    xgb = next(m for m in result.models if m.name == "xgboost")
+    np.testing.assert_allclose(saved["proba"], xgb.test_proba[np.argsort(result.test_index)])
+    assert saved["y"].sum() == result.y_test.sum()
+    assert set(store.load_predictions(run_id)["model"]) == {"logistic_regression", "xgboost"}
