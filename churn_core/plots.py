@@ -7,11 +7,17 @@ the caller, so the UI can supply it in the user's language.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
 from .analysis import CrossTab, DriverRanking, ThresholdResult
+from .errors import ParameterError
+
+if TYPE_CHECKING:  # evaluation imports scikit-learn; the overview pages should not pay for it
+    from .evaluation import CalibrationCurve, Confusion, Curve, Gains
 
 RISK = "#d1495b"
 CALM = "#2e86ab"
@@ -27,6 +33,13 @@ class Labels:
     overall: str = "overall"
     threshold: str = "threshold"
     customers: str = "customers"
+    baseline: str = "random"
+    ideal: str = "perfect calibration"
+    predicted: str = "predicted"
+    actual: str = "actual"
+    auc: str = "AUC"
+    ece: str = "ECE"
+    fold: str = "fold"
 
 
 def _layout(fig: go.Figure, labels: Labels, *, height: int = 360) -> go.Figure:
@@ -155,3 +168,181 @@ def state_map(table: pd.DataFrame, *, labels: Labels) -> go.Figure:
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
     return _layout(fig, labels, height=420)
+
+
+# -- model evaluation: figures of churn_core.evaluation's result objects --------------------------------------
+
+PALETTE = (CALM, RISK, "#edae49", "#66a182", "#8d6a9f", "#00798c")
+
+
+def _color(i: int) -> str:
+    return PALETTE[i % len(PALETTE)]
+
+
+def _legend(fig: go.Figure, *, x: float, y: float) -> go.Figure:
+    """Show the legend inside the plot at paper position (x, y), anchored on the nearer sides."""
+    fig.update_layout(showlegend=True, legend={"x": x, "y": y, "xanchor": "left" if x < 0.5 else "right",
+                                               "yanchor": "bottom" if y < 0.5 else "top",
+                                               "bgcolor": "rgba(255,255,255,0.85)", "font": {"size": 11}})
+    return fig
+
+
+def _check_named(items: dict, parameter: str, func: str) -> None:
+    if not items:
+        raise ParameterError(f"The '{parameter}' parameter of {func} must hold at least one model. Got an empty "
+                             "dict instead.", code="bad_parameter", name=parameter)
+
+
+def _check_kind(curves: dict[str, Curve], kind: str, func: str, maker: str) -> None:
+    _check_named(curves, "curves", func)
+    for name, curve in curves.items():
+        if curve.kind != kind:
+            raise ParameterError(f"The 'curves' parameter of {func} must hold {kind.upper()} curves from {maker}. "
+                                 f"Got a {curve.kind!r} curve for {name!r} instead.", code="bad_parameter",
+                                 name="curves", model=name, kind=curve.kind)
+
+
+def _diagonal(name: str, *, end: float = 1.0) -> go.Scatter:
+    return go.Scatter(x=[0, end], y=[0, end], mode="lines", name=name, hoverinfo="skip", legendrank=2000,
+                      line={"color": MUTED, "dash": "dash", "width": 1.5})
+
+
+def _unit_axes(fig: go.Figure, *, top: float = 1.0) -> None:
+    pad = top * 0.02
+    fig.update_xaxes(range=[-pad, top + pad], tickformat=".0%")
+    fig.update_yaxes(range=[-pad, top + pad], tickformat=".0%")
+
+
+def _curve_trace(curve: Curve, name: str, color: str, labels: Labels) -> go.Scatter:
+    hover = [f"<b>{name}</b><br>{labels.x}: {x:.1%}<br>{labels.y}: {y:.1%}"
+             + (f"<br>{labels.threshold} ≥ {t:.3f}" if np.isfinite(t) else "")
+             for x, y, t in zip(curve.x, curve.y, curve.thresholds)]
+    return go.Scatter(x=curve.x, y=curve.y, mode="lines", name=f"{name} ({labels.auc} {curve.auc:.3f})",
+                      line={"color": color, "width": 2.2}, hovertext=hover, hoverinfo="text")
+
+
+def roc_curves(curves: dict[str, Curve], *, labels: Labels) -> go.Figure:
+    """ROC curves of several models (from roc_curve_points), each named with its AUC, over the random diagonal."""
+    _check_kind(curves, "roc", "roc_curves", "roc_curve_points")
+    fig = go.Figure([_diagonal(labels.baseline)])
+    for i, (name, curve) in enumerate(curves.items()):
+        fig.add_trace(_curve_trace(curve, name, _color(i), labels))
+    _unit_axes(fig)
+    return _legend(_layout(fig, labels, height=420), x=0.98, y=0.02)
+
+
+def pr_curves(curves: dict[str, Curve], *, labels: Labels) -> go.Figure:
+    """Precision-recall curves (from pr_curve_points), each named with its average precision, over the
+    dashed baseline: the churners' share, the precision of contacting everyone (one line per distinct share)."""
+    _check_kind(curves, "pr", "pr_curves", "pr_curve_points")
+    fig = go.Figure()
+    for base in sorted({round(c.baseline, 6) for c in curves.values()}):
+        fig.add_trace(go.Scatter(x=[0, 1], y=[base, base], mode="lines", name=f"{labels.baseline} {base:.1%}",
+                                 hoverinfo="skip", legendrank=2000, line={"color": MUTED, "dash": "dash",
+                                                                          "width": 1.5}))
+    for i, (name, curve) in enumerate(curves.items()):
+        fig.add_trace(_curve_trace(curve, name, _color(i), labels))
+    _unit_axes(fig)
+    return _legend(_layout(fig, labels, height=420), x=0.02, y=0.02)
+
+
+def calibration_plot(curves: dict[str, CalibrationCurve], *, labels: Labels) -> go.Figure:
+    """Observed against predicted churn rate per bin, one series per entry (e.g. {"before": ..., "after": ...}),
+    with Wilson-interval error bars, markers sized by customers, each named with its ECE, over the diagonal.
+
+    Both axes end just above the highest bin, so probabilities that never exceed 0.3 are not squeezed
+    into a corner."""
+    _check_named(curves, "curves", "calibration_plot")
+    largest = max(int(c.customers.max()) for c in curves.values())
+    reach = max(max(float(c.predicted.max()), float(c.ci_high.max())) for c in curves.values())
+    top = min(1.0, np.ceil(reach * 1.05 * 10) / 10)
+    fig = go.Figure([_diagonal(labels.ideal, end=top)])
+    for i, (name, c) in enumerate(curves.items()):
+        hover = [f"<b>{name}</b><br>{labels.predicted}: {p:.1%}<br>{labels.actual}: {o:.1%} ({lo:.1%}–{hi:.1%})"
+                 f"<br>{labels.customers}: {n:,}"
+                 for p, o, lo, hi, n in zip(c.predicted, c.observed, c.ci_low, c.ci_high, c.customers)]
+        fig.add_trace(go.Scatter(
+            x=c.predicted, y=c.observed, mode="lines+markers", name=f"{name} ({labels.ece} {c.ece:.3f})",
+            line={"color": _color(i), "width": 1.5}, hovertext=hover, hoverinfo="text",
+            marker={"color": _color(i), "size": 6 + 14 * np.sqrt(c.customers / largest), "opacity": 0.85},
+            error_y={"type": "data", "array": c.ci_high - c.observed, "arrayminus": c.observed - c.ci_low,
+                     "color": _color(i), "thickness": 1, "width": 3}))
+    _unit_axes(fig, top=top)
+    return _legend(_layout(fig, labels, height=420), x=0.02, y=0.98)
+
+
+def gains_chart(gains: dict[str, Gains], *, labels: Labels) -> go.Figure:
+    """Cumulative gains: the share of churners captured against the share of customers contacted, highest
+    probabilities first, one line per model over the random diagonal."""
+    _check_named(gains, "gains", "gains_chart")
+    fig = go.Figure([_diagonal(labels.baseline)])
+    for i, (name, g) in enumerate(gains.items()):
+        hover = [f"<b>{name}</b><br>{labels.x}: {x:.1%}<br>{labels.y}: {y:.1%}"
+                 for x, y in zip(g.curve_contacted, g.curve_captured)]
+        fig.add_trace(go.Scatter(x=g.curve_contacted, y=g.curve_captured, mode="lines", name=name,
+                                 line={"color": _color(i), "width": 2.2}, hovertext=hover, hoverinfo="text"))
+    _unit_axes(fig)
+    return _legend(_layout(fig, labels, height=420), x=0.98, y=0.02)
+
+
+def confusion_heatmap(confusion: Confusion, *, labels: Labels,
+                      names: tuple[str, str] = ("retained", "churned")) -> go.Figure:
+    """The 2×2 confusion matrix: counts and the share of each actual row, coloured by that share.
+
+    ``names`` are the displayed class names (retained, churned); the axes read ``labels.x`` and
+    ``labels.y``, or ``labels.predicted`` and ``labels.actual`` when those are empty."""
+    counts = confusion.matrix().to_numpy()
+    rows = counts.sum(axis=1, keepdims=True)
+    share = np.divide(counts, rows, out=np.zeros(counts.shape), where=rows > 0)
+    text = [[f"<b>{n:,}</b><br>{s:.1%}" for n, s in zip(cr, sr)] for cr, sr in zip(counts, share)]
+    hover = [[f"{labels.actual}: {a}<br>{labels.predicted}: {p}<br>{n:,} ({s:.1%})"
+              for p, n, s in zip(names, cr, sr)] for a, cr, sr in zip(names, counts, share)]
+    fig = go.Figure(go.Heatmap(z=share * 100, x=list(names), y=list(names), text=text, texttemplate="%{text}",
+                               customdata=hover, hovertemplate="%{customdata}<extra></extra>", colorscale="Blues",
+                               zmin=0, zmax=100, showscale=False, xgap=2, ygap=2, textfont={"size": 14}))
+    _layout(fig, labels, height=340)
+    fig.update_xaxes(type="category", side="bottom", title=labels.x or labels.predicted)
+    fig.update_yaxes(type="category", autorange="reversed", title=labels.y or labels.actual)
+    return fig
+
+
+def importance_bars(table: pd.DataFrame, *, value: str, labels: Labels, top: int = 15,
+                    error: str | None = None) -> go.Figure:
+    """The ``top`` features by ``value`` as horizontal bars, largest first; ``error`` names an optional
+    column of error-bar half-widths (e.g. the spread of a permutation importance)."""
+    missing = [c for c in ("feature", value, error) if c is not None and c not in table.columns]
+    if missing:
+        raise ParameterError(f"The 'table' parameter of importance_bars must have the columns 'feature' and "
+                             f"{value!r}{'' if error is None else f' and {error!r}'}. Missing {missing}; got "
+                             f"{list(table.columns)}.", code="bad_parameter", name="table", missing=missing)
+    rows = table.dropna(subset=[value]).sort_values(value, ascending=False).head(top)
+    values = rows[value].to_numpy(dtype=float)
+    bar = go.Bar(x=values, y=rows["feature"].astype(str), orientation="h",
+                 marker_color=[CALM if v > 0 else MUTED for v in values],
+                 text=[f"{v:.3g}" for v in values], textposition="outside", cliponaxis=False,
+                 hovertemplate="%{y}: %{x:.4g}<extra></extra>",
+                 **({"error_x": {"type": "data", "array": rows[error].to_numpy(dtype=float), "color": "#444",
+                                 "thickness": 1.2}} if error else {}))
+    fig = go.Figure(bar)
+    fig.update_yaxes(autorange="reversed", type="category")
+    return _layout(fig, labels, height=max(320, 26 * len(rows) + 120))
+
+
+def cv_spread(folds: dict[str, pd.DataFrame], *, metric: str, labels: Labels) -> go.Figure:
+    """The cross-validation spread of ``metric``: one box per model with every fold as a point and the
+    mean dashed. The x axis names the models, so the figure has no legend."""
+    _check_named(folds, "folds", "cv_spread")
+    for name, frame in folds.items():
+        if metric not in frame.columns:
+            raise ParameterError(f"The 'metric' parameter of cv_spread must be a column of every folds table. Got "
+                                 f"{metric!r}, which {name!r} lacks (it has {list(frame.columns)}).",
+                                 code="bad_parameter", name="metric", value=metric, model=name)
+    fig = go.Figure()
+    for i, (name, frame) in enumerate(folds.items()):
+        values = frame[metric].to_numpy(dtype=float)
+        fig.add_trace(go.Box(y=values, name=name, boxpoints="all", jitter=0.35, pointpos=0, boxmean=True,
+                             marker={"color": _color(i), "size": 7}, line={"color": _color(i)},
+                             hovertext=[f"{name} · {labels.fold} {k}: {v:.3f}" for k, v in enumerate(values, 1)],
+                             hoverinfo="text"))
+    fig.update_xaxes(type="category")
+    return _layout(fig, labels, height=380)

@@ -1,0 +1,163 @@
+"""churn_core.plots: the model-evaluation figures carry their series, their words from Labels, and
+importing plots stays free of scikit-learn."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+
+import churn_core as cc
+from churn_core import plots
+from churn_core.evaluation import (
+    calibration_bins,
+    confusion_at,
+    gains_table,
+    pr_curve_points,
+    roc_curve_points,
+)
+from churn_core.plots import Labels
+
+
+def _scores(seed: int, *, noise: float, n: int = 4_000) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    p = rng.beta(1, 4, n)
+    y = (rng.random(n) < p).astype(int)
+    return y, np.clip(p + rng.normal(0, noise, n), 0, 1)
+
+
+GOOD = _scores(0, noise=0.02)
+WEAK = _scores(0, noise=0.2)
+MODELS = {"xgboost": GOOD, "logistic_regression": WEAK}
+
+
+def _names(fig: go.Figure) -> list[str]:
+    return [trace.name for trace in fig.data]
+
+
+@pytest.mark.parametrize("models", [["xgboost"], ["xgboost", "logistic_regression"]], ids=["one-model", "two-models"])
+def test_roc_curves_name_each_model_with_its_auc(models):
+    curves = {m: roc_curve_points(*MODELS[m]) for m in models}
+    labels = Labels("XGBoost separates churners best", x="false positive rate", y="true positive rate",
+                    baseline="zufall")
+    fig = plots.roc_curves(curves, labels=labels)
+    assert isinstance(fig, go.Figure)
+    assert len(fig.data) == len(models) + 1
+    assert fig.layout.title.text == labels.title
+    assert fig.layout.showlegend is True
+    assert "zufall" in _names(fig)
+    for name, curve in curves.items():
+        assert f"{name} (AUC {curve.auc:.3f})" in _names(fig)
+    assert fig.layout.xaxis.title.text == "false positive rate"
+
+
+def test_pr_curves_draw_the_churners_share_as_baseline():
+    curves = {m: pr_curve_points(*data) for m, data in MODELS.items()}
+    fig = plots.pr_curves(curves, labels=Labels("Precision falls as recall rises", auc="AP"))
+    assert len(fig.data) == 3  # both models share one holdout, so one baseline
+    baseline = fig.data[0]
+    assert list(baseline.y) == pytest.approx([GOOD[0].mean()] * 2)
+    assert baseline.name == f"random {GOOD[0].mean():.1%}"
+    assert f"xgboost (AP {curves['xgboost'].auc:.3f})" in _names(fig)
+    assert fig.layout.title.text == "Precision falls as recall rises"
+
+
+def test_pr_curves_on_different_holdouts_get_one_baseline_each():
+    other = _scores(9, noise=0.02, n=1_000)
+    fig = plots.pr_curves({"a": pr_curve_points(*GOOD), "b": pr_curve_points(*other)}, labels=Labels("PR"))
+    assert len(fig.data) == 4
+
+
+def test_calibration_plot_has_wilson_error_bars_and_ece_in_the_legend():
+    y, p = GOOD
+    curves = {"before": calibration_bins(y, p**2), "after": calibration_bins(y, p)}
+    labels = Labels("Calibration brings predictions onto the diagonal", ideal="ideal")
+    fig = plots.calibration_plot(curves, labels=labels)
+    assert len(fig.data) == 3
+    assert fig.layout.title.text == labels.title
+    assert _names(fig) == ["ideal", f"before (ECE {curves['before'].ece:.3f})",
+                           f"after (ECE {curves['after'].ece:.3f})"]
+    after = fig.data[2]
+    np.testing.assert_allclose(after.error_y.array, curves["after"].ci_high - curves["after"].observed)
+    np.testing.assert_allclose(after.error_y.arrayminus, curves["after"].observed - curves["after"].ci_low)
+    assert "customers: " in after.hovertext[0]
+    assert fig.layout.xaxis.range[1] <= 1.02  # never beyond 100%
+
+
+def test_gains_chart_runs_from_zero_to_everyone():
+    gains = {m: gains_table(*data) for m, data in MODELS.items()}
+    fig = plots.gains_chart(gains, labels=Labels("Calling the top 20% reaches half the churners"))
+    assert len(fig.data) == 3
+    assert _names(fig) == ["random", "xgboost", "logistic_regression"]
+    model = fig.data[1]
+    assert (model.x[0], model.y[0]) == (0.0, 0.0)
+    assert (model.x[-1], model.y[-1]) == pytest.approx((1.0, 1.0))
+    assert fig.layout.showlegend is True
+
+
+def test_confusion_heatmap_shows_counts_and_row_shares():
+    result = confusion_at(*GOOD, threshold=0.3)
+    labels = Labels("At 0.30 we reach most churners", predicted="vorhergesagt", actual="tatsächlich")
+    fig = plots.confusion_heatmap(result, labels=labels, names=("bleibt", "kündigt"))
+    assert len(fig.data) == 1 and fig.layout.title.text == labels.title
+    heat = fig.data[0]
+    assert list(heat.x) == list(heat.y) == ["bleibt", "kündigt"]
+    assert heat.z[1][1] == pytest.approx(100 * result.recall)  # the churned row's share predicted churned
+    assert heat.text[1][1].startswith(f"<b>{result.tp:,}</b>")
+    assert (fig.layout.xaxis.title.text, fig.layout.yaxis.title.text) == ("vorhergesagt", "tatsächlich")
+
+
+def test_importance_bars_show_the_top_features_largest_first():
+    table = pd.DataFrame({"feature": [f"f{i}" for i in range(20)], "gain": np.linspace(0.01, 0.2, 20)})
+    fig = plots.importance_bars(table, value="gain", labels=Labels("Service calls matter most"), top=5)
+    assert len(fig.data) == 1 and fig.layout.title.text == "Service calls matter most"
+    assert list(fig.data[0].y) == ["f19", "f18", "f17", "f16", "f15"]
+    with pytest.raises(cc.ParameterError, match=r"columns 'feature' and 'shap'. Missing \['shap'\]"):
+        plots.importance_bars(table, value="shap", labels=Labels("x"))
+
+
+def test_cv_spread_puts_every_fold_in_one_box_per_model():
+    folds = {"xgboost": pd.DataFrame({"roc_auc": [0.91, 0.92, 0.90, 0.93, 0.92], "f1": [0.7] * 5}),
+             "random_forest": pd.DataFrame({"roc_auc": [0.88, 0.90, 0.87, 0.89, 0.91], "f1": [0.6] * 5})}
+    fig = plots.cv_spread(folds, metric="roc_auc", labels=Labels("XGBoost wins on every fold", fold="Fold"))
+    assert [type(t) for t in fig.data] == [go.Box, go.Box]
+    assert _names(fig) == ["xgboost", "random_forest"]
+    assert list(fig.data[0].y) == [0.91, 0.92, 0.90, 0.93, 0.92]
+    assert fig.data[0].hovertext[1] == "xgboost · Fold 2: 0.920"
+    assert fig.layout.title.text == "XGBoost wins on every fold"
+    with pytest.raises(cc.ParameterError, match="'metric' parameter of cv_spread.*Got 'pr_auc', which 'xgboost'"):
+        plots.cv_spread(folds, metric="pr_auc", labels=Labels("x"))
+
+
+BAD_FIGURES = [
+    pytest.param(lambda: plots.roc_curves({"m": pr_curve_points(*GOOD)}, labels=Labels("x")),
+                 "must hold ROC curves from roc_curve_points. Got a 'pr' curve for 'm'", id="pr-curve-as-roc"),
+    pytest.param(lambda: plots.pr_curves({"m": roc_curve_points(*GOOD)}, labels=Labels("x")),
+                 "must hold PR curves from pr_curve_points. Got a 'roc' curve", id="roc-curve-as-pr"),
+    pytest.param(lambda: plots.gains_chart({}, labels=Labels("x")),
+                 "'gains' parameter of gains_chart must hold at least one model", id="no-models"),
+]
+
+
+@pytest.mark.parametrize("call, message", BAD_FIGURES)
+def test_misused_figures_say_what_they_need(call, message):
+    with pytest.raises(cc.ParameterError, match=message):
+        call()
+
+
+def test_new_label_fields_keep_old_positional_calls_working():
+    labels = Labels("title", "x", "y", "few", "overall", "threshold", "customers")
+    assert (labels.customers, labels.baseline, labels.ideal, labels.auc) == ("customers", "random",
+                                                                             "perfect calibration", "AUC")
+
+
+def test_importing_plots_does_not_load_scikit_learn():
+    check = "import sys, churn_core.plots; assert 'sklearn' not in sys.modules, 'sklearn loaded'"
+    done = subprocess.run([sys.executable, "-c", check], cwd=Path(__file__).resolve().parents[1],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
