@@ -31,7 +31,7 @@ class Scores:
         return self.frame.copy()
 
 
-def _input_columns(model) -> list[str]:
+def input_columns(model) -> list[str]:
     features = _feature_step(model)
     return [*features.numeric_, *features.flags_, *features.levels_,
             *dict.fromkeys(c for s in features.steps_ for c in s.inputs)]
@@ -51,7 +51,7 @@ def score_customers(dataset: Dataset, *, store: Store) -> Scores:
         raise NotFoundError("No champion model yet, so nothing can be scored. Train a model and promote it "
                             "(`python -m churn_core train --data FILE --promote`).", code="no_champion")
     model = load_model(champion.entry["artifact"], sha256=champion.entry["sha256"])
-    missing = sorted(set(_input_columns(model)) - set(dataset.frame.columns))
+    missing = sorted(set(input_columns(model)) - set(dataset.frame.columns))
     if missing:
         raise SchemaError(f"The file lacks columns the champion model was trained on: {missing}. Add them, "
                           "or train a model on data with this file's columns.", code="score_columns_missing",

@@ -57,3 +57,27 @@ def make_csv() -> Callable[..., bytes]:
         return text.encode(encoding)
 
     return make
+
+
+# A run trained once per session (logistic regression and XGBoost, 3-fold CV, isotonic),
+# promoted to champion. Tests get their own copy of the database; artifacts are read-only.
+TRAIN_FAST = dict(models=("logistic_regression", "xgboost"), cv_folds=3)
+
+
+@pytest.fixture(scope="session")
+def trained_template(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("trained")
+    store = cc.Store(folder / "trained.duckdb")
+    version = store.save_dataset(cc.load_dataset(cc.BUNDLED_CSV)).version
+    cc.run_training(store, store.load_dataset(version), promote=True, artifact_root=folder / "models", **TRAIN_FAST)
+    return folder / "trained.duckdb"
+
+
+@pytest.fixture
+def trained_db(trained_template, tmp_path) -> Path:
+    """A database holding the bundled dataset (version 1, active) and run 1, whose best model is champion."""
+    import shutil
+
+    target = tmp_path / "trained.duckdb"
+    shutil.copy(trained_template, target)
+    return target

@@ -1,0 +1,183 @@
+"""What the Models and Data pages show about recorded runs, computed once from the registry.
+
+``model_report`` turns a stored run (its metrics and holdout predictions) into everything the
+Models page draws: the leaderboard with the best value per column, ROC / PR / gains curves,
+calibration before and after, a threshold sweep for the confusion-matrix slider, importance
+and CV folds. ``compare_with_champion`` scores the current champion on a new run's holdout
+rows, so a challenger and the champion are judged on the same customers.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .dataset import Dataset
+from .errors import NotFoundError, SchemaError
+from .evaluation import (
+    CalibrationCurve,
+    Curve,
+    Gains,
+    calibration_bins,
+    gains_table,
+    pr_curve_points,
+    roc_curve_points,
+    threshold_sweep,
+)
+from .modeling import METRIC_NAMES, evaluate
+
+logger = logging.getLogger(__name__)
+
+HIGHER_IS_BETTER = ("roc_auc", "pr_auc", "precision", "recall", "f1", "accuracy")
+LOWER_IS_BETTER = ("brier", "log_loss", "ece", "fit_seconds", "predict_seconds")
+
+
+@dataclass(frozen=True, eq=False)
+class ModelReport:
+    """One run, ready to draw. Every mapping is keyed by model name, in the run's order."""
+
+    run_id: int
+    dataset_version: int
+    leaderboard: pd.DataFrame
+    roc: dict[str, Curve]
+    pr: dict[str, Curve]
+    gains: dict[str, Gains]
+    calibration: dict[str, tuple[CalibrationCurve, CalibrationCurve]]  # (before, after)
+    sweeps: dict[str, pd.DataFrame]
+    importance: dict[str, pd.DataFrame]
+    folds: dict[str, pd.DataFrame]
+    shap_units: dict[str, str]
+    thresholds: dict[str, float]
+    positives: int
+    customers: int
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        return tuple(self.leaderboard["model"])
+
+    def best(self) -> dict[str, str]:
+        """For each leaderboard metric, the model with the best value (higher or lower, as fits the metric)."""
+        board = self.leaderboard.set_index("model")
+        out = {col: str(board[col].idxmax()) for col in HIGHER_IS_BETTER if col in board}
+        out.update({col: str(board[col].idxmin()) for col in LOWER_IS_BETTER if col in board})
+        return out
+
+    def confusion(self, model: str, *, threshold: float) -> pd.DataFrame:
+        """The 2x2 confusion counts at the sweep threshold nearest ``threshold`` (actual rows, predicted columns)."""
+        sweep = self.sweeps[model]
+        row = sweep.iloc[int(np.argmin(np.abs(sweep["threshold"].to_numpy() - threshold)))]
+        tp, contacted = int(row["tp"]), int(row["contacted"])
+        fp, fn = contacted - tp, self.positives - tp
+        tn = self.customers - self.positives - fp
+        return pd.DataFrame([[tn, fp], [fn, tp]], index=pd.Index(["retained", "churned"], name="actual"),
+                            columns=pd.Index(["retained", "churned"], name="predicted"))
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.leaderboard.copy()
+
+
+def model_report(run, predictions: pd.DataFrame, *, sweep_points: int = 101) -> ModelReport:
+    """Everything the Models page needs for ``run`` (a stored ModelRun) and its holdout ``predictions``.
+
+    ``predictions`` is ``Store.load_predictions(run.id)``. Raises NotFoundError when the run
+    has no stored predictions (a failed run, or one recorded before predictions were kept).
+    """
+    if run.status != "complete":
+        raise NotFoundError(f"Run {run.id} is {run.status}, so it has no results to show. Pick a complete run.",
+                            code="run_not_complete", run=run.id, status=run.status)
+    rows, roc, pr, gains, calib, sweeps, imp, folds, units, thresholds = [], {}, {}, {}, {}, {}, {}, {}, {}, {}
+    positives = customers = 0
+    for entry in run.models:
+        name = entry["name"]
+        part = predictions[predictions["model"] == name]
+        if part.empty:
+            raise NotFoundError(f"Run {run.id} has no stored holdout predictions for {name}. Retrain to see its "
+                                "curves.", code="predictions_missing", run=run.id, model=name)
+        y, p, raw = part["y"].to_numpy(), part["proba"].to_numpy(), part["proba_raw"].to_numpy()
+        positives, customers = int(y.sum()), len(y)
+        rows.append(_leaderboard_row(entry))
+        roc[name], pr[name] = roc_curve_points(y, p), pr_curve_points(y, p)
+        gains[name] = gains_table(y, p)
+        calib[name] = (calibration_bins(y, raw), calibration_bins(y, p))
+        sweeps[name] = threshold_sweep(y, p, points=sweep_points)
+        imp[name] = pd.DataFrame(entry.get("importance") or [], columns=["feature", "native", "shap", "shap_raw"])
+        folds[name] = pd.DataFrame(entry.get("cv_folds") or [], columns=list(METRIC_NAMES))
+        units[name] = entry.get("shap_units", "")
+        thresholds[name] = float(entry["threshold"])
+    return ModelReport(run.id, run.dataset_version, pd.DataFrame(rows), roc, pr, gains, calib, sweeps, imp, folds,
+                       units, thresholds, positives, customers)
+
+
+def _leaderboard_row(entry: dict) -> dict:
+    row = {"model": entry["name"], **{k: float(entry[k]) for k in (*METRIC_NAMES, "threshold")}}
+    for k in ("roc_auc", "pr_auc", "f1"):
+        row[f"cv_{k}"] = float(entry.get(f"cv_{k}_mean", np.nan))
+        row[f"cv_{k}_sd"] = float(entry.get(f"cv_{k}_std", np.nan))
+    row["fit_seconds"] = float(entry.get("fit_seconds", np.nan))
+    row["predict_seconds"] = float(entry.get("predict_seconds", np.nan))
+    return row
+
+
+@dataclass(frozen=True, eq=False)
+class ChampionComparison:
+    """The champion and a new run's models on the same holdout customers of the new data."""
+
+    champion_run: int | None
+    champion_model: str | None
+    table: pd.DataFrame  # model, role (champion/challenger), roc_auc, pr_auc, f1, brier, ...
+    missing_columns: tuple[str, ...] = ()
+    reason: str | None = None  # no_champion, columns_missing, same_run or None when compared
+    winner: str | None = field(default=None)
+
+    @property
+    def compared(self) -> bool:
+        return self.reason is None
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table.copy()
+
+
+def compare_with_champion(dataset: Dataset, *, store, run_id: int, metric: str = "roc_auc") -> ChampionComparison:
+    """Score the champion on run ``run_id``'s holdout rows of ``dataset`` and rank it among the new models.
+
+    The challengers' numbers are their stored holdout metrics; the champion is evaluated on the
+    very same rows (``row_index`` of the stored predictions), at its own stored threshold. When
+    there is no champion, or it needs columns the new data lacks, the comparison says why.
+    """
+    from .artifacts import load_model
+    from .scoring import input_columns
+
+    run = store.get_run(run_id)
+    challengers = [{"model": e["name"], "role": "challenger", "run_id": run_id,
+                    **{k: float(e[k]) for k in (*METRIC_NAMES, "threshold")}} for e in run.models]
+    champion = store.champion()
+    if champion is None:
+        return _comparison(None, None, challengers, reason="no_champion", metric=metric)
+    if champion.run_id == run_id:
+        return _comparison(champion, None, challengers, reason="same_run", metric=metric)
+    model = load_model(champion.entry["artifact"], sha256=champion.entry["sha256"])
+    missing = tuple(sorted(set(input_columns(model)) - set(dataset.frame.columns)))
+    if missing:
+        return _comparison(champion, None, challengers, reason="columns_missing", metric=metric, missing=missing)
+    holdout = store.load_predictions(run_id, run.models[0]["name"])
+    if holdout.empty or not dataset.has_target:
+        raise SchemaError(f"Run {run_id} has no stored holdout rows to compare on. Retrain on this dataset.",
+                          code="predictions_missing", run=run_id)
+    rows = dataset.frame.iloc[holdout["row_index"].to_numpy()]
+    proba = model.predict_proba(rows)[:, 1]
+    metrics = evaluate(holdout["y"].to_numpy(), proba, threshold=float(champion.entry.get("threshold", 0.5)))
+    row = {"model": champion.model, "role": "champion", "run_id": champion.run_id, **metrics.__dict__}
+    logger.info("champion run %d %s on run %d holdout: %s %.3f", champion.run_id, champion.model, run_id, metric,
+                getattr(metrics, metric))
+    return _comparison(champion, row, challengers, reason=None, metric=metric)
+
+
+def _comparison(champion, row, challengers, *, reason, metric, missing=()) -> ChampionComparison:
+    rows = ([row] if row else []) + challengers
+    table = pd.DataFrame(rows).sort_values(metric, ascending=metric in LOWER_IS_BETTER, kind="stable")
+    winner = f"{table.iloc[0]['role']}:{table.iloc[0]['model']}" if reason is None else None
+    return ChampionComparison(champion.run_id if champion else None, champion.model if champion else None,
+                              table.reset_index(drop=True), tuple(missing), reason, winner)
