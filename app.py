@@ -10,6 +10,8 @@ st.set_page_config(page_title="Churn Radar", page_icon="📡", layout="wide")
 pages = [
     st.Page("pages/overview.py", title=t("nav.overview"), icon=":material/monitoring:", default=True),
     st.Page("pages/drivers.py", title=t("nav.drivers"), icon=":material/insights:"),
+    st.Page("pages/models.py", title=t("nav.models"), icon=":material/model_training:"),
+    st.Page("pages/data.py", title=t("nav.data"), icon=":material/upload_file:"),
 ]
 navigation = st.navigation(pages)
 st.sidebar.title(t("app.title"))

@@ -64,3 +64,30 @@ def _crosstab(path: str, version: int, rows: str, columns: str) -> cc.CrossTab:
 
 def crosstab(rows: str, columns: str) -> cc.CrossTab:
     return _crosstab(str(store().path), active_version().version, rows, columns)
+
+
+def runs() -> tuple:
+    """Every recorded model run, oldest first (not cached: a run's status changes while it trains)."""
+    return store().list_runs()
+
+
+def champion():
+    return store().champion()
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _model_report(path: str, run_id: int):
+    from churn_core.reports import model_report
+
+    store_ = _store(path)
+    return model_report(store_.get_run(run_id), store_.load_predictions(run_id))
+
+
+def model_report(run_id: int):
+    """Everything the Models page draws for a complete run (immutable once complete, so shared)."""
+    return _model_report(str(store().path), run_id)
+
+
+def refresh() -> None:
+    """Forget the cached active version, after a save or activation changed it."""
+    _active_version.clear()

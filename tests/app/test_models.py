@@ -1,0 +1,60 @@
+"""The Models page: leaderboard, curves, calibration, confusion slider, importance, CV, promote and roll back."""
+
+from __future__ import annotations
+
+import churn_core as cc
+from tests.app.conftest import texts
+
+
+def open_models(app, lang: str | None = None):
+    if lang:
+        app.session_state["lang"] = lang
+    return app.run().switch_page("pages/models.py").run()
+
+
+def test_without_runs_the_page_points_to_training(app):
+    at = open_models(app)
+    assert not at.exception
+    assert "No model has been trained yet" in texts(at)
+
+
+def test_leaderboard_and_charts_show_the_champion_run(trained_app, trained_app_db):
+    at = open_models(trained_app)
+    assert not at.exception
+    champion = cc.Store(trained_app_db).champion()
+    assert f"Champion: XGBoost from run 1 (holdout ROC-AUC {champion.entry['roc_auc']:.3f}" in texts(at)
+    board = at.dataframe[0].value
+    assert list(board.iloc[:, 0]) == ["Logistic regression", "XGBoost"]
+    assert board["ROC-AUC"].iloc[1] == champion.entry["roc_auc"]
+    # ROC, PR, gains, calibration, confusion, two importance charts, CV spread
+    assert len(at.get("plotly_chart")) == 8
+    assert "Calling the riskiest 20% by XGBoost reaches" in texts(at)
+
+
+def test_threshold_slider_moves_the_confusion_counts(trained_app, trained_app_db):
+    at = open_models(trained_app)
+    store = cc.Store(trained_app_db)
+    preds = store.load_predictions(1, "xgboost")
+    at.slider(key="threshold_xgboost").set_value(0.2).run()
+    contacted = int((preds["proba"] >= 0.2).sum())
+    caught = int(((preds["proba"] >= 0.2) & (preds["y"] == 1)).sum())
+    assert f"At threshold 0.20, contacting {contacted:,} customers" in texts(at)
+    assert f"reaches {caught:,} of {int(preds['y'].sum()):,} churners" in texts(at)
+
+
+def test_promote_then_roll_back(trained_app, trained_app_db):
+    at = open_models(trained_app)
+    at.selectbox(key="promote_pick").select("logistic_regression")
+    at.button(key="promote").click().run()
+    store = cc.Store(trained_app_db)
+    assert store.champion().model == "logistic_regression"
+    assert "Champion: Logistic regression from run 1" in texts(at)
+    at.button(key="rollback").click().run()
+    assert store.champion().model == "xgboost"
+
+
+def test_models_page_in_chinese(trained_app):
+    at = open_models(trained_app, lang="zh")
+    assert not at.exception
+    assert "冠军模型：第 1 次训练的XGBoost" in texts(at)
+    assert at.dataframe[0].value.columns[0] == "模型"

@@ -1,0 +1,142 @@
+"""Widgets of the Data page: reading an upload, the role mapping, the validation report and drift."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+import churn_core as cc
+
+from . import fmt, state
+from .i18n import error_text, issue_text, t
+from .widgets import guard, kpi_row, takeaway
+
+NONE = "—"
+
+
+@st.cache_resource(max_entries=2, show_spinner=False)
+def _read(file_id: str, name: str, sheet: str | None, _data: bytes) -> cc.RawTable:
+    return cc.read_table(_data, filename=name, sheet=sheet)
+
+
+def read_upload(upload) -> cc.RawTable:
+    """The uploaded file as a table; an XLSX with several sheets asks which one. Errors stop the page."""
+    sheet = None
+    try:
+        return _read(upload.file_id, upload.name, None, upload.getvalue())
+    except cc.DataFormatError as err:
+        if err.code != "sheet_required":
+            st.error(error_text(err))
+            st.stop()
+        sheets = list(err.params.get("sheets", []))
+        st.info(t("data.sheet_prompt", count=len(sheets)))
+        sheet = st.selectbox(t("data.sheet"), sheets, key=f"sheet_{upload.file_id}")
+    with guard():
+        return _read(upload.file_id, upload.name, sheet, upload.getvalue())
+
+
+def _pick(label: str, options: list, default, *, key: str, help_text: str | None = None):
+    choices = [NONE, *options]
+    index = choices.index(default) if default in choices else 0
+    choice = st.selectbox(label, choices, index=index, key=key, help=help_text)
+    return None if choice == NONE else choice
+
+
+def role_mapping(raw: cc.RawTable) -> cc.ColumnRoles:
+    """Auto-detected roles, every one editable; returns the mapping as the analyst left it."""
+    frame, key = raw.frame, f"map_{raw.sha256[:10]}"
+    columns = list(frame.columns)
+    with guard():
+        detected = cc.detect_roles(frame)
+    left, middle, right = st.columns(3)
+    with left:
+        target = _pick(t("data.role.target"), columns, detected.target, key=f"{key}_target",
+                       help_text=t("data.role.target_help"))
+        positive = None
+        if target is not None:
+            values = [str(v) for v in frame[target].dropna().astype(str).str.strip().str.lower().unique()[:20]]
+            guess = cc.detect_roles(frame, target=target).positive_label if target != detected.target \
+                else detected.positive_label
+            positive = _pick(t("data.role.positive"), values, guess, key=f"{key}_positive_{target}")
+        id_column = _pick(t("data.role.id"), columns, detected.id, key=f"{key}_id")
+    with guard():
+        base = cc.detect_roles(frame, target=target, positive=positive, id_column=id_column)
+    numeric = [c for c in base.numeric]
+    with middle:
+        flags = st.multiselect(t("data.role.plan_flags"), [c for c in columns if c not in (target, id_column)],
+                               default=list(base.plan_flags), key=f"{key}_flags")
+        calls = _pick(t("data.role.service_calls"), numeric, base.service_calls, key=f"{key}_calls")
+        tenure = _pick(t("data.role.tenure"), numeric, base.tenure, key=f"{key}_tenure")
+    with right:
+        value = st.multiselect(t("data.role.value"), numeric, default=list(base.value), key=f"{key}_value",
+                               help=t("data.role.value_help"))
+        ignored = st.multiselect(t("data.role.ignored"), [c for c in columns if c not in (target, id_column)],
+                                 default=list(base.ignored), key=f"{key}_ignored", help=t("data.role.ignored_help"))
+    return base.remap(plan_flags=tuple(flags), service_calls=calls, tenure=tenure, value=tuple(value),
+                      ignored=tuple(ignored))
+
+
+def report_view(raw: cc.RawTable, report: cc.ValidationReport) -> None:
+    """Counts, then every issue in the user's language: errors first (they block saving), then warnings."""
+    kpi_row([(t("data.kpi.rows"), fmt.count(report.rows), None),
+             (t("data.kpi.columns"), fmt.count(report.columns), None),
+             (t("data.kpi.churn_rate"), fmt.pct(report.churn_rate), None),
+             (t("data.kpi.format"), f"{raw.file_format.upper()} · {raw.encoding or '–'}"
+              + (f" · '{raw.delimiter}'" if raw.delimiter and raw.delimiter != "," else ""), None)])
+    for issue in report.errors:
+        st.error(issue_text(issue), icon=":material/block:")
+    for issue in report.warnings:
+        st.warning(issue_text(issue), icon=":material/warning:")
+    if report.ok and not report.warnings:
+        st.success(t("data.no_issues"))
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _drift(path: str, version: int, sha256: str, roles_json: str, _frame: pd.DataFrame):
+    from churn_core.drift import drift_report
+
+    reference = state._dataset(path, version)
+    return drift_report(reference, _frame, roles=reference.roles)
+
+
+def drift_view(raw: cc.RawTable, roles: cc.ColumnRoles) -> None:
+    """PSI of each shared feature against the champion's training data; missing and extra columns listed."""
+    champion = state.champion()
+    if champion is None:
+        st.info(t("data.drift_no_champion"))
+        return
+    version = state.store().get_run(champion.run_id).dataset_version
+    try:
+        report = _drift(str(state.store().path), version, raw.sha256, roles.to_json(), raw.frame)
+    except cc.ChurnCoreError as err:
+        st.warning(error_text(err))
+        return
+    if report.shifted:
+        takeaway(t("data.drift_shifted", count=len(report.shifted), columns=", ".join(report.shifted[:6])))
+    else:
+        takeaway(t("data.drift_stable", version=version))
+    if report.missing_columns:
+        st.warning(t("data.drift_missing", columns=", ".join(report.missing_columns)))
+    if report.extra_columns:
+        st.caption(t("data.drift_extra", columns=", ".join(report.extra_columns)))
+    table = report.features
+    view = pd.DataFrame({t("col.column"): table["feature"], "PSI": table["psi"],
+                         t("col.status"): [t(f"drift.{s}") for s in table["status"]],
+                         t("data.ref_mean"): table["reference_mean"], t("data.new_mean"): table["current_mean"]})
+    st.dataframe(view, hide_index=True, width="stretch", height=min(400, 35 * (len(view) + 1) + 3),
+                 column_config={c: st.column_config.NumberColumn(format="%.3f")
+                                for c in ("PSI", t("data.ref_mean"), t("data.new_mean"))})
+    st.caption(t("data.drift_caption"))
+
+
+def versions_table() -> None:
+    with guard():
+        versions = state.store().list_datasets().to_frame()
+    if versions.empty:
+        return
+    st.subheader(t("data.versions"))
+    view = pd.DataFrame({t("col.version"): versions["version"], t("col.name"): versions["name"],
+                         t("col.file"): versions["source_file"], t("col.rows"): versions["rows"],
+                         t("col.created"): versions["created_at"].dt.strftime("%Y-%m-%d %H:%M"),
+                         t("col.active"): versions["active"].map({True: "✓", False: ""})})
+    st.dataframe(view.iloc[::-1], hide_index=True, width="stretch")

@@ -1,0 +1,99 @@
+"""Widgets shared by the Models and Data pages: model names, the leaderboard, run history, training."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+import churn_core as cc
+from churn_core.plots import Labels
+
+from . import fmt, state
+from .i18n import has_key, t
+
+METRIC_COLUMNS = ("roc_auc", "pr_auc", "precision", "recall", "f1", "accuracy", "brier", "log_loss", "ece")
+
+
+def model_name(name: str) -> str:
+    return t(f"model.{name}") if has_key(f"model.{name}") else name
+
+
+def run_label(run) -> str:
+    when = run.created_at.strftime("%Y-%m-%d %H:%M")
+    return t("models.run_label", run=run.id, version=run.dataset_version, when=when)
+
+
+def chart_labels(title: str, *, x: str = "", y: str = "") -> Labels:
+    return Labels(title=title, x=x, y=y, customers=t("common.customers"), baseline=t("models.random"),
+                  ideal=t("models.ideal"), predicted=t("models.predicted"), actual=t("models.actual"),
+                  auc=t("models.auc"), ece="ECE", fold=t("models.fold"), small=t("common.few"))
+
+
+def named(mapping: dict) -> dict:
+    """A per-model mapping keyed by display names, for chart legends."""
+    return {model_name(k): v for k, v in mapping.items()}
+
+
+def leaderboard(report) -> None:
+    """All holdout metrics, CV mean ± sd and timings; the best value in each column highlighted."""
+    board = report.leaderboard
+    best = report.best()
+    view = pd.DataFrame({t("col.model"): [model_name(m) for m in board["model"]]})
+    for col in (*METRIC_COLUMNS, "threshold"):
+        view[t(f"metric.{col}")] = board[col]
+    for col in ("roc_auc", "f1"):
+        view[t(f"metric.cv_{col}")] = [f"{m:.3f} ± {s:.3f}" for m, s in zip(board[f"cv_{col}"],
+                                                                          board[f"cv_{col}_sd"])]
+    view[t("metric.fit_seconds")] = board["fit_seconds"]
+    view[t("metric.predict_seconds")] = board["predict_seconds"]
+    winners = {t(f"metric.{col}"): list(board["model"]).index(model) for col, model in best.items()}
+
+    def highlight(column: pd.Series) -> list[str]:
+        row = winners.get(column.name)
+        return ["background-color: #fde2e4; font-weight: 700" if i == row else "" for i in range(len(column))]
+
+    styled = view.style.apply(highlight).format(precision=3, subset=[c for c in view.columns[1:]
+                                                                      if view[c].dtype != object])
+    st.dataframe(styled, hide_index=True, width="stretch")
+
+
+def history_table(runs, champion) -> None:
+    rows = []
+    for run in reversed(runs):
+        best = max(run.models, key=lambda m: m["roc_auc"]) if run.models else None
+        is_champion = champion is not None and champion.run_id == run.id
+        rows.append({
+            t("col.run"): run.id, t("col.dataset_version"): run.dataset_version,
+            t("col.status"): t(f"status.{run.status}"), t("col.created"): run.created_at.strftime("%Y-%m-%d %H:%M"),
+            t("col.duration"): fmt.number(run.duration_s, digits=1) if run.duration_s is not None else "–",
+            t("col.best_model"): model_name(best["name"]) if best else "–",
+            t("metric.roc_auc"): best["roc_auc"] if best else None,
+            t("col.champion"): model_name(champion.model) if is_champion else "",
+            t("col.error"): (run.error or "")[:120],
+        })
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
+                 column_config={t("metric.roc_auc"): st.column_config.NumberColumn(format="%.3f")})
+
+
+def train_with_progress(dataset: cc.Dataset, *, options: dict) -> tuple[int, object] | None:
+    """Train on a stored dataset inside st.status with a progress bar; None (and a message) if it fails.
+
+    A failed run is recorded as failed and the champion stays as it was.
+    """
+    status = st.status(t("train.running"), expanded=True)
+    bar = status.progress(0.0)
+
+    def progress(stage: str, fraction: float) -> None:
+        label = model_name(stage) if stage in cc.MODEL_NAMES else t(f"train.stage.{stage}")
+        bar.progress(fraction, text=t("train.progress", stage=label, pct=fmt.pct(fraction, digits=0)))
+
+    try:
+        run_id, result = cc.run_training(state.store(), dataset, progress=progress, **options)
+    except cc.ChurnCoreError as err:
+        from .i18n import error_text
+
+        status.update(label=t("train.failed"), state="error")
+        st.error(error_text(err))
+        return None
+    status.update(label=t("train.done", run=run_id), state="complete", expanded=False)
+    return run_id, result
