@@ -19,6 +19,7 @@ from .dataset import Dataset
 from .errors import NotFoundError, SchemaError
 from .evaluation import (
     CalibrationCurve,
+    Confusion,
     Curve,
     Gains,
     calibration_bins,
@@ -65,15 +66,16 @@ class ModelReport:
         out.update({col: str(board[col].idxmin()) for col in LOWER_IS_BETTER if col in board})
         return out
 
-    def confusion(self, model: str, *, threshold: float) -> pd.DataFrame:
-        """The 2x2 confusion counts at the sweep threshold nearest ``threshold`` (actual rows, predicted columns)."""
+    def confusion(self, model: str, *, threshold: float) -> Confusion:
+        """The confusion counts at the sweep threshold nearest ``threshold`` (no recomputation per slider step)."""
         sweep = self.sweeps[model]
         row = sweep.iloc[int(np.argmin(np.abs(sweep["threshold"].to_numpy() - threshold)))]
         tp, contacted = int(row["tp"]), int(row["contacted"])
         fp, fn = contacted - tp, self.positives - tp
         tn = self.customers - self.positives - fp
-        return pd.DataFrame([[tn, fp], [fn, tp]], index=pd.Index(["retained", "churned"], name="actual"),
-                            columns=pd.Index(["retained", "churned"], name="predicted"))
+        return Confusion(threshold=float(row["threshold"]), tp=tp, fp=fp, tn=tn, fn=fn,
+                         precision=tp / contacted if contacted else 0.0, recall=tp / self.positives,
+                         f1=2 * tp / (2 * tp + fp + fn), accuracy=(tp + tn) / self.customers)
 
     def to_frame(self) -> pd.DataFrame:
         return self.leaderboard.copy()

@@ -74,6 +74,24 @@ class ColumnRoles:
                 changes[key] = (changes[key],) if isinstance(changes[key], str) else tuple(changes[key])
         return dataclasses.replace(self, **changes)
 
+    def remap(self, **changes: Any) -> ColumnRoles:
+        """Override roles (as a person would in the role mapping) and keep the column kinds consistent.
+
+        The target, the id and ignored columns leave the features; a plan flag leaves the
+        categorical and numeric columns; value, service-call and tenure columns must stay numeric
+        features (they are dropped from those roles otherwise).
+        """
+        new = self.replace(**changes)
+        out = {new.target, new.id, *new.ignored}
+        flags = tuple(c for c in new.plan_flags if c not in out)
+        categorical = tuple(c for c in new.categorical if c not in out and c not in flags)
+        numeric = tuple(c for c in new.numeric if c not in out and c not in flags)
+        keep = lambda c: c if c in numeric else None
+        return dataclasses.replace(
+            new, plan_flags=flags, categorical=categorical, numeric=numeric,
+            value=tuple(c for c in new.value if c in numeric), service_calls=keep(new.service_calls),
+            tenure=keep(new.tenure), state=new.state if new.state in categorical else None)
+
     def used_columns(self) -> tuple[str, ...]:
         single = (self.target, self.id, self.service_calls, self.tenure, self.state)
         cols = [c for c in single if c] + [*self.categorical, *self.numeric, *self.plan_flags, *self.value]

@@ -33,10 +33,13 @@ def test_report_matches_the_stored_metrics(store, report):
 
 def test_confusion_at_the_slider_matches_sklearn(store, report):
     preds = store.load_predictions(1, "xgboost")
-    matrix = report.confusion("xgboost", threshold=0.3)
+    confusion = report.confusion("xgboost", threshold=0.3)
+    matrix = confusion.matrix()
     expected = skm.confusion_matrix(preds["y"], preds["proba"] >= 0.3)
     np.testing.assert_array_equal(matrix.to_numpy(), expected)
     assert list(matrix.index) == ["retained", "churned"] and matrix.to_numpy().sum() == 1500
+    assert confusion.precision == pytest.approx(skm.precision_score(preds["y"], preds["proba"] >= 0.3))
+    assert confusion.f1 == pytest.approx(skm.f1_score(preds["y"], preds["proba"] >= 0.3))
 
 
 def test_calibration_before_and_after_and_folds(report):

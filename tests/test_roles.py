@@ -196,3 +196,14 @@ def test_used_columns_and_frame():
     assert list(table.columns) == ["column", "role"]
     assert set(map(tuple, table.to_numpy())) == {("churn", "target"), ("id", "id"), ("calls", "numeric"),
                                                  ("fee", "numeric"), ("calls", "service_calls"), ("fee", "value")}
+
+
+def test_remap_keeps_column_kinds_consistent():
+    roles = cc.ColumnRoles(target="churn", positive_label="yes", categorical=("plan", "region"),
+                           numeric=("calls", "charge", "cust_no"), plan_flags=(), service_calls="calls",
+                           value=("charge",))
+    out = roles.remap(id="cust_no", plan_flags=("plan",), ignored=("charge",))
+    assert out.id == "cust_no" and "cust_no" not in out.numeric
+    assert out.plan_flags == ("plan",) and out.categorical == ("region",)
+    assert out.value == () and out.service_calls == "calls"
+    assert roles.remap(ignored=("calls",)).service_calls is None
