@@ -51,6 +51,13 @@ def feature_steps(roles: ColumnRoles) -> tuple[FeatureStep, ...]:
     return tuple(steps)
 
 
+def _as_category(series: pd.Series) -> pd.Series:
+    """The column as a categorical of strings (cheap when it already is one: no per-row conversion)."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        return series
+    return series.astype("string").str.strip().astype("category")
+
+
 class ChurnFeatures(TransformerMixin, BaseEstimator):
     """Turn a customer table into a numeric feature frame, following its column roles.
 
@@ -74,7 +81,8 @@ class ChurnFeatures(TransformerMixin, BaseEstimator):
         for col in roles.categorical:
             if col in skip or col not in X:
                 continue
-            counts = X[col].astype("string").value_counts()
+            counts = _as_category(X[col]).value_counts(sort=True)
+            counts = counts[counts > 0]
             self.levels_[col] = [str(v) for v in counts.index[: self.max_levels]]
         self.steps_ = feature_steps(roles) if self.derived else ()
         self.feature_names_out_ = self._names()
@@ -93,13 +101,14 @@ class ChurnFeatures(TransformerMixin, BaseEstimator):
         for col in self.flags_:
             out[col] = flag_codes(X[col])
         for col, levels in self.levels_.items():
-            values = X[col].astype("string").to_numpy(dtype=object)
-            known = np.zeros(len(X), dtype=bool)
-            for level in levels:
-                hit = values == level
-                out[f"{col}={level}"] = hit.astype(float)
-                known |= hit
-            out[f"{col}=other"] = (~known).astype(float)
+            column = _as_category(X[col])
+            position = {level: i for i, level in enumerate(levels)}
+            # category code -> index of its level, or len(levels) for "other" (also for missing, code -1)
+            lookup = np.array([position.get(str(c), len(levels)) for c in column.cat.categories] + [len(levels)])
+            which = lookup[column.cat.codes.to_numpy()]
+            for i, level in enumerate(levels):
+                out[f"{col}={level}"] = (which == i).astype(float)
+            out[f"{col}=other"] = (which == len(levels)).astype(float)
         return pd.DataFrame(out, index=X.index, columns=self.feature_names_out_)
 
     @staticmethod
