@@ -1,0 +1,93 @@
+"""Benchmark: training and evaluating the churn models at 200k and 1M synthetic customers.
+
+    python bench/train.py [--plan 200000:all 1000000:xgboost] [--folds 5]
+
+Each plan item "ROWS:MODELS" (MODELS = all, or model names joined by +) runs in its own
+child process, so its peak RSS is its own. A run is exactly what the app and the CLI do:
+a 70/30 stratified split, --folds stratified CV fits on the training split (which also give the
+threshold and the isotonic calibrator), one final fit, and holdout evaluation. Reading the
+synthetic CSV is not timed (bench/analysis.py covers ingest).
+
+Columns: per-model wall time (CV fits + final fit + evaluation), the final fit alone, the
+total, holdout ROC-AUC, and the child's peak RSS.
+Targets on 2 cores: all three models with 5-fold CV at 200k under 90 s; XGBoost alone at 1M
+under 60 s; peak RSS at 1M under 4 GB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from synthetic import write_csv  # noqa: E402
+
+import churn_core as cc  # noqa: E402
+
+TARGETS = [("200000:all", "total_s", 90.0, "s"), ("1000000:xgboost", "total_s", 60.0, "s"),
+           ("1000000:xgboost", "peak_rss_gb", 4.0, "GB")]
+
+
+def child(rows: int, models: tuple[str, ...], folds: int) -> dict:
+    from churn_core.modeling import train_models
+
+    with tempfile.TemporaryDirectory() as tmp:
+        dataset = cc.load_dataset(write_csv(rows, Path(tmp) / "synthetic.csv", seed=0))
+    marks: dict[str, float] = {}
+    start = time.perf_counter()
+    result = train_models(dataset, models=models, cv_folds=folds,
+                          progress=lambda stage, _: marks.setdefault(stage, time.perf_counter()))
+    total = time.perf_counter() - start
+    order = [*models, "done"]
+    per_model = {m: marks[order[i + 1]] - marks[m] for i, m in enumerate(models)}
+    return {"rows": rows, "models": {m.name: {"wall_s": per_model[m.name], "fit_s": m.fit_seconds,
+                                              "roc_auc": m.holdout.roc_auc} for m in result.models},
+            "total_s": total, "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2}
+
+
+def run(item: str, folds: int) -> dict:
+    rows, _, models = item.partition(":")
+    names = cc.MODEL_NAMES if models in ("", "all") else tuple(models.split("+"))
+    out = subprocess.run([sys.executable, __file__, "--child", rows, ",".join(names), str(folds)],
+                         check=True, capture_output=True, text=True)
+    return {"item": item, **json.loads(out.stdout.strip().splitlines()[-1])}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--plan", nargs="+", default=["200000:all", "1000000:xgboost"])
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    if args.child:
+        rows, models, folds = args.child
+        print(json.dumps(child(int(rows), tuple(models.split(",")), int(folds))))
+        return 0
+    results = [run(item, args.folds) for item in args.plan]
+    print(f"{'rows':>10} {'model':<20} {'wall s':>8} {'final fit s':>12} {'ROC-AUC':>8}")
+    for r in results:
+        for name, m in r["models"].items():
+            print(f"{r['rows']:>10,} {name:<20} {m['wall_s']:>8.1f} {m['fit_s']:>12.1f} {m['roc_auc']:>8.3f}")
+        print(f"{r['rows']:>10,} {'TOTAL (' + str(args.folds) + '-fold CV)':<20} {r['total_s']:>8.1f} "
+              f"{'':>12} {'':>8}   peak RSS {r['peak_rss_gb']:.2f} GB")
+    print()
+    for item, key, limit, unit in TARGETS:
+        hit = next((r for r in results if r["item"] == item), None)
+        if hit is not None:
+            verdict = "meets" if hit[key] < limit else "MISSES"
+            print(f"target: {item} {key} under {limit:g} {unit} -> {hit[key]:.2f} {unit} ({verdict})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
