@@ -60,6 +60,8 @@ class Page:
 PAGES: dict[str, Page] = {
     "overview": Page(path="", nav_key="nav.overview"),
     "drivers": Page(path="drivers", nav_key="nav.drivers"),
+    "models": Page(path="models", nav_key="nav.models"),
+    "data": Page(path="data", nav_key="nav.data"),
 }
 
 # What "the app has finished running" means on the page.
@@ -243,6 +245,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def seed_trained(workdir: Path) -> Path:
+    """Train and promote a champion on the bundled data in the throw-away database, so the Models
+    page has a run to show (the same command a scheduled job would run)."""
+    log.info("training a champion on the bundled data")
+    bundled = REPO_ROOT / "data" / "telecom_churn.csv"
+    subprocess.run([sys.executable, "-m", "churn_core", "train", "--data", str(bundled), "--promote",
+                    "--db", str(workdir / "churn.duckdb")], cwd=REPO_ROOT, check=True,
+                   stdout=subprocess.DEVNULL)
+    return workdir
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
@@ -255,8 +268,8 @@ def main(argv: list[str] | None = None) -> int:
         wait_for_health(args.url, timeout=10)
         saved, problems = take_screenshots(args.url, args.pages, args.lang, args.out, args.width, args.chromium)
     else:
-        with (tempfile.TemporaryDirectory(prefix="churn-radar-shots-") as tmp,
-              running_app(Path(tmp), args.out / "streamlit.log") as url):
+        with tempfile.TemporaryDirectory(prefix="churn-radar-shots-") as tmp, \
+                running_app(seed_trained(Path(tmp)), args.out / "streamlit.log") as url:
             saved, problems = take_screenshots(url, args.pages, args.lang, args.out, args.width, args.chromium)
     for problem in problems:
         log.error("%s", problem)

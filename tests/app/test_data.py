@@ -1,0 +1,120 @@
+"""The Data page: upload, preview, checks, role mapping, drift, save, train, compare and promote."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import churn_core as cc
+from tests.app.conftest import texts
+
+
+def telco(n: int = 600, seed: int = 0) -> pd.DataFrame:
+    """An IBM-Telco-like export: another schema, Yes/No target, blank strings in TotalCharges."""
+    rng = np.random.default_rng(seed)
+    tenure = rng.integers(0, 72, n)
+    contract = rng.choice(["Month-to-month", "One year", "Two year"], n, p=[0.55, 0.25, 0.2])
+    monthly = rng.uniform(20, 110, n).round(2)
+    risk = 1 / (1 + np.exp(-(-1.0 + 1.6 * (contract == "Month-to-month") - 0.05 * tenure + 0.015 * monthly)))
+    total = (monthly * tenure).round(2).astype(str)
+    total[tenure == 0] = " "
+    return pd.DataFrame({"customerID": [f"{i:04d}-ABCDE" for i in range(n)],
+                         "gender": rng.choice(["Female", "Male"], n), "tenure": tenure, "Contract": contract,
+                         "PaperlessBilling": rng.choice(["Yes", "No"], n), "MonthlyCharges": monthly,
+                         "TotalCharges": total, "Churn": np.where(rng.random(n) < risk, "Yes", "No")})
+
+
+def open_data(app, lang: str | None = None):
+    if lang:
+        app.session_state["lang"] = lang
+    return app.run().switch_page("pages/data.py").run()
+
+
+def upload(at, name: str, data: bytes, mime: str = "text/csv"):
+    return at.file_uploader(key="upload").upload(name, data, mime).run()
+
+
+def test_without_upload_the_versions_are_listed(app):
+    at = open_data(app)
+    assert not at.exception
+    assert "Upload a file to begin" in texts(at)
+    assert at.dataframe[0].value.iloc[0, 1] == "telecom_churn"
+
+
+def test_telco_export_end_to_end(app, app_db):
+    at = open_data(app)
+    frame = telco()
+    at = upload(at, "telco.csv", frame.to_csv(index=False).encode())
+    assert not at.exception
+    assert next(s for s in at.selectbox if str(s.key).endswith("_target")).value == "Churn"
+    store = cc.Store(app_db)
+    assert store.active_version().version == 1  # nothing is saved before the analyst says so
+    at = at.button(key="save").click().run()
+    assert not at.exception
+    active = store.active_version()
+    assert active.version == 2 and active.rows == 600
+    saved = store.load_dataset(2)
+    assert saved.roles.id == "customerID" and saved.roles.target == "Churn" and saved.roles.positive_label == "yes"
+    assert saved.target().sum() == (frame["Churn"] == "Yes").sum()
+    at.multiselect(key="train_models").set_value(["logistic_regression"])
+    at = at.button(key="train").click().run()
+    assert not at.exception, at.exception
+    run = store.list_runs()[-1]
+    assert run.status == "complete" and run.dataset_version == 2
+    assert "There is no champion yet" in texts(at)
+    at = at.button(key="data_promote_button").click().run()
+    assert store.champion().run_id == run.id and store.champion().model == "logistic_regression"
+
+
+@pytest.mark.parametrize(("body", "expected"), [
+    ("id,plan,churn\n1,a,yes\n2,b,no\n3,a,maybe\n" * 1, "has 3 values"),
+    ("id,calls,churn\n1,3,yes\n1,2,no\n2,5,no\n3,1,no\n", "rows share an id in column id"),
+    ("id,calls,churn\n1,3,no\n2,2,no\n3,5,no\n", "has only one value"),
+], ids=["three-valued-target", "duplicate-ids", "constant-target"])
+def test_bad_upload_is_blocked_and_nothing_changes(app, app_db, body, expected):
+    at = upload(open_data(app), "bad.csv", body.encode())
+    assert not at.exception
+    shown = "\n".join(e.value for e in at.get("error"))
+    assert expected in shown and "cannot be saved until the errors above are fixed" in shown
+    assert not [b for b in at.button if b.key == "save"]
+    assert cc.Store(app_db).active_version().version == 1
+
+
+@pytest.mark.parametrize(("data", "expected"), [
+    (b"", "is empty"), (b"\x00\x01\x02\xff" * 200, "not a text table"), (b"a,b,churn\n", "no customer rows"),
+], ids=["empty", "binary", "header-only"])
+def test_unreadable_upload_says_why(app, app_db, data, expected):
+    at = upload(open_data(app), "broken.csv", data)
+    assert not at.exception
+    assert expected in "\n".join(e.value for e in at.get("error"))
+    assert cc.Store(app_db).active_version().version == 1
+
+
+def test_gbk_upload_in_chinese(app):
+    frame = telco(300).rename(columns={"Churn": "是否流失", "tenure": "在网月数", "customerID": "客户编号"})
+    frame["是否流失"] = frame["是否流失"].map({"Yes": "是", "No": "否"})
+    data = frame.to_csv(index=False, sep=";").encode("gbk")
+    at = upload(open_data(app, lang="zh"), "导出.csv", data)
+    assert not at.exception
+    assert "1 · 预览（前 20 行）" in texts(at)
+    target = next(s for s in at.selectbox if str(s.key).endswith("_target"))
+    assert target.value == "是否流失"
+    assert next(s for s in at.selectbox if "_positive_" in str(s.key)).value == "是"
+    assert list(at.dataframe[0].value.columns)[:2] == ["客户编号", "gender"]
+
+
+def test_xlsx_with_two_sheets_asks_which(app):
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as book:
+        pd.DataFrame({"note": ["read me"]}).to_excel(book, sheet_name="About", index=False)
+        telco(200).to_excel(book, sheet_name="Customers", index=False)
+    at = upload(open_data(app), "book.xlsx", buffer.getvalue(),
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    assert "This workbook has 2 sheets" in texts(at)
+    sheet = next(s for s in at.selectbox if str(s.key).startswith("sheet_"))
+    at = sheet.select("Customers").run()
+    assert not at.exception
+    assert at.dataframe[0].value.shape == (20, 8)
