@@ -103,7 +103,7 @@ def model_report(run, predictions: pd.DataFrame, *, sweep_points: int = 101) -> 
         rows.append(_leaderboard_row(entry))
         roc[name], pr[name] = roc_curve_points(y, p), pr_curve_points(y, p)
         gains[name] = gains_table(y, p)
-        calib[name] = (calibration_bins(y, raw), calibration_bins(y, p))
+        calib[name] = (calibration_bins(y, raw, strategy="uniform"), calibration_bins(y, p, strategy="uniform"))
         sweeps[name] = threshold_sweep(y, p, points=sweep_points)
         imp[name] = pd.DataFrame(entry.get("importance") or [], columns=["feature", "native", "shap", "shap_raw"])
         folds[name] = pd.DataFrame(entry.get("cv_folds") or [], columns=list(METRIC_NAMES))

@@ -63,7 +63,8 @@ takeaway(t("data.saved_line", version=version))
 st.subheader(t("data.step.train"))
 with st.expander(t("train.options")):
     models = st.multiselect(t("train.models"), list(cc.MODEL_NAMES), default=list(cc.MODEL_NAMES),
-                            format_func=model_name, key="train_models")
+                            format_func=model_name, key="train_models",
+                            placeholder=t("common.choose"))
     rule = st.radio(t("train.threshold_rule"), ["f1", "0.5", "recall"], format_func=lambda r: t(f"train.rule.{r}"),
                     horizontal=True, key="train_rule")
     calibration = st.radio(t("train.calibration"), ["isotonic", "sigmoid", "none"],

@@ -55,18 +55,20 @@ class Page:
 
     path: str
     nav_key: str
+    upload: str | None = None  # a repo file to put in the page's file uploader before the screenshot
 
 
 PAGES: dict[str, Page] = {
     "overview": Page(path="", nav_key="nav.overview"),
     "drivers": Page(path="drivers", nav_key="nav.drivers"),
     "models": Page(path="models", nav_key="nav.models"),
-    "data": Page(path="data", nav_key="nav.data"),
+    "data": Page(path="data", nav_key="nav.data", upload="data/telecom_churn.csv"),
 }
 
 # What "the app has finished running" means on the page.
 APP_IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
-CONTENT = '[data-testid="stMain"] [data-testid="stMetric"], [data-testid="stMain"] .js-plotly-plot'
+CONTENT = ('[data-testid="stMain"] [data-testid="stMetric"], [data-testid="stMain"] .js-plotly-plot, '
+           '[data-testid="stMain"] [data-testid="stFileUploader"]')
 STATUS_WIDGET = '[data-testid="stStatusWidget"]'
 PROBLEMS = ('[data-testid="stMain"] [data-testid="stException"], '
             '[data-testid="stMain"] [data-testid="stAlertContentError"]')
@@ -193,6 +195,12 @@ def shoot(browser, base_url: str, name: str, lang: str, out: Path, width: int) -
         log.info("opening %s", url)
         page.goto(url, wait_until="domcontentloaded")
         wait_until_rendered(page)
+        if spec.upload:
+            page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(
+                str(REPO_ROOT / spec.upload))
+            page.wait_for_selector('[data-testid="stMain"] [data-testid="stDataFrame"] >> nth=0', timeout=60_000)
+            page.wait_for_timeout(1000)
+            wait_until_rendered(page)
         problems: list[str] = []
         if page.locator('[role="dialog"]').count():
             problems.append("dialog: " + " / ".join(page.locator('[role="dialog"]').all_inner_texts()))

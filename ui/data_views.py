@@ -64,14 +64,16 @@ def role_mapping(raw: cc.RawTable) -> cc.ColumnRoles:
     numeric = [c for c in base.numeric]
     with middle:
         flags = st.multiselect(t("data.role.plan_flags"), [c for c in columns if c not in (target, id_column)],
-                               default=list(base.plan_flags), key=f"{key}_flags")
+                               default=list(base.plan_flags), key=f"{key}_flags",
+                               placeholder=t("common.choose"))
         calls = _pick(t("data.role.service_calls"), numeric, base.service_calls, key=f"{key}_calls")
         tenure = _pick(t("data.role.tenure"), numeric, base.tenure, key=f"{key}_tenure")
     with right:
         value = st.multiselect(t("data.role.value"), numeric, default=list(base.value), key=f"{key}_value",
-                               help=t("data.role.value_help"))
+                               help=t("data.role.value_help"), placeholder=t("common.choose"))
         ignored = st.multiselect(t("data.role.ignored"), [c for c in columns if c not in (target, id_column)],
-                                 default=list(base.ignored), key=f"{key}_ignored", help=t("data.role.ignored_help"))
+                                 default=list(base.ignored), key=f"{key}_ignored", help=t("data.role.ignored_help"),
+                                 placeholder=t("common.choose"))
     return base.remap(plan_flags=tuple(flags), service_calls=calls, tenure=tenure, value=tuple(value),
                       ignored=tuple(ignored))
 
@@ -121,11 +123,11 @@ def drift_view(raw: cc.RawTable, roles: cc.ColumnRoles) -> None:
         st.caption(t("data.drift_extra", columns=", ".join(report.extra_columns)))
     table = report.features
     view = pd.DataFrame({t("col.column"): table["feature"], "PSI": table["psi"],
-                         t("col.status"): [t(f"drift.{s}") for s in table["status"]],
-                         t("data.ref_mean"): table["reference_mean"], t("data.new_mean"): table["current_mean"]})
+                         t("col.status"): [("⚠ " if s == "shifted" else "") + t(f"drift.{s}") for s in table["status"]],
+                         t("data.ref_mean"): [fmt.number(v, digits=3) for v in table["reference_mean"]],
+                         t("data.new_mean"): [fmt.number(v, digits=3) for v in table["current_mean"]]})
     st.dataframe(view, hide_index=True, width="stretch", height=min(400, 35 * (len(view) + 1) + 3),
-                 column_config={c: st.column_config.NumberColumn(format="%.3f")
-                                for c in ("PSI", t("data.ref_mean"), t("data.new_mean"))})
+                 column_config={"PSI": st.column_config.NumberColumn(format="%.3f")})
     st.caption(t("data.drift_caption"))
 
 
