@@ -48,12 +48,12 @@ saved_key = f"saved_{raw.sha256}_{hash(roles.to_json())}"
 name = st.text_input(t("data.name"), value=upload.name.rsplit(".", 1)[0], key=f"name_{raw.sha256[:10]}")
 activate = st.checkbox(t("data.activate"), value=True, key="activate")
 if st.button(t("data.save"), type="primary", key="save"):
-    with st.status(t("data.saving"), expanded=False) as saving, guard():
+    with st.spinner(t("data.saving")), guard():
         version = state.store().save_dataset(cc.load_dataset(raw, roles=roles, name=name), activate=activate)
-        saving.update(label=t("data.saved_reused" if version.reused else "data.saved", version=version.version),
-                      state="complete")
     state.refresh()
     st.session_state[saved_key] = version.version
+    st.toast(t("data.saved_reused" if version.reused else "data.saved", version=version.version))
+    st.rerun()  # the sidebar, drawn before this page, shows the new active dataset
 version = st.session_state.get(saved_key)
 if version is None:
     st.caption(t("data.save_first"))

@@ -81,3 +81,41 @@ def test_deep_link_on_a_new_server_has_the_app_sidebar(page, fresh_app_server):
     page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]')
     expect(sidebar(page).get_by_role("link", name="驱动因素")).to_be_visible(timeout=3_000)
     expect(sidebar(page).get_by_role("radio", name="中文")).to_be_checked(timeout=3_000)
+
+
+def test_analyst_uploads_trains_and_promotes(page, fresh_app_server, tmp_path):
+    """The analyst's path on a fresh database: a bad file is refused, a Telco-like export goes all the way."""
+    from tests.app.test_data import telco
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text("id,plan,churn\n1,a,yes\n2,b,no\n3,a,maybe\n")
+    good = tmp_path / "telco.csv"
+    telco(600).to_csv(good, index=False)
+    uploader = lambda: main(page).get_by_test_id("stFileUploader").locator('input[type="file"]')
+
+    page.goto(f"{fresh_app_server}/data")
+    expect(main(page).locator("h1")).to_have_text("Data")
+    uploader().set_input_files(str(bad))
+    expect(main(page).get_by_text(re.compile("cannot be saved until the errors above are fixed"))).to_be_visible(
+        timeout=30_000)
+    expect(main(page).get_by_role("button", name="Save version")).to_have_count(0)
+    expect(sidebar(page).get_by_text(re.compile(r"telecom_churn · v1"))).to_be_visible()
+
+    uploader().set_input_files(str(good))  # a single-file uploader: the new file replaces the bad one
+    expect(main(page).get_by_role("heading", name="3 · Checks")).to_be_visible(timeout=30_000)
+    main(page).get_by_role("button", name="Save version").click()
+    expect(main(page).get_by_text("Working with dataset version 2.")).to_be_visible(timeout=30_000)
+    expect(sidebar(page).get_by_text(re.compile(r"telco · v2 · 600"))).to_be_visible(timeout=10_000)
+
+    main(page).get_by_role("button", name="Train", exact=True).click()
+    expect(main(page).get_by_text("Run 1 trained and saved.")).to_be_visible(timeout=180_000)
+    expect(main(page).get_by_text("There is no champion yet: promote the best new model.")).to_be_visible()
+    main(page).get_by_role("button", name="Promote to champion").click()
+    expect(main(page).get_by_text(re.compile(r"from run 1 is now the champion"))).to_be_visible(timeout=30_000)
+    expect_no_errors(page)
+
+    sidebar(page).get_by_test_id("stSidebarNav").get_by_role("link", name="Models").click()
+    expect(main(page).get_by_text(re.compile(r"^Champion: .* from run 1 \(holdout ROC-AUC"))).to_be_visible(
+        timeout=30_000)
+    expect(chart_title(page, "ROC: how well each model ranks churners above stayers")).to_be_visible()
+    expect_no_errors(page)
