@@ -7,7 +7,6 @@ and a file that fails validation cannot be saved.
 import streamlit as st
 
 import churn_core as cc
-from churn_core.reports import compare_with_champion
 from ui import data_views, fmt, state
 from ui.i18n import t
 from ui.model_views import model_name, train_with_progress
@@ -73,7 +72,7 @@ with st.expander(t("train.options")):
 run_key = f"run_for_{version}"
 if st.button(t("train.start"), type="primary", key="train", disabled=not models):
     with guard():
-        dataset = state.store().load_dataset(version)
+        dataset = state.dataset(version)
     trained = train_with_progress(dataset, options=dict(
         models=tuple(models), threshold_rule=rule, calibration=None if calibration == "none" else calibration,
         class_weight=weights))
@@ -85,7 +84,7 @@ if run_id is None:
 
 st.subheader(t("data.step.compare"))
 with guard():
-    comparison = compare_with_champion(state.store().load_dataset(version), store=state.store(), run_id=run_id)
+    comparison = state.comparison(version, run_id)
 if comparison.reason is not None:
     st.info(t(f"compare.{comparison.reason}", columns=", ".join(comparison.missing_columns)))
 else:

@@ -94,10 +94,10 @@ def report_view(raw: cc.RawTable, report: cc.ValidationReport) -> None:
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
-def _drift(path: str, version: int, sha256: str, roles_json: str, _frame: pd.DataFrame):
+def _drift(path: str, version: int, sha256: str, roles_json: str, _frame: pd.DataFrame):  # path: the cache key
     from churn_core.drift import drift_report
 
-    reference = state._dataset(path, version)
+    reference = state.dataset(version)
     return drift_report(reference, _frame, roles=reference.roles)
 
 

@@ -9,7 +9,7 @@ import churn_core as cc
 from churn_core.plots import Labels
 
 from . import fmt, state
-from .i18n import has_key, t
+from .i18n import error_text, has_key, t
 
 METRIC_COLUMNS = ("roc_auc", "pr_auc", "precision", "recall", "f1", "accuracy", "brier", "log_loss", "ece")
 
@@ -90,8 +90,6 @@ def train_with_progress(dataset: cc.Dataset, *, options: dict) -> tuple[int, obj
     try:
         run_id, result = cc.run_training(state.store(), dataset, progress=progress, **options)
     except cc.ChurnCoreError as err:
-        from .i18n import error_text
-
         status.update(label=t("train.failed"), state="error")
         st.error(error_text(err))
         return None

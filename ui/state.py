@@ -91,3 +91,21 @@ def model_report(run_id: int):
 def refresh() -> None:
     """Forget the cached active version, after a save or activation changed it."""
     _active_version.clear()
+
+
+def dataset(version: int) -> cc.Dataset:
+    """A stored dataset version (shared, never modified)."""
+    return _dataset(str(store().path), version)
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _comparison(path: str, version: int, run_id: int, champion: tuple | None):
+    from churn_core.reports import compare_with_champion
+
+    return compare_with_champion(_dataset(path, version), store=_store(path), run_id=run_id)
+
+
+def comparison(version: int, run_id: int):
+    """The champion against run ``run_id`` on its holdout rows (recomputed only when the champion changes)."""
+    champ = champion()
+    return _comparison(str(store().path), version, run_id, (champ.run_id, champ.model) if champ else None)
