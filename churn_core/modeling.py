@@ -49,6 +49,7 @@ logger = logging.getLogger(__name__)
 MODEL_NAMES = ("logistic_regression", "random_forest", "xgboost")
 ThresholdRule = Literal["0.5", "f1", "recall"]
 _FOREST_SAMPLE = 20_000
+CALIBRATIONS = ("isotonic", "sigmoid")
 METRIC_NAMES = ("roc_auc", "pr_auc", "precision", "recall", "f1", "accuracy", "brier", "log_loss", "ece")
 
 
@@ -188,8 +189,12 @@ def fit_calibrator(proba, y, *, method: str = "isotonic"):
         return IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(proba, y)
     if method == "sigmoid":
         return LogisticRegression(C=1e6).fit(_logit(proba), y)
-    raise ParameterError(f"The 'calibration' parameter must be 'isotonic', 'sigmoid' or None. Got {method!r} "
-                         "instead.", code="bad_parameter", name="calibration", value=method)
+    raise _bad_calibration(method)
+
+
+def _bad_calibration(method) -> ParameterError:
+    return ParameterError(f"The 'calibration' parameter must be 'isotonic', 'sigmoid' or None. Got {method!r} "
+                          "instead.", code="bad_parameter", name="calibration", value=method)
 
 
 def apply_calibrator(calibrator, proba) -> np.ndarray:
@@ -286,8 +291,8 @@ def train_models(
     if cv_folds < 2:
         raise ParameterError(f"The 'cv_folds' parameter of train_models must be at least 2. Got {cv_folds!r} "
                              "instead.", code="bad_parameter", name="cv_folds", value=cv_folds)
-    if calibration is not None:
-        fit_calibrator(np.array([0.2, 0.8]), np.array([0, 1]), method=calibration)  # validates the name
+    if calibration not in (None, *CALIBRATIONS):
+        raise _bad_calibration(calibration)
     unknown = [m for m in models if m not in MODEL_NAMES]
     if unknown or not models:
         raise ParameterError(f"Unknown model {unknown or models!r}. Choose from {list(MODEL_NAMES)}.",

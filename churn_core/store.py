@@ -322,18 +322,21 @@ class Store:
                         "duration_s = epoch(now()) - epoch(created_at) WHERE id = ?", [error[:2000], run_id])
 
     def get_run(self, run_id: int) -> ModelRun:
-        with self._connect() as con:
-            row = _one(con, "SELECT id, dataset_version, status, created_at, finished_at, duration_s, params_json, "
-                            "models_json, error FROM model_runs WHERE id = ?", [run_id])
-        if row is None:
+        runs = self._runs("WHERE id = ?", [run_id])
+        if not runs:
             raise NotFoundError(f"There is no model run {run_id}. List the runs and pick one of those.",
                                 code="run_not_found", run=run_id)
-        return ModelRun(*row[:6], json.loads(row[6] or "{}"), tuple(json.loads(row[7] or "[]")), row[8])
+        return runs[0]
 
     def list_runs(self) -> tuple[ModelRun, ...]:
+        return self._runs()
+
+    def _runs(self, where: str = "", params: list | None = None) -> tuple[ModelRun, ...]:
         with self._connect() as con:
-            ids = [r[0] for r in con.execute("SELECT id FROM model_runs ORDER BY id").fetchall()]
-        return tuple(self.get_run(i) for i in ids)
+            rows = con.execute("SELECT id, dataset_version, status, created_at, finished_at, duration_s, params_json, "
+                               f"models_json, error FROM model_runs {where} ORDER BY id", params or []).fetchall()
+        return tuple(ModelRun(*row[:6], json.loads(row[6] or "{}"), tuple(json.loads(row[7] or "[]")), row[8])
+                     for row in rows)
 
     def promote(self, run_id: int, model: str) -> Champion:
         """Make a complete run's model the champion (the previous one stays in the history)."""

@@ -31,7 +31,7 @@ st.dataframe(raw.frame.head(20), width="stretch", height=260)
 st.subheader(t("data.step.roles"))
 roles = data_views.role_mapping(raw)
 with guard():
-    roles, report = cc.inspect_table(raw, roles=roles)
+    roles, report = data_views.inspect(raw, roles)
 
 st.subheader(t("data.step.check"))
 data_views.report_view(raw, report)

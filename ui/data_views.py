@@ -35,6 +35,28 @@ def read_upload(upload) -> cc.RawTable:
         return _read(upload.file_id, upload.name, sheet, upload.getvalue())
 
 
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _detect(sha256: str, target: str | None, positive: str | None, id_column: str | None,
+            _frame: pd.DataFrame) -> cc.ColumnRoles:
+    return cc.detect_roles(_frame, target=target, positive=positive, id_column=id_column)
+
+
+def detect(raw: cc.RawTable, *, target: str | None = None, positive: str | None = None,
+           id_column: str | None = None) -> cc.ColumnRoles:
+    """Detected roles of the upload, computed once per file and choice (not on every widget change)."""
+    return _detect(raw.sha256, target, positive, id_column, raw.frame)
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _inspect(sha256: str, roles_json: str, _raw: cc.RawTable, _roles: cc.ColumnRoles):
+    return cc.inspect_table(_raw, roles=_roles)
+
+
+def inspect(raw: cc.RawTable, roles: cc.ColumnRoles) -> tuple[cc.ColumnRoles, cc.ValidationReport]:
+    """The checks of the upload under this role mapping, computed once per file and mapping."""
+    return _inspect(raw.sha256, roles.to_json(), raw, roles)
+
+
 def _pick(label: str, options: list, default, *, key: str, help_text: str | None = None):
     choices = [NONE, *options]
     index = choices.index(default) if default in choices else 0
@@ -47,7 +69,7 @@ def role_mapping(raw: cc.RawTable) -> cc.ColumnRoles:
     frame, key = raw.frame, f"map_{raw.sha256[:10]}"
     columns = list(frame.columns)
     with guard():
-        detected = cc.detect_roles(frame)
+        detected = detect(raw)
     left, middle, right = st.columns(3)
     with left:
         target = _pick(t("data.role.target"), columns, detected.target, key=f"{key}_target",
@@ -55,12 +77,12 @@ def role_mapping(raw: cc.RawTable) -> cc.ColumnRoles:
         positive = None
         if target is not None:
             values = [str(v) for v in frame[target].dropna().astype(str).str.strip().str.lower().unique()[:20]]
-            guess = cc.detect_roles(frame, target=target).positive_label if target != detected.target \
+            guess = detect(raw, target=target).positive_label if target != detected.target \
                 else detected.positive_label
             positive = _pick(t("data.role.positive"), values, guess, key=f"{key}_positive_{target}")
         id_column = _pick(t("data.role.id"), columns, detected.id, key=f"{key}_id")
     with guard():
-        base = cc.detect_roles(frame, target=target, positive=positive, id_column=id_column)
+        base = detect(raw, target=target, positive=positive, id_column=id_column)
     numeric = [c for c in base.numeric]
     with middle:
         flags = st.multiselect(t("data.role.plan_flags"), [c for c in columns if c not in (target, id_column)],
