@@ -43,7 +43,16 @@ from .errors import (
     ValidationError,
 )
 from .roles import ColumnRoles, detect_roles
-from .store import Champion, DatasetList, DatasetVersion, ModelRun, Store, ensure_active_dataset, resolve_db_path
+from .store import (
+    Champion,
+    DatasetList,
+    DatasetVersion,
+    ModelRun,
+    ScoreSet,
+    Store,
+    ensure_active_dataset,
+    resolve_db_path,
+)
 from .validation import Issue, ValidationReport, validate
 
 # Modeling pulls in scikit-learn and xgboost; import it on first use so the app and `describe` start fast.
@@ -58,7 +67,15 @@ _LAZY = {
     "pr_curve_points": "evaluation", "roc_curve_points": "evaluation", "threshold_sweep": "evaluation",
     "Importance": "explain", "importance": "explain", "shap_values": "explain",
     "ArtifactError": "artifacts", "load_model": "artifacts", "save_model": "artifacts",
-    "Scores": "scoring", "neutralise_formulas": "scoring", "score_customers": "scoring", "write_csv": "scoring",
+    "DEFAULT_PLAYBOOK": "scoring", "DEFAULT_TIERS": "scoring", "PlaybookRule": "scoring", "RiskPolicy": "scoring",
+    "RiskTier": "scoring", "ScoredCustomers": "scoring", "apply_policy": "scoring", "assign_tiers": "scoring",
+    "csv_bytes": "scoring", "explain_rows": "scoring", "neutralise_formulas": "scoring", "score_customers": "scoring",
+    "score_dataset": "scoring", "unexplained_rows": "scoring", "write_csv": "scoring", "xlsx_bytes": "scoring",
+    "CustomerProfile": "risk", "RiskFilter": "risk", "RiskSelection": "risk", "ScoreComparison": "risk",
+    "SimilarCustomers": "risk", "call_list": "risk", "compare_scores": "risk", "customer_profile": "risk",
+    "filter_customers": "risk",
+    "CustomerExplanation": "explain", "Reasons": "explain", "explain_customer": "explain",
+    "explain_customers": "explain",
     "DriftReport": "drift", "drift_report": "drift", "psi": "drift",
 }
 
@@ -71,7 +88,7 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'churn_core' has no attribute '{name}'")
 
 
-__all__ = [*_LAZY, "Champion", "ModelRun",
+__all__ = [*_LAZY, "Champion", "ModelRun", "ScoreSet",
     "BUNDLED_CSV", "BandChurn", "CategoryChurn", "ChurnCoreError", "Clause", "ColumnRoles", "Contrast", "CrossTab",
     "DEFAULT_MAX_BYTES", "DEFAULT_SEGMENTS", "DataFormatError", "Dataset", "DatasetList", "DatasetVersion",
     "Description", "DriverRanking", "Issue", "NotFoundError", "OverallChurn", "ParameterError", "RawTable",

@@ -4,7 +4,7 @@
     python -m churn_core import --data FILE [--name NAME] [--db PATH]
     python -m churn_core datasets [--db PATH] --format json
     python -m churn_core train --data FILE [--target COL] [--promote] [--db PATH] --format json
-    python -m churn_core score --data FILE --out FILE.csv [--db PATH]
+    python -m churn_core score [--data FILE] --out FILE.csv [--lang en|zh] [--explain auto|all|none|N] [--db PATH]
 
 Exit codes: 0 success; 1 the input or an option is wrong (message on stderr);
 2 the command line itself is wrong; 3 the database cannot be used.
@@ -67,10 +67,17 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--db", help="database file (default $CHURN_RADAR_DB or data/churn.duckdb)")
     train.add_argument("--format", choices=("json", "text"), default="text")
 
-    score = sub.add_parser("score", help="score a file with the champion model")
-    score.add_argument("--data", required=True, help="CSV or XLSX file, with or without a target column")
+    score = sub.add_parser("score", help="score a file (or the active dataset) with the champion model: "
+                                         "probability, risk tier, priority, top-3 reasons and action")
+    score.add_argument("--data", help="CSV or XLSX file, with or without a target column (default: the active "
+                                      "dataset, whose scores are then kept in the database)")
     score.add_argument("--sheet", help="the sheet of an XLSX workbook")
     score.add_argument("--out", required=True, help="the CSV file to write")
+    score.add_argument("--lang", choices=("en", "zh"), default="en", help="language of the reasons and actions")
+    score.add_argument("--explain", default="auto",
+                       help="whose reasons to compute: auto (the riskiest first, within --explain-budget), all, "
+                            "none, or a number of customers")
+    score.add_argument("--explain-budget", type=float, default=20.0, help="seconds for 'auto' (default 20)")
     score.add_argument("--db", help="database file (default $CHURN_RADAR_DB or data/churn.duckdb)")
     score.add_argument("--format", choices=("json", "text"), default="text")
     return parser
@@ -138,12 +145,21 @@ def _train(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _score(args: argparse.Namespace) -> dict[str, Any]:
-    from .scoring import score_customers, write_csv
+    from .risk import call_list, filter_customers
+    from .scoring import score_customers, score_dataset, write_csv
 
-    dataset = load_dataset(args.data, sheet=args.sheet, require_target=False)
-    scores = score_customers(dataset, store=Store(args.db))
-    path = write_csv(scores.frame, args.out)
-    return {"out": str(path), "rows": len(scores.frame), "run_id": scores.run_id, "model": scores.model}
+    store = Store(args.db)
+    explain = int(args.explain) if args.explain.isdigit() else args.explain
+    options = dict(store=store, explain=explain, explain_budget_s=args.explain_budget)
+    if args.data:
+        scored = score_customers(load_dataset(args.data, sheet=args.sheet, require_target=False), **options)
+    else:
+        scored = score_dataset(store.load_dataset(), **options)
+    path = write_csv(call_list(filter_customers(scored), lang=args.lang, sort=None), args.out)
+    tiers = scored.frame["tier"].value_counts().reindex([t.key for t in scored.policy.tiers]).fillna(0)
+    return {"out": str(path), "rows": len(scored.frame), "run_id": scored.run_id, "model": scored.model,
+            "explained": scored.explained, "score_set": scored.score_set, "seconds": scored.seconds,
+            "tiers": {k: int(v) for k, v in tiers.items()}}
 
 
 _COMMANDS = {"describe": _describe, "import": _import, "datasets": _datasets, "train": _train, "score": _score}
@@ -177,7 +193,9 @@ def _text(command: str, result: dict[str, Any]) -> str:
         lines.append("champion: " + ("none" if champion is None else f"run {champion['run_id']} {champion['model']}"))
         return "\n".join(lines) + "\n"
     if command == "score":
-        return f"scored {result['rows']} rows with run {result['run_id']} {result['model']}: {result['out']}\n"
+        tiers = ", ".join(f"{k} {v}" for k, v in result["tiers"].items())
+        return (f"scored {result['rows']} rows with run {result['run_id']} {result['model']} "
+                f"({result['explained']} explained; {tiers}): {result['out']}\n")
     rows = [f"{'*' if d['active'] else ' '} v{d['version']}  {d['name']}  {d['rows']} rows  {d['created_at']}"
             for d in result["datasets"]]
     return "\n".join(rows or ["no datasets stored"]) + "\n"

@@ -346,3 +346,63 @@ def cv_spread(folds: dict[str, pd.DataFrame], *, metric: str, labels: Labels) ->
                              hoverinfo="text"))
     fig.update_xaxes(type="category")
     return _layout(fig, labels, height=380)
+
+
+# -- the risk explorer ----------------------------------------------------------------------------------------
+
+TIER_COLORS = ("#b2182b", "#ef8a62", "#fddbc7", "#d1e5f0", "#67a9cf")  # critical ... low
+
+
+def risk_gauge(probability: float, *, bounds: list[float], labels: Labels) -> go.Figure:
+    """A probability gauge (0–100%) with the risk tiers as coloured bands. ``bounds``: the tiers'
+    lower bounds, highest first (the policy's order)."""
+    edges = [*[b * 100 for b in bounds], 0.0]
+    tops = [100.0, *edges[:-2]]
+    steps = [{"range": [lo, hi], "color": TIER_COLORS[min(i, len(TIER_COLORS) - 1)]}
+             for i, (lo, hi) in enumerate(zip(edges[:-1], tops))]
+    fig = go.Figure(go.Indicator(mode="gauge+number", value=probability * 100,
+                                 number={"suffix": "%", "valueformat": ".1f"},
+                                 gauge={"axis": {"range": [0, 100], "ticksuffix": "%"},
+                                        "bar": {"color": "#222", "thickness": 0.25}, "steps": steps}))
+    return _layout(fig, labels, height=240)
+
+
+def reason_waterfall(explanation, *, names: dict[str, str], labels: Labels, top: int = 8,
+                     values: dict[str, str] | None = None) -> go.Figure:
+    """From the average customer's probability to this customer's, one bar per factor (the ``top``
+    largest; the rest pooled), then the calibration step. In percentage points."""
+    table = explanation.table
+    head, rest = table.head(top), table.iloc[top:]
+    values = values or {}
+    steps = [(f"{names.get(s, s)} = {values.get(s, v)}", p * 100)
+             for s, v, p in zip(head["source"], head["value"], head["points"])]
+    if len(rest):
+        steps.append((labels.overall, float(rest["points"].sum()) * 100))
+    if abs(explanation.calibration) > 1e-9:
+        steps.append((labels.threshold, explanation.calibration * 100))
+    x = [labels.baseline, *[s[0] for s in steps], labels.predicted]
+    y = [explanation.base_probability * 100, *[s[1] for s in steps], 0]
+    measure = ["absolute", *["relative"] * len(steps), "total"]
+    text = [f"{explanation.base_probability * 100:.1f}%", *[f"{v:+.1f}" for v in y[1:-1]],
+            f"{explanation.probability * 100:.1f}%"]
+    fig = go.Figure(go.Waterfall(orientation="h", y=x, x=y, measure=measure, text=text, textposition="outside",
+                                 cliponaxis=False,
+                                 increasing={"marker": {"color": RISK}}, decreasing={"marker": {"color": CALM}},
+                                 totals={"marker": {"color": "#444"}}, connector={"line": {"color": MUTED}}))
+    fig.update_yaxes(autorange="reversed")
+    fig.update_xaxes(ticksuffix="%")
+    return _layout(fig, labels, height=120 + 34 * len(x))
+
+
+def population_percentiles(population: pd.DataFrame, *, names: dict[str, str], labels: Labels) -> go.Figure:
+    """Where the customer stands on each numeric factor: their percentile among all customers."""
+    cats = [names.get(s, s) for s in population["source"]]
+    pct = population["percentile"] * 100
+    text = [f"{v:g} ({labels.overall} {m:g})" for v, m in zip(population["value"].round(2),
+                                                              population["median"].round(2))]
+    colors = [RISK if p >= 75 else CALM if p <= 25 else MUTED for p in pct]
+    fig = go.Figure(go.Bar(x=pct, y=cats, orientation="h", marker_color=colors, text=text, textposition="auto"))
+    fig.add_vline(x=50, line_dash="dot", line_color="#444")
+    fig.update_xaxes(range=[0, 100], ticksuffix="%")
+    fig.update_yaxes(autorange="reversed")
+    return _layout(fig, labels, height=120 + 36 * max(len(cats), 1))

@@ -65,7 +65,22 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             run_id INTEGER NOT NULL, model VARCHAR NOT NULL, row_index INTEGER NOT NULL, y TINYINT NOT NULL,
             proba DOUBLE NOT NULL, proba_raw DOUBLE NOT NULL)""",
     )),
+    (5, (
+        "CREATE SEQUENCE score_set_ids START 1",
+        """CREATE TABLE score_sets (
+            id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL, model VARCHAR NOT NULL,
+            dataset_version INTEGER NOT NULL, created_at TIMESTAMP NOT NULL, rows BIGINT NOT NULL,
+            explained BIGINT NOT NULL, units VARCHAR NOT NULL, base_probability DOUBLE, seconds DOUBLE)""",
+        """CREATE TABLE scores (
+            score_set INTEGER NOT NULL, row_index INTEGER NOT NULL, customer_id VARCHAR,
+            probability DOUBLE NOT NULL, probability_raw DOUBLE NOT NULL, explained BOOLEAN NOT NULL,
+            reason_1 VARCHAR, reason_1_value VARCHAR, reason_1_points DOUBLE,
+            reason_2 VARCHAR, reason_2_value VARCHAR, reason_2_points DOUBLE,
+            reason_3 VARCHAR, reason_3_value VARCHAR, reason_3_points DOUBLE)""",
+    )),
 )
+SCORE_COLUMNS = ("row_index", "customer_id", "probability", "probability_raw", "explained",
+                 *(f"reason_{k}{part}" for k in (1, 2, 3) for part in ("", "_value", "_points")))
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 
@@ -127,6 +142,25 @@ class Champion:
 
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame([{"run_id": self.run_id, **self.entry}])
+
+
+@dataclass(frozen=True)
+class ScoreSet:
+    """One scoring of a dataset version by one model of one run (the scores live in table ``scores``)."""
+
+    id: int
+    run_id: int
+    model: str
+    dataset_version: int
+    created_at: datetime
+    rows: int
+    explained: int  # customers whose reasons are stored (the riskiest first)
+    units: str  # units of the SHAP values behind the reasons
+    base_probability: float | None
+    seconds: float | None
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([self.__dict__])
 
 
 def resolve_db_path(path: str | Path | None = None) -> Path:
@@ -380,6 +414,81 @@ class Store:
             else:
                 stack.append((run_id, model))
         return stack
+
+    # -- scores ----------------------------------------------------------------------------------
+
+    def save_scores(self, frame: pd.DataFrame, *, run_id: int, model: str, dataset_version: int, units: str,
+                    base_probability: float | None, seconds: float | None = None) -> ScoreSet:
+        """Store one scoring (columns ``SCORE_COLUMNS``) as a new score set; earlier ones are kept."""
+        missing = [c for c in SCORE_COLUMNS if c not in frame]
+        if missing:
+            raise StoreError(f"Cannot store scores without the columns {missing}. Received {list(frame.columns)}; "
+                             "build them with churn_core.scoring.", code="scores_columns_missing", columns=missing)
+        incoming = frame[list(SCORE_COLUMNS)]
+        with self._connect() as con:
+            self._require(con, dataset_version)
+            try:
+                with _transaction(con):
+                    set_id = _one(con, "SELECT nextval('score_set_ids')")[0]
+                    con.execute("INSERT INTO score_sets VALUES (?, ?, ?, ?, now(), ?, ?, ?, ?, ?)",
+                                [set_id, run_id, model, dataset_version, len(incoming),
+                                 int(incoming["explained"].sum()), units, base_probability, seconds])
+                    con.register("incoming_scores", incoming)
+                    con.execute(f"INSERT INTO scores SELECT ?, {', '.join(SCORE_COLUMNS)} FROM incoming_scores",
+                                [set_id])
+                    con.unregister("incoming_scores")
+            except duckdb.Error as err:
+                raise StoreError(f"Could not store the scores of run {run_id} ({err}). Nothing was changed.",
+                                 code="store_write_failed", name=f"run {run_id}") from err
+        logger.info("stored score set %d: run %d %s on dataset v%d, %d rows", set_id, run_id, model,
+                    dataset_version, len(incoming))
+        return self.score_set(set_id)
+
+    def update_reasons(self, set_id: int, frame: pd.DataFrame) -> ScoreSet:
+        """Store reasons computed later (on demand) for some rows of a score set."""
+        cols = [c for c in SCORE_COLUMNS if c.startswith("reason_")]
+        incoming = frame[["row_index", *cols]]
+        assignments = ", ".join(f"{c} = r.{c}" for c in cols)
+        with self._connect() as con, _transaction(con):
+            con.register("incoming_reasons", incoming)
+            con.execute(f"UPDATE scores SET {assignments}, explained = true FROM incoming_reasons r "
+                        "WHERE scores.score_set = ? AND scores.row_index = r.row_index", [set_id])
+            con.unregister("incoming_reasons")
+            con.execute("UPDATE score_sets SET explained = (SELECT count(*) FROM scores WHERE score_set = ? "
+                        "AND explained) WHERE id = ?", [set_id, set_id])
+        return self.score_set(set_id)
+
+    def score_set(self, set_id: int) -> ScoreSet:
+        sets = self._score_sets("WHERE id = ?", [set_id])
+        if not sets:
+            raise NotFoundError(f"There is no score set {set_id}. List the score sets and pick one of those.",
+                                code="score_set_not_found", score_set=set_id)
+        return sets[0]
+
+    def list_score_sets(self, *, dataset_version: int | None = None) -> tuple[ScoreSet, ...]:
+        if dataset_version is None:
+            return self._score_sets()
+        return self._score_sets("WHERE dataset_version = ?", [dataset_version])
+
+    def find_score_set(self, *, run_id: int, model: str, dataset_version: int) -> ScoreSet | None:
+        """The newest score set of this model on this dataset version, if any."""
+        sets = self._score_sets("WHERE run_id = ? AND model = ? AND dataset_version = ?",
+                                [run_id, model, dataset_version])
+        return sets[-1] if sets else None
+
+    def load_scores(self, set_id: int) -> pd.DataFrame:
+        """The scores of one set (``SCORE_COLUMNS``), in row order."""
+        self.score_set(set_id)
+        with self._connect() as con:
+            return con.execute(f"SELECT {', '.join(SCORE_COLUMNS)} FROM scores WHERE score_set = ? "
+                               "ORDER BY row_index", [set_id]).df()
+
+    def _score_sets(self, where: str = "", params: list | None = None) -> tuple[ScoreSet, ...]:
+        with self._connect() as con:
+            rows = con.execute("SELECT id, run_id, model, dataset_version, created_at, rows, explained, units, "
+                               f"base_probability, seconds FROM score_sets {where} ORDER BY id",
+                               params or []).fetchall()
+        return tuple(ScoreSet(*row) for row in rows)
 
     # -- internals -----------------------------------------------------------------------------
 

@@ -164,8 +164,28 @@ def test_train_promote_then_score_the_unlabelled_file(tmp_path, capsys, report_t
     scores_path = tmp_path / "scores.csv"
     assert main(["score", "--data", str(report_test), "--out", str(scores_path), "--db", db]) == 0
     scores = pd.read_csv(scores_path, encoding="utf-8-sig")
-    assert list(scores.columns) == ["id", "churn_probability"] and len(scores) == 750
+    assert list(scores.columns) == ["id", "churn_probability", "risk_tier", "due_within_hours", "priority", "value",
+                                    "reason_1", "reason_2", "reason_3", "action"] and len(scores) == 750
     assert scores["id"].tolist()[:3] == [1, 2, 3]
+    assert set(scores["risk_tier"]) <= {"critical", "high", "medium", "watch", "low"}
+    assert scores["reason_1"].str.match(r".+ \([+−][\d.]+ pts\)$").all()
+    assert scores.loc[scores["risk_tier"] == "critical", "due_within_hours"].eq(24).all()
+    assert scores.loc[scores["risk_tier"] == "low", "action"].eq("No action needed").all()
+
+
+def test_score_the_active_dataset_in_chinese_and_keep_the_scores(tmp_path, capsys):
+    db = str(tmp_path / "cli.duckdb")
+    assert main(["train", "--data", str(cc.BUNDLED_CSV), "--promote", "--db", db, "--models", "xgboost"]) == 0
+    capsys.readouterr()
+    out_path = tmp_path / "active.csv"
+    assert main(["score", "--out", str(out_path), "--db", db, "--lang", "zh", "--explain", "100",
+                 "--format", "json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["rows"] == 5000 and result["explained"] == 100 and result["score_set"] == 1
+    assert sum(result["tiers"].values()) == 5000
+    scores = pd.read_csv(out_path, encoding="utf-8-sig")
+    assert scores["reason_1"].notna().sum() == 100 and scores["reason_1"].dropna().str.contains("个百分点").all()
+    assert cc.Store(db).load_scores(1)["explained"].sum() == 100
 
 
 def test_score_without_champion_fails_for_cron(tmp_path, capsys):

@@ -53,3 +53,46 @@ def test_importance_rejects_bad_sample_size(trained, bundled_ds):
 def test_non_pipeline_is_refused(bundled_ds):
     with pytest.raises(cc.ParameterError, match="Expected a fitted churn model pipeline. Got str"):
         shap_values("not a model", bundled_ds.frame)
+
+
+# -- reasons (issue 4) -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["logistic_regression", "random_forest", "xgboost"])
+def test_customer_contributions_add_up_to_the_probability(trained, bundled_ds, name):
+    from churn_core.explain import explain_customer
+
+    model = next(m for m in trained.models if m.name == name).estimator
+    for i in trained.test_index[:5]:
+        e = explain_customer(model, bundled_ds.frame.iloc[[i]], background=bundled_ds.frame.iloc[:500])
+        raw = unwrap(model).predict_proba(bundled_ds.frame.iloc[[i]])[0, 1]
+        assert e.base_probability + e.table["points"].sum() == pytest.approx(raw, abs=1e-5)
+        assert e.model_probability + e.calibration == pytest.approx(e.probability)
+        assert e.probability == pytest.approx(model.predict_proba(bundled_ds.frame.iloc[[i]])[0, 1])
+        assert e.table["points"].abs().is_monotonic_decreasing
+        assert "state" in set(e.table["source"]) and not e.table["source"].str.contains("=").any()
+
+
+@pytest.mark.parametrize("name", ["logistic_regression", "xgboost"])
+def test_bulk_reasons_match_one_by_one_and_are_deterministic(trained, bundled_ds, name):
+    from churn_core.explain import explain_customer, explain_customers
+
+    model = next(m for m in trained.models if m.name == name).estimator
+    rows = bundled_ds.frame.iloc[trained.test_index[:30]]
+    background = bundled_ds.frame.iloc[:500]
+    bulk = explain_customers(model, rows, top_k=3, background=background, chunk_rows=7)  # chunks of 7
+    again = explain_customers(model, rows, top_k=3, background=background)
+    assert bulk.table.equals(again.table) and list(bulk.table["row"]) == list(range(30))
+    for j in (0, 13, 29):
+        one = explain_customer(model, rows.iloc[[j]], background=background).table
+        assert list(bulk.table.loc[j, ["reason_1", "reason_2", "reason_3"]]) == list(one["source"].head(3))
+        assert bulk.table.loc[j, "reason_1_points"] == pytest.approx(one["points"].iloc[0], abs=1e-9)
+    with pytest.raises(cc.ParameterError, match="'top_k' parameter of explain_customers must be at least 1"):
+        explain_customers(model, rows, top_k=0)
+
+
+def test_cost_estimate_ranks_the_forest_as_the_slow_one(trained):
+    from churn_core.explain import explain_seconds_per_row
+
+    cost = {m.name: explain_seconds_per_row(m.estimator) for m in trained.models}
+    assert cost["logistic_regression"] < cost["xgboost"] < cost["random_forest"]
+    assert cost["xgboost"] < 2e-4  # 200 trees of depth 3: about 0.1 ms a customer

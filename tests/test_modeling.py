@@ -182,3 +182,41 @@ def test_run_stores_predictions_folds_and_importance(stored, tmp_path):
     np.testing.assert_allclose(saved["proba"], xgb.test_proba[np.argsort(result.test_index)])
     assert saved["y"].sum() == result.y_test.sum()
     assert set(store.load_predictions(run_id)["model"]) == {"logistic_regression", "xgboost"}
+
+
+# -- behaviour of the telecom champion (invariance, direction, minimum function) --------------------------
+
+@pytest.fixture(scope="module")
+def champion(trained_template):
+    store = cc.Store(trained_template)
+    entry = store.champion().entry
+    return cc.load_model(entry["artifact"], sha256=entry["sha256"]), store.load_dataset().frame
+
+
+def test_changing_only_the_state_barely_moves_the_score(champion):
+    model, frame = champion
+    sample = frame.sample(300, random_state=1)
+    base = model.predict_proba(sample)[:, 1]
+    moved = np.array([np.abs(model.predict_proba(sample.assign(state=s))[:, 1] - base)
+                      for s in ("CA", "TX", "NJ", "WY")])
+    assert moved.mean() < 0.02 and np.quantile(moved, 0.95) < 0.05
+
+
+def test_more_service_calls_never_lower_the_risk(champion):
+    model, frame = champion
+    sample = frame.sample(300, random_state=2)
+    column = "number_customer_service_calls"
+    curves = np.array([model.predict_proba(sample.assign(**{column: calls}))[:, 1] for calls in range(10)])
+    assert (np.diff(curves, axis=0) >= -1e-9).all()
+    assert curves[9].mean() > curves[0].mean() + 0.1
+
+
+def test_an_obvious_churner_scores_high(champion):
+    model, frame = champion
+    customer = frame.iloc[[0]].copy()
+    for column in frame.columns:
+        if frame[column].dtype.kind in "if":
+            customer[column] = frame[column].median()
+    customer = customer.assign(international_plan="yes", voice_mail_plan="no", number_vmail_messages=0,
+                               number_customer_service_calls=5, total_day_minutes=320.0, total_day_charge=54.4)
+    assert model.predict_proba(customer)[0, 1] >= 0.6

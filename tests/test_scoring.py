@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
 import churn_core as cc
 from churn_core.modeling import MODEL_NAMES
-from churn_core.scoring import neutralise_formulas, score_customers, write_csv
+from churn_core.scoring import (
+    PlaybookRule,
+    RiskPolicy,
+    RiskTier,
+    assign_tiers,
+    neutralise_formulas,
+    score_customers,
+    score_dataset,
+    write_csv,
+    xlsx_bytes,
+)
 
 
 def test_cli_model_names_match_modeling():
@@ -46,11 +57,14 @@ def champion_store(tmp_path_factory):
 def test_scores_one_row_per_customer(champion_store):
     store, dataset = champion_store
     scores = score_customers(dataset, store=store)
-    assert len(scores.frame) == dataset.n_rows and list(scores.frame.columns) == ["row", "churn_probability"]
-    assert scores.frame["row"].tolist()[:3] == [1, 2, 3]
-    assert scores.frame["churn_probability"].between(0, 1).all()
+    frame = scores.frame
+    assert len(frame) == dataset.n_rows and frame["row"].tolist()[:3] == [0, 1, 2]
+    assert frame["id"].tolist()[:3] == ["1", "2", "3"]  # no id column: 1-based row numbers
+    assert frame["probability"].between(0, 1).all()
     churned = dataset.target().to_numpy() == 1
-    assert scores.frame["churn_probability"][churned].mean() > 3 * scores.frame["churn_probability"][~churned].mean()
+    assert frame["probability"][churned].mean() > 3 * frame["probability"][~churned].mean()
+    # XGBoost explains 5,000 customers well inside the budget: everyone has reasons
+    assert scores.explained == dataset.n_rows and frame["reason_3"].notna().all()
 
 
 def test_missing_model_columns_are_named(champion_store):
@@ -60,3 +74,131 @@ def test_missing_model_columns_are_named(champion_store):
     with pytest.raises(cc.SchemaError, match=r"lacks columns the champion model was trained on: "
                                              r"\['number_customer_service_calls'\]"):
         score_customers(other, store=store)
+
+
+# -- tiers, policy and priority -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("p", "tier"), [(1.0, "critical"), (0.8, "critical"), (0.7999, "high"), (0.6, "high"),
+                                         (0.4, "medium"), (0.3999, "watch"), (0.2, "watch"), (0.1999, "low"),
+                                         (0.0, "low")], ids=str)
+def test_default_tiers_follow_after_sales_practice(p, tier):
+    assert assign_tiers([p])[0] == tier
+
+
+def test_custom_tiers_and_due_times():
+    tiers = (RiskTier("urgent", 0.5, 12, "personal"), RiskTier("rest", 0.0, None, "none"))
+    assert assign_tiers([0.49, 0.5], tiers=tiers).tolist() == ["rest", "urgent"]
+    assert RiskPolicy(tiers=tiers).tier("urgent").due_hours == 12
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({"tiers": (RiskTier("a", 0.2, None, "none"), RiskTier("b", 0.5, None, "none"))}, r"ordered.*Got \[0.2, 0.5\]"),
+    ({"tiers": (RiskTier("a", 0.5, None, "none"), RiskTier("b", 0.1, None, "none"))}, r"last tier starting at 0"),
+    ({"tiers": (RiskTier("a", 0.5, None, "phone"), RiskTier("b", 0.0, None, "none"))}, r"channel from"),
+    ({"retention_likelihood": 1.5}, r"'retention_likelihood'.*\(0, 1\]. Got 1.5"),
+    ({"contact_cost": 0}, r"'contact_cost'.*greater than 0. Got 0"),
+], ids=["unordered", "no-zero", "bad-channel", "retention", "cost"])
+def test_bad_policies_are_refused_with_the_fix(kwargs, match):
+    with pytest.raises(cc.ParameterError, match=match):
+        RiskPolicy(**kwargs)
+
+
+def test_priority_is_probability_times_value_times_retention_over_cost(champion_store):
+    store, dataset = champion_store
+    policy = RiskPolicy(retention_likelihood=0.4, contact_cost=8.0)
+    frame = score_customers(dataset, store=store, policy=policy, explain="none").frame
+    value = dataset.value().to_numpy()
+    assert np.allclose(frame["value"], value)
+    assert np.allclose(frame["priority"], frame["probability"] * value * 0.4 / 8.0)
+    assert (frame["explained"] == False).all() and frame["reason_1"].isna().all()  # noqa: E712
+
+
+def test_constant_ltv_when_there_is_no_value_column(champion_store):
+    store, dataset = champion_store
+    frame = score_customers(dataset, store=store, explain="none").frame
+    roles = dataset.roles.replace(value=())
+    no_value = cc.Dataset(dataset.frame, roles, "nv", dataset.report)
+    scored = score_customers(no_value, store=store, policy=RiskPolicy(ltv=500.0), explain="none")
+    assert (scored.frame["value"] == 500.0).all() and (scored.frame["value_band"] == "n/a").all()
+    assert np.allclose(scored.frame["priority"], frame["probability"] * 500.0 * 0.3 / 5.0)
+
+
+def test_playbook_actions_follow_reasons_and_tiers(champion_store):
+    store, dataset = champion_store
+    frame = score_customers(dataset, store=store).frame
+    low = frame["tier"].isin(["low"])
+    assert (frame.loc[low, "action"] == "none").all()
+    assert (frame.loc[frame["tier"] == "watch", "action"] == "monitor").all()
+    contact = frame[frame["tier"].isin(["critical", "high", "medium"])]
+    calls = dataset.roles.service_calls
+    by_calls = contact[(contact["reason_1"] == calls) & (contact["reason_1_points"] > 0)]
+    assert len(by_calls) > 0 and (by_calls["action"] == "senior_agent").all()
+    intl = contact[(contact["reason_1"] == "international_plan") & (contact["reason_1_value"] == "yes")]
+    assert len(intl) > 0 and (intl["action"] == "plan_review").all()
+    assert set(contact["action"]) <= {r.key for r in cc.DEFAULT_PLAYBOOK} | {"retention_call", "automated_care"}
+
+
+def test_a_custom_playbook_rule_takes_over(champion_store):
+    store, dataset = champion_store
+    rule = PlaybookRule("callback", "@service_calls", "Call back", "回电")
+    scored = score_customers(dataset, store=store, policy=RiskPolicy(playbook=(rule,)))
+    assert "callback" in set(scored.frame["action"]) and scored.policy.action_text("callback", lang="zh") == "回电"
+
+
+def test_explain_budget_explains_the_riskiest_first(champion_store):
+    store, dataset = champion_store
+    scored = score_customers(dataset, store=store, explain=25)
+    riskiest = scored.frame["probability"].sort_values(ascending=False, kind="stable").index[:25]
+    assert scored.explained == 25 and scored.frame.loc[riskiest, "explained"].all()
+    assert cc.unexplained_rows(scored, limit=3).tolist() == list(
+        scored.frame[~scored.frame["explained"]].sort_values("probability", ascending=False, kind="stable")
+        .index[:3])
+
+
+def test_reasons_are_deterministic(champion_store):
+    store, dataset = champion_store
+    a = score_customers(dataset, store=store, explain=200).frame
+    b = score_customers(dataset, store=store, explain=200).frame
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_stored_scores_are_reused_and_completed_on_demand(champion_store, tmp_path):
+    _, dataset = champion_store
+    store, _ = champion_store
+    first = score_dataset(dataset, store=store, explain=10)
+    again = score_dataset(dataset, store=store)
+    assert again.score_set == first.score_set and again.explained == 10
+    pd.testing.assert_series_equal(again.frame["probability"], first.frame["probability"])
+    entry = store.champion().entry
+    model = cc.load_model(entry["artifact"], sha256=entry["sha256"])
+    more = cc.explain_rows(again, cc.unexplained_rows(again, limit=5), model=model, store=store)
+    assert more.explained == 15 and store.score_set(first.score_set).explained == 15
+    fresh = score_dataset(dataset, store=store, reuse=False)
+    assert fresh.score_set != first.score_set and len(store.list_score_sets(dataset_version=dataset.version)) >= 2
+
+
+def test_score_dataset_needs_a_stored_version(champion_store, bundled):
+    store, _ = champion_store
+    with pytest.raises(cc.ParameterError, match="needs a stored dataset version.*use score_customers"):
+        score_dataset(bundled, store=store)
+
+
+def test_xlsx_export_keeps_formulas_as_text():
+    import io
+
+    import openpyxl
+
+    data = xlsx_bytes(pd.DataFrame({"id": ["=HYPERLINK(\"x\")", "@SUM(A1)", "ok"], "p": [0.9, -0.5, 0.1]}))
+    sheet = openpyxl.load_workbook(io.BytesIO(data)).active
+    cells = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert cells[1][0] == "'=HYPERLINK(\"x\")" and cells[2][0] == "'@SUM(A1)" and cells[2][1] == -0.5
+    assert all(c.data_type != "f" for row in sheet.iter_rows() for c in row)
+
+
+def test_a_new_policy_rederives_tiers_without_the_model(champion_store):
+    store, dataset = champion_store
+    scored = score_customers(dataset, store=store, explain=50)
+    strict = RiskPolicy(tiers=(RiskTier("act", 0.1, 48, "personal"), RiskTier("rest", 0.0, None, "none")))
+    again = scored.with_policy(strict)
+    assert (again.frame["tier"] == "act").sum() == (scored.frame["probability"] >= 0.1).sum()
+    pd.testing.assert_series_equal(again.frame["reason_1"], scored.frame["reason_1"])

@@ -325,3 +325,41 @@ def test_only_complete_runs_and_known_models_are_promoted(store_with_dataset):
     with pytest.raises(cc.NotFoundError, match="no model run 999"):
         store.get_run(999)
     assert store.champion() is None
+
+
+# -- score sets (issue 4) ----------------------------------------------------------------------------------
+
+def _scores(n: int, explained: int) -> pd.DataFrame:
+    from churn_core.store import SCORE_COLUMNS
+
+    frame = pd.DataFrame({"row_index": range(n), "customer_id": [f"c{i}" for i in range(n)],
+                          "probability": np.linspace(0, 1, n), "probability_raw": np.linspace(0, 1, n),
+                          "explained": [i < explained for i in range(n)]})
+    for k in (1, 2, 3):
+        frame[f"reason_{k}"] = ["calls" if i < explained else None for i in range(n)]
+        frame[f"reason_{k}_value"] = ["4" if i < explained else None for i in range(n)]
+        frame[f"reason_{k}_points"] = [0.1 / k if i < explained else np.nan for i in range(n)]
+    return frame[list(SCORE_COLUMNS)]
+
+
+def test_score_sets_are_versioned_per_run_and_completed_in_place(tmp_store, bundled):
+    version = tmp_store.save_dataset(bundled).version
+    first = tmp_store.save_scores(_scores(6, 2), run_id=1, model="xgboost", dataset_version=version,
+                                  units="log-odds", base_probability=0.14, seconds=1.5)
+    second = tmp_store.save_scores(_scores(6, 6), run_id=2, model="random_forest", dataset_version=version,
+                                   units="probability", base_probability=0.15)
+    assert (first.id, first.rows, first.explained) == (1, 6, 2) and second.id == 2
+    assert tmp_store.find_score_set(run_id=1, model="xgboost", dataset_version=version) == first
+    assert tmp_store.find_score_set(run_id=3, model="xgboost", dataset_version=version) is None
+    assert [s.id for s in tmp_store.list_score_sets(dataset_version=version)] == [1, 2]
+    more = _scores(6, 6).iloc[[4]].assign(reason_1="tenure", reason_1_points=0.3)
+    assert tmp_store.update_reasons(1, more).explained == 3
+    loaded = tmp_store.load_scores(1)
+    assert loaded.loc[4, "reason_1"] == "tenure" and loaded.loc[4, "explained"]
+    assert loaded.loc[5, "reason_1"] is None or pd.isna(loaded.loc[5, "reason_1"])
+    assert tmp_store.load_scores(2)["explained"].all()  # the other run's set is untouched
+    with pytest.raises(cc.NotFoundError, match="There is no score set 9"):
+        tmp_store.load_scores(9)
+    with pytest.raises(cc.StoreError, match=r"without the columns \['explained'"):
+        tmp_store.save_scores(_scores(3, 0).drop(columns="explained"), run_id=1, model="x",
+                              dataset_version=version, units="log-odds", base_probability=None)

@@ -1,0 +1,339 @@
+"""The risk explorer over scored customers: filters, KPIs, the call list, one customer's profile.
+
+Everything here works on a :class:`~churn_core.scoring.ScoredCustomers` and is vectorised
+with numpy, so a filter change over a million scored customers stays well under a second.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ._labels import check_language, reason_sentences
+from ._stats import wilson_interval
+from .errors import ParameterError
+from .roles import flag_codes
+from .scoring import STORED_REASONS, RiskPolicy, ScoredCustomers
+
+SORT_KEYS = ("priority", "probability", "value")
+
+
+@dataclass(frozen=True)
+class RiskFilter:
+    """Which scored customers to show. Empty tuples and ``None`` mean "no restriction"."""
+
+    tiers: tuple[str, ...] = ()
+    probability: tuple[float, float] = (0.0, 1.0)
+    flags: tuple[tuple[str, bool], ...] = ()  # (plan flag column, customer has the plan)
+    categories: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (column, allowed values)
+    service_calls: tuple[float, float] | None = None
+    value_bands: tuple[str, ...] = ()
+    segments: tuple[str, ...] = ()
+    top_reasons: tuple[str, ...] = ()  # sources of the first reason
+    actions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, eq=False)
+class RiskSelection:
+    """The customers a filter keeps, and its KPI strip."""
+
+    scored: ScoredCustomers
+    mask: np.ndarray = field(repr=False)
+
+    @property
+    def customers(self) -> int:
+        return int(self.mask.sum())
+
+    @property
+    def expected_churners(self) -> float:
+        """The sum of the churn probabilities: how many of these customers are expected to leave."""
+        return float(self.scored.arrays["probability"][self.mask].sum())
+
+    @property
+    def value_at_risk(self) -> float:
+        """The sum of probability x value."""
+        a = self.scored.arrays
+        return float((a["probability"][self.mask] * a["value"][self.mask]).sum())
+
+    def due_within(self, hours: float) -> int:
+        """How many selected customers must be contacted within ``hours``."""
+        due = self.scored.frame["due_hours"].to_numpy(dtype=float, na_value=np.inf)
+        return int((self.mask & (due <= hours)).sum())
+
+    def rows(self, *, sort: str | None = "priority", limit: int | None = None) -> np.ndarray:
+        """Positions of the selected customers, highest ``sort`` first (ties in row order);
+        ``sort=None`` keeps the dataset's row order."""
+        if sort is None:
+            return np.flatnonzero(self.mask)[:limit]
+        if sort not in SORT_KEYS:
+            raise ParameterError(f"The 'sort' parameter must be one of {list(SORT_KEYS)}. Got {sort!r} instead.",
+                                 code="bad_parameter", name="sort", value=sort)
+        rows = np.flatnonzero(self.mask)
+        key = -self.scored.arrays[sort][rows]
+        if limit is not None and limit < rows.size:
+            keep = np.argpartition(key, limit - 1)[:limit]
+            rows, key = rows[keep], key[keep]
+        return rows[np.lexsort((rows, key))]
+
+    def table(self, *, sort: str | None = "priority", limit: int | None = 500) -> pd.DataFrame:
+        """The call list: the selected rows of the scored frame, best first."""
+        return self.scored.frame.iloc[self.rows(sort=sort, limit=limit)].reset_index(drop=True)
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table(limit=None)
+
+
+def filter_customers(scored: ScoredCustomers, *, where: RiskFilter = RiskFilter()) -> RiskSelection:
+    """The customers matching every condition of ``where``."""
+    frame, data = scored.frame, scored.dataset.frame
+    p = scored.arrays["probability"]
+    low, high = where.probability
+    if not 0 <= low <= high <= 1:
+        raise ParameterError(f"The probability range must satisfy 0 <= low <= high <= 1. Got {where.probability} "
+                             "instead.", code="bad_parameter", name="probability", value=list(where.probability))
+    mask = (p >= low) & (p <= high)
+    for column, values in (("tier", where.tiers), ("value_band", where.value_bands), ("segment", where.segments),
+                           ("action", where.actions)):
+        if values:
+            mask &= _in(frame[column], values)
+    for column, has in where.flags:
+        mask &= _flag(scored, column) == (1 if has else 0)
+    for column, values in where.categories:
+        _require(scored, column)
+        mask &= _in(data[column], values)
+    if where.service_calls is not None:
+        column = scored.dataset.roles.service_calls
+        if column is None:
+            raise ParameterError("The dataset has no service-call column, so it cannot be filtered by service "
+                                 "calls. Map one in the role mapping, or drop that filter.",
+                                 code="bad_parameter", name="service_calls", value=list(where.service_calls))
+        x = pd.to_numeric(data[column], errors="coerce").to_numpy(dtype=float)
+        mask &= (x >= where.service_calls[0]) & (x <= where.service_calls[1])
+    if where.top_reasons:
+        mask &= np.isin(frame["reason_1"].to_numpy(dtype=object), list(where.top_reasons))
+    return RiskSelection(scored, mask)
+
+
+def _in(column: pd.Series, values) -> np.ndarray:
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        wanted = [i for i, c in enumerate(column.cat.categories) if str(c) in {str(v) for v in values}]
+        return np.isin(column.cat.codes.to_numpy(), wanted)
+    return column.astype(str).isin([str(v) for v in values]).to_numpy()
+
+
+def _flag(scored: ScoredCustomers, column: str) -> np.ndarray:
+    _require(scored, column)
+    return flag_codes(scored.dataset.frame[column])
+
+
+def _require(scored: ScoredCustomers, column: str) -> None:
+    if column not in scored.dataset.frame:
+        raise ParameterError(f"Cannot filter on '{column}': the dataset has no such column. Received "
+                             f"{list(scored.dataset.frame.columns)[:12]}.", code="bad_parameter", name="column",
+                             value=column)
+
+
+# -- the call list in words -------------------------------------------------------------------------------
+
+def call_list(selection: RiskSelection, *, lang: str = "en", sort: str | None = "priority", limit: int | None = None
+              ) -> pd.DataFrame:
+    """The selected customers as the call centre reads them: id, probability, tier, due time, priority,
+    value, reasons in words and the action (export this one)."""
+    check_language(lang)
+    table = selection.table(sort=sort, limit=limit)
+    scored = selection.scored
+    out = pd.DataFrame({"id": table["id"].astype(str), "churn_probability": table["probability"].round(4),
+                        "risk_tier": table["tier"].astype(str), "due_within_hours": table["due_hours"],
+                        "priority": table["priority"].round(2), "value": table["value"].round(2)})
+    for k in range(1, STORED_REASONS + 1):
+        out[f"reason_{k}"] = reason_sentences(table[f"reason_{k}"], table[f"reason_{k}_value"],
+                                              table[f"reason_{k}_points"].to_numpy(), roles=scored.dataset.roles,
+                                              lang=lang)
+    words = {key: scored.policy.action_text(key, lang=lang) for key in table["action"].cat.categories}
+    out["action"] = table["action"].astype(object).map(words)
+    return out
+
+
+# -- one customer --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, eq=False)
+class SimilarCustomers:
+    """Customers who share this customer's top reasons (same plan, same band of a number)."""
+
+    clauses: tuple[tuple[str, str], ...]  # (source, the customer's value or band, as text)
+    customers: int
+    churners: int | None  # None when the dataset has no target
+    churn_rate: float | None
+    ci_low: float | None
+    ci_high: float | None
+    mean_probability: float
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([self.__dict__])
+
+
+@dataclass(frozen=True, eq=False)
+class CustomerProfile:
+    """Everything the customer panel shows for one scored customer."""
+
+    row: int
+    customer_id: str
+    probability: float
+    tier: str
+    due_hours: int | None
+    priority: float
+    value: float
+    explanation: object  # churn_core.explain.CustomerExplanation
+    actions: tuple[str, ...]  # action keys, the recommended one first
+    population: pd.DataFrame  # source, value, median, percentile for the top numeric sources
+    similar: SimilarCustomers | None
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.explanation.to_frame()
+
+
+def customer_profile(scored: ScoredCustomers, row: int, *, model, top: int = 6, min_similar: int = 30
+                     ) -> CustomerProfile:
+    """The profile of the customer at position ``row``: exact SHAP contributions, actions, how the
+    customer compares with everyone, and how customers like them behaved."""
+    from .explain import explain_customer
+    from .scoring import _background
+
+    n = len(scored.frame)
+    if not isinstance(row, (int, np.integer)) or not 0 <= row < n:
+        raise ParameterError(f"The 'row' parameter must be a position from 0 to {n - 1}. Got {row!r} instead.",
+                             code="bad_parameter", name="row", value=row)
+    data = scored.dataset.frame
+    explanation = explain_customer(model, data.iloc[[row]], background=_background(data))
+    record = scored.frame.iloc[row]
+    top_sources = explanation.table.head(top)
+    population = _population(scored, row, top_sources["source"])
+    similar = _similar(scored, row, explanation.table, min_similar=min_similar)
+    return CustomerProfile(int(row), str(record["id"]), float(record["probability"]), str(record["tier"]),
+                           None if pd.isna(record["due_hours"]) else int(record["due_hours"]),
+                           float(record["priority"]), float(record["value"]), explanation,
+                           _profile_actions(scored, row, explanation.table), population, similar)
+
+
+def _profile_actions(scored: ScoredCustomers, row: int, table: pd.DataFrame) -> tuple[str, ...]:
+    """The recommended action, then every other playbook action the customer's risk-raising reasons call for."""
+    from .scoring import resolve_ref
+
+    first = str(scored.frame["action"].iloc[row])
+    sources = [*scored.dataset.frame.columns, *scored.derived.columns]
+    more = []
+    raising = table[table["points"] > 0]
+    for rule in scored.policy.playbook:
+        targets = resolve_ref(rule.ref, roles=scored.dataset.roles, sources=sources)
+        hit = raising[raising["source"].isin(targets)]
+        if hit.empty:
+            continue
+        if rule.flag is not None and flag_codes(hit["value"].iloc[:1])[0] != (1 if rule.flag == "yes" else 0):
+            continue
+        more.append(rule.key)
+    if first in ("monitor", "none"):
+        return (first,)
+    return tuple(dict.fromkeys([first, *more]))
+
+
+def _numeric(scored: ScoredCustomers, source: str) -> np.ndarray | None:
+    if source in scored.dataset.roles.plan_flags or source in scored.dataset.roles.categorical:
+        return None
+    values = pd.to_numeric(scored.source_values(source), errors="coerce")
+    return values.to_numpy(dtype=float)
+
+
+def _population(scored: ScoredCustomers, row: int, sources) -> pd.DataFrame:
+    rows = []
+    for source in sources:
+        x = _numeric(scored, source)
+        if x is None:
+            continue
+        v = x[row]
+        ok = x[~np.isnan(x)]
+        if np.isnan(v) or ok.size == 0:
+            continue
+        percentile = float(((ok < v).sum() + 0.5 * (ok == v).sum()) / ok.size)
+        rows.append((source, float(v), float(np.median(ok)), percentile))
+    return pd.DataFrame(rows, columns=["source", "value", "median", "percentile"])
+
+
+def _similar(scored: ScoredCustomers, row: int, table: pd.DataFrame, *, min_similar: int) -> SimilarCustomers | None:
+    """Customers sharing the customer's two strongest risk-raising reasons: the same value of a plan or
+    category, or the same quintile band of a number. A clause that leaves fewer than ``min_similar``
+    customers is dropped."""
+    mask = np.ones(len(scored.frame), dtype=bool)
+    clauses = []
+    for source, value in table.loc[table["points"] > 0, ["source", "value"]].head(2).itertuples(index=False):
+        x = _numeric(scored, source)
+        if x is None:
+            column = scored.source_values(source)
+            if source in scored.dataset.roles.plan_flags:
+                codes = flag_codes(column)
+                clause, text = codes == codes[row], str(value)
+            else:
+                clause, text = (column.astype(str) == str(column.iloc[row])).to_numpy(), str(column.iloc[row])
+        else:
+            v = x[row]
+            edges = np.unique(np.nanquantile(x, np.linspace(0, 1, 6)))
+            i = int(np.clip(np.searchsorted(edges, v, side="right") - 1, 0, max(len(edges) - 2, 0)))
+            lo, hi = edges[i], edges[min(i + 1, len(edges) - 1)]
+            last = i + 1 >= len(edges) - 1
+            with np.errstate(invalid="ignore"):
+                clause = (x >= lo) & ((x <= hi) if last else (x < hi))
+            text = f"{lo:g}–{hi:g}"
+        if (mask & clause).sum() >= min_similar:
+            mask &= clause
+            clauses.append((str(source), text))
+    if not clauses:
+        return None
+    p = scored.arrays["probability"][mask]
+    customers = int(mask.sum())
+    if scored.dataset.has_target:
+        churners = int(scored.dataset.target().to_numpy()[mask].sum())
+        low, high = wilson_interval(churners, customers)
+        return SimilarCustomers(tuple(clauses), customers, churners, churners / customers, float(low), float(high),
+                                float(p.mean()))
+    return SimilarCustomers(tuple(clauses), customers, None, None, None, None, float(p.mean()))
+
+
+# -- two runs' scores ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, eq=False)
+class ScoreComparison:
+    """How two score sets of the same customers differ."""
+
+    transitions: pd.DataFrame  # rows: tier under A, columns: tier under B, values: customers
+    spearman: float
+    mean_abs_change: float  # in probability
+    top_overlap: float  # share of A's riskiest 10% also in B's riskiest 10%
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.transitions.copy()
+
+
+def compare_scores(a: pd.DataFrame, b: pd.DataFrame, *, policy: RiskPolicy | None = None,
+                   top_share: float = 0.1) -> ScoreComparison:
+    """Compare two score sets (``Store.load_scores``) of the same dataset version."""
+    from scipy import stats
+
+    from .scoring import assign_tiers
+
+    policy = policy or RiskPolicy()
+    if len(a) != len(b) or not np.array_equal(a["row_index"].to_numpy(), b["row_index"].to_numpy()):
+        raise ParameterError(f"Score sets can only be compared on the same customers. Got {len(a)} and {len(b)} "
+                             "rows with different row positions; compare score sets of one dataset version.",
+                             code="bad_parameter", name="scores", value=[len(a), len(b)])
+    pa, pb = a["probability"].to_numpy(), b["probability"].to_numpy()
+    keys = [t.key for t in policy.tiers]
+    ta = pd.Categorical(assign_tiers(pa, tiers=policy.tiers), categories=keys)
+    tb = pd.Categorical(assign_tiers(pb, tiers=policy.tiers), categories=keys)
+    transitions = pd.crosstab(ta, tb, dropna=False).reindex(index=keys, columns=keys, fill_value=0)
+    transitions.index.name, transitions.columns.name = "tier_a", "tier_b"
+    k = max(1, int(round(top_share * len(pa))))
+    top_a = set(np.argsort(-pa, kind="stable")[:k])
+    top_b = set(np.argsort(-pb, kind="stable")[:k])
+    rho = stats.spearmanr(pa, pb).statistic if len(pa) > 1 else float("nan")
+    return ScoreComparison(transitions, float(rho), float(np.abs(pa - pb).mean()), len(top_a & top_b) / k)
