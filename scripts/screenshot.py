@@ -56,11 +56,13 @@ class Page:
     path: str
     nav_key: str
     upload: str | None = None  # a repo file to put in the page's file uploader before the screenshot
+    query: str = ""  # extra query parameters, e.g. "customer=12" to open a customer on the Risk page
 
 
 PAGES: dict[str, Page] = {
     "overview": Page(path="", nav_key="nav.overview"),
     "drivers": Page(path="drivers", nav_key="nav.drivers"),
+    "risk": Page(path="risk", nav_key="nav.risk", query="customer=1401"),
     "models": Page(path="models", nav_key="nav.models"),
     "data": Page(path="data", nav_key="nav.data", upload="data/telecom_churn.csv"),
 }
@@ -183,7 +185,7 @@ def full_page_screenshot(page, path: Path) -> None:
 def shoot(browser, base_url: str, name: str, lang: str, out: Path, width: int) -> tuple[Path, list[str]]:
     """Open ``name`` in ``lang`` on a fresh session, check it is that page, save the PNG; return problems."""
     spec = PAGES[name]
-    url = f"{base_url.rstrip('/')}/{spec.path}?lang={lang}"
+    url = f"{base_url.rstrip('/')}/{spec.path}?lang={lang}" + (f"&{spec.query}" if spec.query else "")
     context = browser.new_context(viewport={"width": width, "height": 1000}, device_scale_factor=1,
                                   locale="zh-CN" if lang == "zh" else "en-US")
     page = context.new_page()

@@ -109,3 +109,62 @@ def comparison(version: int, run_id: int):
     """The champion against run ``run_id`` on its holdout rows (recomputed only when the champion changes)."""
     champ = champion()
     return _comparison(str(store().path), version, run_id, (champ.run_id, champ.model) if champ else None)
+
+
+# -- the risk explorer -------------------------------------------------------------------------------------
+
+# Seconds of SHAP work the Risk page spends before it first shows (the riskiest customers first);
+# everyone else is explained when opened.
+EXPLAIN_BUDGET_S = 6.0
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _model(path: str, run_id: int, name: str):
+    entry = _store(path).get_run(run_id).model(name)
+    return cc.load_model(entry["artifact"], sha256=entry["sha256"])
+
+
+def champion_model():
+    """The champion's fitted model (loaded once, checked against its sha256; read-only, so shared)."""
+    champ = champion()
+    return None if champ is None else _model(str(store().path), champ.run_id, champ.model)
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _scored(path: str, version: int, run_id: int, name: str) -> cc.ScoredCustomers:
+    return cc.score_dataset(_dataset(path, version), store=_store(path), model=_model(path, run_id, name),
+                            explain_budget_s=EXPLAIN_BUDGET_S)
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _with_policy(path: str, version: int, run_id: int, name: str, retention: float, contact_cost: float,
+                 ltv: float) -> cc.ScoredCustomers:
+    base = _scored(path, version, run_id, name)
+    policy = cc.RiskPolicy(retention_likelihood=retention, contact_cost=contact_cost, ltv=ltv)
+    return base if policy == base.policy else base.with_policy(policy)
+
+
+def scored(*, retention: float, contact_cost: float, ltv: float) -> cc.ScoredCustomers | None:
+    """The active dataset scored by the champion under these assumptions (None without a champion).
+
+    Scores are computed once per dataset version and champion (and kept in the store); changing an
+    assumption only re-derives tiers, priority and actions. Shared, never modified.
+    """
+    champ = champion()
+    if champ is None:
+        return None
+    args = (str(store().path), active_version().version, champ.run_id, champ.model)
+    _scored(*args)
+    return _with_policy(*args, float(retention), float(contact_cost), float(ltv))
+
+
+def explain_more(scored_: cc.ScoredCustomers, *, limit: int) -> None:
+    """Explain the next ``limit`` riskiest unexplained customers, keep their reasons, forget the cached scores."""
+    cc.explain_rows(scored_, cc.unexplained_rows(scored_, limit=limit), model=champion_model(), store=store())
+    _scored.clear()
+    _with_policy.clear()
+
+
+def run_dataset_version(run_id: int) -> int | None:
+    """The dataset version a run was trained on."""
+    return next((r.dataset_version for r in runs() if r.id == run_id), None)

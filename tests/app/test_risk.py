@@ -1,0 +1,64 @@
+"""The Risk page: scores, filters, the KPI strip, the call list, one customer's panel, and exports."""
+
+from __future__ import annotations
+
+import churn_core as cc
+from tests.app.conftest import texts
+from ui.risk_views import CUSTOMER_KEY
+
+
+def open_risk(app, lang: str | None = None, **state):
+    if lang:
+        app.session_state["lang"] = lang
+    for key, value in state.items():
+        app.session_state[key] = value
+    return app.run().switch_page("pages/risk.py").run()
+
+
+def test_without_a_champion_the_page_points_to_models(app):
+    at = open_risk(app)
+    assert not at.exception
+    assert "No champion model yet" in texts(at)
+
+
+def test_kpis_and_call_list_match_the_stored_scores(trained_app, trained_app_db):
+    at = open_risk(trained_app)
+    assert not at.exception, at.exception
+    store = cc.Store(trained_app_db)
+    (score_set,) = store.list_score_sets()
+    scores = store.load_scores(score_set.id)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Customers"] == "5,000"
+    assert metrics["Expected churners"] == f"{scores['probability'].sum():,.1f}"
+    table = at.dataframe[0].value
+    assert len(table) == 500
+    assert table["Probability"].is_monotonic_decreasing or table["Priority"].is_monotonic_decreasing
+    assert table["Reason 1"].str.contains(r"\((?:[+−])\d").all()
+
+
+def test_a_filter_and_a_selection_show_the_customer_panel(trained_app, trained_app_db):
+    at = open_risk(trained_app)
+    at.multiselect(key="risk_f_tier").set_value(["critical"]).run()
+    assert not at.exception, at.exception
+    table = at.dataframe[0].value
+    assert (table["Tier"] == "Critical").all() and len(table) > 0
+    store = cc.Store(trained_app_db)
+    scores = store.load_scores(store.list_score_sets()[0].id)
+    critical = scores[scores["probability"] >= 0.8]
+    assert at.metric[0].value == f"{len(critical):,}"
+    row = int(critical.sort_values("probability", ascending=False)["row_index"].iloc[0])
+    at.session_state[CUSTOMER_KEY] = row
+    at.run()
+    assert not at.exception, at.exception
+    shown = texts(at)
+    assert f"Customer {scores['customer_id'].iloc[row]}" in [s.value for s in at.subheader]
+    assert "Top reasons" in shown and "Recommended actions" in shown and "Customers like this one" in shown
+    assert len(at.get("plotly_chart")) == 3  # gauge, waterfall, percentiles
+
+
+def test_chinese_panel(trained_app):
+    at = open_risk(trained_app, lang="zh", **{CUSTOMER_KEY: 0})
+    assert not at.exception, at.exception
+    shown = texts(at)
+    assert "主要原因" in shown and "建议行动" in shown
+    assert "个百分点" in shown

@@ -1,0 +1,208 @@
+"""The Risk page's widgets: assumptions, filters, the KPI strip, the call list, the customer panel, exports."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pandas as pd
+import streamlit as st
+
+import churn_core as cc
+from churn_core import plots
+from churn_core._labels import flag_word, reason_sentences, source_label
+
+from . import fmt, state
+from .i18n import current_language, t
+from .widgets import kpi_row, labels, segment_name
+
+TABLE_ROWS = 500
+CUSTOMER_KEY = "risk_customer"  # session state: the position of the customer whose panel is open
+
+
+def assumptions(has_value_column: bool) -> dict[str, float]:
+    """Retention likelihood, contact cost and (without a value column) the constant LTV."""
+    default = cc.RiskPolicy()
+    with st.expander(t("risk.assumptions")):
+        a, b, c = st.columns(3)
+        retention = a.slider(t("risk.retention"), 0.05, 1.0, default.retention_likelihood, 0.05,
+                             help=t("risk.retention_help"), key="risk_retention")
+        cost = b.number_input(t("risk.contact_cost"), min_value=0.5, value=default.contact_cost, step=0.5,
+                              key="risk_contact_cost")
+        ltv = c.number_input(t("risk.ltv"), min_value=1.0, value=default.ltv, step=100.0, key="risk_ltv",
+                             disabled=has_value_column, help=t("risk.ltv_help"))
+        st.caption(t("risk.priority_formula"))
+    return {"retention": retention, "contact_cost": cost, "ltv": ltv}
+
+
+def tier_name(key: str) -> str:
+    return t(f"risk.tier.{key}")
+
+
+def filters(scored: cc.ScoredCustomers) -> cc.RiskFilter:
+    """The filter widgets; returns the filter they describe."""
+    roles, data, frame = scored.dataset.roles, scored.dataset.frame, scored.frame
+    lang = current_language()
+    with st.container(border=True):
+        a, b, c, d = st.columns(4)
+        tiers = a.multiselect(t("risk.f_tier"), [tr.key for tr in scored.policy.tiers], format_func=tier_name,
+                              placeholder=t("common.all"), key="risk_f_tier")
+        low, high = b.slider(t("risk.f_probability"), 0, 100, (0, 100), format="%d%%", key="risk_f_prob")
+        segments = c.multiselect(t("risk.f_segment"), list(frame["segment"].cat.categories),
+                                 format_func=_segment, placeholder=t("common.all"), key="risk_f_segment")
+        bands = d.multiselect(t("risk.f_value_band"), ["high", "medium", "low"],
+                              format_func=lambda k: t(f"risk.band.{k}"), placeholder=t("common.all"),
+                              key="risk_f_band", disabled=not scored.has_value_column)
+        a, b, c, d = st.columns(4)
+        flags = []
+        for i, flag in enumerate(roles.plan_flags[:2]):
+            choice = (a, b)[i].selectbox(source_label(flag, roles=roles, lang=lang), ["any", "yes", "no"],
+                                         format_func=lambda k: t(f"risk.flag.{k}"), key=f"risk_f_flag_{flag}")
+            if choice != "any":
+                flags.append((flag, choice == "yes"))
+        calls = None
+        if roles.service_calls:
+            x = pd.to_numeric(data[roles.service_calls], errors="coerce")
+            lo, hi = int(x.min()), int(x.max())
+            if hi > lo:
+                picked = c.slider(t("risk.f_calls"), lo, hi, (lo, hi), key="risk_f_calls")
+                calls = None if picked == (lo, hi) else picked
+        reasons = sorted(frame["reason_1"].dropna().unique())
+        top = d.multiselect(t("risk.f_reason"), reasons, format_func=lambda s: source_label(s, roles=roles, lang=lang),
+                            placeholder=t("common.all"), key="risk_f_reason")
+        categories = []
+        if roles.categorical:
+            a, b = st.columns([1, 3])
+            column = a.selectbox(t("risk.f_column"), ["", *roles.categorical], key="risk_f_column",
+                                 format_func=lambda c: c or t("common.none"))
+            if column:
+                levels = sorted(data[column].dropna().astype(str).unique())
+                values = b.multiselect(t("risk.f_values", column=column), levels, placeholder=t("common.all"),
+                                       key=f"risk_f_values_{column}")
+                if values:
+                    categories.append((column, tuple(values)))
+    return cc.RiskFilter(tiers=tuple(tiers), probability=(low / 100, high / 100), flags=tuple(flags),
+                         categories=tuple(categories), service_calls=calls, value_bands=tuple(bands),
+                         segments=tuple(segments), top_reasons=tuple(top))
+
+
+def _segment(key: str) -> str:
+    return t("risk.segment_none") if key == "none" else segment_name(key, key)
+
+
+def kpis(selection: cc.RiskSelection) -> None:
+    scored, lang = selection.scored, current_language()
+    kpi_row([(t("risk.k_customers"), fmt.count(selection.customers),
+              t("risk.k_customers_help", total=fmt.count(len(scored.frame)))),
+             (t("risk.k_expected"), fmt.number(selection.expected_churners, digits=1), t("risk.k_expected_help")),
+             (t("risk.k_value"), fmt.amount(selection.value_at_risk, lang=lang), t("risk.k_value_help")),
+             (t("risk.k_urgent"), fmt.count(selection.due_within(72)), t("risk.k_urgent_help"))])
+
+
+def call_table(selection: cc.RiskSelection, *, sort: str, where: cc.RiskFilter) -> int | None:
+    """The sortable call list (the ``TABLE_ROWS`` best by ``sort``); returns the selected customer's position."""
+    lang = current_language()
+    table = selection.table(sort=sort, limit=TABLE_ROWS)
+    words = cc.call_list(selection, lang=lang, sort=sort, limit=TABLE_ROWS)  # the same rows, in words
+    view = pd.DataFrame({
+        t("risk.c_id"): words["id"], t("risk.c_probability"): table["probability"] * 100,
+        t("risk.c_tier"): [tier_name(k) for k in table["tier"].astype(str)],
+        t("risk.c_due"): [_due(h) for h in table["due_hours"]],
+        t("risk.c_priority"): table["priority"], t("risk.c_value"): table["value"],
+        **{t("risk.c_reason", k=k): words[f"reason_{k}"] for k in (1, 2, 3)},
+        t("risk.c_action"): words["action"]})
+    config = {t("risk.c_probability"): st.column_config.ProgressColumn(format="%.1f%%", min_value=0, max_value=100),
+              t("risk.c_priority"): st.column_config.NumberColumn(format="%.2f"),
+              t("risk.c_value"): st.column_config.NumberColumn(format="%.2f")}
+    key = "risk_table_" + hashlib.sha1(repr((where, sort)).encode()).hexdigest()[:10]
+    event = st.dataframe(view, hide_index=True, column_config=config, width="stretch", height=380,
+                         on_select="rerun", selection_mode="single-row", key=key)
+    return selected_row(event, table["row"].tolist())
+
+
+def selected_row(event, rows: list[int]) -> int | None:
+    """The scored position of the row picked in the table (kept in session state), or the one kept before."""
+    picked = list(getattr(getattr(event, "selection", None), "rows", []) or [])
+    if picked and picked[0] < len(rows):
+        st.session_state[CUSTOMER_KEY] = int(rows[picked[0]])
+    return st.session_state.get(CUSTOMER_KEY)
+
+
+def _due(hours) -> str:
+    if pd.isna(hours):
+        return "–"
+    return t("risk.due_days", n=int(hours) // 24) if hours >= 48 else t("risk.due_hours", n=int(hours))
+
+
+def find_customer(scored: cc.ScoredCustomers) -> None:
+    """Open a customer by id (``?customer=<id>`` in the URL opens one directly)."""
+    wanted = st.text_input(t("risk.find"), key="risk_find", placeholder=t("risk.find_placeholder"),
+                           value=st.query_params.get("customer", ""))
+    if wanted:
+        hits = (scored.frame["id"].astype(str) == wanted.strip()).to_numpy().nonzero()[0]
+        if hits.size:
+            st.session_state[CUSTOMER_KEY] = int(hits[0])
+        else:
+            st.warning(t("risk.not_found", id=wanted))
+
+
+def customer_panel(scored: cc.ScoredCustomers, row: int) -> None:
+    lang, roles = current_language(), scored.dataset.roles
+    profile = cc.customer_profile(scored, row, model=state.champion_model())
+    names = {s: source_label(s, roles=roles, lang=lang) for s in profile.explanation.table["source"]}
+    st.subheader(t("risk.panel_title", id=profile.customer_id))
+    left, middle, right = st.columns([1, 1.4, 1.2])
+    with left:
+        bounds = [tr.lower for tr in scored.policy.tiers[:-1]]
+        st.plotly_chart(plots.risk_gauge(profile.probability, bounds=bounds, labels=labels(t("risk.gauge"))),
+                        key="risk_gauge")
+        st.markdown(t("risk.tier_line", tier=tier_name(profile.tier), due=_due(profile.due_hours),
+                      priority=fmt.number(profile.priority), value=fmt.number(profile.value)))
+    with middle:
+        top = profile.explanation.table.head(3)
+        sentences = reason_sentences(top["source"], top["value"], top["points"].to_numpy(), roles=roles, lang=lang)
+        st.markdown(t("risk.reasons") + "\n" + "\n".join(f"1. {s}" for s in sentences))
+        wf = labels(t("risk.waterfall"), x=t("risk.points"), y="")
+        wf = plots.Labels(**{**wf.__dict__, "baseline": t("risk.wf_base"), "predicted": t("risk.wf_customer"),
+                             "overall": t("risk.wf_other"), "threshold": t("risk.wf_calibration")})
+        table = profile.explanation.table
+        shown = {s: flag_word(v, lang=lang) for s, v in zip(table["source"], table["value"]) if s in roles.plan_flags}
+        st.plotly_chart(plots.reason_waterfall(profile.explanation, names=names, labels=wf, values=shown),
+                        key="risk_waterfall")
+        st.caption(t("risk.units_note", units=t(f"risk.units.{profile.explanation.units}")))
+    with right:
+        st.markdown(t("risk.actions"))
+        for i, key in enumerate(profile.actions):
+            st.markdown(("**" if i == 0 else "") + "→ " + scored.policy.action_text(key, lang=lang)
+                        + ("**" if i == 0 else ""))
+        st.markdown(t("risk.similar"))
+        st.markdown(_similar_text(profile.similar, names, flags=roles.plan_flags))
+    if not profile.population.empty:
+        pop = plots.Labels(title=t("risk.population"), x=t("risk.percentile"), overall=t("risk.median"))
+        st.plotly_chart(plots.population_percentiles(profile.population, names=names, labels=pop),
+                        key="risk_population")
+
+
+def _similar_text(similar: cc.SimilarCustomers | None, names: dict[str, str], *, flags) -> str:
+    if similar is None:
+        return t("risk.similar_none")
+    lang = current_language()
+    sep, join = ("：", "；") if lang == "zh" else (": ", "; ")
+    who = join.join(f"{names.get(s, s)}{sep}{flag_word(v, lang=lang) if s in flags else v}"
+                    for s, v in similar.clauses)
+    if similar.churn_rate is None:
+        return t("risk.similar_unlabelled", who=who, n=fmt.count(similar.customers),
+                 p=fmt.pct(similar.mean_probability))
+    return t("risk.similar_line", who=who, n=fmt.count(similar.customers), rate=fmt.pct(similar.churn_rate),
+             low=fmt.pct(similar.ci_low), high=fmt.pct(similar.ci_high), p=fmt.pct(similar.mean_probability))
+
+
+def exports(selection: cc.RiskSelection, *, sort: str) -> None:
+    lang = current_language()
+    a, b, _ = st.columns([1, 1, 3])
+    a.download_button(t("risk.export_csv"), data=lambda: cc.csv_bytes(cc.call_list(selection, lang=lang, sort=sort,
+                                                                                   limit=None)),
+                      file_name="churn_risk.csv", mime="text/csv", key="risk_csv", on_click="ignore")
+    b.download_button(t("risk.export_xlsx"), data=lambda: cc.xlsx_bytes(cc.call_list(selection, lang=lang, sort=sort,
+                                                                                     limit=None)),
+                      file_name="churn_risk.xlsx", key="risk_xlsx", on_click="ignore",
+                      mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
