@@ -34,6 +34,7 @@ test-fast: $(VENV)/.dev ## the suite without the browser journeys
 bench: $(VENV)/.dev ## benchmarks at 200k and 1M synthetic customers (prints tables)
 	$(BIN)/python bench/analysis.py
 	$(BIN)/python bench/train.py
+	$(BIN)/python bench/explain.py
 
 lint: $(VENV)/.dev ## ruff over the code
 	$(BIN)/ruff check churn_core ui pages app.py tests bench scripts

@@ -10,6 +10,7 @@ scale of a customer's probability but not which features push it up or down.
 from __future__ import annotations
 
 import logging
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -95,7 +96,7 @@ def _contributions(model, X: pd.DataFrame, reference: pd.DataFrame | None) -> tu
         contribs = final.get_booster().predict(xgboost.DMatrix(X, missing=np.nan), pred_contribs=True)
         return contribs[:, :-1], float(contribs[0, -1]) if len(contribs) else 0.0
     if kind == "random_forest":
-        explainer = shap.TreeExplainer(final)
+        explainer = _tree_explainer(final)
         values = explainer.shap_values(X.to_numpy(dtype=float), check_additivity=False)
         return np.asarray(values)[:, :, 1], float(np.atleast_1d(explainer.expected_value)[1])
     data, ref = X, X if reference is None else reference
@@ -103,6 +104,25 @@ def _contributions(model, X: pd.DataFrame, reference: pd.DataFrame | None) -> tu
         data, ref = step.transform(data), step.transform(ref)
     explainer = shap.LinearExplainer(final, np.asarray(ref, dtype=float))
     return np.asarray(explainer.shap_values(np.asarray(data, dtype=float))), float(explainer.expected_value)
+
+
+_EXPLAINERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _tree_explainer(forest):
+    """shap's TreeExplainer for a fitted forest, built once per forest (building it converts every tree)."""
+    import shap
+
+    if forest not in _EXPLAINERS:
+        _EXPLAINERS[forest] = shap.TreeExplainer(forest)
+    return _EXPLAINERS[forest]
+
+
+def _reference(model, background: pd.DataFrame | None) -> pd.DataFrame | None:
+    """The linear model's background through the feature step (tree explainers need none)."""
+    if background is None or model_kind(model) != "logistic_regression":
+        return None
+    return _parts(model)[0].transform(background)
 
 
 def native_importance(model) -> pd.Series:
@@ -144,7 +164,7 @@ def _share(values: pd.Series) -> np.ndarray:
 
 # Measured on 2 cores (bench/explain.py): seconds per cost unit, where a unit is one leaf x depth^2
 # of one tree (exact TreeSHAP's cost). The linear model costs next to nothing per customer.
-_SECONDS_PER_UNIT = {"xgboost": 4.5e-9, "random_forest": 3.3e-9}
+_SECONDS_PER_UNIT = {"xgboost": 4.5e-9, "random_forest": 5.3e-9}
 _LINEAR_SECONDS_PER_ROW = 2e-6
 REASON_COLUMNS = ("reason_{k}", "reason_{k}_value", "reason_{k}_points")
 
@@ -232,7 +252,7 @@ def explain_customers(model, frame: pd.DataFrame, *, top_k: int = 3, background:
     names = list(dict.fromkeys(sources))
     grouping = np.zeros((len(sources), len(names)))
     grouping[np.arange(len(sources)), [names.index(s) for s in sources]] = 1.0
-    reference = None if background is None else features.transform(background)
+    reference = _reference(model, background)
     k = min(top_k, len(names))
     parts, base_probability = [], float("nan")
     for start in range(0, len(frame), chunk_rows):
@@ -268,8 +288,7 @@ def explain_customer(model, frame: pd.DataFrame, *, background: pd.DataFrame | N
                              "pass frame.iloc[[i]].", code="bad_parameter", name="frame", value=len(frame))
     features = _parts(model)[0]
     X = features.transform(frame)
-    reference = None if background is None else features.transform(background)
-    values, base = _contributions(model, X, reference)
+    values, base = _contributions(model, X, _reference(model, background))
     points, base_probability = _to_points(values, base, shap_units(model))
     table = pd.DataFrame({"source": feature_sources(model), "points": points[0], "contribution": values[0]})
     table = table.groupby("source", sort=False, as_index=False).sum()

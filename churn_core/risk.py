@@ -125,7 +125,7 @@ def _in(column: pd.Series, values) -> np.ndarray:
 
 def _flag(scored: ScoredCustomers, column: str) -> np.ndarray:
     _require(scored, column)
-    return flag_codes(scored.dataset.frame[column])
+    return scored.flag_values(column)
 
 
 def _require(scored: ScoredCustomers, column: str) -> None:
@@ -205,8 +205,11 @@ def customer_profile(scored: ScoredCustomers, row: int, *, model, top: int = 6, 
     if not isinstance(row, (int, np.integer)) or not 0 <= row < n:
         raise ParameterError(f"The 'row' parameter must be a position from 0 to {n - 1}. Got {row!r} instead.",
                              code="bad_parameter", name="row", value=row)
+    from .explain import model_kind
+
     data = scored.dataset.frame
-    explanation = explain_customer(model, data.iloc[[row]], background=_background(data))
+    background = _background(data) if model_kind(model) == "logistic_regression" else None
+    explanation = explain_customer(model, data.iloc[[row]], background=background)
     record = scored.frame.iloc[row]
     top_sources = explanation.table.head(top)
     population = _population(scored, row, top_sources["source"])
@@ -238,25 +241,26 @@ def _profile_actions(scored: ScoredCustomers, row: int, table: pd.DataFrame) -> 
     return tuple(dict.fromkeys([first, *more]))
 
 
-def _numeric(scored: ScoredCustomers, source: str) -> np.ndarray | None:
+def _numeric(scored: ScoredCustomers, source: str, *, row: int | None = None):
+    """A numeric source's values (or its value at ``row``); None for plans and categories."""
     if source in scored.dataset.roles.plan_flags or source in scored.dataset.roles.categorical:
         return None
-    values = pd.to_numeric(scored.source_values(source), errors="coerce")
-    return values.to_numpy(dtype=float)
+    values = scored.numeric_values(source)
+    return float(values[row]) if row is not None else values
 
 
 def _population(scored: ScoredCustomers, row: int, sources) -> pd.DataFrame:
     rows = []
     for source in sources:
-        x = _numeric(scored, source)
-        if x is None:
+        ok = scored.sorted_values(source)
+        if ok is None or ok.size == 0:
             continue
-        v = x[row]
-        ok = x[~np.isnan(x)]
-        if np.isnan(v) or ok.size == 0:
+        v = _numeric(scored, source, row=row)
+        if np.isnan(v):
             continue
-        percentile = float(((ok < v).sum() + 0.5 * (ok == v).sum()) / ok.size)
-        rows.append((source, float(v), float(np.median(ok)), percentile))
+        below, upto = np.searchsorted(ok, v, side="left"), np.searchsorted(ok, v, side="right")
+        percentile = float((below + 0.5 * (upto - below)) / ok.size)
+        rows.append((source, float(v), float(ok[(ok.size - 1) // 2] + ok[ok.size // 2]) / 2, percentile))
     return pd.DataFrame(rows, columns=["source", "value", "median", "percentile"])
 
 
@@ -271,13 +275,16 @@ def _similar(scored: ScoredCustomers, row: int, table: pd.DataFrame, *, min_simi
         if x is None:
             column = scored.source_values(source)
             if source in scored.dataset.roles.plan_flags:
-                codes = flag_codes(column)
+                codes = scored.flag_values(source)
                 clause, text = codes == codes[row], str(value)
             else:
-                clause, text = (column.astype(str) == str(column.iloc[row])).to_numpy(), str(column.iloc[row])
+                codes = column.cat.codes.to_numpy() if isinstance(column.dtype, pd.CategoricalDtype) else \
+                    pd.factorize(column)[0]
+                clause, text = codes == codes[row], str(column.iloc[row])
         else:
             v = x[row]
-            edges = np.unique(np.nanquantile(x, np.linspace(0, 1, 6)))
+            ordered = scored.sorted_values(source)
+            edges = np.unique(ordered[np.round(np.linspace(0, 1, 6) * (ordered.size - 1)).astype(int)])
             i = int(np.clip(np.searchsorted(edges, v, side="right") - 1, 0, max(len(edges) - 2, 0)))
             lo, hi = edges[i], edges[min(i + 1, len(edges) - 1)]
             last = i + 1 >= len(edges) - 1

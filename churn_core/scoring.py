@@ -206,6 +206,34 @@ class ScoredCustomers:
         return {"probability": self.frame["probability"].to_numpy(), "priority": self.frame["priority"].to_numpy(),
                 "value": self.frame["value"].to_numpy()}
 
+    @cached_property
+    def _sorted(self) -> dict:
+        return {}
+
+    def numeric_values(self, source: str) -> np.ndarray:
+        """A source's values as floats (NaN where missing or not a number), cached."""
+        key = ("numeric", source)
+        if key not in self._sorted:
+            self._sorted[key] = pd.to_numeric(self.source_values(source), errors="coerce").to_numpy(dtype=float)
+        return self._sorted[key]
+
+    def flag_values(self, column: str) -> np.ndarray:
+        """A plan flag as 1/0 (NaN where missing), cached: mapping a million yes/no cells is not free."""
+        key = ("flag", column)
+        if key not in self._sorted:
+            self._sorted[key] = flag_codes(self.source_values(column))
+        return self._sorted[key]
+
+    def sorted_values(self, source: str) -> np.ndarray | None:
+        """A numeric source's non-missing values, sorted (cached: percentiles and bands of one customer
+        are then binary searches, not passes over every customer)."""
+        if source in self.dataset.roles.plan_flags or source in self.dataset.roles.categorical:
+            return None
+        if source not in self._sorted:
+            x = self.numeric_values(source)
+            self._sorted[source] = np.sort(x[~np.isnan(x)])
+        return self._sorted[source]
+
     def with_policy(self, policy: RiskPolicy) -> ScoredCustomers:
         """The same scores under other business assumptions (no model needed)."""
         frame = apply_policy(self.frame, self.dataset, derived=self.derived, policy=policy)

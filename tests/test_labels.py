@@ -36,7 +36,8 @@ def test_missing_reasons_stay_empty():
 
 
 def test_helpers():
-    assert humanise("MonthlyCharges") == "Monthly charges" and humanise("number_vmail_messages") == "Number vmail messages"
+    assert humanise("MonthlyCharges") == "Monthly charges"
+    assert humanise("number_vmail_messages") == "Number vmail messages"
     assert format_values(pd.Series([4.0, 45.071, "KS", None])).tolist() == ["4", "45.07", "KS", "–"]
     assert format_points(np.array([0.0004, -0.2149])).tolist() == ["+0.0 pts", "−21 pts"]
     assert source_label("international_plan", roles=ROLES, lang="zh") == "国际长途套餐"

@@ -119,3 +119,24 @@ def test_analyst_uploads_trains_and_promotes(page, fresh_app_server, tmp_path):
         timeout=30_000)
     expect(chart_title(page, "ROC: how well each model ranks churners above stayers")).to_be_visible()
     expect_no_errors(page)
+
+    # The director's risk list on the new champion: a customer opened by id shows reasons and actions,
+    # and the filtered list downloads as a spreadsheet-safe CSV.
+    sidebar(page).get_by_test_id("stSidebarNav").get_by_role("link", name="Risk").click()
+    expect(main(page).locator("h1")).to_have_text("Customers at risk", timeout=60_000)
+    expect(metric_value(page, "Customers")).to_have_text("600", timeout=60_000)
+    expect(main(page).get_by_test_id("stDataFrame")).to_be_visible()
+    first_id = str(telco(600)["customerID"].iloc[0])
+    main(page).get_by_label("Open a customer by id").fill(first_id)
+    main(page).get_by_label("Open a customer by id").press("Enter")
+    expect(main(page).get_by_role("heading", name=f"Customer {first_id}")).to_be_visible(timeout=30_000)
+    expect(main(page).get_by_text("Top reasons")).to_be_visible()
+    expect(main(page).get_by_text(re.compile(r"\((?:\+|−)[\d.]+ pts\)")).first).to_be_visible()
+    expect(chart_title(page, "From the average customer to this one")).to_be_visible()
+    with page.expect_download() as download:
+        main(page).get_by_role("button", name="Export CSV").click()
+    exported = (tmp_path / "risk.csv")
+    download.value.save_as(exported)
+    lines = exported.read_text(encoding="utf-8-sig").splitlines()
+    assert lines[0].startswith("id,churn_probability,risk_tier") and len(lines) == 601
+    expect_no_errors(page)
