@@ -62,7 +62,7 @@ class Page:
 PAGES: dict[str, Page] = {
     "overview": Page(path="", nav_key="nav.overview"),
     "drivers": Page(path="drivers", nav_key="nav.drivers"),
-    "risk": Page(path="risk", nav_key="nav.risk", query="customer=1401"),
+    "risk": Page(path="risk", nav_key="nav.risk", query="customer=986"),
     "models": Page(path="models", nav_key="nav.models"),
     "data": Page(path="data", nav_key="nav.data", upload="data/telecom_churn.csv"),
 }

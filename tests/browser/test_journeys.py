@@ -131,7 +131,7 @@ def test_analyst_uploads_trains_and_promotes(page, fresh_app_server, tmp_path):
     main(page).get_by_label("Open a customer by id").press("Enter")
     expect(main(page).get_by_role("heading", name=f"Customer {first_id}")).to_be_visible(timeout=30_000)
     expect(main(page).get_by_text("Top reasons")).to_be_visible()
-    expect(main(page).get_by_text(re.compile(r"\((?:\+|−)[\d.]+ pts\)")).first).to_be_visible()
+    expect(main(page).locator("li", has_text=re.compile(r"\((?:\+|−)[\d.]+ pts\)")).first).to_be_visible()
     expect(chart_title(page, "From the average customer to this one")).to_be_visible()
     with page.expect_download() as download:
         main(page).get_by_role("button", name="Export CSV").click()
