@@ -235,10 +235,23 @@ def _profile_actions(scored: ScoredCustomers, row: int, table: pd.DataFrame) -> 
             continue
         if rule.flag is not None and flag_codes(hit["value"].iloc[:1])[0] != (1 if rule.flag == "yes" else 0):
             continue
+        if not _within_quantiles(scored, row, str(hit["source"].iloc[0]), rule):
+            continue
         more.append(rule.key)
     if first in ("monitor", "none"):
         return (first,)
     return tuple(dict.fromkeys([first, *more]))
+
+
+def _within_quantiles(scored: ScoredCustomers, row: int, source: str, rule) -> bool:
+    """Whether the customer's value meets the rule's quantile condition (high charges, a new customer)."""
+    ordered = scored.sorted_values(source)
+    if ordered is None or ordered.size == 0 or (rule.min_quantile is None and rule.max_quantile is None):
+        return True
+    v = scored.numeric_values(source)[row]
+    at = lambda q: ordered[int(round(q * (ordered.size - 1)))]  # noqa: E731
+    return not ((rule.min_quantile is not None and v < at(rule.min_quantile))
+                or (rule.max_quantile is not None and v > at(rule.max_quantile)))
 
 
 def _numeric(scored: ScoredCustomers, source: str, *, row: int | None = None):

@@ -169,3 +169,12 @@ def test_compare_two_runs_scores(scored):
                                                      & (b["probability"] < 0.4)).sum()
     with pytest.raises(cc.ParameterError, match="only be compared on the same customers"):
         compare_scores(a, a.head(10))
+
+
+def test_panel_actions_respect_the_rules_conditions(scored, model):
+    s, _ = scored
+    tenure = s.dataset.roles.tenure
+    long_tenure = s.frame.index[(s.dataset.frame[tenure] > s.dataset.frame[tenure].quantile(0.5))
+                                & (s.frame["tier"] == "critical")]
+    for row in long_tenure[:10]:
+        assert "onboarding_call" not in customer_profile(s, int(row), model=model).actions
