@@ -73,7 +73,7 @@ _LAZY = {
     "score_dataset": "scoring", "unexplained_rows": "scoring", "write_csv": "scoring", "xlsx_bytes": "scoring",
     "CustomerProfile": "risk", "RiskFilter": "risk", "RiskSelection": "risk", "ScoreComparison": "risk",
     "SimilarCustomers": "risk", "call_list": "risk", "compare_scores": "risk", "customer_profile": "risk",
-    "filter_customers": "risk",
+    "filter_customers": "risk", "in_words": "risk",
     "CustomerExplanation": "explain", "Reasons": "explain", "explain_customer": "explain",
     "explain_customers": "explain",
     "DriftReport": "drift", "drift_report": "drift", "psi": "drift",

@@ -14,7 +14,8 @@ import re
 import numpy as np
 import pandas as pd
 
-from .roles import ColumnRoles
+from .errors import ParameterError
+from .roles import ColumnRoles, flag_codes
 
 LANGUAGES = ("en", "zh")
 
@@ -53,8 +54,6 @@ _YES_NO = {"en": ("yes", "no"), "zh": ("是", "否")}
 
 
 def check_language(lang: str) -> str:
-    from .errors import ParameterError
-
     if lang not in LANGUAGES:
         raise ParameterError(f"The 'lang' parameter must be one of {list(LANGUAGES)}. Got {lang!r} instead.",
                              code="bad_parameter", name="lang", value=lang)
@@ -104,8 +103,6 @@ def format_values(values: pd.Series) -> pd.Series:
 
 def flag_word(value, *, lang: str = "en") -> str:
     """A plan flag's value as yes / no (是 / 否)."""
-    from .roles import flag_codes
-
     code = flag_codes(pd.Series([value]))[0]
     yes, no = _YES_NO[lang]
     return yes if code == 1 else no if code == 0 else str(value)
@@ -146,8 +143,6 @@ def reason_sentences(sources: pd.Series, values: pd.Series, points: np.ndarray, 
 def _phrases(source: str, raw: pd.Series, text: pd.Series, *, roles: ColumnRoles, lang: str) -> list[str]:
     zh = lang == "zh"
     if source in roles.plan_flags:
-        from .roles import flag_codes
-
         codes = flag_codes(raw.reset_index(drop=True))
         for pattern, en, zh_words in _FLAG_LABELS:
             if pattern.search(source):

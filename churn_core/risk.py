@@ -141,9 +141,12 @@ def call_list(selection: RiskSelection, *, lang: str = "en", sort: str | None = 
               ) -> pd.DataFrame:
     """The selected customers as the call centre reads them: id, probability, tier, due time, priority,
     value, reasons in words and the action (export this one)."""
+    return in_words(selection.scored, selection.table(sort=sort, limit=limit), lang=lang)
+
+
+def in_words(scored: ScoredCustomers, table: pd.DataFrame, *, lang: str = "en") -> pd.DataFrame:
+    """Rows of the scored frame (``RiskSelection.table``) as the call list's columns, reasons in words."""
     check_language(lang)
-    table = selection.table(sort=sort, limit=limit)
-    scored = selection.scored
     out = pd.DataFrame({"id": table["id"].astype(str), "churn_probability": table["probability"].round(4),
                         "risk_tier": table["tier"].astype(str), "due_within_hours": table["due_hours"],
                         "priority": table["priority"].round(2), "value": table["value"].round(2)})
@@ -222,7 +225,7 @@ def customer_profile(scored: ScoredCustomers, row: int, *, model, top: int = 6, 
 
 def _profile_actions(scored: ScoredCustomers, row: int, table: pd.DataFrame) -> tuple[str, ...]:
     """The recommended action, then every other playbook action the customer's risk-raising reasons call for."""
-    from .scoring import resolve_ref
+    from .scoring import flag_allows, quantiles_allow, resolve_ref
 
     first = str(scored.frame["action"].iloc[row])
     sources = [*scored.dataset.frame.columns, *scored.derived.columns]
@@ -233,25 +236,16 @@ def _profile_actions(scored: ScoredCustomers, row: int, table: pd.DataFrame) -> 
         hit = raising[raising["source"].isin(targets)]
         if hit.empty:
             continue
-        if rule.flag is not None and flag_codes(hit["value"].iloc[:1])[0] != (1 if rule.flag == "yes" else 0):
+        source = str(hit["source"].iloc[0])
+        if not flag_allows(rule, flag_codes(hit["value"].iloc[:1]))[0]:
             continue
-        if not _within_quantiles(scored, row, str(hit["source"].iloc[0]), rule):
+        ordered = scored.sorted_values(source)
+        if ordered is not None and not quantiles_allow(rule, scored.numeric_values(source)[row], ordered):
             continue
         more.append(rule.key)
     if first in ("monitor", "none"):
         return (first,)
     return tuple(dict.fromkeys([first, *more]))
-
-
-def _within_quantiles(scored: ScoredCustomers, row: int, source: str, rule) -> bool:
-    """Whether the customer's value meets the rule's quantile condition (high charges, a new customer)."""
-    ordered = scored.sorted_values(source)
-    if ordered is None or ordered.size == 0 or (rule.min_quantile is None and rule.max_quantile is None):
-        return True
-    v = scored.numeric_values(source)[row]
-    at = lambda q: ordered[int(round(q * (ordered.size - 1)))]  # noqa: E731
-    return not ((rule.min_quantile is not None and v < at(rule.min_quantile))
-                or (rule.max_quantile is not None and v > at(rule.max_quantile)))
 
 
 def _numeric(scored: ScoredCustomers, source: str, *, row: int | None = None):

@@ -207,32 +207,37 @@ class ScoredCustomers:
                 "value": self.frame["value"].to_numpy()}
 
     @cached_property
-    def _sorted(self) -> dict:
+    def _cache(self) -> dict:
         return {}
+
+    @cached_property
+    def top_reasons(self) -> list[str]:
+        """The sources that are some customer's first reason (the Risk page's filter options)."""
+        return sorted(self.frame["reason_1"].dropna().unique())
 
     def numeric_values(self, source: str) -> np.ndarray:
         """A source's values as floats (NaN where missing or not a number), cached."""
         key = ("numeric", source)
-        if key not in self._sorted:
-            self._sorted[key] = pd.to_numeric(self.source_values(source), errors="coerce").to_numpy(dtype=float)
-        return self._sorted[key]
+        if key not in self._cache:
+            self._cache[key] = pd.to_numeric(self.source_values(source), errors="coerce").to_numpy(dtype=float)
+        return self._cache[key]
 
     def flag_values(self, column: str) -> np.ndarray:
         """A plan flag as 1/0 (NaN where missing), cached: mapping a million yes/no cells is not free."""
         key = ("flag", column)
-        if key not in self._sorted:
-            self._sorted[key] = flag_codes(self.source_values(column))
-        return self._sorted[key]
+        if key not in self._cache:
+            self._cache[key] = flag_codes(self.source_values(column))
+        return self._cache[key]
 
     def sorted_values(self, source: str) -> np.ndarray | None:
         """A numeric source's non-missing values, sorted (cached: percentiles and bands of one customer
         are then binary searches, not passes over every customer)."""
         if source in self.dataset.roles.plan_flags or source in self.dataset.roles.categorical:
             return None
-        if source not in self._sorted:
+        if source not in self._cache:
             x = self.numeric_values(source)
-            self._sorted[source] = np.sort(x[~np.isnan(x)])
-        return self._sorted[source]
+            self._cache[source] = np.sort(x[~np.isnan(x)])
+        return self._cache[source]
 
     def with_policy(self, policy: RiskPolicy) -> ScoredCustomers:
         """The same scores under other business assumptions (no model needed)."""
@@ -320,15 +325,10 @@ def score_dataset(dataset: Dataset, *, store: Store, policy: RiskPolicy | None =
 
 def explain_rows(scored: ScoredCustomers, rows, *, model, store: Store | None = None) -> ScoredCustomers:
     """Explain more customers (positions ``rows``) on demand, and keep their reasons in the store."""
-    from .explain import explain_customers
-
     rows = np.asarray(sorted(set(int(r) for r in rows)), dtype=int)
     if rows.size == 0:
         return scored
-    reasons = explain_customers(model, scored.dataset.frame.iloc[rows], top_k=STORED_REASONS,
-                                background=_background(scored.dataset.frame)).table
-    reasons["row_index"] = rows
-    reasons = _pad_reasons(reasons)
+    reasons, _ = _reasons(model, scored.dataset.frame, rows)
     frame = scored.frame.copy()
     cols = [c for c in SCORE_COLUMNS if c.startswith("reason_")]
     frame.loc[rows, cols] = reasons[cols].to_numpy()
@@ -348,7 +348,7 @@ def unexplained_rows(scored: ScoredCustomers, *, limit: int | None = None) -> np
 
 
 def _score(model, dataset: Dataset, *, explain: str | int, budget: float):
-    from .explain import explain_customers, explain_seconds_per_row, shap_units
+    from .explain import explain_seconds_per_row, shap_units
 
     frame = dataset.frame
     proba, raw = _probabilities(model, frame)
@@ -370,12 +370,9 @@ def _score(model, dataset: Dataset, *, explain: str | int, budget: float):
                          "explained": False})
     base_probability = None
     if count:
-        reasons = explain_customers(model, frame.iloc[order], top_k=STORED_REASONS, background=_background(frame))
-        table = reasons.table
-        table["row_index"] = order[table.pop("row").to_numpy()]
-        base = base.merge(_pad_reasons(table), on="row_index", how="left")
+        reasons, base_probability = _reasons(model, frame, order)
+        base = base.merge(reasons, on="row_index", how="left")
         base["explained"] = base["reason_1"].notna()
-        base_probability = reasons.base_probability
     base = _pad_reasons(base)
     return _with_ids(base, dataset), _derived(model, frame), shap_units(model), base_probability
 
@@ -389,6 +386,16 @@ def _probabilities(model, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         return np.asarray(apply_calibrator(model.calibrator_, raw), dtype=float), raw
     proba = np.asarray(model.predict_proba(frame)[:, 1], dtype=float)
     return proba, proba
+
+
+def _reasons(model, frame: pd.DataFrame, rows: np.ndarray) -> tuple[pd.DataFrame, float]:
+    """The stored reasons (``row_index`` and reason columns) of the customers at ``rows``, and the base."""
+    from .explain import explain_customers
+
+    reasons = explain_customers(model, frame.iloc[rows], top_k=STORED_REASONS, background=_background(frame))
+    table = reasons.table
+    table["row_index"] = np.asarray(rows)[table.pop("row").to_numpy()]
+    return _pad_reasons(table), reasons.base_probability
 
 
 def _background(frame: pd.DataFrame) -> pd.DataFrame:
@@ -480,35 +487,61 @@ def resolve_ref(ref: str, *, roles: ColumnRoles, sources) -> set[str]:
     return {ref}
 
 
-def _actions(out: pd.DataFrame, dataset: Dataset, derived: pd.DataFrame, policy: RiskPolicy) -> pd.Categorical:
-    n = len(out)
-    action = np.full(n, None, dtype=object)
-    sources = [*dataset.frame.columns, *derived.columns]
+def flag_allows(rule: PlaybookRule, codes) -> np.ndarray:
+    """Whether customers with these plan-flag codes (1/0) meet the rule's ``flag`` condition."""
+    codes = np.asarray(codes, dtype=float)
+    return np.ones(codes.shape, dtype=bool) if rule.flag is None else codes == (1 if rule.flag == "yes" else 0)
 
-    def values_of(source: str) -> np.ndarray:
-        column = dataset.frame[source] if source in dataset.frame else derived[source]
-        return pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
+
+def quantiles_allow(rule: PlaybookRule, values, ordered: np.ndarray) -> np.ndarray:
+    """Whether these values meet the rule's quantile conditions; ``ordered``: everyone's values, sorted."""
+    values = np.asarray(values, dtype=float)
+    ok = np.ones(values.shape, dtype=bool)
+    with np.errstate(invalid="ignore"):
+        if rule.min_quantile is not None:
+            ok &= values >= _sorted_quantile(ordered, rule.min_quantile)
+        if rule.max_quantile is not None:
+            ok &= values <= _sorted_quantile(ordered, rule.max_quantile)
+    return ok
+
+
+def _sorted_quantile(ordered: np.ndarray, q: float) -> float:
+    """numpy's linear quantile, read off sorted values in constant time."""
+    if ordered.size == 0:
+        return float("nan")
+    position = q * (ordered.size - 1)
+    low = int(np.floor(position))
+    high = min(low + 1, ordered.size - 1)
+    return float(ordered[low] + (position - low) * (ordered[high] - ordered[low]))
+
+
+def _actions(out: pd.DataFrame, dataset: Dataset, derived: pd.DataFrame, policy: RiskPolicy) -> pd.Categorical:
+    action = np.full(len(out), None, dtype=object)
+    sources = [*dataset.frame.columns, *derived.columns]
+    numeric: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    def values_of(source: str) -> tuple[np.ndarray, np.ndarray]:
+        if source not in numeric:
+            column = dataset.frame[source] if source in dataset.frame else derived[source]
+            x = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
+            numeric[source] = x, np.sort(x[~np.isnan(x)])
+        return numeric[source]
 
     for k in range(1, STORED_REASONS + 1):
         reason = out[f"reason_{k}"].to_numpy(dtype=object)
         raises = out[f"reason_{k}_points"].to_numpy(dtype=float) > 0
         for rule in policy.playbook:
             targets = resolve_ref(rule.ref, roles=dataset.roles, sources=sources)
-            if not targets:
-                continue
             hit = raises & np.isin(reason, list(targets)) & (action == None)  # noqa: E711 (element-wise)
             if not hit.any():
                 continue
-            if rule.flag is not None:
-                codes = flag_codes(out.loc[hit, f"reason_{k}_value"])
-                hit[hit] = codes == (1 if rule.flag == "yes" else 0)
-            for source in targets if (rule.min_quantile is not None or rule.max_quantile is not None) else ():
-                x = values_of(source)
-                rows = hit & (reason == source)
-                if rule.min_quantile is not None:
-                    hit &= ~rows | (x >= np.nanquantile(x, rule.min_quantile))
-                if rule.max_quantile is not None:
-                    hit &= ~rows | (x <= np.nanquantile(x, rule.max_quantile))
+            hit[hit] = flag_allows(rule, flag_codes(out.loc[hit, f"reason_{k}_value"]))
+            if rule.min_quantile is not None or rule.max_quantile is not None:
+                for source in targets:
+                    rows = hit & (reason == source)
+                    if rows.any():
+                        x, ordered = values_of(source)
+                        hit[rows] = quantiles_allow(rule, x[rows], ordered)
             action[hit] = rule.key
     channel = out["channel"].to_numpy(dtype=object)
     for name, (key, _, _) in FALLBACK_ACTIONS.items():

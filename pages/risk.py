@@ -30,9 +30,8 @@ settings = assumptions(has_value_column=any(c in dataset.frame for c in dataset.
 with guard(), st.spinner(t("risk.scoring", rows=fmt.count(dataset.n_rows))):
     scored = state.scored(**settings)
 
-if champion_run_version := state.run_dataset_version(champion.run_id):
-    if champion_run_version == dataset.version:
-        st.caption(t("risk.in_sample"))
+if state.run_dataset_version(champion.run_id) == dataset.version:
+    st.caption(t("risk.in_sample"))
 st.caption(t("risk.scored_by", run=champion.run_id, model=t(f"model.{champion.model}"),
              explained=fmt.count(scored.explained), rows=fmt.count(len(scored.frame))))
 if scored.explained < len(scored.frame):
@@ -53,12 +52,12 @@ sort = st.segmented_control(t("risk.sort"), ["priority", "probability", "value"]
                             format_func=lambda k: t(f"risk.sort.{k}"), key="risk_sort") or "priority"
 st.caption(t("risk.table_caption", shown=fmt.count(min(selection.customers, 500)),
              total=fmt.count(selection.customers)))
-row = call_table(selection, sort=sort, where=where)
+call_table(selection, sort=sort, where=where)
 exports(selection, sort=sort)
 
 st.divider()
 find_customer(scored)
-row = st.session_state.get(CUSTOMER_KEY, row)
+row = st.session_state.get(CUSTOMER_KEY)
 if row is None:
     st.caption(t("risk.pick_hint"))
 else:

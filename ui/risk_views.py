@@ -66,9 +66,8 @@ def filters(scored: cc.ScoredCustomers) -> cc.RiskFilter:
             if hi > lo:
                 picked = c.slider(t("risk.f_calls"), lo, hi, (lo, hi), key="risk_f_calls")
                 calls = None if picked == (lo, hi) else picked
-        reasons = sorted(frame["reason_1"].dropna().unique())
-        top = d.multiselect(t("risk.f_reason"), reasons, format_func=lambda s: source_label(s, roles=roles, lang=lang),
-                            placeholder=t("common.all"), key="risk_f_reason")
+        top = d.multiselect(t("risk.f_reason"), scored.top_reasons, placeholder=t("common.all"),
+                            format_func=lambda s: source_label(s, roles=roles, lang=lang), key="risk_f_reason")
         categories = []
         if roles.categorical:
             a, b = st.columns([1, 3])
@@ -98,11 +97,11 @@ def kpis(selection: cc.RiskSelection) -> None:
              (t("risk.k_urgent"), fmt.count(selection.due_within(72)), t("risk.k_urgent_help"))])
 
 
-def call_table(selection: cc.RiskSelection, *, sort: str, where: cc.RiskFilter) -> int | None:
-    """The sortable call list (the ``TABLE_ROWS`` best by ``sort``); returns the selected customer's position."""
+def call_table(selection: cc.RiskSelection, *, sort: str, where: cc.RiskFilter) -> None:
+    """The sortable call list (the ``TABLE_ROWS`` best by ``sort``); a picked row opens that customer."""
     lang = current_language()
     table = selection.table(sort=sort, limit=TABLE_ROWS)
-    words = cc.call_list(selection, lang=lang, sort=sort, limit=TABLE_ROWS)  # the same rows, in words
+    words = cc.in_words(selection.scored, table, lang=lang)
     view = pd.DataFrame({
         t("risk.c_id"): words["id"], t("risk.c_probability"): table["probability"] * 100,
         t("risk.c_tier"): [tier_name(k) for k in table["tier"].astype(str)],
@@ -116,15 +115,14 @@ def call_table(selection: cc.RiskSelection, *, sort: str, where: cc.RiskFilter) 
     key = "risk_table_" + hashlib.sha1(repr((where, sort)).encode()).hexdigest()[:10]
     event = st.dataframe(view, hide_index=True, column_config=config, width="stretch", height=380,
                          on_select="rerun", selection_mode="single-row", key=key)
-    return selected_row(event, table["row"].tolist())
+    select_row(event, table["row"].tolist())
 
 
-def selected_row(event, rows: list[int]) -> int | None:
-    """The scored position of the row picked in the table (kept in session state), or the one kept before."""
+def select_row(event, rows: list[int]) -> None:
+    """Keep the scored position of the row picked in the table in session state (the open customer)."""
     picked = list(getattr(getattr(event, "selection", None), "rows", []) or [])
     if picked and picked[0] < len(rows):
         st.session_state[CUSTOMER_KEY] = int(rows[picked[0]])
-    return st.session_state.get(CUSTOMER_KEY)
 
 
 def _due(hours) -> str:

@@ -154,7 +154,6 @@ def scored(*, retention: float, contact_cost: float, ltv: float) -> cc.ScoredCus
     if champ is None:
         return None
     args = (str(store().path), active_version().version, champ.run_id, champ.model)
-    _scored(*args)
     return _with_policy(*args, float(retention), float(contact_cost), float(ltv))
 
 
