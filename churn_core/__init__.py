@@ -5,6 +5,7 @@ what this module re-exports.
 """
 
 from ._io import DEFAULT_MAX_BYTES, RawTable, read_table
+from ._labels import format_amount
 from .analysis import (
     DEFAULT_SEGMENTS,
     BandChurn,
@@ -48,6 +49,8 @@ from .store import (
     DatasetList,
     DatasetVersion,
     ModelRun,
+    RunThreshold,
+    Scenario,
     ScoreSet,
     Store,
     ensure_active_dataset,
@@ -76,6 +79,10 @@ _LAZY = {
     "filter_customers": "risk", "in_words": "risk",
     "CustomerExplanation": "explain", "Reasons": "explain", "explain_customer": "explain",
     "explain_customers": "explain",
+    "PRESETS": "roi", "STRATEGIES": "roi", "BusinessCase": "roi", "CaseInputs": "roi", "Economics": "roi",
+    "ProfitCurve": "roi", "Sensitivity": "roi", "StrategyComparison": "roi", "business_case": "roi",
+    "compare_strategies": "roi", "max_profit": "roi", "profit_curve": "roi", "sensitivity": "roi",
+    "summary_text": "roi", "targeting_inputs": "roi", "OutOfSample": "roi", "out_of_sample": "roi",
     "DriftReport": "drift", "drift_report": "drift", "psi": "drift",
 }
 

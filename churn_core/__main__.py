@@ -5,6 +5,8 @@
     python -m churn_core datasets [--db PATH] --format json
     python -m churn_core train --data FILE [--target COL] [--promote] [--db PATH] --format json
     python -m churn_core score [--data FILE] --out FILE.csv [--lang en|zh] [--explain auto|all|none|N] [--db PATH]
+    python -m churn_core roi --customers N --baseline-churn F --target-churn F --ltv X [--investment X]
+                             [--annual-cost X] [--years N] [--preset NAME] --format json
 
 Exit codes: 0 success; 1 the input or an option is wrong (message on stderr);
 2 the command line itself is wrong; 3 the database cannot be used.
@@ -21,10 +23,11 @@ from typing import Any
 
 from . import analysis
 from .dataset import load_dataset
-from .errors import ChurnCoreError, StoreError
+from .errors import ChurnCoreError, ParameterError, StoreError
 from .store import Store
 
 MODEL_NAMES = ("logistic_regression", "random_forest", "xgboost")  # churn_core.modeling's, without importing it
+PRESET_NAMES = ("telecom_8k", "telecom_12k", "base_200k")  # churn_core.roi.PRESETS
 
 EXIT_INPUT, EXIT_STORE = 1, 3
 
@@ -80,6 +83,27 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--explain-budget", type=float, default=20.0, help="seconds for 'auto' (default 20)")
     score.add_argument("--db", help="database file (default $CHURN_RADAR_DB or data/churn.duckdb)")
     score.add_argument("--format", choices=("json", "text"), default="text")
+
+    roi = sub.add_parser("roi", help="the business case of a retention programme: customers saved, value "
+                                     "retained, total cost, net benefit, ROI (a fraction: 16.9 = 1690%%) and "
+                                     "payback in months")
+    roi.add_argument("--preset", choices=PRESET_NAMES, help="start from a published case; other options override it")
+    for flag, kind, text in (
+            ("--customers", int, "customers in the base"),
+            ("--baseline-churn", float, "annual churn rate today, e.g. 0.145"),
+            ("--target-churn", float, "annual churn rate the programme aims for"),
+            ("--retention-success", float, "instead of --target-churn: share of contacted customers kept"),
+            ("--contacted", float, "customers contacted a year (for per-customer costs and --retention-success)"),
+            ("--ltv", float, "lifetime value of a customer"),
+            ("--annual-value", float, "instead of --ltv: value of a customer a year ..."),
+            ("--remaining-years", float, "... times the years a customer would have stayed"),
+            ("--investment", float, "one-off investment (default 0)"),
+            ("--annual-cost", float, "running cost a year (default 0)"),
+            ("--contact-cost", float, "cost of contacting one customer (default 0)"),
+            ("--incentive-cost", float, "incentive given to one contacted customer (default 0)"),
+            ("--years", int, "horizon in years (default 1)")):
+        roi.add_argument(flag, type=kind, help=text)
+    roi.add_argument("--format", choices=("json", "text"), default="text")
     return parser
 
 
@@ -162,7 +186,30 @@ def _score(args: argparse.Namespace) -> dict[str, Any]:
             "tiers": {k: int(v) for k, v in tiers.items()}}
 
 
-_COMMANDS = {"describe": _describe, "import": _import, "datasets": _datasets, "train": _train, "score": _score}
+def _roi(args: argparse.Namespace) -> dict[str, Any]:
+    from .roi import PRESETS, CaseInputs, business_case
+
+    values = PRESETS[args.preset].to_dict() if args.preset else {}
+    given = {"customers": args.customers, "baseline_churn": args.baseline_churn, "target_churn": args.target_churn,
+             "retention_success": args.retention_success, "contacted": args.contacted, "ltv": args.ltv,
+             "annual_value": args.annual_value, "remaining_years": args.remaining_years,
+             "investment": args.investment, "annual_cost": args.annual_cost, "contact_cost": args.contact_cost,
+             "incentive_cost": args.incentive_cost, "horizon_years": args.years}
+    values.update({k: v for k, v in given.items() if v is not None})
+    if args.retention_success is not None and args.target_churn is None:
+        values["target_churn"] = None
+    if args.annual_value is not None and args.ltv is None:
+        values["ltv"] = None
+    missing = [f"--{k.replace('_', '-')}" for k in ("customers", "baseline_churn") if values.get(k) is None]
+    if missing:
+        raise ParameterError(f"The roi command needs {' and '.join(missing)}, which was not given. Add it, or "
+                             f"start from a published case with --preset {PRESET_NAMES[0]}.",
+                             code="roi_missing_inputs", names=missing)
+    return business_case(CaseInputs(**values)).to_dict()
+
+
+_COMMANDS = {"describe": _describe, "import": _import, "datasets": _datasets, "train": _train, "score": _score,
+             "roi": _roi}
 
 
 def _text(command: str, result: dict[str, Any]) -> str:
@@ -192,6 +239,12 @@ def _text(command: str, result: dict[str, Any]) -> str:
         champion = result["champion"]
         lines.append("champion: " + ("none" if champion is None else f"run {champion['run_id']} {champion['model']}"))
         return "\n".join(lines) + "\n"
+    if command == "roi":
+        roi = "n/a (nothing spent)" if result["roi"] is None else f"{result['roi']:.0%}"
+        payback = "never" if result["payback_months"] is None else f"{result['payback_months']:.1f} months"
+        return (f"customers saved {result['customers_saved']:,.0f}; value retained {result['value_retained']:,.0f}; "
+                f"total cost {result['total_cost']:,.0f}; net benefit {result['net_benefit']:,.0f}; ROI {roi}; "
+                f"payback {payback}\n")
     if command == "score":
         tiers = ", ".join(f"{k} {v}" for k, v in result["tiers"].items())
         return (f"scored {result['rows']} rows with run {result['run_id']} {result['model']} "

@@ -9,6 +9,7 @@ dataset's exact column names.
 
 from __future__ import annotations
 
+import math
 import re
 
 import numpy as np
@@ -58,6 +59,20 @@ def check_language(lang: str) -> str:
         raise ParameterError(f"The 'lang' parameter must be one of {list(LANGUAGES)}. Got {lang!r} instead.",
                              code="bad_parameter", name="lang", value=lang)
     return lang
+
+
+def format_amount(x: float | None, *, lang: str = "en") -> str:
+    """A large amount without a currency symbol: 12.3K / 4.5M in English; three significant digits in
+    Chinese: 1.23万 / 3,760万 / 4.50亿."""
+    if x is None or math.isnan(x):
+        return "–"
+    units = (("亿", 1e8), ("万", 1e4)) if lang == "zh" else (("B", 1e9), ("M", 1e6), ("K", 1e3))
+    for unit, size in units:
+        if abs(x) >= size * (10 if unit == "K" else 1):
+            scaled = x / size
+            digits = 1 if lang == "en" else 2 if abs(scaled) < 10 else 1 if abs(scaled) < 100 else 0
+            return f"{scaled:,.{digits}f}{unit}"
+    return f"{x:,.0f}"
 
 
 def humanise(name: str) -> str:

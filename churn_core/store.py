@@ -78,6 +78,16 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             reason_2 VARCHAR, reason_2_value VARCHAR, reason_2_points DOUBLE,
             reason_3 VARCHAR, reason_3_value VARCHAR, reason_3_points DOUBLE)""",
     )),
+    (6, (
+        "CREATE SEQUENCE scenario_ids START 1",
+        """CREATE TABLE roi_scenarios (
+            id INTEGER PRIMARY KEY, name VARCHAR NOT NULL, version INTEGER NOT NULL, created_at TIMESTAMP NOT NULL,
+            inputs_json VARCHAR NOT NULL, settings_json VARCHAR, dataset_version INTEGER, run_id INTEGER,
+            model VARCHAR)""",
+        """CREATE TABLE run_thresholds (
+            run_id INTEGER NOT NULL, model VARCHAR NOT NULL, kind VARCHAR NOT NULL, threshold DOUBLE NOT NULL,
+            rate DOUBLE, assumptions_json VARCHAR, created_at TIMESTAMP NOT NULL)""",
+    )),
 )
 SCORE_COLUMNS = ("row_index", "customer_id", "probability", "probability_raw", "explained",
                  *(f"reason_{k}{part}" for k in (1, 2, 3) for part in ("", "_value", "_points")))
@@ -142,6 +152,40 @@ class Champion:
 
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame([{"run_id": self.run_id, **self.entry}])
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One saved version of a named ROI scenario. Saving under a name adds a version; nothing is overwritten."""
+
+    id: int
+    name: str
+    version: int
+    created_at: datetime
+    inputs: dict  # CaseInputs fields
+    settings: dict  # everything else the page needs to redraw it (economics, currency, mode...)
+    dataset_version: int | None
+    run_id: int | None
+    model: str | None
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([self.__dict__])
+
+
+@dataclass(frozen=True)
+class RunThreshold:
+    """A decision threshold stored on a run's model, e.g. the profit-optimal cut from the ROI page."""
+
+    run_id: int
+    model: str
+    kind: str
+    threshold: float
+    rate: float | None
+    assumptions: dict
+    created_at: datetime
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([self.__dict__])
 
 
 @dataclass(frozen=True)
@@ -489,6 +533,61 @@ class Store:
                                f"base_probability, seconds FROM score_sets {where} ORDER BY id",
                                params or []).fetchall()
         return tuple(ScoreSet(*row) for row in rows)
+
+    # -- ROI scenarios and thresholds ----------------------------------------------------------
+
+    def save_scenario(self, name: str, *, inputs: dict, settings: dict | None = None,
+                      dataset_version: int | None = None, run_id: int | None = None,
+                      model: str | None = None) -> Scenario:
+        """Store a scenario under ``name`` as its next version (earlier versions stay)."""
+        clean = name.strip() if isinstance(name, str) else ""
+        if not clean or len(clean) > 80:
+            raise StoreError(f"A scenario needs a name of 1 to 80 characters. Got {name!r}. Type a short name, "
+                             "such as 'Q3 call-centre push'.", code="bad_scenario_name", name=name)
+        with self._connect() as con, _transaction(con):
+            latest = _one(con, "SELECT max(version) FROM roi_scenarios WHERE name = ?", [clean])[0]
+            scenario_id = _one(con, "SELECT nextval('scenario_ids')")[0]
+            con.execute("INSERT INTO roi_scenarios VALUES (?, ?, ?, now(), ?, ?, ?, ?, ?)",
+                        [scenario_id, clean, (latest or 0) + 1, json.dumps(inputs), json.dumps(settings or {}),
+                         dataset_version, run_id, model])
+        return self._scenarios("WHERE id = ?", [scenario_id])[0]
+
+    def list_scenarios(self) -> tuple[Scenario, ...]:
+        """Every saved version of every scenario, newest first."""
+        return self._scenarios(order="created_at DESC, id DESC")
+
+    def load_scenario(self, name: str, *, version: int | None = None) -> Scenario:
+        """A scenario's latest version, or the version asked for."""
+        found = self._scenarios("WHERE name = ?" + (" AND version = ?" if version else ""),
+                                [name, version] if version else [name], order="version DESC")
+        if not found:
+            known = sorted({s.name for s in self.list_scenarios()})
+            raise NotFoundError(f"There is no saved scenario {name!r}{f' version {version}' if version else ''}. "
+                                f"Saved scenarios: {known}. Pick one of those.", code="scenario_not_found",
+                                name=name, known=known)
+        return found[0]
+
+    def _scenarios(self, where: str = "", params: list | None = None, *, order: str = "id") -> tuple[Scenario, ...]:
+        with self._connect() as con:
+            rows = con.execute("SELECT id, name, version, created_at, inputs_json, settings_json, dataset_version, "
+                               f"run_id, model FROM roi_scenarios {where} ORDER BY {order}", params or []).fetchall()
+        return tuple(Scenario(*r[:4], json.loads(r[4]), json.loads(r[5] or "{}"), *r[6:]) for r in rows)
+
+    def save_threshold(self, run_id: int, model: str, *, threshold: float, rate: float | None = None,
+                       kind: str = "profit", assumptions: dict | None = None) -> RunThreshold:
+        """Store a decision threshold on a run's model (the newest of a kind is the one in use)."""
+        self.get_run(run_id).model(model)
+        with self._connect() as con, _transaction(con):
+            con.execute("INSERT INTO run_thresholds VALUES (?, ?, ?, ?, ?, ?, now())",
+                        [run_id, model, kind, float(threshold), rate, json.dumps(assumptions or {})])
+        return self.threshold(run_id, model, kind=kind)
+
+    def threshold(self, run_id: int, model: str, *, kind: str = "profit") -> RunThreshold | None:
+        with self._connect() as con:
+            row = _one(con, "SELECT run_id, model, kind, threshold, rate, assumptions_json, created_at "
+                            "FROM run_thresholds WHERE run_id = ? AND model = ? AND kind = ? "
+                            "ORDER BY created_at DESC, rowid DESC LIMIT 1", [run_id, model, kind])
+        return None if row is None else RunThreshold(*row[:5], json.loads(row[5] or "{}"), row[6])
 
     # -- internals -----------------------------------------------------------------------------
 

@@ -194,3 +194,32 @@ def test_score_without_champion_fails_for_cron(tmp_path, capsys):
     captured = capsys.readouterr()
     assert code == 1 and captured.out == "" and "No champion model yet" in captured.err
     assert not (tmp_path / "x.csv").exists()
+
+
+# -- roi ----------------------------------------------------------------------------------------------------
+
+def test_roi_json_reproduces_the_published_case(capsys):
+    code, out, err = run(capsys, "roi", "--customers", "8000", "--baseline-churn", "0.145", "--target-churn",
+                         "0.098", "--ltv", "100000", "--investment", "1500000", "--annual-cost", "600000",
+                         "--years", "1", "--format", "json")
+    assert (code, err) == (0, "")
+    result = json.loads(out)
+    assert {k: result[k] for k in ("customers_saved", "value_retained", "total_cost", "net_benefit")} == {
+        "customers_saved": 376, "value_retained": 37_600_000, "total_cost": 2_100_000, "net_benefit": 35_500_000}
+    assert round(result["roi"], 2) == 16.90  # a fraction: 16.90 means 1690%
+    assert result["payback_months"] == pytest.approx(0.486, abs=1e-3)
+
+
+def test_roi_preset_with_an_override_and_text_output(capsys):
+    code, out, _ = run(capsys, "roi", "--preset", "telecom_12k")
+    assert code == 0 and "customers saved 732" in out and "ROI 2188%" in out
+    code, out, _ = run(capsys, "roi", "--preset", "telecom_12k", "--years", "2", "--format", "json")
+    assert json.loads(out)["total_cost"] == 2_000_000 + 2 * 1_200_000
+
+
+def test_roi_missing_inputs_fail_with_the_fix(capsys):
+    code, out, err = run(capsys, "roi", "--baseline-churn", "0.1", "--target-churn", "0.05", "--ltv", "10")
+    assert code == 1 and out == ""
+    assert "needs --customers, which was not given" in err and "--preset telecom_8k" in err
+    code, _, err = run(capsys, "roi", "--customers", "100", "--baseline-churn", "0.1", "--ltv", "10")
+    assert code == 1 and "needs either 'target_churn' or 'retention_success'" in err

@@ -363,3 +363,40 @@ def test_score_sets_are_versioned_per_run_and_completed_in_place(tmp_store, bund
     with pytest.raises(cc.StoreError, match=r"without the columns \['explained'"):
         tmp_store.save_scores(_scores(3, 0).drop(columns="explained"), run_id=1, model="x",
                               dataset_version=version, units="log-odds", base_probability=None)
+
+
+# -- ROI scenarios and run thresholds ---------------------------------------------------------------------
+
+def test_scenarios_are_versioned_never_overwritten(tmp_store):
+    first = tmp_store.save_scenario("Q3 push", inputs={"customers": 8000}, settings={"currency": "$"})
+    second = tmp_store.save_scenario(" Q3 push ", inputs={"customers": 9000}, dataset_version=1, run_id=2,
+                                     model="xgboost")
+    other = tmp_store.save_scenario("Board", inputs={"customers": 1})
+    assert (first.version, second.version, other.version) == (1, 2, 1)
+    assert second.name == "Q3 push"  # trimmed, so it joins the same history
+    assert tmp_store.load_scenario("Q3 push").inputs == {"customers": 9000}
+    old = tmp_store.load_scenario("Q3 push", version=1)
+    assert (old.inputs, old.settings) == ({"customers": 8000}, {"currency": "$"})
+    assert [s.name for s in tmp_store.list_scenarios()] == ["Board", "Q3 push", "Q3 push"]  # newest first
+    assert (second.dataset_version, second.run_id, second.model) == (1, 2, "xgboost")
+
+
+def test_scenario_errors_name_the_fix(tmp_store):
+    tmp_store.save_scenario("Board", inputs={})
+    with pytest.raises(cc.NotFoundError, match=r"no saved scenario 'Budget'. Saved scenarios: \['Board'\]"):
+        tmp_store.load_scenario("Budget")
+    with pytest.raises(cc.StoreError, match="needs a name of 1 to 80 characters. Got '  '"):
+        tmp_store.save_scenario("  ", inputs={})
+
+
+def test_profit_threshold_is_stored_on_the_run(trained_db):
+    store = cc.Store(trained_db)
+    champ = store.champion()
+    assert store.threshold(champ.run_id, champ.model) is None
+    store.save_threshold(champ.run_id, champ.model, threshold=0.31, rate=0.12, assumptions={"clv": 2000})
+    newest = store.save_threshold(champ.run_id, champ.model, threshold=0.42, rate=0.09)
+    assert (newest.threshold, newest.rate) == (0.42, 0.09)
+    assert store.threshold(champ.run_id, champ.model).threshold == 0.42
+    assert store.threshold(champ.run_id, champ.model, kind="f1") is None
+    with pytest.raises(cc.NotFoundError, match="has no model 'svm'"):
+        store.save_threshold(champ.run_id, "svm", threshold=0.5)

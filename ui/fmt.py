@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+from churn_core import format_amount
+
 
 def pct(x: float | None, *, digits: int = 1) -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
@@ -22,13 +24,7 @@ def ratio(x: float | None) -> str:
 def amount(x: float | None, *, lang: str = "en") -> str:
     """A large amount, no currency symbol (value units are the data's): 12.3K / 4.5M in English,
     1.23万 / 4.5亿 in Chinese."""
-    if x is None or math.isnan(x):
-        return "–"
-    units = (("亿", 1e8), ("万", 1e4)) if lang == "zh" else (("B", 1e9), ("M", 1e6), ("K", 1e3))
-    for unit, size in units:
-        if abs(x) >= size * (10 if unit == "K" else 1):
-            return f"{x / size:,.{2 if lang == 'zh' else 1}f}{unit}"
-    return f"{x:,.0f}"
+    return format_amount(x, lang=lang)
 
 
 def number(x: float | None, *, digits: int = 2) -> str:

@@ -12,6 +12,7 @@ from ui import fmt
     pytest.param(46_349.2, "zh", "4.63万", id="zh-wan"),
     pytest.param(37_600_000, "en", "37.6M", id="en-millions"),
     pytest.param(376_000_000, "zh", "3.76亿", id="zh-yi"),
+    pytest.param(37_600_000, "zh", "3,760万", id="zh-three-significant-digits"),
     pytest.param(9_999, "en", "9,999", id="en-small-stays-whole"),
     pytest.param(float("nan"), "en", "–", id="missing"),
 ])

@@ -1,0 +1,555 @@
+"""Return on a retention programme: the business case, model-driven targeting, sensitivity.
+
+**The business case** (:func:`business_case`). Over a horizon of ``horizon_years``, the
+programme saves ``customers × (baseline − target churn)`` customers a year (or, without a
+target, ``retention_success × contacted``). Each saved customer keeps its lifetime value
+(``ltv``, or ``annual_value × remaining_years``)::
+
+    value retained = saved a year × years × LTV
+    total cost     = investment + years × (annual cost + contact cost × contacted
+                                           + incentive cost × accepting)
+    net benefit    = value retained − total cost
+    ROI            = net benefit / total cost
+    payback        = investment / (monthly value − monthly running cost), in months
+
+``accepting`` (customers who take the incentive) defaults to everyone contacted.
+
+**Model-driven targeting** (:func:`profit_curve`, :func:`compare_strategies`) follows the
+expected maximum profit framework of Verbraken, Verbeke & Baesens (2013): contacting a
+churner who accepts the offer (share γ ~ Beta(α, β)) earns CLV − d − f, a churner who
+declines costs f, and a loyal customer costs d + f (they take the incentive). The EMPC,
+the profit-optimal threshold and rate come from `empulse`; the curve itself is the same
+formula evaluated at every cut of the model's out-of-sample ranking.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import asdict, dataclass, fields, replace
+
+import numpy as np
+import pandas as pd
+
+from ._labels import check_language, format_amount
+from .errors import ParameterError, SchemaError
+
+logger = logging.getLogger(__name__)
+
+MONTHS = 12
+
+
+# -- helpers -----------------------------------------------------------------------------------------------
+
+def _check(value, name: str, *, low: float | None = None, high: float | None = None, strict: bool = False) -> None:
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool) \
+        and math.isfinite(value)
+    if ok and low is not None:
+        ok = value > low if strict else value >= low
+    if ok and high is not None:
+        ok = value <= high
+    if not ok:
+        bounds = f"{'(' if strict else '['}{low if low is not None else '-inf'}, " \
+                 f"{high if high is not None else 'inf'}]"
+        raise ParameterError(f"The '{name}' parameter must be a number in {bounds}. Got {value!r} instead.",
+                             code="roi_bad_input", name=name, value=value)
+
+
+def _clean(x: float) -> float:
+    """Round away float noise (8000 × (0.145 − 0.098) is 375.99999999999994, not 376)."""
+    return float(round(x, 6))
+
+
+def _labels_scores(y_true, y_score) -> tuple[np.ndarray, np.ndarray]:
+    y = np.asarray(y_true)
+    s = np.asarray(y_score, dtype=float)
+    if y.ndim != 1 or y.shape != s.shape or y.size == 0:
+        raise ParameterError(f"Labels and scores must be two 1-D arrays of the same, non-zero length. Got shapes "
+                             f"{y.shape} and {s.shape}.", code="bad_parameter", name="y_score", value=s.shape)
+    if not np.isin(y, (0, 1)).all() or np.isnan(s).any():
+        raise ParameterError("Labels must be 0/1 and scores must not be missing. Use out-of-sample predictions of "
+                             "a labelled dataset.", code="bad_parameter", name="y_true", value="non-binary")
+    y = y.astype(np.int64)
+    if y.min() == y.max():
+        raise SchemaError(f"Every customer in the sample has churn = {int(y[0])}, so no profit curve can be drawn. "
+                          "Use predictions of a sample with both churners and stayers.", code="constant_target")
+    return y, s
+
+
+def _cumulative(y: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Churners and loyal customers contacted at each distinct score cut (riskiest first), from 0 to all."""
+    order = np.argsort(-s, kind="stable")
+    s_sorted, y_sorted = s[order], y[order]
+    ends = np.r_[np.flatnonzero(np.diff(s_sorted) != 0), len(s) - 1]  # last index of each tie group
+    tp = np.r_[0, np.cumsum(y_sorted)[ends]].astype(float)
+    fp = np.r_[0, ends + 1].astype(float) - tp
+    cut = np.r_[np.inf, s_sorted[ends]]
+    return tp, fp, cut
+
+
+# -- the business case --------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CaseInputs:
+    """The assumptions of a business case (annual rates; money in the data's currency)."""
+
+    customers: int
+    baseline_churn: float
+    target_churn: float | None = None
+    retention_success: float | None = None  # used when target_churn is None: saved = success × contacted
+    ltv: float | None = None  # or annual_value × remaining_years
+    annual_value: float | None = None
+    remaining_years: float | None = None
+    investment: float = 0.0
+    annual_cost: float = 0.0
+    contact_cost: float = 0.0
+    incentive_cost: float = 0.0
+    contacted: float = 0.0  # customers contacted a year
+    accepting: float | None = None  # customers taking the incentive a year (default: everyone contacted)
+    horizon_years: int = 1
+
+    def __post_init__(self) -> None:
+        _check(self.customers, "customers", low=1)
+        _check(self.baseline_churn, "baseline_churn", low=0, high=1)
+        for name in ("target_churn", "retention_success"):
+            if getattr(self, name) is not None:
+                _check(getattr(self, name), name, low=0, high=1)
+        if self.target_churn is None and self.retention_success is None:
+            raise ParameterError("A business case needs either 'target_churn' or 'retention_success' (with "
+                                 "'contacted'). Got neither. Give the churn rate the programme aims for, or the "
+                                 "share of contacted customers it keeps.", code="roi_no_target")
+        if self.ltv is None and (self.annual_value is None or self.remaining_years is None):
+            raise ParameterError("A business case needs the value of a customer: 'ltv', or 'annual_value' with "
+                                 f"'remaining_years'. Got ltv={self.ltv!r}, annual_value={self.annual_value!r}, "
+                                 f"remaining_years={self.remaining_years!r}.", code="roi_no_ltv")
+        for name in ("ltv", "annual_value", "remaining_years", "investment", "annual_cost", "contact_cost",
+                     "incentive_cost", "contacted", "accepting"):
+            if getattr(self, name) is not None:
+                _check(getattr(self, name), name, low=0)
+        _check(self.horizon_years, "horizon_years", low=1, high=50)
+        if self.contacted > self.customers:
+            raise ParameterError(f"The 'contacted' parameter ({self.contacted:,.0f}) is larger than the customer "
+                                 f"base ({self.customers:,}). Contact at most every customer.",
+                                 code="bad_parameter", name="contacted", value=self.contacted)
+
+    @property
+    def resolved_ltv(self) -> float:
+        return float(self.ltv) if self.ltv is not None else float(self.annual_value * self.remaining_years)
+
+    @property
+    def saved_per_year(self) -> float:
+        if self.target_churn is not None:
+            return self.customers * (self.baseline_churn - self.target_churn)
+        return self.retention_success * self.contacted
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> CaseInputs:
+        """Inputs from a dict (a stored scenario, JSON); unknown keys are an error, so typos show."""
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - names)
+        if unknown:
+            raise ParameterError(f"Unknown business-case inputs {unknown}. The inputs are {sorted(names)}.",
+                                 code="roi_unknown_inputs", names=unknown)
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class BusinessCase:
+    """What a retention programme saves, costs and returns over its horizon."""
+
+    inputs: CaseInputs
+    ltv: float
+    target_churn: float
+    churners_per_year: float  # at the baseline rate
+    value_at_risk: float  # a year, at the baseline rate
+    customers_saved: float  # over the horizon
+    value_retained: float
+    running_cost: float  # a year: annual cost plus contact and incentive costs
+    total_cost: float
+    net_benefit: float
+    roi: float | None  # a fraction (16.9 = 1690%); None when nothing is spent
+    payback_months: float | None  # None when the monthly value never covers the running cost
+
+    def to_dict(self) -> dict:
+        out = {k: v for k, v in asdict(self).items() if k != "inputs"}
+        return {**out, "inputs": self.inputs.to_dict()}
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([{k: v for k, v in asdict(self).items() if k != "inputs"}])
+
+
+def business_case(inputs: CaseInputs) -> BusinessCase:
+    """Customers saved, value retained, cost, net benefit, ROI and payback of ``inputs``."""
+    years = inputs.horizon_years
+    ltv = inputs.resolved_ltv
+    saved_year = _clean(inputs.saved_per_year)
+    accepting = inputs.contacted if inputs.accepting is None else inputs.accepting
+    running = inputs.annual_cost + inputs.contact_cost * inputs.contacted + inputs.incentive_cost * accepting
+    value = _clean(saved_year * years * ltv)
+    cost = _clean(inputs.investment + years * running)
+    net = _clean(value - cost)
+    margin = (saved_year * ltv - running) / MONTHS
+    if inputs.investment == 0 and margin >= 0:
+        payback = 0.0
+    else:
+        payback = _clean(inputs.investment / margin) if margin > 0 else None
+    target = inputs.target_churn if inputs.target_churn is not None \
+        else inputs.baseline_churn - saved_year / inputs.customers
+    churners = _clean(inputs.customers * inputs.baseline_churn)
+    return BusinessCase(inputs, ltv, _clean(target), churners, _clean(churners * ltv), _clean(saved_year * years),
+                        value, _clean(running), cost, net, _clean(net / cost) if cost > 0 else None, payback)
+
+
+# -- sensitivity -------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, eq=False)
+class Sensitivity:
+    """Net benefit with each assumption moved down and up by ``change`` (a tornado), widest swing first."""
+
+    base_net_benefit: float
+    change: float
+    table: pd.DataFrame  # assumption, low_input, high_input, net_low, net_high, swing
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table.copy()
+
+
+# Assumptions the tornado moves; churn_reduction stands for baseline − target (the programme's effect).
+_SENSITIVE = ("customers", "churn_reduction", "retention_success", "ltv", "investment", "annual_cost",
+              "contact_cost", "incentive_cost", "contacted")
+
+
+def sensitivity(inputs: CaseInputs, *, change: float = 0.2) -> Sensitivity:
+    """Net benefit under ±``change`` on each assumption that is set and not zero, holding the others."""
+    _check(change, "change", low=0.01, high=0.9)
+    base = business_case(inputs).net_benefit
+    rows = []
+    for name in _SENSITIVE:
+        current = _current(inputs, name)
+        if not current:
+            continue
+        nets = []
+        for factor in (1 - change, 1 + change):
+            try:
+                nets.append(business_case(_moved(inputs, name, current * factor)).net_benefit)
+            except ParameterError:  # e.g. more contacts than customers: that side cannot move
+                nets.append(base)
+        rows.append((name, current * (1 - change), current * (1 + change), nets[0], nets[1]))
+    table = pd.DataFrame(rows, columns=["assumption", "low_input", "high_input", "net_low", "net_high"])
+    table["swing"] = (table["net_high"] - table["net_low"]).abs()
+    return Sensitivity(base, change, table.sort_values("swing", ascending=False, kind="stable")
+                       .reset_index(drop=True))
+
+
+def _current(inputs: CaseInputs, name: str) -> float | None:
+    if name == "churn_reduction":
+        return None if inputs.target_churn is None else inputs.baseline_churn - inputs.target_churn
+    if name == "ltv":
+        return inputs.resolved_ltv
+    return getattr(inputs, name)
+
+
+def _moved(inputs: CaseInputs, name: str, value: float) -> CaseInputs:
+    if name == "churn_reduction":
+        return replace(inputs, target_churn=min(max(inputs.baseline_churn - value, 0.0), 1.0))
+    if name == "ltv":
+        return replace(inputs, ltv=value)
+    if name == "customers":
+        value = max(int(round(value)), 1)
+    if name == "retention_success":
+        value = min(value, 1.0)
+    return replace(inputs, **{name: value})
+
+
+# -- model-driven targeting ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Economics:
+    """A retention campaign's per-customer money and the acceptance rate γ ~ Beta(alpha, beta)."""
+
+    clv: float = 200.0
+    incentive_cost: float = 10.0
+    contact_cost: float = 1.0
+    alpha: float = 6.0
+    beta: float = 14.0
+
+    def __post_init__(self) -> None:
+        _check(self.clv, "clv", low=0, strict=True)
+        _check(self.incentive_cost, "incentive_cost", low=0)
+        _check(self.contact_cost, "contact_cost", low=0)
+        _check(self.alpha, "alpha", low=0, strict=True)
+        _check(self.beta, "beta", low=0, strict=True)
+
+    @property
+    def acceptance(self) -> float:
+        """The mean acceptance rate E[γ]."""
+        return self.alpha / (self.alpha + self.beta)
+
+    def acceptance_quantile(self, q: float) -> float:
+        from scipy.stats import beta
+
+        return float(beta.ppf(q, self.alpha, self.beta))
+
+    def profit(self, churners: np.ndarray | float, loyal: np.ndarray | float, *, gamma: float | None = None):
+        """Campaign profit of contacting ``churners`` would-be churners and ``loyal`` loyal customers."""
+        g = self.acceptance if gamma is None else gamma
+        return (g * (self.clv - self.incentive_cost) - self.contact_cost) * churners \
+            - (self.incentive_cost + self.contact_cost) * loyal
+
+    def empulse_parameters(self) -> dict:
+        return {"alpha": self.alpha, "beta": self.beta, "clv": self.clv, "incentive_cost": self.incentive_cost,
+                "contact_cost": self.contact_cost}
+
+    @classmethod
+    def with_acceptance(cls, mean: float, *, strength: float = 20.0, **money: float) -> Economics:
+        """Economics whose γ has the given mean; ``strength`` = α + β (higher = more certain)."""
+        _check(mean, "mean", low=0, high=1, strict=True)
+        return cls(alpha=mean * strength, beta=(1 - mean) * strength, **money)
+
+
+@dataclass(frozen=True, eq=False)
+class ProfitCurve:
+    """Expected campaign profit against the share of customers contacted, riskiest first.
+
+    Profit is per customer of the scored sample (multiply by a base size for totals) at the
+    mean acceptance rate, with a band at the ``band`` quantiles of γ.
+    """
+
+    economics: Economics
+    table: pd.DataFrame  # rate, threshold, churners, loyal, profit, profit_low, profit_high
+    empc: float  # expected maximum profit per customer (empulse)
+    optimal_rate: float  # share to contact (empulse)
+    optimal_threshold: float  # score cut-off (empulse)
+    n: int
+    churn_rate: float
+    band: tuple[float, float]
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table.copy()
+
+    @property
+    def best(self) -> pd.Series:
+        """The curve's point nearest the profit-optimal rate."""
+        return self.table.iloc[int(np.abs(self.table["rate"].to_numpy() - self.optimal_rate).argmin())]
+
+
+@dataclass(frozen=True, eq=False)
+class StrategyComparison:
+    """Each strategy's contacts, churners reached, expected saves and profit, on the same customers."""
+
+    economics: Economics
+    customers: int  # the base the figures are scaled to
+    table: pd.DataFrame  # strategy, rate, contacted, churners_reached, saved, value_retained, cost, profit,
+    #                      profit_low, profit_high
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table.copy()
+
+    def row(self, strategy: str) -> pd.Series:
+        return self.table.set_index("strategy").loc[strategy]
+
+
+def profit_curve(y_true, y_score, *, economics: Economics = Economics(), points: int = 201,
+                 band: tuple[float, float] = (0.05, 0.95)) -> ProfitCurve:
+    """The expected profit curve of a ranking, with EMPC and the optimal rate and threshold from empulse.
+
+    ``y_true`` and ``y_score`` must be out-of-sample (holdout or cross-validated), or the curve flatters
+    the model. ``points`` evenly spaced contact rates are kept for drawing, plus the optimum.
+    """
+    from empulse.metrics import empc_score
+
+    y, s = _labels_scores(y_true, y_score)
+    tp, fp, cut = _cumulative(y, s)
+    n = len(y)
+    rates_all = (tp + fp) / n
+    params = economics.empulse_parameters()
+    empc = float(empc_score(y, s, **params))
+    opt_threshold = float(empc_score.optimal_threshold(y, s, **params))
+    opt_rate = float(empc_score.optimal_rate(y, s, **params))
+    grid = np.union1d(np.linspace(0, 1, points), [opt_rate])
+    idx = np.clip(np.searchsorted(rates_all, grid, side="left"), 0, len(rates_all) - 1)
+    # The nearest achievable cut at or above each grid rate (ties in the scores move together).
+    churners, loyal = tp[idx], fp[idx]
+    g_low, g_high = (economics.acceptance_quantile(q) for q in band)
+    table = pd.DataFrame({
+        "rate": rates_all[idx], "threshold": cut[idx], "churners": churners / n, "loyal": loyal / n,
+        "profit": economics.profit(churners, loyal) / n,
+        "profit_low": economics.profit(churners, loyal, gamma=g_low) / n,
+        "profit_high": economics.profit(churners, loyal, gamma=g_high) / n,
+    }).drop_duplicates("rate").reset_index(drop=True)
+    logger.info("profit curve over %d customers: EMPC %.4f at rate %.3f", n, empc, opt_rate)
+    return ProfitCurve(economics, table, empc, opt_rate, opt_threshold, n, float(y.mean()), band)
+
+
+def max_profit(y_true, y_score, *, economics: Economics = Economics()) -> tuple[float, float]:
+    """(MPC per customer, its contact rate) at the mean acceptance rate, from empulse."""
+    from empulse.metrics import mpc_score
+
+    y, s = _labels_scores(y_true, y_score)
+    params = {k: v for k, v in economics.empulse_parameters().items() if k not in ("alpha", "beta")}
+    params["accept_rate"] = economics.acceptance
+    return float(mpc_score(y, s, **params)), float(mpc_score.optimal_rate(y, s, **params))
+
+
+@dataclass(frozen=True, eq=False)
+class OutOfSample:
+    """A model's predictions for customers it never trained on, with the rule-based baseline's picks."""
+
+    run_id: int
+    model: str
+    y: np.ndarray
+    score: np.ndarray
+    rule_mask: np.ndarray | None  # customers matching ``min_rules`` or more segment rules
+    min_rules: int
+    churn_rate: float
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame({"y": self.y, "score": self.score,
+                             "rules": self.rule_mask if self.rule_mask is not None else np.nan})
+
+
+def out_of_sample(dataset, *, store, run_id: int, model: str, min_rules: int = 2) -> OutOfSample:
+    """The holdout predictions a run stored for ``model`` (never its training fit), and which of those
+    customers the segment rules of ``dataset`` (the run's dataset version) would contact."""
+    from .analysis import segment_masks
+
+    frame = store.load_predictions(run_id, model)
+    if frame.empty:
+        raise SchemaError(f"Run {run_id} stored no holdout predictions for '{model}', so its profit curve cannot be "
+                          "drawn. Retrain the model on the Models page.", code="no_predictions", run=run_id,
+                          model=model)
+    rows = frame["row_index"].to_numpy()
+    masks, _ = segment_masks(dataset)
+    if rows.max() >= dataset.n_rows:
+        raise SchemaError(f"Run {run_id}'s predictions point at row {int(rows.max())}, but the dataset has "
+                          f"{dataset.n_rows:,} rows. Pass the dataset version the run was trained on.",
+                          code="predictions_mismatch", run=run_id)
+    rule_mask = masks.to_numpy()[rows].sum(axis=1) >= min_rules if masks.shape[1] >= min_rules else None
+    y = frame["y"].to_numpy(dtype=np.int64)
+    return OutOfSample(run_id, model, y, frame["proba"].to_numpy(dtype=float), rule_mask, min_rules,
+                       float(y.mean()))
+
+
+STRATEGIES = ("nobody", "everyone", "rules", "random", "top_k", "optimal")
+
+
+def compare_strategies(y_true, y_score, *, economics: Economics = Economics(), top_k: float = 0.1,
+                       rule_mask=None, customers: int | None = None,
+                       band: tuple[float, float] = (0.05, 0.95)) -> StrategyComparison:
+    """Contact nobody, everyone, the rule-based list, a random share, the model's top ``top_k``, and the
+    model's profit-optimal share, on the same customers; totals are scaled to ``customers``.
+
+    ``rule_mask`` marks the customers the rule-based baseline contacts (for example those matching two
+    or more segment rules); the rules row is left out without it. Random contacts the same share as the
+    optimal cut and is reported at its expectation (a random share catches churners at the base rate).
+    The optimal cut contacts everyone scoring at or above empulse's EMPC-optimal threshold.
+    """
+    from empulse.metrics import empc_score
+
+    _check(top_k, "top_k", low=0, high=1)
+    y, s = _labels_scores(y_true, y_score)
+    n = len(y)
+    scale = (customers or n) / n
+    order = np.argsort(-s, kind="stable")
+    y_sorted = y[order]
+    churners_total, loyal_total = float(y.sum()), float(n - y.sum())
+    cut = s >= float(empc_score.optimal_threshold(y, s, **economics.empulse_parameters()))
+
+    def top(rate: float) -> tuple[float, float]:
+        k = int(round(rate * n))
+        hit = float(y_sorted[:k].sum())
+        return hit, k - hit
+
+    picks = {"nobody": (0.0, 0.0), "everyone": (churners_total, loyal_total)}
+    if rule_mask is not None:
+        mask = np.asarray(rule_mask, dtype=bool)
+        if mask.shape != y.shape:
+            raise ParameterError(f"The 'rule_mask' has {mask.size:,} entries for {n:,} customers. Give one "
+                                 "entry per customer, in the same order as the scores.",
+                                 code="bad_parameter", name="rule_mask", value=mask.size)
+        hit = float(y[mask].sum())
+        picks["rules"] = (hit, float(mask.sum()) - hit)
+    picks["random"] = (cut.mean() * churners_total, cut.mean() * loyal_total)
+    picks["top_k"] = top(top_k)
+    picks["optimal"] = (float(y[cut].sum()), float(cut.sum() - y[cut].sum()))
+    g_low, g_high = (economics.acceptance_quantile(q) for q in band)
+    rows = []
+    for name, (hit, miss) in picks.items():
+        saved = economics.acceptance * hit
+        rows.append({
+            "strategy": name, "rate": (hit + miss) / n, "contacted": (hit + miss) * scale,
+            "churners_reached": hit * scale, "saved": saved * scale, "value_retained": saved * economics.clv * scale,
+            "cost": (economics.contact_cost * (hit + miss) + economics.incentive_cost * (saved + miss)) * scale,
+            "profit": economics.profit(hit, miss) * scale,
+            "profit_low": economics.profit(hit, miss, gamma=g_low) * scale,
+            "profit_high": economics.profit(hit, miss, gamma=g_high) * scale,
+        })
+    return StrategyComparison(economics, int(customers or n), pd.DataFrame(rows))
+
+
+def targeting_inputs(comparison: StrategyComparison, *, strategy: str = "optimal", baseline_churn: float,
+                     **case: float) -> CaseInputs:
+    """Business-case inputs whose saves, contacts and incentive takers are those of one strategy.
+
+    The incentive goes to everyone who accepts it: saved churners and contacted loyal customers.
+    ``case`` holds the remaining inputs (investment, annual_cost, horizon_years...).
+    """
+    row = comparison.row(strategy)
+    base = comparison.customers
+    econ = comparison.economics
+    loyal = row["contacted"] - row["churners_reached"]
+    return CaseInputs(customers=base, baseline_churn=baseline_churn,
+                      target_churn=min(max(baseline_churn - row["saved"] / base, 0.0), 1.0), ltv=econ.clv,
+                      contact_cost=econ.contact_cost, incentive_cost=econ.incentive_cost,
+                      contacted=float(row["contacted"]), accepting=float(row["saved"] + loyal), **case)
+
+
+# -- plain words -------------------------------------------------------------------------------------------
+
+_SUMMARY = {
+    "en": ("Of {customers} customers, {churn} leave a year ({churners}, {at_risk} of value at risk). "
+           "The programme aims to bring churn down to {target}, keeping {saved} customers worth {value} "
+           "over {years} at {cost} in total: a net benefit of {net}, ROI {roi}, paid back {payback}."),
+    "zh": ("{customers} 位客户中每年流失 {churn}（{churners} 位，风险价值 {at_risk}）。"
+           "该计划的目标是把流失率降到 {target}，在{years}内挽留 {saved} 位客户，保住价值 {value}，"
+           "总成本 {cost}：净收益 {net}，投资回报率 {roi}，{payback}。"),
+}
+_YEARS = {"en": ("one year", "{n} years"), "zh": ("一年", "{n}年")}
+_PAYBACK = {"en": ("within {m} months", "never at these running costs"),
+            "zh": ("{m} 个月收回投资", "按目前的运营成本无法收回投资")}
+
+
+def summary_text(case: BusinessCase, *, lang: str = "en", currency: str = "") -> str:
+    """The business case in two sentences, in English or Chinese."""
+    check_language(lang)
+
+    def money(x: float) -> str:
+        return f"{currency}{format_amount(x, lang=lang)}"
+
+    years = _YEARS[lang][0] if case.inputs.horizon_years == 1 else \
+        _YEARS[lang][1].format(n=case.inputs.horizon_years)
+    payback = _PAYBACK[lang][1] if case.payback_months is None else \
+        _PAYBACK[lang][0].format(m=f"{case.payback_months:.1f}")
+    return _SUMMARY[lang].format(
+        customers=f"{case.inputs.customers:,}", churn=f"{case.inputs.baseline_churn:.1%}",
+        churners=f"{case.churners_per_year:,.0f}", at_risk=money(case.value_at_risk),
+        target=f"{case.target_churn:.1%}", saved=f"{case.customers_saved:,.0f}", value=money(case.value_retained),
+        years=years, cost=money(case.total_cost), net=money(case.net_benefit),
+        roi="–" if case.roi is None else f"{case.roi:.0%}", payback=payback)
+
+
+# The published cases the tests reproduce (first-year figures).
+PRESETS: dict[str, CaseInputs] = {
+    "telecom_8k": CaseInputs(customers=8_000, baseline_churn=0.145, target_churn=0.098, ltv=100_000,
+                             investment=1_500_000, annual_cost=600_000),
+    "telecom_12k": CaseInputs(customers=12_000, baseline_churn=0.152, target_churn=0.091, ltv=100_000,
+                              investment=2_000_000, annual_cost=1_200_000),
+    "base_200k": CaseInputs(customers=200_000, baseline_churn=0.18, target_churn=0.12, ltv=4_000),
+}
+
+__all__ = ["PRESETS", "STRATEGIES", "BusinessCase", "CaseInputs", "Economics", "ProfitCurve", "Sensitivity",
+           "StrategyComparison", "business_case", "compare_strategies", "max_profit", "profit_curve",
+           "sensitivity", "summary_text", "targeting_inputs", "OutOfSample", "out_of_sample"]
