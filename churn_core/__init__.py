@@ -95,7 +95,7 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'churn_core' has no attribute '{name}'")
 
 
-__all__ = [*_LAZY, "Champion", "ModelRun", "ScoreSet",
+__all__ = [*_LAZY, "Champion", "ModelRun", "RunThreshold", "Scenario", "ScoreSet", "format_amount",
     "BUNDLED_CSV", "BandChurn", "CategoryChurn", "ChurnCoreError", "Clause", "ColumnRoles", "Contrast", "CrossTab",
     "DEFAULT_MAX_BYTES", "DEFAULT_SEGMENTS", "DataFormatError", "Dataset", "DatasetList", "DatasetVersion",
     "Description", "DriverRanking", "Issue", "NotFoundError", "OverallChurn", "ParameterError", "RawTable",
