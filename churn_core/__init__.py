@@ -83,6 +83,8 @@ _LAZY = {
     "ProfitCurve": "roi", "Sensitivity": "roi", "StrategyComparison": "roi", "business_case": "roi",
     "compare_strategies": "roi", "max_profit": "roi", "profit_curve": "roi", "sensitivity": "roi",
     "summary_text": "roi", "targeting_inputs": "roi", "OutOfSample": "roi", "out_of_sample": "roi",
+    "Chart": "onepager", "ExportError": "onepager", "OnePage": "onepager", "find_font": "onepager",
+    "render_pdf": "onepager", "render_png": "onepager",
     "DriftReport": "drift", "drift_report": "drift", "psi": "drift",
 }
 

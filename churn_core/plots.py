@@ -40,6 +40,8 @@ class Labels:
     auc: str = "AUC"
     ece: str = "ECE"
     fold: str = "fold"
+    band: str = "90% band"
+    optimum: str = "profit-optimal"
 
 
 def _layout(fig: go.Figure, labels: Labels, *, height: int = 360) -> go.Figure:
@@ -406,3 +408,70 @@ def population_percentiles(population: pd.DataFrame, *, names: dict[str, str], l
     fig.update_xaxes(range=[0, 100], ticksuffix="%")
     fig.update_yaxes(autorange="reversed")
     return _layout(fig, labels, height=120 + 36 * max(len(cats), 1))
+
+
+# -- ROI ---------------------------------------------------------------------------------------------------
+
+def _money_axis(fig: go.Figure, currency: str, *, axis: str = "y") -> None:
+    getattr(fig, f"update_{axis}axes")(tickprefix=currency, tickformat="~s")
+
+
+def profit_chart(curve, *, scale: float, labels: Labels, currency: str = "", top_k: float | None = None,
+                 big: bool = False) -> go.Figure:
+    """Expected profit (scaled to ``scale`` customers) against the share contacted, with the band the
+    uncertain acceptance rate gives and the profit-optimal point marked; ``top_k`` adds a dotted line."""
+    t = curve.table
+    x = t["rate"] * 100
+    fig = go.Figure([
+        go.Scatter(x=x, y=t["profit_high"] * scale, mode="lines", line={"width": 0}, hoverinfo="skip"),
+        go.Scatter(x=x, y=t["profit_low"] * scale, mode="lines", line={"width": 0}, fill="tonexty",
+                   fillcolor="rgba(46,134,171,0.18)", name=labels.band, hoverinfo="skip"),
+        go.Scatter(x=x, y=t["profit"] * scale, mode="lines", line={"color": CALM, "width": 4 if big else 2.5},
+                   name=labels.y, hovertemplate="%{x:.1f}%: " + currency + "%{y:,.0f}<extra></extra>"),
+    ])
+    best = curve.best
+    fig.add_trace(go.Scatter(x=[best["rate"] * 100], y=[best["profit"] * scale], mode="markers+text",
+                             marker={"color": RISK, "size": 16 if big else 11}, text=[labels.optimum],
+                             textposition="top right", textfont={"size": 18 if big else 13}, hoverinfo="skip"))
+    fig.add_hline(y=0, line={"color": MUTED, "dash": "dash", "width": 1})
+    if top_k is not None:
+        fig.add_vline(x=top_k * 100, line={"color": "#444", "dash": "dot", "width": 1.5})
+    fig.update_xaxes(ticksuffix="%", range=[0, 100])
+    _money_axis(fig, currency)
+    _layout(fig, labels, height=460 if big else 380)
+    if big:
+        fig.update_layout(font={"size": 18}, title={"font": {"size": 22}})
+    return fig
+
+
+def strategy_bars(comparison, *, names: dict[str, str], labels: Labels, currency: str = "") -> go.Figure:
+    """Expected profit of each strategy, with the acceptance-rate band as error bars."""
+    t = comparison.table
+    fig = go.Figure(go.Bar(
+        y=[names.get(k, k) for k in t["strategy"]], x=t["profit"], orientation="h",
+        marker={"color": [RISK if v < 0 else CALM for v in t["profit"]]},
+        error_x={"type": "data", "symmetric": False, "array": t["profit_high"] - t["profit"],
+                 "arrayminus": t["profit"] - t["profit_low"], "color": "#555"},
+        text=[f"{currency}{v:,.0f}" for v in t["profit"]], textposition="auto",
+        hovertemplate="%{y}: " + currency + "%{x:,.0f}<extra></extra>"))
+    fig.update_yaxes(autorange="reversed")
+    _money_axis(fig, currency, axis="x")
+    return _layout(fig, labels, height=120 + 45 * len(t))
+
+
+def tornado_chart(sensitivity, *, names: dict[str, str], labels: Labels, currency: str = "") -> go.Figure:
+    """Net benefit when each assumption moves down (left colour) or up (right colour) by the change."""
+    t = sensitivity.table
+    base = sensitivity.base_net_benefit
+    y = [names.get(k, k) for k in t["assumption"]]
+    fig = go.Figure()
+    for column, color, name in (("net_low", CALM, f"−{sensitivity.change:.0%}"),
+                                ("net_high", "#edae49", f"+{sensitivity.change:.0%}")):
+        fig.add_trace(go.Bar(y=y, x=t[column] - base, base=base, orientation="h", marker={"color": color},
+                             name=name, hovertemplate="%{y}: " + currency + "%{x:,.0f}<extra>" + name + "</extra>"))
+    fig.add_vline(x=base, line={"color": "#444", "width": 1})
+    fig.update_yaxes(autorange="reversed")
+    fig.update_layout(barmode="overlay")
+    _money_axis(fig, currency, axis="x")
+    _layout(fig, labels, height=120 + 40 * len(t))
+    return _legend(fig, x=1, y=1.12)

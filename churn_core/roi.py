@@ -130,7 +130,8 @@ class CaseInputs:
         if self.contacted > self.customers:
             raise ParameterError(f"The 'contacted' parameter ({self.contacted:,.0f}) is larger than the customer "
                                  f"base ({self.customers:,}). Contact at most every customer.",
-                                 code="bad_parameter", name="contacted", value=self.contacted)
+                                 code="roi_too_many_contacts", contacted=int(self.contacted),
+                                 customers=int(self.customers))
 
     @property
     def resolved_ltv(self) -> float:
@@ -518,8 +519,8 @@ _SUMMARY = {
            "总成本 {cost}：净收益 {net}，投资回报率 {roi}，{payback}。"),
 }
 _YEARS = {"en": ("one year", "{n} years"), "zh": ("一年", "{n}年")}
-_PAYBACK = {"en": ("within {m} months", "never at these running costs"),
-            "zh": ("{m} 个月收回投资", "按目前的运营成本无法收回投资")}
+_PAYBACK = {"en": ("within {m} months", "never at these running costs", "with nothing up front to pay back"),
+            "zh": ("{m} 个月收回投资", "按目前的运营成本无法收回投资", "无需收回前期投入")}
 
 
 def summary_text(case: BusinessCase, *, lang: str = "en", currency: str = "") -> str:
@@ -531,8 +532,8 @@ def summary_text(case: BusinessCase, *, lang: str = "en", currency: str = "") ->
 
     years = _YEARS[lang][0] if case.inputs.horizon_years == 1 else \
         _YEARS[lang][1].format(n=case.inputs.horizon_years)
-    payback = _PAYBACK[lang][1] if case.payback_months is None else \
-        _PAYBACK[lang][0].format(m=f"{case.payback_months:.1f}")
+    payback = _PAYBACK[lang][1] if case.payback_months is None else _PAYBACK[lang][2] \
+        if case.payback_months == 0 else _PAYBACK[lang][0].format(m=f"{case.payback_months:.1f}")
     return _SUMMARY[lang].format(
         customers=f"{case.inputs.customers:,}", churn=f"{case.inputs.baseline_churn:.1%}",
         churners=f"{case.churners_per_year:,.0f}", at_risk=money(case.value_at_risk),

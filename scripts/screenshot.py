@@ -63,6 +63,8 @@ PAGES: dict[str, Page] = {
     "overview": Page(path="", nav_key="nav.overview"),
     "drivers": Page(path="drivers", nav_key="nav.drivers"),
     "risk": Page(path="risk", nav_key="nav.risk", query="customer=986"),
+    "roi": Page(path="roi", nav_key="nav.roi"),
+    "roi-analyst": Page(path="roi", nav_key="nav.roi", query="mode=analyst"),
     "models": Page(path="models", nav_key="nav.models"),
     "data": Page(path="data", nav_key="nav.data", upload="data/telecom_churn.csv"),
 }

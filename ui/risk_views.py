@@ -79,6 +79,9 @@ def filters(scored: cc.ScoredCustomers) -> cc.RiskFilter:
                                        key=f"risk_f_values_{column}")
                 if values:
                     categories.append((column, tuple(values)))
+        cut = state.profit_threshold()
+        if cut is not None and st.toggle(t("risk.profit_cut", threshold=fmt.pct(cut.threshold)), key="risk_f_cut"):
+            low = max(low, cut.threshold * 100)
     return cc.RiskFilter(tiers=tuple(tiers), probability=(low / 100, high / 100), flags=tuple(flags),
                          categories=tuple(categories), service_calls=calls, value_bands=tuple(bands),
                          segments=tuple(segments), top_reasons=tuple(top))

@@ -167,3 +167,54 @@ def explain_more(scored_: cc.ScoredCustomers, *, limit: int) -> None:
 def run_dataset_version(run_id: int) -> int | None:
     """The dataset version a run was trained on."""
     return next((r.dataset_version for r in runs() if r.id == run_id), None)
+
+
+# -- ROI ---------------------------------------------------------------------------------------------------
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _roi_defaults(path: str, version: int) -> dict:
+    data = _dataset(path, version)
+    value = data.value()
+    column = next((c for c in data.roles.value if c in data.frame), None)
+    average = None if value is None else float(value.mean())
+    return {"customers": data.n_rows, "baseline_churn": float(data.target().mean()), "value_average": average,
+            "value_column": column}
+
+
+def roi_defaults() -> dict:
+    """Base size, churn rate and average value of the active dataset (the ROI page's starting point)."""
+    return _roi_defaults(str(store().path), active_version().version)
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _out_of_sample(path: str, run_id: int, model: str) -> cc.OutOfSample:
+    store_ = _store(path)
+    return cc.out_of_sample(_dataset(path, store_.get_run(run_id).dataset_version), store=store_, run_id=run_id,
+                            model=model)
+
+
+def out_of_sample() -> cc.OutOfSample | None:
+    """The champion's holdout predictions (None without a champion)."""
+    champ = champion()
+    return None if champ is None else _out_of_sample(str(store().path), champ.run_id, champ.model)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _targeting(path: str, run_id: int, model: str, economics: cc.Economics, top_k: float, customers: int):
+    oos = _out_of_sample(path, run_id, model)
+    curve = cc.profit_curve(oos.y, oos.score, economics=economics)
+    comparison = cc.compare_strategies(oos.y, oos.score, economics=economics, top_k=top_k, rule_mask=oos.rule_mask,
+                                       customers=customers)
+    return curve, comparison
+
+
+def targeting(economics: cc.Economics, *, top_k: float, customers: int):
+    """(profit curve, strategy comparison) of the champion's holdout predictions; cached per assumptions."""
+    champ = champion()
+    return _targeting(str(store().path), champ.run_id, champ.model, economics, round(top_k, 4), customers)
+
+
+def profit_threshold():
+    """The profit-optimal threshold stored on the champion's run, if the ROI page stored one."""
+    champ = champion()
+    return None if champ is None else store().threshold(champ.run_id, champ.model)

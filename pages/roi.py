@@ -1,0 +1,47 @@
+"""ROI: the business case of a retention programme, model-driven targeting, and a one-page export."""
+
+import streamlit as st
+
+from ui import roi_views as views
+from ui import state
+from ui.i18n import t
+from ui.widgets import guard, page_header
+
+page_header("roi.title", "roi.caption")
+with guard():
+    views.init()
+mode = views.toolbar()
+has_model = state.champion() is not None
+
+if mode == "analyst":
+    with st.expander(t("roi.h_inputs"), expanded=True):
+        views.analyst_inputs(has_model=has_model)
+else:
+    views.presentation_sliders(source=views.stored("source"))
+
+with guard():
+    result = views.compute()
+
+if mode == "presentation":
+    views.big_numbers(result)
+    if result.curve is not None:
+        st.plotly_chart(views.curve_chart(result, big=True), key="roi_curve_big")
+    views.summary_block(result)
+    views.exports(result)
+    st.stop()
+
+views.big_numbers(result)
+st.markdown(views.summary(result))
+if result.curve is None:
+    st.info(t("roi.no_model"))
+else:
+    views.model_note(result)
+    st.plotly_chart(views.curve_chart(result), key="roi_curve")
+    views.threshold_button(result)
+    st.subheader(t("roi.h_strategies"))
+    views.strategies(result)
+st.subheader(t("roi.h_tornado"))
+views.tornado(result)
+st.subheader(t("roi.h_scenarios"))
+views.scenarios(result)
+views.exports(result)

@@ -1,0 +1,150 @@
+"""The ROI page: presentation and analyst modes, presets, scenarios, the stored cut, and exports."""
+
+from __future__ import annotations
+
+import pytest
+
+import churn_core as cc
+from tests.app.conftest import texts
+
+
+def open_roi(app, *, mode: str | None = None, lang: str | None = None):
+    if lang:
+        app.session_state["lang"] = lang
+    if mode:
+        app.query_params["mode"] = mode
+    return app.run().switch_page("pages/roi.py").run()
+
+
+def metrics(at) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def pick_start(at, preset: str):
+    from ui.roi_views import STARTS
+
+    # By index: AppTest formats a value with the page's format_func outside the page's session (language).
+    return at.selectbox(key="roi_w_start").select_index(STARTS.index(preset)).run()
+
+
+@pytest.mark.parametrize("mode", ["presentation", "analyst"])
+def test_published_case_in_both_modes(app, mode):
+    at = pick_start(open_roi(app, mode=mode), "telecom_8k")
+    assert not at.exception, at.exception
+    shown = metrics(at)
+    assert shown["Customers saved"] == "376"
+    assert shown["Value retained"] == "$37.6M"
+    assert shown["Net benefit"] == "$35.5M"
+    assert shown["ROI"] == "1690%"
+    assert shown["Payback"] == "0.5 months"
+    assert "376 customers worth $37.6M" in texts(at)
+
+
+def test_presentation_is_uncluttered_and_speaks_chinese(app):
+    at = pick_start(open_roi(app, lang="zh"), "telecom_12k")
+    assert not at.exception, at.exception
+    shown = metrics(at)
+    assert shown["挽留客户"] == "732"
+    assert shown["保住的价值"] == "¥7,320万"  # the currency follows the language
+    assert shown["投资回报率"] == "2188%"
+    assert len(at.slider) == 3 and not at.number_input  # a few levers, no input form
+    assert not at.dataframe  # no tables in front of executives
+    assert "挽留 732 位客户" in texts(at)
+
+
+def test_presentation_sliders_move_the_numbers(app):
+    at = pick_start(open_roi(app), "telecom_8k")
+    at.slider(key="roi_s_target_pct").set_value(12.15).run()  # half the reduction
+    assert metrics(at)["Customers saved"] == "188"
+    at.slider(key="roi_s_horizon").set_value(2).run()
+    assert metrics(at)["Customers saved"] == "376"
+    assert metrics(at)["Value retained"] == "$37.6M"
+
+
+def test_inputs_survive_a_switch_of_mode(app):
+    at = pick_start(open_roi(app, mode="analyst"), "telecom_8k")
+    at.number_input(key="roi_w_investment").set_value(3_600_000.0).run()
+    at.segmented_control(key="roi_mode").set_value("presentation").run()
+    assert not at.exception
+    assert metrics(at)["Net benefit"] == "$33.4M"  # 37.6M − 3.6M − 0.6M
+
+
+def test_analyst_mode_with_a_model_compares_strategies(trained_app, trained_app_db):
+    at = open_roi(trained_app, mode="analyst")
+    assert not at.exception, at.exception
+    store = cc.Store(trained_app_db)
+    champ = store.champion()
+    oos = cc.out_of_sample(store.load_dataset(1), store=store, run_id=champ.run_id, model=champ.model)
+    economics = cc.Economics.with_acceptance(0.3, strength=20, clv=float(at.number_input(key="roi_w_ltv").value),
+                                             incentive_cost=100, contact_cost=10)
+    expected = cc.compare_strategies(oos.y, oos.score, economics=economics, top_k=0.1, rule_mask=oos.rule_mask,
+                                     customers=5_000).table.set_index("strategy")
+    table = at.dataframe[0].value.set_index("Strategy")
+    assert len(table) == 6 and "Rule-based (2+ segment rules)" in table.index
+    assert table["Expected profit"].tolist() == expected["profit"].round().tolist()
+    assert metrics(at)["Customers saved"] == f"{round(expected.at['optimal', 'saved']):,}"
+    page = texts(at)
+    assert "holdout customers it never trained on" in page
+    assert len(at.get("plotly_chart")) == 3  # profit curve, strategies, tornado
+
+
+def test_storing_the_cut_reaches_the_risk_page(trained_app, trained_app_db):
+    at = open_roi(trained_app, mode="analyst")
+    at.button(key="roi_save_threshold").click().run()
+    assert not at.exception, at.exception
+    store = cc.Store(trained_app_db)
+    champ = store.champion()
+    stored = store.threshold(champ.run_id, champ.model)
+    assert stored is not None and 0 < stored.threshold < 1
+    assert "The Risk page can now show the customers at or above" in at.success[0].value
+    risk = at.switch_page("pages/risk.py").run()
+    toggle = risk.toggle(key="risk_f_cut")
+    assert f"{stored.threshold:.1%}" in toggle.label
+    before = metrics(risk)["Customers"]
+    toggle.set_value(True).run()
+    assert metrics(risk)["Customers"] != before
+
+
+def test_without_a_model_the_case_still_works(app):
+    at = open_roi(app, mode="analyst")
+    assert not at.exception, at.exception
+    assert "No champion model with holdout predictions yet" in texts(at)
+    assert at.radio(key="roi_w_source").options == ["A target churn rate", "Retention success × customers reached"]
+    assert metrics(at)["Customers saved"] == "142"  # 5,000 × (14.14% − 11.31%, a fifth less churn)
+
+
+def test_scenarios_save_new_versions_and_reload(app, app_db):
+    at = pick_start(open_roi(app, mode="analyst"), "telecom_8k")
+    at.text_input(key="roi_scenario_name").input("Board case")
+    at.button[0].click()  # the form's submit button comes first in the form
+    at = at.run()
+    at.number_input(key="roi_w_annual_cost").set_value(900_000.0).run()
+    at.text_input(key="roi_scenario_name").input("Board case")
+    at.button[0].click()
+    at = at.run()
+    saved = cc.Store(app_db).list_scenarios()
+    assert [(s.name, s.version) for s in saved] == [("Board case", 2), ("Board case", 1)]
+    assert saved[0].inputs["annual_cost"] == 900_000 and saved[1].inputs["annual_cost"] == 600_000
+    at.selectbox(key="roi_scenario_choice").set_value(("Board case", 1)).run()
+    at.button(key="roi_scenario_load").click().run()
+    assert not at.exception, at.exception
+    assert at.number_input(key="roi_w_annual_cost").value == 600_000
+    assert metrics(at)["Net benefit"] == "$35.5M"
+    assert "Loaded “Board case” (version 1)." in [s.value for s in at.success]
+
+
+def test_an_impossible_input_gets_a_clear_message_in_both_languages(app):
+    at = pick_start(open_roi(app, mode="analyst"), "telecom_8k")
+    at.number_input(key="roi_w_contacted").set_value(50_000).run()  # more contacts than customers
+    assert not at.exception
+    assert at.error[0].value == ("50,000 customers contacted a year is more than the 8,000 customers in the base. "
+                                 "Contact at most every customer.")
+    at.sidebar.radio(key="lang_choice").set_value("zh").run()  # the sidebar's language switch
+    assert not at.exception
+    assert at.error[0].value == "每年联系 50,000 位客户，超过了客户总数 8,000。联系人数不能超过客户总数。"
+
+
+def test_export_buttons_are_offered(app):
+    at = pick_start(open_roi(app), "telecom_8k")
+    labels = [b.label for b in at.get("download_button")]
+    assert labels == ["One-page PDF", "PNG"]

@@ -1,0 +1,456 @@
+"""The ROI page's widgets: inputs kept across modes, presets and scenarios, numbers, charts and exports.
+
+Every input lives under ``roi_<name>`` in the session. Widgets have their own keys (Streamlit drops a
+widget's state when it is not drawn, e.g. after switching mode) and are seeded from the stored value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pandas as pd
+import streamlit as st
+
+import churn_core as cc
+from churn_core.plots import profit_chart, strategy_bars, tornado_chart
+
+from . import fmt, state
+from .i18n import current_language, error_text, t
+from .widgets import labels
+
+CURRENCIES = ("$", "¥", "€", "£", "")
+STARTS = ("active", *cc.PRESETS)
+SOURCES = ("model", "manual", "reach")
+DEFAULT_ECONOMICS = {"contact_cost": 10.0, "incentive_cost": 100.0, "acceptance": 30.0, "certainty": 20.0}
+
+
+@dataclass(frozen=True, eq=False)
+class RoiResult:
+    """Everything the page draws for one set of inputs."""
+
+    inputs: cc.CaseInputs
+    case: cc.BusinessCase
+    sensitivity: cc.Sensitivity
+    source: str
+    economics: cc.Economics
+    curve: cc.ProfitCurve | None
+    comparison: cc.StrategyComparison | None
+    oos: cc.OutOfSample | None
+    top_k: float
+    currency: str
+
+
+# -- inputs ------------------------------------------------------------------------------------------------
+
+def stored(name: str):
+    return st.session_state[f"roi_{name}"]
+
+
+def _apply(values: dict) -> None:
+    """Set stored inputs and the widgets that show them (used from callbacks)."""
+    for name, value in values.items():
+        st.session_state[f"roi_{name}"] = value
+        for prefix in ("roi_w_", "roi_s_"):
+            st.session_state.pop(f"{prefix}{name}", None)
+
+
+def _active_values() -> dict:
+    d = state.roi_defaults()
+    annual = (d["value_average"] or 100.0) * 12
+    return {"customers": int(d["customers"]), "baseline_pct": round(d["baseline_churn"] * 100, 2),
+            "target_pct": round(d["baseline_churn"] * 80, 2), "success_pct": 30.0, "contacted": 0,
+            "ltv_how": "given", "ltv": round(annual * 3), "annual_value": round(annual), "remaining_years": 3.0,
+            "investment": 0.0, "annual_cost": 0.0, "horizon": 1, "top_k_pct": 10.0,
+            "source": "model" if state.champion() else "manual", **DEFAULT_ECONOMICS}
+
+
+def _preset_values(inputs: cc.CaseInputs, **settings) -> dict:
+    values = {"customers": inputs.customers, "baseline_pct": round(inputs.baseline_churn * 100, 4),
+              "target_pct": round((inputs.target_churn if inputs.target_churn is not None
+                                   else inputs.baseline_churn) * 100, 4),
+              "success_pct": round((inputs.retention_success or 0.3) * 100, 4), "contacted": int(inputs.contacted),
+              "ltv_how": "given" if inputs.ltv is not None else "annual", "ltv": inputs.resolved_ltv,
+              "annual_value": inputs.annual_value or inputs.resolved_ltv,
+              "remaining_years": inputs.remaining_years or 1.0,
+              "investment": inputs.investment, "annual_cost": inputs.annual_cost, "horizon": inputs.horizon_years,
+              "source": "manual" if inputs.target_churn is not None else "reach"}
+    if inputs.contact_cost or inputs.incentive_cost:
+        values.update(contact_cost=inputs.contact_cost, incentive_cost=inputs.incentive_cost)
+    return {**values, **settings}
+
+
+def init() -> None:
+    """Seed the inputs from the active data once per session; the currency follows the language until chosen."""
+    if "roi_customers" not in st.session_state:
+        _apply({**_active_values(), "start": "active"})
+    if not st.session_state.get("roi_currency_chosen"):
+        st.session_state["roi_currency"] = "¥" if current_language() == "zh" else "$"
+
+
+def _on_start() -> None:
+    start = st.session_state["roi_w_start"]
+    _apply({**(_active_values() if start == "active" else _preset_values(cc.PRESETS[start])), "start": start})
+
+
+def _on_currency() -> None:
+    st.session_state["roi_currency"] = st.session_state["roi_w_currency"]
+    st.session_state["roi_currency_chosen"] = True
+
+
+def _widget(kind, name: str, label: str, *, prefix: str = "roi_w_", **options):
+    key = f"{prefix}{name}"
+    if key not in st.session_state:
+        st.session_state[key] = stored(name)
+    value = kind(label, key=key, **options)
+    st.session_state[f"roi_{name}"] = value
+    return value
+
+
+def toolbar() -> str:
+    """Mode, starting point and currency; returns the mode."""
+    mode_col, start_col, currency_col = st.columns([2, 4, 1])
+    default = st.query_params.get("mode", "presentation")
+    mode = mode_col.segmented_control(t("roi.mode"), ["presentation", "analyst"], key="roi_mode",
+                                      default=default if default in ("presentation", "analyst") else "presentation",
+                                      format_func=lambda m: t(f"roi.mode.{m}")) or "presentation"
+    version = state.active_version().version
+    st.session_state.setdefault("roi_w_start", stored("start"))
+    start_col.selectbox(t("roi.start"), STARTS, key="roi_w_start", on_change=_on_start,
+                        format_func=lambda s: t(f"roi.start.{s}", version=version))
+    st.session_state["roi_w_currency"] = stored("currency")
+    currency_col.selectbox(t("roi.currency"), CURRENCIES, key="roi_w_currency", on_change=_on_currency,
+                           format_func=lambda c: c or t("roi.currency.none"))
+    return mode
+
+
+def analyst_inputs(*, has_model: bool) -> None:
+    """Every assumption, in three columns."""
+    base, effect, money = st.columns(3)
+    with base:
+        st.markdown(t("roi.h_base"))
+        _widget(st.number_input, "customers", t("roi.customers"), min_value=1, step=1000)
+        _widget(st.number_input, "baseline_pct", t("roi.baseline_churn"), min_value=0.0, max_value=100.0, step=0.1)
+        _widget(st.number_input, "horizon", t("roi.horizon"), min_value=1, max_value=10, step=1)
+        how = _widget(st.radio, "ltv_how", t("roi.ltv_how"), options=["given", "annual"], horizontal=True,
+                      format_func=lambda k: t(f"roi.ltv_how.{k}"))
+        if how == "given":
+            d = state.roi_defaults()
+            helptext = t("roi.ltv_help", column=d["value_column"] or "–",
+                         average=fmt.number(d["value_average"])) if d["value_column"] else None
+            _widget(st.number_input, "ltv", t("roi.ltv"), min_value=0.0, step=100.0, help=helptext)
+        else:
+            _widget(st.number_input, "annual_value", t("roi.annual_value"), min_value=0.0, step=10.0)
+            _widget(st.number_input, "remaining_years", t("roi.remaining_years"), min_value=0.0, step=0.5)
+    with effect:
+        st.markdown(t("roi.h_effect"))
+        options = SOURCES if has_model else SOURCES[1:]
+        if stored("source") not in options:
+            _apply({"source": "manual"})
+        source = _widget(st.radio, "source", t("roi.source"), options=list(options),
+                         format_func=lambda k: t(f"roi.source.{k}"))
+        if source == "manual":
+            _widget(st.number_input, "target_pct", t("roi.target_churn"), min_value=0.0, max_value=100.0, step=0.1)
+        elif source == "reach":
+            _widget(st.number_input, "success_pct", t("roi.retention_success"), min_value=0.0, max_value=100.0)
+        if source != "model":
+            _widget(st.number_input, "contacted", t("roi.contacted"), min_value=0, step=100)
+        _widget(st.number_input, "acceptance", t("roi.acceptance"), min_value=1.0, max_value=99.0, step=1.0,
+                help=t("roi.acceptance_help"))
+        _widget(st.number_input, "certainty", t("roi.certainty"), min_value=2.0, max_value=500.0, step=5.0,
+                help=t("roi.certainty_help"))
+        _widget(st.slider, "top_k_pct", t("roi.top_k"), min_value=1.0, max_value=100.0, step=1.0)
+    with money:
+        st.markdown(t("roi.h_money"))
+        for name in ("investment", "annual_cost", "contact_cost", "incentive_cost"):
+            _widget(st.number_input, name, t(f"roi.{name}"), min_value=0.0, step=100.0 if "cost" in name else 1e4)
+
+
+def presentation_sliders(*, source: str) -> None:
+    """The few levers a meeting plays with."""
+    cols = st.columns(3)
+    with cols[0]:
+        if source == "model":
+            _widget(st.slider, "acceptance", t("roi.acceptance"), min_value=5.0, max_value=80.0, step=1.0,
+                    prefix="roi_s_", format="%.0f%%")
+        elif source == "reach":
+            _widget(st.slider, "success_pct", t("roi.retention_success"), min_value=0.0, max_value=100.0,
+                    step=1.0, prefix="roi_s_", format="%.0f%%")
+        else:
+            top = max(float(stored("baseline_pct")), 0.1)
+            st.session_state["roi_target_pct"] = min(float(stored("target_pct")), top)
+            _widget(st.slider, "target_pct", t("roi.target_churn"), min_value=0.0, max_value=top, step=0.1,
+                    prefix="roi_s_", format="%.1f%%")
+    with cols[1]:
+        name = "ltv" if stored("ltv_how") == "given" else "annual_value"
+        cap_key = f"roi_cap_{name}"
+        if f"roi_s_{name}" not in st.session_state or cap_key not in st.session_state:
+            st.session_state[cap_key] = max(float(stored(name)) * 3, 100.0)  # fixed while the slider is shown
+        cap = st.session_state[cap_key]
+        _widget(st.slider, name, t(f"roi.{name}"), min_value=0.0, max_value=cap, step=float(max(round(cap / 300), 1)),
+                prefix="roi_s_", format="%.0f")
+    with cols[2]:
+        _widget(st.slider, "horizon", t("roi.horizon"), min_value=1, max_value=10, prefix="roi_s_")
+
+
+# -- computing --------------------------------------------------------------------------------------------
+
+def compute() -> RoiResult:
+    """The business case, and the model-driven figures when a champion exists, for the stored inputs."""
+    ltv = float(stored("ltv")) if stored("ltv_how") == "given" else float(stored("annual_value")) * float(
+        stored("remaining_years"))
+    economics = cc.Economics.with_acceptance(float(stored("acceptance")) / 100, strength=float(stored("certainty")),
+                                             clv=max(ltv, 1e-9), incentive_cost=float(stored("incentive_cost")),
+                                             contact_cost=float(stored("contact_cost")))
+    customers, top_k = int(stored("customers")), float(stored("top_k_pct")) / 100
+    baseline = float(stored("baseline_pct")) / 100
+    fixed = {"investment": float(stored("investment")), "annual_cost": float(stored("annual_cost")),
+             "horizon_years": int(stored("horizon"))}
+    oos = state.out_of_sample() if state.champion() else None
+    curve = comparison = None
+    if oos is not None:
+        curve, comparison = state.targeting(economics, top_k=top_k, customers=customers)
+    source = stored("source") if oos is not None or stored("source") != "model" else "manual"
+    if source == "model":
+        inputs = cc.targeting_inputs(comparison, baseline_churn=baseline, **fixed)
+    else:
+        per_customer = {"ltv": ltv, "contact_cost": economics.contact_cost,
+                        "incentive_cost": economics.incentive_cost, "contacted": float(stored("contacted"))}
+        effect = {"target_churn": float(stored("target_pct")) / 100} if source == "manual" else \
+            {"retention_success": float(stored("success_pct")) / 100}
+        inputs = cc.CaseInputs(customers=customers, baseline_churn=baseline, **effect, **per_customer, **fixed)
+    case = cc.business_case(inputs)
+    return RoiResult(inputs, case, cc.sensitivity(inputs), source, economics, curve, comparison, oos, top_k,
+                     stored("currency"))
+
+
+# -- drawing ----------------------------------------------------------------------------------------------
+
+def money(x: float | None, currency: str) -> str:
+    return "–" if x is None else f"{currency}{fmt.amount(x, lang=current_language())}"
+
+
+def kpi_items(result: RoiResult) -> list[tuple[str, str, str | None]]:
+    case, c = result.case, result.currency
+    payback = t("roi.payback_never") if case.payback_months is None else t("roi.payback_now") \
+        if case.payback_months == 0 else t("roi.payback_months", m=f"{case.payback_months:.1f}")
+    return [(t("roi.k_saved"), fmt.count(round(case.customers_saved)), None),
+            (t("roi.k_retained"), money(case.value_retained, c), None),
+            (t("roi.k_net"), money(case.net_benefit, c), None),
+            (t("roi.k_roi"), t("roi.no_cost") if case.roi is None else f"{case.roi:.0%}", t("roi.roi_help")),
+            (t("roi.k_payback"), payback, None)]
+
+
+def big_numbers(result: RoiResult) -> None:
+    st.html("<style>.st-key-roi_big [data-testid='stMetricValue']{font-size:clamp(1.6rem,2.4vw,3.6rem);"
+            "line-height:1.15} .st-key-roi_big [data-testid='stMetricValue'] div{overflow:visible;"
+            "text-overflow:clip} .st-key-roi_big [data-testid='stMetricLabel'] p{font-size:1.15rem}"
+            ".st-key-roi_summary p{font-size:1.45rem;line-height:1.5;font-weight:500}</style>")
+    with st.container(key="roi_big"):
+        for col, (label, value, helptext) in zip(st.columns(5), kpi_items(result)):
+            col.metric(label, value, help=helptext, border=True)
+
+
+def summary(result: RoiResult) -> str:
+    text = cc.summary_text(result.case, lang=current_language(), currency=result.currency)
+    if result.source == "model" and result.comparison is not None:
+        row = result.comparison.row("optimal")
+        everyone = result.comparison.row("everyone")
+        text += " " + t("roi.summary_model", contacted=fmt.count(row["contacted"]), rate=fmt.pct(row["rate"]),
+                        reached=fmt.count(row["churners_reached"]), churners=fmt.count(everyone["churners_reached"]))
+    return text
+
+
+def summary_block(result: RoiResult) -> None:
+    """The plain-language summary, in large type (presentation)."""
+    with st.container(key="roi_summary"):
+        st.markdown(summary(result))
+
+
+def curve_chart(result: RoiResult, *, big: bool = False):
+    curve, scale, c = result.curve, result.comparison.customers, result.currency
+    best = curve.best
+    title = t("roi.curve_title", rate=fmt.pct(best["rate"]), profit=money(best["profit"] * scale, c),
+              low=money(best["profit_low"] * scale, c), high=money(best["profit_high"] * scale, c))
+    words = labels(title, x=t("roi.curve_x"), y=t("roi.curve_y"))
+    words = cc.plots.Labels(**{**words.__dict__, "band": t("roi.band"), "optimum": t("roi.optimum")})
+    return profit_chart(curve, scale=scale, labels=words, currency=c, top_k=None if big else result.top_k, big=big)
+
+
+def model_note(result: RoiResult) -> None:
+    champ = state.champion()
+    st.caption(t("roi.model_note", run=champ.run_id, model=t(f"model.{champ.model}"), n=fmt.count(len(result.oos.y)),
+                 rate=fmt.pct(result.oos.churn_rate), customers=fmt.count(result.comparison.customers),
+                 empc=money(result.curve.empc, result.currency)))
+
+
+def strategy_names(result: RoiResult) -> dict[str, str]:
+    rows = result.comparison.table.set_index("strategy")["rate"]
+    return {k: t(f"roi.strategy.{k}", k=fmt.pct(rows.get(k, 0), digits=0 if k == "top_k" else 1))
+            for k in cc.STRATEGIES}
+
+
+def strategies(result: RoiResult) -> None:
+    table, c = result.comparison.table, result.currency
+    names = strategy_names(result)
+    profit = table.set_index("strategy")["profit"]
+    title = t("roi.strategy_title", best=money(profit["optimal"], c), rules=money(profit["rules"], c)) \
+        if "rules" in profit else t("roi.strategy_title_norules", best=money(profit["optimal"], c),
+                                    everyone=money(profit["everyone"], c))
+    st.plotly_chart(strategy_bars(result.comparison, names=names, labels=labels(title, x=t("roi.c_profit"), y=""),
+                                  currency=c), key="roi_strategy_chart")
+    view = pd.DataFrame({
+        t("roi.c_strategy"): [names[k] for k in table["strategy"]],
+        t("roi.c_contacted"): table["contacted"].round(), t("roi.c_reached"): table["churners_reached"].round(),
+        t("roi.c_saved"): table["saved"].round(1), t("roi.c_value"): table["value_retained"].round(),
+        t("roi.c_cost"): table["cost"].round(), t("roi.c_profit"): table["profit"].round(),
+        t("roi.c_band"): [f"{money(lo, c)} – {money(hi, c)}" for lo, hi in zip(table["profit_low"],
+                                                                                table["profit_high"])]})
+    st.dataframe(view, hide_index=True, width="stretch",
+                 column_config={col: st.column_config.NumberColumn(format="localized") for col in view.columns[1:-1]})
+
+
+def tornado(result: RoiResult) -> None:
+    sens, c = result.sensitivity, result.currency
+    if sens.table.empty:
+        return
+    top = sens.table.iloc[0]
+    names = {k: t(f"roi.a.{k}") for k in sens.table["assumption"]}
+    title = t("roi.tornado_title", change=f"{sens.change:.0%}", top=names[top["assumption"]],
+              low=money(min(top["net_low"], top["net_high"]), c), high=money(max(top["net_low"], top["net_high"]), c))
+    st.plotly_chart(tornado_chart(sens, names=names, labels=labels(title, x=t("roi.tornado_x"), y=""), currency=c),
+                    key="roi_tornado_chart")
+
+
+def threshold_button(result: RoiResult) -> None:
+    threshold = fmt.pct(result.curve.optimal_threshold)
+    if st.button(t("roi.save_threshold"), help=t("roi.save_threshold_help", threshold=threshold),
+                 key="roi_save_threshold"):
+        champ = state.champion()
+        e = result.economics
+        state.store().save_threshold(champ.run_id, champ.model, threshold=result.curve.optimal_threshold,
+                                     rate=result.curve.optimal_rate,
+                                     assumptions={"clv": e.clv, "incentive_cost": e.incentive_cost,
+                                                  "contact_cost": e.contact_cost, "alpha": e.alpha, "beta": e.beta})
+        st.success(t("roi.threshold_saved", threshold=threshold))
+
+
+# -- scenarios ---------------------------------------------------------------------------------------------
+
+_SETTINGS = ("source", "acceptance", "certainty", "top_k_pct", "currency", "contact_cost", "incentive_cost")
+
+
+def _on_load() -> None:
+    choice = st.session_state.get("roi_scenario_choice")
+    if choice is None:
+        return
+    try:
+        scenario = state.store().load_scenario(choice[0], version=choice[1])
+        inputs = cc.CaseInputs.from_dict(scenario.inputs)
+    except cc.ChurnCoreError as err:
+        st.session_state["roi_flash"] = ("error", error_text(err))
+        return
+    settings = {k: v for k, v in scenario.settings.items() if k in _SETTINGS}
+    _apply({**_preset_values(inputs), **settings})
+    st.session_state["roi_currency_chosen"] = "currency" in settings
+    st.session_state["roi_flash"] = ("success", t("roi.scenario_loaded", name=scenario.name, version=scenario.version))
+
+
+def scenarios(result: RoiResult) -> None:
+    """Save the current inputs under a name (a new version each time) and load any saved version."""
+    flash = st.session_state.pop("roi_flash", None)
+    if flash:
+        getattr(st, flash[0])(flash[1])
+    save_col, load_col = st.columns(2)
+    with save_col.form("roi_save_form", border=False):
+        name = st.text_input(t("roi.scenario_name"), key="roi_scenario_name", max_chars=80)
+        if st.form_submit_button(t("roi.scenario_save")):
+            champ = state.champion()
+            settings = {k: stored(k) for k in _SETTINGS}
+            try:
+                saved = state.store().save_scenario(
+                    name, inputs=result.inputs.to_dict(), settings=settings,
+                    dataset_version=state.active_version().version, run_id=champ.run_id if champ else None,
+                    model=champ.model if champ else None)
+                st.success(t("roi.scenario_saved", name=saved.name, version=saved.version))
+            except cc.ChurnCoreError as err:
+                st.error(error_text(err))
+    saved_list = state.store().list_scenarios()
+    if not saved_list:
+        load_col.caption(t("roi.scenario_none"))
+        return
+    options = [(s.name, s.version) for s in saved_list]
+    when = {(s.name, s.version): s.created_at for s in saved_list}
+    load_col.selectbox(t("roi.scenario_pick"), options, key="roi_scenario_choice",
+                       format_func=lambda o: t("roi.scenario_line", name=o[0], version=o[1],
+                                               when=f"{when[o]:%Y-%m-%d %H:%M}"))
+    load_col.button(t("roi.scenario_load"), key="roi_scenario_load", on_click=_on_load)
+
+
+def today() -> str:
+    return dt.date.today().isoformat()
+
+
+# -- the one-page export -----------------------------------------------------------------------------------
+
+def _assumptions(result: RoiResult) -> tuple[tuple[str, str], ...]:
+    i, c = result.inputs, result.currency
+    rows = [(t("roi.a.source"), t(f"roi.source.{result.source}")), (t("roi.a.customers"), fmt.count(i.customers)),
+            (t("roi.a.baseline_churn"), fmt.pct(i.baseline_churn)), (t("roi.a.target_churn"),
+                                                                     fmt.pct(result.case.target_churn)),
+            (t("roi.a.ltv"), money(i.resolved_ltv, c)), (t("roi.a.investment"), money(i.investment, c)),
+            (t("roi.a.annual_cost"), money(i.annual_cost, c)), (t("roi.a.horizon"), t("roi.years", n=i.horizon_years))]
+    if i.contacted:
+        rows += [(t("roi.a.contacted"), fmt.count(i.contacted)), (t("roi.a.contact_cost"), money(i.contact_cost, c)),
+                 (t("roi.a.incentive_cost"), money(i.incentive_cost, c))]
+    if result.source == "model":
+        rows.append((t("roi.a.acceptance"), fmt.pct(result.economics.acceptance)))
+    return tuple(rows)
+
+
+def _chart(result: RoiResult):
+    from churn_core.onepager import Chart
+
+    if result.curve is None:
+        return None
+    table, scale, c = result.curve.table, result.comparison.customers, result.currency
+    low, high = float(table["profit_low"].min() * scale), float(table["profit_high"].max() * scale)
+    y_ticks = tuple((v, money(v, c)) for v in pd.Series(range(5)).map(lambda k: low + (high - low) * k / 4))
+    best = result.curve.best
+    return Chart(x=tuple(table["rate"]), y=tuple(table["profit"] * scale), low=tuple(table["profit_low"] * scale),
+                 high=tuple(table["profit_high"] * scale), x_label=t("roi.curve_x"), y_label=t("roi.curve_y"),
+                 x_ticks=tuple((k / 4, f"{k * 25}%") for k in range(5)), y_ticks=y_ticks,
+                 marker=(float(best["rate"]), float(best["profit"] * scale),
+                         f"{t('roi.optimum')}: {fmt.pct(best['rate'])}"))
+
+
+def one_page(result: RoiResult):
+    """The presentation view as a plain, worded summary for churn_core.onepager."""
+    from churn_core.onepager import OnePage
+
+    champ = state.champion()
+    version = state.active_version()
+    model = f"{champ.run_id} · {t(f'model.{champ.model}')}" if champ else t("roi.pdf_no_model")
+    return OnePage(lang=current_language(), title=t("roi.pdf_title"),
+                   subtitle=t("roi.pdf_subtitle", dataset=f"{version.name} v{version.version}", model=model,
+                              date=today()),
+                   kpis=tuple((label, value) for label, value, _ in kpi_items(result)),
+                   chart_title=t("roi.pdf_curve"), chart=_chart(result), summary=summary(result),
+                   assumptions=_assumptions(result), footer=t("roi.pdf_footer"))
+
+
+def exports(result: RoiResult) -> None:
+    """Download the presentation view as a one-page PDF (A4 landscape) or PNG; drawn only when clicked."""
+    from churn_core import onepager
+
+    lang = current_language()
+    if onepager.find_font(lang) is None and lang == "zh":
+        st.warning(t("error.no_cjk_font"))
+        return
+    page = one_page(result)
+    name = f"churn-radar-roi-{today()}"
+    pdf_col, png_col, _ = st.columns([1, 1, 4])
+    pdf_col.download_button(t("roi.export_pdf"), data=lambda: onepager.render_pdf(page), file_name=f"{name}.pdf",
+                            mime="application/pdf", key="roi_pdf", on_click="ignore", icon=":material/picture_as_pdf:")
+    png_col.download_button(t("roi.export_png"), data=lambda: onepager.render_png(page), file_name=f"{name}.png",
+                            mime="image/png", key="roi_png", on_click="ignore", icon=":material/image:")
