@@ -439,8 +439,10 @@ def profit_chart(curve, *, scale: float, labels: Labels, currency: str = "", top
     fig.update_xaxes(ticksuffix="%", range=[0, 100])
     _money_axis(fig, currency)
     _layout(fig, labels, height=460 if big else 380)
-    if big:
+    if big:  # explicit axis fonts: Streamlit's chart theme would otherwise keep its small defaults
         fig.update_layout(font={"size": 18}, title={"font": {"size": 22}})
+        fig.update_xaxes(tickfont={"size": 16}, title_font={"size": 18})
+        fig.update_yaxes(tickfont={"size": 16}, title_font={"size": 18})
     return fig
 
 
@@ -452,7 +454,6 @@ def strategy_bars(comparison, *, names: dict[str, str], labels: Labels, currency
         marker={"color": [RISK if v < 0 else CALM for v in t["profit"]]},
         error_x={"type": "data", "symmetric": False, "array": t["profit_high"] - t["profit"],
                  "arrayminus": t["profit"] - t["profit_low"], "color": "#555"},
-        text=[f"{currency}{v:,.0f}" for v in t["profit"]], textposition="auto",
         hovertemplate="%{y}: " + currency + "%{x:,.0f}<extra></extra>"))
     fig.update_yaxes(autorange="reversed")
     _money_axis(fig, currency, axis="x")

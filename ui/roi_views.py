@@ -159,7 +159,7 @@ def analyst_inputs(*, has_model: bool) -> None:
                 help=t("roi.acceptance_help"))
         _widget(st.number_input, "certainty", t("roi.certainty"), min_value=2.0, max_value=500.0, step=5.0,
                 help=t("roi.certainty_help"))
-        _widget(st.slider, "top_k_pct", t("roi.top_k"), min_value=1.0, max_value=100.0, step=1.0)
+        _widget(st.slider, "top_k_pct", t("roi.top_k"), min_value=1.0, max_value=100.0, step=1.0, format="%.0f%%")
     with money:
         st.markdown(t("roi.h_money"))
         for name in ("investment", "annual_cost", "contact_cost", "incentive_cost"):
@@ -256,8 +256,9 @@ def summary(result: RoiResult) -> str:
     if result.source == "model" and result.comparison is not None:
         row = result.comparison.row("optimal")
         everyone = result.comparison.row("everyone")
-        text += " " + t("roi.summary_model", contacted=fmt.count(row["contacted"]), rate=fmt.pct(row["rate"]),
-                        reached=fmt.count(row["churners_reached"]), churners=fmt.count(everyone["churners_reached"]))
+        text += ("" if current_language() == "zh" else " ") + t(
+            "roi.summary_model", contacted=fmt.count(row["contacted"]), rate=fmt.pct(row["rate"]),
+            reached=fmt.count(row["churners_reached"]), churners=fmt.count(everyone["churners_reached"]))
     return text
 
 

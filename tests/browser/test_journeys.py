@@ -140,3 +140,44 @@ def test_analyst_uploads_trains_and_promotes(page, fresh_app_server, tmp_path):
     lines = exported.read_text(encoding="utf-8-sig").splitlines()
     assert lines[0].startswith("id,churn_probability,risk_tier") and len(lines) == 601
     expect_no_errors(page)
+
+
+def test_executive_presents_the_roi_and_exports_one_page(page, app_url, tmp_path):
+    """The meeting: a published case in presentation mode, its one-page PDF and PNG, then in Chinese."""
+    import pypdfium2
+    from PIL import Image
+
+    page.goto(f"{app_url}/roi")
+    expect(main(page).locator("h1")).to_have_text("Return on retention")
+    main(page).get_by_test_id("stSelectbox").filter(has_text="Start from").click()
+    page.get_by_role("option", name="Published case: 8,000 customers, 14.5% → 9.8%").click()
+    expect(metric_value(page, "Customers saved")).to_have_text("376")
+    expect(metric_value(page, "Value retained")).to_have_text("$37.6M")
+    expect(metric_value(page, "ROI")).to_have_text("1690%")
+    expect(metric_value(page, "Payback")).to_have_text("0.5 months")
+    expect_no_errors(page)
+
+    def download(label: str, name: str):
+        with page.expect_download() as event:
+            main(page).get_by_role("button", name=label).click()
+        event.value.save_as(tmp_path / name)
+        return tmp_path / name
+
+    def pdf_text(path) -> str:
+        pdf = pypdfium2.PdfDocument(str(path))
+        assert len(pdf) == 1 and pdf[0].get_size()[0] > pdf[0].get_size()[1]  # one A4-landscape page
+        return pdf[0].get_textpage().get_text_range()
+
+    text = pdf_text(download("One-page PDF", "roi-en.pdf"))
+    for shown in ("Retention business case", "376", "$37.6M", "$35.5M", "1690%", "0.5 months", "telecom_churn v1"):
+        assert shown in text, shown
+    width, height = Image.open(download("PNG", "roi-en.png")).size
+    assert width > height > 1000
+
+    sidebar(page).get_by_test_id("stRadio").get_by_text("中文", exact=True).click()
+    expect(main(page).locator("h1")).to_have_text("挽留投资回报")
+    expect(metric_value(page, "保住的价值")).to_have_text("¥3,760万")  # the currency follows the language
+    text = pdf_text(download("单页 PDF", "roi-zh.pdf"))
+    for shown in ("客户挽留商业论证", "挽留客户", "¥3,760万", "1690%", "投资回报率"):
+        assert shown in text, shown
+    expect_no_errors(page)
