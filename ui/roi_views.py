@@ -81,9 +81,12 @@ def _preset_values(inputs: cc.CaseInputs, **settings) -> dict:
 
 
 def init() -> None:
-    """Seed the inputs from the active data once per session; the currency follows the language until chosen."""
-    if "roi_customers" not in st.session_state:
-        _apply({**_active_values(), "start": "active"})
+    """Seed the inputs from the active data (again when another dataset becomes active, unless a preset or
+    scenario is loaded); the currency follows the language until chosen."""
+    version = state.active_version().version
+    if "roi_customers" not in st.session_state or (
+            st.session_state.get("roi_start") == "active" and st.session_state.get("roi_version") != version):
+        _apply({**_active_values(), "start": "active", "version": version})  # a new active dataset re-seeds
     if not st.session_state.get("roi_currency_chosen"):
         st.session_state["roi_currency"] = "¥" if current_language() == "zh" else "$"
 
@@ -242,7 +245,7 @@ def kpi_items(result: RoiResult) -> list[tuple[str, str, str | None]]:
 
 
 def big_numbers(result: RoiResult) -> None:
-    st.html("<style>.st-key-roi_big [data-testid='stMetricValue']{font-size:clamp(1.6rem,2.4vw,3.6rem);"
+    st.html("<style>.st-key-roi_big [data-testid='stMetricValue']{font-size:clamp(1.5rem,2.2vw,3.4rem);"
             "line-height:1.15} .st-key-roi_big [data-testid='stMetricValue'] div{overflow:visible;"
             "text-overflow:clip} .st-key-roi_big [data-testid='stMetricLabel'] p{font-size:1.15rem}"
             ".st-key-roi_summary p{font-size:1.45rem;line-height:1.5;font-weight:500}</style>")

@@ -158,6 +158,9 @@ def test_executive_presents_the_roi_and_exports_one_page(page, app_url, tmp_path
     expect_no_errors(page)
 
     def download(label: str, name: str):
+        # The button's file is registered by the script run that drew it: click once the app is idle,
+        # not while a rerun is replacing it.
+        page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]')
         with page.expect_download() as event:
             main(page).get_by_role("button", name=label).click()
         event.value.save_as(tmp_path / name)
