@@ -72,6 +72,7 @@ _CJK = "\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef"  # CJK scripts and punctuation,
 _TOKEN = re.compile(rf"[{_CJK}]|[^\s{_CJK}]+\s*|\s+")
 _NO_LINE_START = set("，。、；：？！）》」』”’%…,.;:!?)]")
 _NO_LINE_END = set("（《「『“‘([")
+_NUMBER_UNITS = set("万亿")  # "1.16亿" stays on one line
 _HEADINGS = {"en": "Assumptions", "zh": "主要假设"}
 _FIXED_DATE = datetime(2000, 1, 1, tzinfo=UTC)  # same input, same bytes
 _PDFIUM_LOCK = threading.Lock()  # PDFium is not thread-safe; Streamlit sessions are threads
@@ -244,10 +245,12 @@ class _Canvas:
 
 def _break_points(text: str) -> list[str]:
     """Pieces a line may break between: words with their trailing spaces, and single CJK characters;
-    closing punctuation stays with what precedes it, opening brackets with what follows."""
+    closing punctuation stays with what precedes it, opening brackets with what follows, and 万/亿
+    with the number before them."""
     tokens: list[str] = []
     for piece in _TOKEN.findall(text):
-        if tokens and (piece[0] in _NO_LINE_START or tokens[-1][-1] in _NO_LINE_END):
+        if tokens and (piece[0] in _NO_LINE_START or tokens[-1][-1] in _NO_LINE_END
+                       or (piece in _NUMBER_UNITS and tokens[-1][-1].isdigit())):
             tokens[-1] += piece
         else:
             tokens.append(piece)

@@ -412,6 +412,15 @@ def population_percentiles(population: pd.DataFrame, *, names: dict[str, str], l
 
 # -- ROI ---------------------------------------------------------------------------------------------------
 
+def _large(fig: go.Figure) -> go.Figure:
+    """Fonts readable from the back of a meeting room (explicit per axis: Streamlit's chart theme would
+    otherwise keep its small tick labels)."""
+    fig.update_layout(font={"size": 18}, title={"font": {"size": 22}})
+    fig.update_xaxes(tickfont={"size": 16}, title_font={"size": 18})
+    fig.update_yaxes(tickfont={"size": 16}, title_font={"size": 18})
+    return fig
+
+
 def _money_axis(fig: go.Figure, currency: str, *, axis: str = "y") -> None:
     getattr(fig, f"update_{axis}axes")(tickprefix=currency, tickformat="~s")
 
@@ -439,11 +448,23 @@ def profit_chart(curve, *, scale: float, labels: Labels, currency: str = "", top
     fig.update_xaxes(ticksuffix="%", range=[0, 100])
     _money_axis(fig, currency)
     _layout(fig, labels, height=460 if big else 380)
-    if big:  # explicit axis fonts: Streamlit's chart theme would otherwise keep its small defaults
-        fig.update_layout(font={"size": 18}, title={"font": {"size": 22}})
-        fig.update_xaxes(tickfont={"size": 16}, title_font={"size": 18})
-        fig.update_yaxes(tickfont={"size": 16}, title_font={"size": 18})
-    return fig
+    return _large(fig) if big else fig
+
+
+def payback_chart(case, *, labels: Labels, currency: str = "", big: bool = False) -> go.Figure:
+    """Cumulative net benefit month by month (the investment first), crossing zero at the payback."""
+    t = case.cumulative()
+    fig = go.Figure(go.Scatter(x=t["month"], y=t["net"], mode="lines", line={"color": CALM, "width": 4 if big else 2.5},
+                               fill="tozeroy", fillcolor="rgba(46,134,171,0.12)",
+                               hovertemplate="%{x}: " + currency + "%{y:,.0f}<extra></extra>"))
+    if case.payback_months is not None and case.payback_months <= t["month"].iloc[-1]:
+        fig.add_trace(go.Scatter(x=[case.payback_months], y=[0], mode="markers+text", text=[labels.optimum],
+                                 marker={"color": RISK, "size": 16 if big else 11}, textposition="top left",
+                                 textfont={"size": 18 if big else 13}, hoverinfo="skip"))
+    fig.add_hline(y=0, line={"color": MUTED, "dash": "dash", "width": 1})
+    _money_axis(fig, currency)
+    _layout(fig, labels, height=460 if big else 380)
+    return _large(fig) if big else fig
 
 
 def strategy_bars(comparison, *, names: dict[str, str], labels: Labels, currency: str = "") -> go.Figure:

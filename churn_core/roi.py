@@ -174,6 +174,13 @@ class BusinessCase:
     roi: float | None  # a fraction (16.9 = 1690%); None when nothing is spent
     payback_months: float | None  # None when the monthly value never covers the running cost
 
+    def cumulative(self) -> pd.DataFrame:
+        """Month by month over the horizon: value retained, cost (the investment at month 0) and net."""
+        months = np.arange(self.inputs.horizon_years * MONTHS + 1)
+        value = months * (self.value_retained / (self.inputs.horizon_years * MONTHS))
+        cost = self.inputs.investment + months * self.running_cost / MONTHS
+        return pd.DataFrame({"month": months, "value": value, "cost": cost, "net": value - cost})
+
     def to_dict(self) -> dict:
         out = {k: v for k, v in asdict(self).items() if k != "inputs"}
         return {**out, "inputs": self.inputs.to_dict()}
@@ -513,13 +520,14 @@ def targeting_inputs(comparison: StrategyComparison, *, strategy: str = "optimal
 _SUMMARY = {
     "en": ("Of {customers} customers, {churn} leave a year ({churners}, {at_risk} of value at risk). "
            "The programme aims to bring churn down to {target}, keeping {saved} customers worth {value} "
-           "over {years} at {cost} in total: a net benefit of {net}, ROI {roi}, paid back {payback}."),
+           "over {years} at {cost} in total: a net benefit of {net}, ROI {roi}, {payback}."),
     "zh": ("{customers} 位客户中每年流失 {churn}（{churners} 位，风险价值 {at_risk}）。"
            "该计划的目标是把流失率降到 {target}，在{years}内挽留 {saved} 位客户，保住价值 {value}，"
            "总成本 {cost}：净收益 {net}，投资回报率 {roi}，{payback}。"),
 }
 _YEARS = {"en": ("one year", "{n} years"), "zh": ("一年", "{n}年")}
-_PAYBACK = {"en": ("within {m} months", "never at these running costs", "with nothing up front to pay back"),
+_PAYBACK = {"en": ("paid back within {m} months", "never paid back at these running costs",
+                   "with nothing up front to pay back"),
             "zh": ("{m} 个月收回投资", "按目前的运营成本无法收回投资", "无需收回前期投入")}
 
 

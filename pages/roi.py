@@ -24,8 +24,8 @@ with guard():
 
 if mode == "presentation":
     views.big_numbers(result)
-    if result.curve is not None:
-        st.plotly_chart(views.curve_chart(result, big=True), key="roi_curve_big")
+    chart = views.cash_chart(result, big=True) if result.curve is None else views.curve_chart(result, big=True)
+    st.plotly_chart(chart, key="roi_curve_big")
     views.summary_block(result)
     views.exports(result)
     st.stop()
@@ -34,6 +34,7 @@ views.big_numbers(result)
 st.markdown(views.summary(result))
 if result.curve is None:
     st.info(t("roi.no_model"))
+    st.plotly_chart(views.cash_chart(result), key="roi_cash")
 else:
     views.model_note(result)
     st.plotly_chart(views.curve_chart(result), key="roi_curve")

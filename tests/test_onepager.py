@@ -117,6 +117,13 @@ def test_chinese_lines_break_between_characters_never_inside_a_number():
     assert "1,037万美元" in text
 
 
+def test_a_number_keeps_its_chinese_unit_on_its_line():
+    from churn_core.onepager import _break_points
+
+    pieces = _break_points("风险价值 ¥1.16亿）。总成本 ¥210万")
+    assert "¥1.16亿）。" in pieces and "¥210万" in pieces
+
+
 def test_png_is_a_landscape_raster_at_twice_72_dpi():
     png = render_png(make_page())
     assert png.startswith(b"\x89PNG\r\n\x1a\n")

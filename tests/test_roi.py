@@ -50,6 +50,16 @@ def test_payback_months_of_the_8k_case():
     assert business_case(PRESETS["telecom_8k"]).payback_months == pytest.approx(1.5 / (37.0 / 12), abs=1e-6)
 
 
+def test_month_by_month_net_crosses_zero_at_the_payback():
+    case = business_case(replace(PRESETS["telecom_8k"], horizon_years=2))
+    months = case.cumulative().set_index("month")
+    assert months.at[0, "net"] == -1_500_000  # the investment, up front
+    assert months.at[1, "net"] == pytest.approx(37_600_000 / 12 - 1_500_000 - 50_000)
+    assert months.at[24, "net"] == pytest.approx(case.net_benefit)
+    slope = months.at[1, "net"] - months.at[0, "net"]
+    assert -1_500_000 + slope * case.payback_months == pytest.approx(0, abs=10)  # payback kept to 1e-6 months
+
+
 def test_ltv_from_annual_value_and_remaining_years():
     by_ltv = business_case(PRESETS["telecom_8k"])
     by_parts = business_case(replace(PRESETS["telecom_8k"], ltv=None, annual_value=25_000, remaining_years=4))

@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 import churn_core as cc
-from churn_core.plots import profit_chart, strategy_bars, tornado_chart
+from churn_core.plots import payback_chart, profit_chart, strategy_bars, tornado_chart
 
 from . import fmt, state
 from .i18n import current_language, error_text, t
@@ -281,6 +281,19 @@ def curve_chart(result: RoiResult, *, big: bool = False):
     return profit_chart(curve, scale=scale, labels=words, currency=c, top_k=None if big else result.top_k, big=big)
 
 
+def payback_text(case: cc.BusinessCase) -> str:
+    if case.payback_months is None:
+        return t("roi.payback_title_never")
+    return t("roi.payback_title", m=f"{case.payback_months:.1f}")
+
+
+def cash_chart(result: RoiResult, *, big: bool = False):
+    """Cumulative net benefit by month: the chart when there is no model to draw a profit curve from."""
+    words = labels(payback_text(result.case), x=t("roi.payback_x"), y=t("roi.payback_y"))
+    words = cc.plots.Labels(**{**words.__dict__, "optimum": t("roi.k_payback")})
+    return payback_chart(result.case, labels=words, currency=result.currency, big=big)
+
+
 def model_note(result: RoiResult) -> None:
     champ = state.champion()
     st.caption(t("roi.model_note", run=champ.run_id, model=t(f"model.{champ.model}"), n=fmt.count(len(result.oos.y)),
@@ -416,7 +429,7 @@ def _chart(result: RoiResult):
     from churn_core.onepager import Chart
 
     if result.curve is None:
-        return None
+        return _cash_chart(result)
     table, scale, c = result.curve.table, result.comparison.customers, result.currency
     low, high = float(table["profit_low"].min() * scale), float(table["profit_high"].max() * scale)
     y_ticks = tuple((v, money(v, c)) for v in pd.Series(range(5)).map(lambda k: low + (high - low) * k / 4))
@@ -426,6 +439,20 @@ def _chart(result: RoiResult):
                  x_ticks=tuple((k / 4, f"{k * 25}%") for k in range(5)), y_ticks=y_ticks,
                  marker=(float(best["rate"]), float(best["profit"] * scale),
                          f"{t('roi.optimum')}: {fmt.pct(best['rate'])}"))
+
+
+def _cash_chart(result: RoiResult):
+    from churn_core.onepager import Chart
+
+    t_ = result.case.cumulative()
+    c, last = result.currency, int(t_["month"].iloc[-1])
+    low, high = float(t_["net"].min()), float(t_["net"].max())
+    payback = result.case.payback_months
+    marker = None if payback is None or payback > last else (payback, 0.0, payback_text(result.case))
+    return Chart(x=tuple(t_["month"].astype(float)), y=tuple(t_["net"]), x_label=t("roi.payback_x"),
+                 y_label=t("roi.payback_y"), marker=marker,
+                 x_ticks=tuple((m, str(m)) for m in range(0, last + 1, max(last // 6, 1))),
+                 y_ticks=tuple((v, money(v, c)) for v in (low + (high - low) * k / 4 for k in range(5))))
 
 
 def one_page(result: RoiResult):
@@ -439,7 +466,8 @@ def one_page(result: RoiResult):
                    subtitle=t("roi.pdf_subtitle", dataset=f"{version.name} v{version.version}", model=model,
                               date=today()),
                    kpis=tuple((label, value) for label, value, _ in kpi_items(result)),
-                   chart_title=t("roi.pdf_curve"), chart=_chart(result), summary=summary(result),
+                   chart_title=t("roi.pdf_curve") if result.curve is not None else t("roi.pdf_payback"),
+                   chart=_chart(result), summary=summary(result),
                    assumptions=_assumptions(result), footer=t("roi.pdf_footer"))
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 import churn_core as cc
@@ -18,6 +20,10 @@ def open_roi(app, *, mode: str | None = None, lang: str | None = None):
 
 def metrics(at) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
+
+
+def chart_title(element) -> str:
+    return json.loads(element.proto.spec)["layout"]["title"]["text"]
 
 
 def pick_start(at, preset: str):
@@ -48,6 +54,8 @@ def test_presentation_is_uncluttered_and_speaks_chinese(app):
     assert shown["保住的价值"] == "¥7,320万"  # the currency follows the language
     assert shown["投资回报率"] == "2188%"
     assert len(at.slider) == 3 and not at.number_input  # a few levers, no input form
+    (chart,) = at.get("plotly_chart")  # one chart; without a model, the month-by-month net benefit
+    assert chart_title(chart) == "累计净收益：0.3 个月后收回投资"
     assert not at.dataframe  # no tables in front of executives
     assert "挽留 732 位客户" in texts(at)
 
@@ -111,6 +119,9 @@ def test_without_a_model_the_case_still_works(app):
     assert "No champion model with holdout predictions yet" in texts(at)
     assert at.radio(key="roi_w_source").options == ["A target churn rate", "Retention success × customers reached"]
     assert metrics(at)["Customers saved"] == "142"  # 5,000 × (14.14% − 11.31%, a fifth less churn)
+    # Instead of the profit curve: the month-by-month net benefit (nothing invested, so paid back at once).
+    (cash, _tornado) = at.get("plotly_chart")
+    assert chart_title(cash) == "Cumulative net benefit: the investment is paid back after 0.0 months"
 
 
 def test_scenarios_save_new_versions_and_reload(app, app_db):

@@ -183,4 +183,5 @@ def test_executive_presents_the_roi_and_exports_one_page(page, app_url, tmp_path
     text = pdf_text(download("单页 PDF", "roi-zh.pdf"))
     for shown in ("客户挽留商业论证", "挽留客户", "¥3,760万", "1690%", "投资回报率"):
         assert shown in text, shown
+    assert Image.open(download("PNG", "roi-zh.png")).size == (width, height)
     expect_no_errors(page)
