@@ -233,10 +233,15 @@ def money(x: float | None, currency: str) -> str:
     return "–" if x is None else f"{currency}{fmt.amount(x, lang=current_language())}"
 
 
+def payback_value(case: cc.BusinessCase) -> str:
+    if case.payback_months is None:
+        return t("roi.payback_never")
+    return t("roi.payback_now") if case.payback_months == 0 else t("roi.payback_months", m=f"{case.payback_months:.1f}")
+
+
 def kpi_items(result: RoiResult) -> list[tuple[str, str, str | None]]:
     case, c = result.case, result.currency
-    payback = t("roi.payback_never") if case.payback_months is None else t("roi.payback_now") \
-        if case.payback_months == 0 else t("roi.payback_months", m=f"{case.payback_months:.1f}")
+    payback = payback_value(case)
     return [(t("roi.k_saved"), fmt.count(round(case.customers_saved)), None),
             (t("roi.k_retained"), money(case.value_retained, c), None),
             (t("roi.k_net"), money(case.net_benefit, c), None),
@@ -448,7 +453,8 @@ def _cash_chart(result: RoiResult):
     c, last = result.currency, int(t_["month"].iloc[-1])
     low, high = float(t_["net"].min()), float(t_["net"].max())
     payback = result.case.payback_months
-    marker = None if payback is None or payback > last else (payback, 0.0, payback_text(result.case))
+    marker = None if payback is None or payback > last else \
+        (payback, 0.0, f"{t('roi.k_payback')}: {payback_value(result.case)}")
     return Chart(x=tuple(t_["month"].astype(float)), y=tuple(t_["net"]), x_label=t("roi.payback_x"),
                  y_label=t("roi.payback_y"), marker=marker,
                  x_ticks=tuple((m, str(m)) for m in range(0, last + 1, max(last // 6, 1))),

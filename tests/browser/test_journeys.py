@@ -162,7 +162,7 @@ def test_executive_presents_the_roi_and_exports_one_page(page, app_url, tmp_path
         # not while a rerun is replacing it.
         page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]')
         with page.expect_download() as event:
-            main(page).get_by_role("button", name=label).click()
+            main(page).get_by_role("button", name=label, exact=True).click()
         event.value.save_as(tmp_path / name)
         return tmp_path / name
 
