@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui import widgets
+from ui import auth, widgets
 from ui.i18n import t
 
 st.set_page_config(page_title="Churn Radar", page_icon="📡", layout="wide")
@@ -19,4 +19,5 @@ navigation = st.navigation(pages)
 st.sidebar.title(t("app.title"))
 widgets.dataset_sidebar()
 widgets.language_switch()
+auth.sidebar()
 navigation.run()

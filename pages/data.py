@@ -7,12 +7,16 @@ and a file that fails validation cannot be saved.
 import streamlit as st
 
 import churn_core as cc
-from ui import data_views, fmt, state
+from ui import auth, data_views, fmt, state
 from ui.i18n import t
 from ui.model_views import model_name, train_with_progress
 from ui.widgets import guard, page_header, takeaway
 
 page_header("data.title", "data.caption")
+if not auth.is_analyst():  # viewers see the stored versions; uploading and training are the analyst's
+    st.info(t("auth.analyst_only"))
+    data_views.versions_table()
+    st.stop()
 upload = st.file_uploader(t("data.upload"), type=["csv", "txt", "tsv", "xlsx"], key="upload",
                           help=t("data.upload_help"))
 if upload is None:

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from churn_core import plots
-from ui import fmt, state
+from ui import auth, fmt, state
 from ui.i18n import t
 from ui.model_views import chart_labels, history_table, leaderboard, model_name, named, run_label
 from ui.widgets import guard, kpi_row, page_header, takeaway
@@ -92,6 +92,7 @@ with tab_cv:
 
 st.subheader(t("models.history"))
 history_table(runs, champion)
+auth.require_analyst()  # promoting and rolling back are the analyst's; everything above is for all
 pick_col, promote_col, rollback_col = st.columns([2, 1, 1], vertical_alignment="bottom")
 pick = pick_col.selectbox(t("models.promote_pick", run=run_id), report.models,
                           index=report.models.index(best_model), format_func=model_name, key="promote_pick")

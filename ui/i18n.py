@@ -1116,6 +1116,33 @@ STRINGS["zh"].update({
 })
 
 
+# Roles: viewers and analysts.
+STRINGS["en"].update({
+    "auth.local_mode": "Single-user local mode: no sign-in is configured, so you can change data and models. "
+                       "Configure an analyst password in .streamlit/secrets.toml to share the app.",
+    "auth.viewer": "Viewing. Analysts sign in to upload, retrain, promote, roll back or delete.",
+    "auth.signed_in": "Signed in as analyst.",
+    "auth.sign_in": "Sign in as analyst",
+    "auth.sign_out": "Sign out",
+    "auth.password": "Analyst password",
+    "auth.wrong": "That password is not right. Try again, or ask whoever runs the app for it.",
+    "auth.locked": "Too many failed sign-ins from here. Try again in {seconds} seconds.",
+    "auth.analyst_only": "Only analysts can change data and models here. Sign in as analyst in the sidebar.",
+})
+STRINGS["zh"].update({
+    "auth.local_mode": "单用户本地模式：未配置登录，因此你可以修改数据和模型。若要共享此应用，请在 .streamlit/secrets.toml "
+                       "中配置分析师密码。",
+    "auth.viewer": "只读浏览。分析师登录后才能上传、重新训练、发布、回滚或删除。",
+    "auth.signed_in": "已以分析师身份登录。",
+    "auth.sign_in": "以分析师身份登录",
+    "auth.sign_out": "退出登录",
+    "auth.password": "分析师密码",
+    "auth.wrong": "密码不正确。请重试，或向应用管理员索取密码。",
+    "auth.locked": "此处登录失败次数过多。请在 {seconds} 秒后重试。",
+    "auth.analyst_only": "只有分析师可以在此修改数据和模型。请在侧边栏以分析师身份登录。",
+})
+
+
 def current_language() -> str:
     """The session's language: ``?lang=`` in the URL, else the sidebar choice, else English."""
     lang = st.session_state.get("lang")

@@ -15,7 +15,7 @@ import streamlit as st
 import churn_core as cc
 from churn_core.plots import payback_chart, profit_chart, strategy_bars, tornado_chart
 
-from . import fmt, state
+from . import auth, fmt, state
 from .i18n import current_language, error_text, t
 from .widgets import labels
 
@@ -345,6 +345,9 @@ def tornado(result: RoiResult) -> None:
 
 
 def threshold_button(result: RoiResult) -> None:
+    """Store the profit-optimal cut on the champion's run (an analyst's action: it changes the Risk page)."""
+    if not auth.is_analyst():
+        return
     threshold = fmt.pct(result.curve.optimal_threshold)
     if st.button(t("roi.save_threshold"), help=t("roi.save_threshold_help", threshold=threshold),
                  key="roi_save_threshold"):
