@@ -128,14 +128,15 @@ def stop(proc: subprocess.Popen) -> None:
 
 
 @contextlib.contextmanager
-def running_app(workdir: Path, log_path: Path) -> Iterator[str]:
-    """``streamlit run app.py`` on a free loopback port with a fresh database in ``workdir``; output to ``log_path``."""
+def running_app(workdir: Path, log_path: Path, *, extra_args: tuple[str, ...] = ()) -> Iterator[str]:
+    """``streamlit run app.py`` on a free loopback port with a fresh database in ``workdir``; output to ``log_path``.
+    ``extra_args`` go to ``streamlit run`` (e.g. ``--secrets.files path`` for a server with sign-in)."""
     port = free_port()
     env = {**os.environ, DB_ENV_VAR: str(workdir / "churn.duckdb")}
     log_path.parent.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
            "--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none",
-           "--browser.gatherUsageStats", "false"]
+           "--browser.gatherUsageStats", "false", *extra_args]
     log.info("starting streamlit on port %d (database %s)", port, env[DB_ENV_VAR])
     with log_path.open("wb") as out:
         proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,

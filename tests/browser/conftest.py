@@ -66,6 +66,22 @@ def fresh_app_server(tmp_path, request) -> Iterator[str]:
         yield url
 
 
+ANALYST_PASSWORD = "journey-analyst-pw"
+
+
+@pytest.fixture
+def secured_app_server(tmp_path, request) -> Iterator[str]:
+    """A fresh server whose secrets configure an analyst password (ANALYST_PASSWORD): viewers by default."""
+    from argon2 import PasswordHasher
+
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text(f'[roles]\nanalyst_password_hash = "{PasswordHasher().hash(ANALYST_PASSWORD)}"\n')
+    log_path = tmp_path / "server.log"
+    request.node.stash[SERVER_LOG] = log_path
+    with running_app(tmp_path, log_path, extra_args=("--secrets.files", str(secrets))) as url:
+        yield url
+
+
 # -- the browser --------------------------------------------------------------------------------
 
 

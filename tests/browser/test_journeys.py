@@ -83,18 +83,31 @@ def test_deep_link_on_a_new_server_has_the_app_sidebar(page, fresh_app_server):
     expect(sidebar(page).get_by_role("radio", name="中文")).to_be_checked(timeout=3_000)
 
 
-def test_analyst_uploads_trains_and_promotes(page, fresh_app_server, tmp_path):
-    """The analyst's path on a fresh database: a bad file is refused, a Telco-like export goes all the way."""
+def test_analyst_signs_in_uploads_maps_trains_and_promotes(page, secured_app_server, tmp_path):
+    """The analyst's path on a shared server: sign in, a bad file is refused, an export with another
+    schema (its target named so nobody could guess it) is mapped, trained and promoted; Overview shows it."""
     from tests.app.test_data import telco
+    from tests.browser.conftest import ANALYST_PASSWORD
 
     bad = tmp_path / "bad.csv"
     bad.write_text("id,plan,churn\n1,a,yes\n2,b,no\n3,a,maybe\n")
     good = tmp_path / "telco.csv"
-    telco(600).to_csv(good, index=False)
+    telco(600).rename(columns={"Churn": "Outcome_Q3"}).to_csv(good, index=False)
     uploader = lambda: main(page).get_by_test_id("stFileUploader").locator('input[type="file"]')
 
-    page.goto(f"{fresh_app_server}/data")
+    # A viewer first: no uploader. A wrong password is refused, the right one signs the analyst in.
+    page.goto(f"{secured_app_server}/data")
     expect(main(page).locator("h1")).to_have_text("Data")
+    expect(main(page).get_by_text(re.compile("Only analysts can change data and models here"))).to_be_visible()
+    expect(main(page).get_by_test_id("stFileUploader")).to_have_count(0)
+    password = sidebar(page).get_by_label("Analyst password")
+    password.fill("not-it")
+    sidebar(page).get_by_role("button", name="Sign in as analyst").click()
+    expect(sidebar(page).get_by_text(re.compile("That password is not right"))).to_be_visible()
+    password.fill(ANALYST_PASSWORD)
+    sidebar(page).get_by_role("button", name="Sign in as analyst").click()
+    expect(sidebar(page).get_by_text("Signed in as analyst.")).to_be_visible()
+
     uploader().set_input_files(str(bad))
     expect(main(page).get_by_text(re.compile("cannot be saved until the errors above are fixed"))).to_be_visible(
         timeout=30_000)
@@ -103,6 +116,9 @@ def test_analyst_uploads_trains_and_promotes(page, fresh_app_server, tmp_path):
 
     uploader().set_input_files(str(good))  # a single-file uploader: the new file replaces the bad one
     expect(main(page).get_by_role("heading", name="3 · Checks")).to_be_visible(timeout=30_000)
+    expect(main(page).get_by_role("button", name="Save version")).to_have_count(0)  # no target yet
+    main(page).get_by_test_id("stSelectbox").filter(has_text="Churn target").click()
+    page.get_by_role("option", name="Outcome_Q3", exact=True).click()
     main(page).get_by_role("button", name="Save version").click()
     expect(main(page).get_by_text("Working with dataset version 2.")).to_be_visible(timeout=30_000)
     expect(sidebar(page).get_by_text(re.compile(r"telco · v2 · 600"))).to_be_visible(timeout=10_000)
@@ -114,31 +130,41 @@ def test_analyst_uploads_trains_and_promotes(page, fresh_app_server, tmp_path):
     expect(main(page).get_by_text(re.compile(r"from run 1 is now the champion"))).to_be_visible(timeout=30_000)
     expect_no_errors(page)
 
+    sidebar(page).get_by_test_id("stSidebarNav").get_by_role("link", name="Overview").click()
+    expect(main(page).locator("h1")).to_have_text("Churn overview")
+    expect(metric_value(page, "Customers")).to_have_text("600")
     sidebar(page).get_by_test_id("stSidebarNav").get_by_role("link", name="Models").click()
     expect(main(page).get_by_text(re.compile(r"^Champion: .* from run 1 \(holdout ROC-AUC"))).to_be_visible(
         timeout=30_000)
     expect(chart_title(page, "ROC: how well each model ranks churners above stayers")).to_be_visible()
     expect_no_errors(page)
 
-    # The director's risk list on the new champion: a customer opened by id shows reasons and actions,
-    # and the filtered list downloads as a spreadsheet-safe CSV.
+    # The director's risk list on the new champion: filtered, a row selected, its reasons, the export.
     sidebar(page).get_by_test_id("stSidebarNav").get_by_role("link", name="Risk").click()
     expect(main(page).locator("h1")).to_have_text("Customers at risk", timeout=60_000)
     expect(metric_value(page, "Customers")).to_have_text("600", timeout=60_000)
-    expect(main(page).get_by_test_id("stDataFrame")).to_be_visible()
-    first_id = str(telco(600)["customerID"].iloc[0])
-    main(page).get_by_label("Open a customer by id").fill(first_id)
-    main(page).get_by_label("Open a customer by id").press("Enter")
-    expect(main(page).get_by_role("heading", name=f"Customer {first_id}")).to_be_visible(timeout=30_000)
+    main(page).get_by_test_id("stMultiSelect").filter(has_text="Risk tier").click()
+    page.get_by_role("option", name="Critical", exact=True).click()
+    page.keyboard.press("Escape")
+    expect(metric_value(page, "Customers")).not_to_have_text("600")
+    shown = int(metric_value(page, "Customers").inner_text().replace(",", ""))
+    assert 0 < shown < 600
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]')
+    grid = main(page).get_by_test_id("stDataFrame")
+    box = grid.bounding_box()
+    page.mouse.click(box["x"] + 12, box["y"] + 35 + 17)  # the first row's selection cell
+    expect(main(page).get_by_role("heading", name=re.compile(r"^Customer "))).to_be_visible(timeout=30_000)
     expect(main(page).get_by_text("Top reasons")).to_be_visible()
     expect(main(page).locator("li", has_text=re.compile(r"\((?:\+|−)[\d.]+ pts\)")).first).to_be_visible()
     expect(chart_title(page, "From the average customer to this one")).to_be_visible()
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]')
     with page.expect_download() as download:
         main(page).get_by_role("button", name="Export CSV").click()
     exported = (tmp_path / "risk.csv")
     download.value.save_as(exported)
     lines = exported.read_text(encoding="utf-8-sig").splitlines()
-    assert lines[0].startswith("id,churn_probability,risk_tier") and len(lines) == 601
+    assert lines[0].startswith("id,churn_probability,risk_tier") and len(lines) == shown + 1
+    assert all(",critical," in line for line in lines[1:])
     expect_no_errors(page)
 
 
