@@ -36,6 +36,7 @@ bench: $(VENV)/.dev ## benchmarks at 200k and 1M synthetic customers (prints tab
 	$(BIN)/python bench/train.py
 	$(BIN)/python bench/explain.py
 	$(BIN)/python bench/roi.py
+	$(BIN)/python bench/pages.py
 
 lint: $(VENV)/.dev ## ruff over the code
 	$(BIN)/ruff check churn_core ui pages app.py tests bench scripts

@@ -1,0 +1,142 @@
+"""Benchmark: server-side time of each page's warm rerun, on the bundled data and at 200k rows.
+
+    python bench/pages.py [--rows 200000] [--reruns 7] [--skip-cold]
+
+For each dataset (the bundled 5,000 customers, then seeded synthetic customers at ``--rows``), a
+throw-away database gets the dataset and an XGBoost champion (trained on a sample; training is
+bench/train.py's subject). Each page is opened with ``streamlit.testing.v1.AppTest`` through app.py
+(the first run computes and caches), then rerun ``--reruns`` times unchanged: the median of those
+is the page's warm rerun. The baseline is an empty page in the app's shell (bench/empty_app.py: the
+same page config, sidebar and navigation, no content), timed the same way in the same process; a
+bare one-line script is shown too. The "vs empty" column is against the shell.
+
+Cold start: ``streamlit run app.py`` on a free port with a fresh database, timed until the Overview
+is drawn in headless chromium (first request seeds the database with the bundled CSV).
+
+Targets: each page's warm rerun within 3x the empty page, and under 300 ms at 200k rows; cold start
+to the first page under 5 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import churn_core as cc  # noqa: E402
+
+PAGES = ("overview", "drivers", "risk", "roi", "models", "data")
+EMPTY = "import streamlit as st\nst.title('Empty page')\n"
+
+
+def bundled_store(folder: Path) -> cc.Store:
+    store = cc.Store(folder / "bench.duckdb")
+    version = store.save_dataset(cc.load_dataset(cc.BUNDLED_CSV)).version
+    cc.run_training(store, store.load_dataset(version), promote=True, models=("xgboost",), cv_folds=2,
+                    artifact_root=folder / "models")
+    return store
+
+
+def synthetic_store(folder: Path, rows: int) -> cc.Store:
+    from explain import champion_store
+
+    store, _ = champion_store(folder, rows, "xgboost")
+    return store
+
+
+def warm_ms(make, *, reruns: int) -> tuple[float, float]:
+    """(first run, median warm rerun) in milliseconds for the AppTest ``make()`` returns, run as it is."""
+    at = make()
+    start = time.perf_counter()
+    at.run()
+    first = time.perf_counter() - start
+    if at.exception:
+        raise RuntimeError(f"the page raised: {at.exception}")
+    times = []
+    for _ in range(reruns):
+        start = time.perf_counter()
+        at.run()
+        times.append(time.perf_counter() - start)
+    return first * 1000, statistics.median(times) * 1000
+
+
+def page_test(page: str):
+    from streamlit.testing.v1 import AppTest
+
+    def make():
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
+        if page != "overview":
+            at.run()
+            at.switch_page(f"pages/{page}.py")
+        return at
+    return make
+
+
+def measure(label: str, store: cc.Store, *, reruns: int) -> list[tuple[str, ...]]:
+    from streamlit.testing.v1 import AppTest
+
+    os.environ[cc.store.ENV_VAR] = str(store.path)
+    _, bare = warm_ms(lambda: AppTest.from_string(EMPTY), reruns=reruns)
+    _, shell = warm_ms(lambda: AppTest.from_file(str(ROOT / "bench" / "empty_app.py"), default_timeout=600),
+                       reruns=reruns)
+    rows = [(label, "(empty script)", "–", f"{bare:.0f}", f"{bare / shell:.1f}x"),
+            (label, "(empty page in the app's shell)", "–", f"{shell:.0f}", "1.0x")]
+    for page in PAGES:
+        first, warm = warm_ms(page_test(page), reruns=reruns)
+        rows.append((label, page, f"{first:.0f}", f"{warm:.0f}", f"{warm / shell:.1f}x"))
+    return rows
+
+
+def cold_start_s() -> float:
+    """Seconds from `streamlit run` to the Overview drawn in chromium, on a fresh database."""
+    from playwright.sync_api import sync_playwright
+    from screenshot import CHROMIUM, CHROMIUM_ARGS, running_app, wait_until_rendered
+
+    with tempfile.TemporaryDirectory() as folder, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        start = time.perf_counter()
+        with running_app(Path(folder), Path(folder) / "server.log") as url:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(url)
+            wait_until_rendered(page)
+            elapsed = time.perf_counter() - start
+        browser.close()
+    return elapsed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=200_000)
+    parser.add_argument("--reruns", type=int, default=7)
+    parser.add_argument("--skip-cold", action="store_true")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        rows += measure("bundled 5,000", bundled_store(Path(folder)), reruns=args.reruns)
+    with tempfile.TemporaryDirectory() as folder:
+        rows += measure(f"synthetic {args.rows:,}", synthetic_store(Path(folder), args.rows), reruns=args.reruns)
+    head = ("data", "page", "first run ms", "warm rerun ms", "vs empty shell")
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
+    print("| " + " | ".join(h.ljust(w) for h, w in zip(head, widths)) + " |")
+    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for r in rows:
+        print("| " + " | ".join(c.rjust(w) if i > 1 else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths)))
+              + " |")
+    if not args.skip_cold:
+        print(f"\ncold start to the first page (streamlit run → Overview drawn in chromium): {cold_start_s():.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
