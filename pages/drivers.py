@@ -5,7 +5,7 @@ import streamlit as st
 from churn_core import plots
 from ui import fmt, state
 from ui.i18n import t
-from ui.widgets import contrast_text, guard, labels, page_header, rate_table, takeaway, threshold_text
+from ui.widgets import chart, contrast_text, guard, labels, page_header, rate_table, takeaway, threshold_text
 
 page_header("drivers.title", "drivers.caption")
 with guard():
@@ -26,9 +26,8 @@ else:
     takeaway(contrast_text(column, contrast), small=contrast is not None and contrast.small)
 if result.binned:
     st.caption(t("drivers.binned_note"))
-st.plotly_chart(plots.rate_bars(result.table, label="value", overall=result.overall_rate,
-                                horizontal=len(result.table) > 12,
-                                labels=labels(t("overview.plan_chart", column=column), x=column)), key="by_column")
+chart(plots.rate_bars, result.table, label="value", overall=result.overall_rate, horizontal=len(result.table) > 12,
+      labels=labels(t("overview.plan_chart", column=column), x=column), key="by_column")
 rate_table(result.table, label="value", label_title=column, extra={"lift": t("col.lift")})
 
 st.subheader(t("drivers.crosstab"))
@@ -44,8 +43,8 @@ else:
     if cell is not None:
         takeaway(t("takeaway.crosstab", high=cell.high, high_rate=fmt.pct(cell.high_rate), low=cell.low,
                    low_rate=fmt.pct(cell.low_rate), n=fmt.count(cell.high_customers)), small=cell.small)
-    st.plotly_chart(plots.crosstab_heatmap(xt, labels=labels(t("drivers.crosstab_chart", rows=rows, columns=cols),
-                                                             x=cols, y=rows)), key="crosstab")
+    chart(plots.crosstab_heatmap, xt, labels=labels(t("drivers.crosstab_chart", rows=rows, columns=cols),
+                                                    x=cols, y=rows), key="crosstab")
 
 st.subheader(t("drivers.ranking"))
 ranking = desc.drivers.table
@@ -54,8 +53,7 @@ if not ranking.empty:
     as_share = fmt.pct if top["kind"] == "flag" else fmt.number
     takeaway(t(f"takeaway.drivers_{top['kind']}", column=top["column"], r=f"{top['correlation']:+.3f}",
                churned=as_share(top["mean_churned"]), retained=as_share(top["mean_retained"])))
-    st.plotly_chart(plots.driver_bars(desc.drivers, labels=labels(t("drivers.ranking_chart"), y="")),
-                    key="drivers")
+    chart(plots.driver_bars, desc.drivers, labels=labels(t("drivers.ranking_chart"), y=""), key="drivers")
     st.dataframe(
         ranking.rename(columns={"column": t("col.column"), "kind": t("col.kind"),
                                 "correlation": t("col.correlation"), "mean_churned": t("col.mean_churned"),

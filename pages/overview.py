@@ -6,6 +6,7 @@ from churn_core import plots
 from ui import fmt, state
 from ui.i18n import current_language, t
 from ui.widgets import (
+    chart,
     contrast_text,
     guard,
     kpi_row,
@@ -41,16 +42,15 @@ with left:
         result = desc.by_category[flag]
         contrast = result.contrast()
         takeaway(contrast_text(flag, contrast), small=contrast is not None and contrast.small)
-        st.plotly_chart(plots.rate_bars(result.table, label="value", overall=o.churn_rate,
-                                        labels=labels(t("overview.plan_chart", column=flag), x=flag)),
-                        key=f"plan_{flag}")
+        chart(plots.rate_bars, result.table, label="value", overall=o.churn_rate,
+              labels=labels(t("overview.plan_chart", column=flag), x=flag), key=f"plan_{flag}")
 with right:
     st.subheader(t("overview.service"))
     if roles.service_calls:
         thr = desc.thresholds[roles.service_calls]
         takeaway(threshold_text(thr))
-        st.plotly_chart(plots.threshold_curve(thr, labels=labels(
-            t("overview.service_chart", column=roles.service_calls), x=roles.service_calls)), key="service")
+        chart(plots.threshold_curve, thr, labels=labels(
+            t("overview.service_chart", column=roles.service_calls), x=roles.service_calls), key="service")
     else:
         st.info(t("common.missing_role", role=t("role.service_calls")))
 
@@ -60,8 +60,8 @@ with left:
     if desc.bands is not None:
         contrast = desc.bands.contrast()
         takeaway(contrast_text(desc.bands.column, contrast, key="takeaway.band"), small=contrast.small)
-        st.plotly_chart(plots.rate_bars(desc.bands.table, label="band", overall=o.churn_rate, labels=labels(
-            t("overview.tenure_chart", column=desc.bands.column), x=desc.bands.column)), key="tenure")
+        chart(plots.rate_bars, desc.bands.table, label="band", overall=o.churn_rate, labels=labels(
+            t("overview.tenure_chart", column=desc.bands.column), x=desc.bands.column), key="tenure")
     else:
         st.info(t("common.missing_role", role=t("role.tenure")))
 with right:
@@ -69,7 +69,7 @@ with right:
     if roles.state:
         by_state = desc.by_category[roles.state]
         takeaway(contrast_text(roles.state, by_state.contrast(), key="takeaway.state"))
-        st.plotly_chart(plots.state_map(by_state.table, labels=labels(t("overview.map_chart"))), key="map")
+        chart(plots.state_map, by_state.table, labels=labels(t("overview.map_chart")), key="map")
     else:
         st.info(t("common.missing_role", role=t("role.state")))
 

@@ -59,6 +59,21 @@ def guard() -> Iterator[None]:
         st.stop()
 
 
+@st.cache_resource(max_entries=256, show_spinner=False)
+def _figure(name: str, *args, **kwargs):
+    # Keyed by the builder's name and its arguments' content (small tables, labels, results), so a rerun
+    # that changes nothing reuses the figure: building plotly figures is most of a warm rerun's time.
+    # Shared between sessions: st.plotly_chart only reads it.
+    from churn_core import plots
+
+    return getattr(plots, name)(*args, **kwargs)
+
+
+def chart(builder, *args, key: str, container=None, **kwargs) -> None:
+    """``st.plotly_chart(builder(*args, **kwargs), key=key)``, the figure cached per arguments."""
+    (container or st).plotly_chart(_figure(builder.__name__, *args, **kwargs), key=key)
+
+
 def labels(title: str, *, x: str = "", y: str | None = None) -> Labels:
     return Labels(title=title, x=x, y=t("common.churn_rate") + " (%)" if y is None else y, small=t("common.few"),
                   overall=t("common.overall"), threshold=t("common.threshold"), customers=t("common.customers"))
