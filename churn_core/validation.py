@@ -20,6 +20,7 @@ Severity = Literal["error", "warning"]
 _MODEL_OUTPUT = re.compile(r"prob|score|predict|propensity|risk|概率|预测", re.I)
 LEAKAGE_AUC = 0.99
 _LEAKAGE_SAMPLE = 200_000
+_SHOWN_CHARS = 60  # a value quoted in a message is cut to this length: a cell may hold 200 KB
 
 
 @dataclass(frozen=True)
@@ -91,9 +92,19 @@ def validate(
     constant = tuple(c for c in frame.columns if missing.get(c, 0) < n and frame[c].nunique(dropna=True) == 1
                      and c != roles.target)
     for col in constant:
+        value = _shorten(frame[col].dropna().iloc[0])
         add(Issue("warning", "constant_column", f"Column '{col}' has the same value in every row "
-                  f"('{frame[col].dropna().iloc[0]}'); it cannot explain churn and is left out of the analysis.",
-                  col, {"value": str(frame[col].dropna().iloc[0])}))
+                  f"('{value}'); it cannot explain churn and is left out of the analysis.", col, {"value": value}))
+    clashes = _case_clashes(frame.columns)
+    if clashes:
+        add(Issue("error", "column_case_clash",
+                  f"The columns {clashes} differ only in upper and lower case. The database treats such names as "
+                  "one, so the table cannot be saved. Rename one of them in the file.", params={"columns": clashes}))
+    if not (*roles.categorical, *roles.numeric, *roles.plan_flags):
+        add(Issue("error", "no_features",
+                  f"No column describes the customers: received the columns {list(frame.columns)[:12]}, and none "
+                  "is a feature besides the id and the target. Add columns such as plan, tenure or service calls, "
+                  "or map an ignored column as a feature.", params={"columns": list(frame.columns)[:12]}))
     for col in roles.numeric:
         issues.extend(_non_numeric(frame[col], col))
     if missing:
@@ -107,7 +118,7 @@ def validate(
     if roles.id is not None:
         duplicate_ids = int(frame[roles.id].duplicated(keep=False).sum())
         if duplicate_ids:
-            examples = frame.loc[frame[roles.id].duplicated(), roles.id].astype(str).unique()[:3].tolist()
+            examples = [_shorten(v) for v in frame.loc[frame[roles.id].duplicated(), roles.id].unique()[:3]]
             add(Issue("error", "duplicate_ids",
                       f"{duplicate_ids} rows share an id in column '{roles.id}' (for example {examples}). "
                       "Remove the duplicate rows, or map a different id column (or none).",
@@ -137,6 +148,20 @@ def validate(
                             leakage, tuple(issues))
 
 
+def _shorten(value: Any) -> str:
+    """A value as a message quotes it: text over 60 characters is cut short with an ellipsis."""
+    text = str(value)
+    return text if len(text) <= _SHOWN_CHARS else text[: _SHOWN_CHARS - 1] + "…"
+
+
+def _case_clashes(columns: pd.Index) -> list[str]:
+    """Names equal to another one but for case ('Region' and 'region'): the store cannot hold both."""
+    groups: dict[str, list[str]] = {}
+    for column in map(str, columns):
+        groups.setdefault(column.lower(), []).append(column)
+    return [name for group in groups.values() if len(group) > 1 for name in group]
+
+
 def target_codes(series: pd.Series, positive_label: str) -> np.ndarray:
     """0/1 churn codes as float (NaN where the target is missing)."""
     tokens = series.astype("string").str.strip().str.lower()
@@ -146,21 +171,27 @@ def target_codes(series: pd.Series, positive_label: str) -> np.ndarray:
 def _target_codes(series: pd.Series, roles: ColumnRoles) -> tuple[np.ndarray | None, list[Issue]]:
     col = roles.target
     levels = sorted({norm_token(v) for v in series.dropna().unique()})
-    if len(levels) <= 1:
+    examples = [_shorten(v) for v in levels[:6]]
+    if not levels:
+        return None, [Issue("error", "target_empty",
+                            f"The target column '{col}' is empty in every row, so churn cannot be counted. Fill it "
+                            "in the source (if it holds formulas, open the file in Excel and save it, so their "
+                            "results are stored), or choose another column.", col)]
+    if len(levels) == 1:
         return None, [Issue("error", "target_constant",
-                            f"The target column '{col}' has only one value ({levels}). A churn analysis needs "
+                            f"The target column '{col}' has only one value ({examples}). A churn analysis needs "
                             "both churned and retained customers. Check the export, or choose another column.",
-                            col, {"values": levels})]
+                            col, {"values": examples})]
     if roles.positive_label is None:
         code = "target_multiclass" if len(levels) > 2 else "positive_ambiguous"
         what = f"{len(levels)} values" if len(levels) > 2 else "two values, neither obviously churn"
         return None, [Issue("error", code,
-                            f"The target column '{col}' has {what}: {levels[:6]}. Say which value means churn; "
+                            f"The target column '{col}' has {what}: {examples}. Say which value means churn; "
                             "every other value then counts as retained.", col,
-                            {"values": levels[:6], "count": len(levels)})]
+                            {"values": examples, "count": len(levels)})]
     issues = []
     if len(levels) > 2:
-        rest = [v for v in levels if v != roles.positive_label]
+        rest = [_shorten(v) for v in levels if v != roles.positive_label]
         issues.append(Issue("warning", "target_grouped",
                             f"The target column '{col}' has {len(levels)} values; '{roles.positive_label}' counts "
                             f"as churn and {rest[:5]} as retained.", col, {"positive": roles.positive_label,
@@ -191,7 +222,7 @@ def _non_numeric(series: pd.Series, col: str) -> list[Issue]:
     bad = text[pd.to_numeric(text, errors="coerce").isna()]
     if bad.empty:
         return []
-    examples = bad.unique()[:3].tolist()
+    examples = [_shorten(v) for v in bad.unique()[:3]]
     return [Issue("warning", "non_numeric",
                   f"Column '{col}' is numeric but {len(bad)} values are text (for example {examples}); "
                   "they are treated as missing. Correct them in the source if they are real numbers.",

@@ -1143,6 +1143,34 @@ STRINGS["zh"].update({
 })
 
 
+# Bad uploads (fuzz corpus)
+# tests/fixtures/bad_uploads/ holds a malformed file for each of these codes.
+STRINGS["en"].update({
+    "error.nul_bytes": "The file {name} is text but contains {count} NUL character(s), the first on line {line}; a table cannot hold them. Export the table again, or delete those characters in a text editor, and upload the file again.",
+    "error.zip_archive": "The file {name} is a ZIP archive (holding {files}), not an Excel workbook or a CSV. Unzip it and upload the customer table inside.",
+    "error.empty_sheet": "The sheet {sheet} of the workbook {name} is empty: no header row and no data. Put the customer table on it, or upload the workbook with the sheet that holds the table.",
+    "error.mixed_delimiters": "The file {name} mixes delimiters: the header is separated by {delimiter} but line {line} by {other}, so its values would be lost. Save the file again with one delimiter throughout.",
+    "error.too_many_fields": "Line {line} of the file {name} has {saw} fields, but the header has {expected}. Remove the extra fields (or put quotes around values that contain the delimiter) and save the file again.",
+    "error.unclosed_quote": "A quote (\") opened on line {line} of the file {name} is never closed, so the rest of the file would be read as one value. Close or remove that quote and save the file again.",
+    "error.column_case_clash": "The dataset {name} cannot be stored: the columns {columns} differ only in upper and lower case, and the database treats such names as one. Rename one of them in the file and upload it again.",
+    "issue.column_case_clash": "The columns {columns} differ only in upper and lower case. The database treats such names as one, so this file cannot be saved: rename one of them in the file.",
+    "issue.no_features": "No column describes the customers: besides the id and the target there is nothing to analyse (columns: {columns}). Add columns such as plan, tenure or service calls, or map an ignored column as a feature.",
+    "issue.target_empty": "The target column {column} is empty in every row, so churn cannot be counted. Fill it in the source (if it holds formulas, open the file in Excel and save it so their results are stored), or choose another column.",
+})
+STRINGS["zh"].update({
+    "error.nul_bytes": "文件 {name} 是文本，但含有 {count} 个 NUL 空字符（第一个在第 {line} 行），表格中不能有这种字符。请重新导出该表，或用文本编辑器删除这些字符后重新上传。",
+    "error.zip_archive": "文件 {name} 是 ZIP 压缩包（内含 {files}），不是 Excel 工作簿或 CSV。请先解压，再上传其中的客户表。",
+    "error.empty_sheet": "工作簿 {name} 的工作表 {sheet} 是空的：没有表头，也没有数据。请把客户表放到该工作表中，或上传客户表所在工作表的工作簿。",
+    "error.mixed_delimiters": "文件 {name} 混用了分隔符：表头用 {delimiter} 分隔，第 {line} 行却用 {other} 分隔，该行的值会丢失。请统一使用一种分隔符后重新保存文件。",
+    "error.too_many_fields": "文件 {name} 第 {line} 行有 {saw} 个字段，而表头只有 {expected} 个。请删除多余的字段（或给含分隔符的值加上引号）后重新保存文件。",
+    "error.unclosed_quote": "文件 {name} 第 {line} 行的引号（\"）没有闭合，文件的其余部分会被读成一个值。请补上或删除该引号后重新保存文件。",
+    "error.column_case_clash": "无法存储数据集 {name}：列 {columns} 只有大小写不同，数据库会把它们当作同一列。请在文件中重命名其中一列后重新上传。",
+    "issue.column_case_clash": "列 {columns} 只有大小写不同。数据库会把它们当作同一列，因此无法保存该文件：请在文件中重命名其中一列。",
+    "issue.no_features": "没有描述客户的列：除编号和目标列外没有可分析的内容（列：{columns}）。请添加套餐、在网时长或客服来电次数等列，或把被忽略的列映射为特征。",
+    "issue.target_empty": "目标列 {column} 在所有行中都为空，无法统计流失。请在源文件中补全（如果该列是公式，请在 Excel 中打开并保存文件，使计算结果被保存），或选择其他列。",
+})
+
+
 def current_language() -> str:
     """The session's language: ``?lang=`` in the URL, else the sidebar choice, else English."""
     lang = st.session_state.get("lang")
