@@ -6,7 +6,7 @@ from churn_core import plots
 from ui import auth, fmt, state
 from ui.i18n import t
 from ui.model_views import chart_labels, history_table, leaderboard, model_name, named, run_label
-from ui.widgets import guard, kpi_row, page_header, takeaway
+from ui.widgets import chart, guard, kpi_row, page_header, takeaway
 
 page_header("models.title", "models.caption")
 with guard():
@@ -37,12 +37,12 @@ leaderboard(report)
 st.caption(t("models.leaderboard_caption", n=fmt.count(report.customers), churners=fmt.count(report.positives)))
 
 left, right = st.columns(2)
-left.plotly_chart(plots.roc_curves(named(report.roc), labels=chart_labels(
-    t("models.roc_title"), x=t("models.fpr"), y=t("models.tpr"))), key="roc")
-right.plotly_chart(plots.pr_curves(named(report.pr), labels=chart_labels(
-    t("models.pr_title"), x=t("models.recall"), y=t("models.precision"))), key="pr")
-st.plotly_chart(plots.gains_chart(named(report.gains), labels=chart_labels(
-    t("models.gains_title"), x=t("models.contacted"), y=t("models.captured"))), key="gains")
+chart(plots.roc_curves, named(report.roc), labels=chart_labels(
+    t("models.roc_title"), x=t("models.fpr"), y=t("models.tpr")), key="roc", container=left)
+chart(plots.pr_curves, named(report.pr), labels=chart_labels(
+    t("models.pr_title"), x=t("models.recall"), y=t("models.precision")), key="pr", container=right)
+chart(plots.gains_chart, named(report.gains), labels=chart_labels(
+    t("models.gains_title"), x=t("models.contacted"), y=t("models.captured")), key="gains")
 best_gains = report.gains[report.best()["roc_auc"]]
 takeaway(t("models.gains_takeaway", model=model_name(report.best()["roc_auc"]),
            captured=fmt.pct(float(best_gains.captured[1])), lift=fmt.ratio(float(best_gains.lift[0]))))
@@ -57,10 +57,9 @@ with tab_cal:
     before, after = report.calibration[model]
     takeaway(t("models.calibration_takeaway", before=fmt.number(before.ece, digits=3),
                after=fmt.number(after.ece, digits=3)))
-    st.plotly_chart(plots.calibration_plot({t("models.before"): before, t("models.after"): after},
-                                           labels=chart_labels(t("models.calibration_title", model=model_name(model)),
-                                                               x=t("models.predicted"), y=t("models.actual"))),
-                    key="calibration")
+    chart(plots.calibration_plot, {t("models.before"): before, t("models.after"): after},
+          labels=chart_labels(t("models.calibration_title", model=model_name(model)), x=t("models.predicted"),
+                              y=t("models.actual")), key="calibration")
 with tab_conf:
     threshold = st.slider(t("models.threshold"), 0.0, 1.0, round(report.thresholds[model], 2), 0.01,
                           key=f"threshold_{model}", help=t("models.threshold_help"))
@@ -73,22 +72,22 @@ with tab_conf:
              (t("metric.recall"), fmt.pct(confusion.recall), None),
              (t("metric.f1"), fmt.number(confusion.f1, digits=3), None),
              (t("metric.accuracy"), fmt.pct(confusion.accuracy), None)])
-    st.plotly_chart(plots.confusion_heatmap(confusion, names=(t("models.retained"), t("models.churned")),
-                                            labels=chart_labels(t("models.confusion_title"), x=t("models.predicted"),
-                                                                y=t("models.actual"))), key="confusion")
+    chart(plots.confusion_heatmap, confusion, names=(t("models.retained"), t("models.churned")),
+          labels=chart_labels(t("models.confusion_title"), x=t("models.predicted"), y=t("models.actual")),
+          key="confusion")
 with tab_imp:
     importance = report.importance[model]
     native, shap = st.columns(2)
-    native.plotly_chart(plots.importance_bars(importance, value="native", labels=chart_labels(
-        t(f"models.native_title.{model}"))), key="native_importance")
-    shap.plotly_chart(plots.importance_bars(importance, value="shap", labels=chart_labels(
-        t("models.shap_title"))), key="shap_importance")
+    chart(plots.importance_bars, importance, value="native", labels=chart_labels(
+        t(f"models.native_title.{model}")), key="native_importance", container=native)
+    chart(plots.importance_bars, importance, value="shap", labels=chart_labels(t("models.shap_title")),
+          key="shap_importance", container=shap)
     st.caption(t("models.importance_caption", units=t(f"models.units.{report.shap_units[model] or 'log-odds'}")))
 with tab_cv:
     metric = st.radio(t("models.cv_metric"), ["roc_auc", "pr_auc", "f1"], format_func=lambda m: t(f"metric.{m}"),
                       horizontal=True, key="cv_metric")
-    st.plotly_chart(plots.cv_spread(named(report.folds), metric=metric, labels=chart_labels(
-        t("models.cv_title", folds=len(report.folds[model])), y=t(f"metric.{metric}"))), key="cv_spread")
+    chart(plots.cv_spread, named(report.folds), metric=metric, labels=chart_labels(
+        t("models.cv_title", folds=len(report.folds[model])), y=t(f"metric.{metric}")), key="cv_spread")
 
 st.subheader(t("models.history"))
 history_table(runs, champion)

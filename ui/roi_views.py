@@ -17,7 +17,7 @@ from churn_core.plots import payback_chart, profit_chart, strategy_bars, tornado
 
 from . import auth, fmt, state
 from .i18n import current_language, error_text, t
-from .widgets import labels
+from .widgets import figure, labels
 
 CURRENCIES = ("$", "¥", "€", "£", "")
 STARTS = ("active", *cc.PRESETS)
@@ -283,7 +283,8 @@ def curve_chart(result: RoiResult, *, big: bool = False):
               low=money(best["profit_low"] * scale, c), high=money(best["profit_high"] * scale, c))
     words = labels(title, x=t("roi.curve_x"), y=t("roi.curve_y"))
     words = cc.plots.Labels(**{**words.__dict__, "band": t("roi.band"), "optimum": t("roi.optimum")})
-    return profit_chart(curve, scale=scale, labels=words, currency=c, top_k=None if big else result.top_k, big=big)
+    return figure(profit_chart, curve, scale=scale, labels=words, currency=c, top_k=None if big else result.top_k,
+                  big=big)
 
 
 def payback_text(case: cc.BusinessCase) -> str:
@@ -296,7 +297,7 @@ def cash_chart(result: RoiResult, *, big: bool = False):
     """Cumulative net benefit by month: the chart when there is no model to draw a profit curve from."""
     words = labels(payback_text(result.case), x=t("roi.payback_x"), y=t("roi.payback_y"))
     words = cc.plots.Labels(**{**words.__dict__, "optimum": t("roi.k_payback")})
-    return payback_chart(result.case, labels=words, currency=result.currency, big=big)
+    return figure(payback_chart, result.case, labels=words, currency=result.currency, big=big)
 
 
 def model_note(result: RoiResult) -> None:
@@ -319,8 +320,9 @@ def strategies(result: RoiResult) -> None:
     title = t("roi.strategy_title", best=money(profit["optimal"], c), rules=money(profit["rules"], c)) \
         if "rules" in profit else t("roi.strategy_title_norules", best=money(profit["optimal"], c),
                                     everyone=money(profit["everyone"], c))
-    st.plotly_chart(strategy_bars(result.comparison, names=names, labels=labels(title, x=t("roi.c_profit"), y=""),
-                                  currency=c), key="roi_strategy_chart")
+    words = labels(title, x=t("roi.c_profit"), y="")
+    st.plotly_chart(figure(strategy_bars, result.comparison, names=names, labels=words, currency=c),
+                    key="roi_strategy_chart")
     view = pd.DataFrame({
         t("roi.c_strategy"): [names[k] for k in table["strategy"]],
         t("roi.c_contacted"): table["contacted"].round(), t("roi.c_reached"): table["churners_reached"].round(),
@@ -340,7 +342,8 @@ def tornado(result: RoiResult) -> None:
     names = {k: t(f"roi.a.{k}") for k in sens.table["assumption"]}
     title = t("roi.tornado_title", change=f"{sens.change:.0%}", top=names[top["assumption"]],
               low=money(min(top["net_low"], top["net_high"]), c), high=money(max(top["net_low"], top["net_high"]), c))
-    st.plotly_chart(tornado_chart(sens, names=names, labels=labels(title, x=t("roi.tornado_x"), y=""), currency=c),
+    st.plotly_chart(figure(tornado_chart, sens, names=names, labels=labels(title, x=t("roi.tornado_x"), y=""),
+                           currency=c),
                     key="roi_tornado_chart")
 
 

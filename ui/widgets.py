@@ -69,9 +69,14 @@ def _figure(name: str, *args, **kwargs):
     return getattr(plots, name)(*args, **kwargs)
 
 
+def figure(builder, *args, **kwargs):
+    """``builder(*args, **kwargs)`` for a churn_core.plots builder, cached per arguments (read-only)."""
+    return _figure(builder.__name__, *args, **kwargs)
+
+
 def chart(builder, *args, key: str, container=None, **kwargs) -> None:
     """``st.plotly_chart(builder(*args, **kwargs), key=key)``, the figure cached per arguments."""
-    (container or st).plotly_chart(_figure(builder.__name__, *args, **kwargs), key=key)
+    (container or st).plotly_chart(figure(builder, *args, **kwargs), key=key)
 
 
 def labels(title: str, *, x: str = "", y: str | None = None) -> Labels:
