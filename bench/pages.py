@@ -97,8 +97,9 @@ def measure(label: str, store: cc.Store, *, reruns: int) -> list[tuple[str, ...]
     return rows
 
 
-def cold_start_s() -> float:
-    """Seconds from `streamlit run` to the Overview drawn in chromium, on a fresh database."""
+def cold_start_s() -> tuple[float, float, float]:
+    """Seconds from `streamlit run` (fresh database) to: the server answering its health check, the
+    Overview's KPIs shown in chromium, and every chart drawn."""
     from playwright.sync_api import sync_playwright
     from screenshot import CHROMIUM, CHROMIUM_ARGS, running_app, wait_until_rendered
 
@@ -106,12 +107,15 @@ def cold_start_s() -> float:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         start = time.perf_counter()
         with running_app(Path(folder), Path(folder) / "server.log") as url:
+            healthy = time.perf_counter() - start
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.goto(url)
+            page.wait_for_selector('[data-testid="stMetric"]', timeout=60_000)
+            kpis = time.perf_counter() - start
             wait_until_rendered(page)
-            elapsed = time.perf_counter() - start
+            drawn = time.perf_counter() - start
         browser.close()
-    return elapsed
+    return healthy, kpis, drawn
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -134,7 +138,9 @@ def main(argv: list[str] | None = None) -> int:
         print("| " + " | ".join(c.rjust(w) if i > 1 else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths)))
               + " |")
     if not args.skip_cold:
-        print(f"\ncold start to the first page (streamlit run → Overview drawn in chromium): {cold_start_s():.1f} s")
+        healthy, kpis, drawn = cold_start_s()
+        print(f"\ncold start (streamlit run, fresh database): healthy {healthy:.1f} s, Overview KPIs shown "
+              f"{kpis:.1f} s, every chart drawn {drawn:.1f} s")
     return 0
 
 
