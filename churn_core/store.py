@@ -4,7 +4,8 @@ The database is one file (``data/churn.duckdb`` by default; the ``CHURN_RADAR_DB
 variable or an explicit path overrides it), created and migrated on first use.
 Every write runs in a transaction, so a failed import leaves the active dataset
 as it was. A connection is opened per operation and closed after it, so the app
-and the command line can take turns on the same file.
+and the command line can take turns on the same file. A run records the process
+that trains it, so a run whose process was killed reads as failed, not running.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,6 +36,10 @@ logger = logging.getLogger(__name__)
 DEFAULT_DB = Path(__file__).resolve().parent.parent / "data" / "churn.duckdb"
 ENV_VAR = "CHURN_RADAR_DB"
 _LOCK_WAIT_SECONDS = 15.0
+# DuckDB shares one database instance between a process's connections to a file, and closing the last
+# one tears it down: a connect racing that close fails with "Unique file handle conflict". So within a
+# process, connects and closes take turns (each is quick; the queries between them run in parallel).
+_OPEN_CLOSE = threading.Lock()
 
 # Each migration moves the schema from version n-1 to n. Never edit a released one; append.
 MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
@@ -88,6 +95,11 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             run_id INTEGER NOT NULL, model VARCHAR NOT NULL, kind VARCHAR NOT NULL, threshold DOUBLE NOT NULL,
             rate DOUBLE, assumptions_json VARCHAR, created_at TIMESTAMP NOT NULL)""",
     )),
+    (7, (
+        # The process training a run, so a run left 'running' by a killed process can be told apart.
+        "ALTER TABLE model_runs ADD COLUMN pid INTEGER",
+        "ALTER TABLE model_runs ADD COLUMN host VARCHAR",
+    )),
 )
 SCORE_COLUMNS = ("row_index", "customer_id", "probability", "probability_raw", "explained",
                  *(f"reason_{k}{part}" for k in (1, 2, 3) for part in ("", "_value", "_points")))
@@ -125,7 +137,7 @@ class ModelRun:
 
     id: int
     dataset_version: int
-    status: str  # running, complete or failed
+    status: str  # running, complete or failed (also a run whose process ended before it finished)
     created_at: datetime
     finished_at: datetime | None
     duration_s: float | None
@@ -232,7 +244,8 @@ class Store:
         deadline = time.monotonic() + self.lock_wait
         while True:
             try:
-                con = duckdb.connect(str(self.path))
+                with _OPEN_CLOSE:
+                    con = duckdb.connect(str(self.path))
                 break
             except duckdb.Error as err:
                 locked = isinstance(err, duckdb.IOException) and "lock" in str(err).lower()
@@ -251,7 +264,8 @@ class Store:
         try:
             yield con
         finally:
-            con.close()
+            with _OPEN_CLOSE:
+                con.close()
 
     def _migrate(self, con: duckdb.DuckDBPyConnection) -> None:
         con.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER, applied_at TIMESTAMP)")
@@ -355,14 +369,15 @@ class Store:
     # -- model runs and the champion -------------------------------------------------------------
 
     def start_run(self, dataset_version: int, *, params: dict) -> int:
-        """Record a run as 'running' and return its id (it shows as complete only when it is)."""
+        """Record a run as 'running' by this process and return its id (it shows as complete only when it is)."""
         with self._connect() as con:
             self._require(con, dataset_version)
             with _transaction(con):
                 run_id = _one(con, "SELECT nextval('run_ids')")[0]
-                con.execute("INSERT INTO model_runs (id, dataset_version, status, created_at, params_json) "
-                            "VALUES (?, ?, 'running', now(), ?)", [run_id, dataset_version,
-                                                                   json.dumps(params, default=str)])
+                con.execute("INSERT INTO model_runs (id, dataset_version, status, created_at, params_json, pid, "
+                            "host) VALUES (?, ?, 'running', now(), ?, ?, ?)",
+                            [run_id, dataset_version, json.dumps(params, default=str), os.getpid(),
+                             socket.gethostname()])
         return run_id
 
     def complete_run(self, run_id: int, *, models: list[dict]) -> ModelRun:
@@ -412,9 +427,18 @@ class Store:
     def _runs(self, where: str = "", params: list | None = None) -> tuple[ModelRun, ...]:
         with self._connect() as con:
             rows = con.execute("SELECT id, dataset_version, status, created_at, finished_at, duration_s, params_json, "
-                               f"models_json, error FROM model_runs {where} ORDER BY id", params or []).fetchall()
-        return tuple(ModelRun(*row[:6], json.loads(row[6] or "{}"), tuple(json.loads(row[7] or "[]")), row[8])
-                     for row in rows)
+                               f"models_json, error, pid, host FROM model_runs {where} ORDER BY id",
+                               params or []).fetchall()
+        runs = []
+        for row in rows:
+            status, error, pid, host = row[2], row[8], row[9], row[10]
+            if status == "running" and _process_ended(pid, host):
+                # Decided when read, never written back: concurrent readers cannot conflict over the row.
+                status, error = "failed", (f"Interrupted: process {pid} on {host} ended before the run finished "
+                                           "(it was killed or crashed). Nothing of it is used; train again.")
+            runs.append(ModelRun(*row[:2], status, *row[3:6], json.loads(row[6] or "{}"),
+                                 tuple(json.loads(row[7] or "[]")), error))
+        return tuple(runs)
 
     def promote(self, run_id: int, model: str) -> Champion:
         """Make a complete run's model the champion (the previous one stays in the history)."""
@@ -631,6 +655,19 @@ def _case_clashes(columns: pd.Index) -> list[str]:
     for column in map(str, columns):
         seen.setdefault(column.lower(), []).append(column)
     return [name for group in seen.values() if len(group) > 1 for name in group]
+
+
+def _process_ended(pid: int | None, host: str | None) -> bool:
+    """Whether the process that started a run is gone (known only for a process on this host)."""
+    if pid is None or host != socket.gethostname():
+        return False
+    try:
+        os.kill(pid, 0)  # signal 0 delivers nothing: it only asks whether the process exists
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # it exists, under another user
+        return False
+    return False
 
 
 def _one(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> tuple | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 import churn_core as cc
 
@@ -71,8 +72,41 @@ def runs() -> tuple:
     return store().list_runs()
 
 
-def champion():
-    return store().champion()
+_CHAMPION_KEY = "_champion_this_run"
+
+
+def champion() -> cc.Champion | None:
+    """The champion, read once per script run: every part of a page shows the same one even when someone
+    promotes meanwhile (the command line, another session); the next run shows the new one."""
+    ctx = get_script_run_ctx(suppress_warning=True)
+    this_run = getattr(ctx, "cursors", None)  # Streamlit makes a new one for each script run
+    if this_run is None:
+        return store().champion()
+    seen = st.session_state.get(_CHAMPION_KEY)
+    if seen is None or seen[0] is not this_run:
+        seen = (this_run, store().champion())
+        st.session_state[_CHAMPION_KEY] = seen
+    return seen[1]
+
+
+class _AsOf:
+    """The store as seen with ``champion`` as its champion, for churn_core functions that read the champion
+    from the store they are given: what is cached for one champion must never be computed (or stored) with
+    another one promoted in between."""
+
+    def __init__(self, store_: cc.Store, champion_: cc.Champion) -> None:
+        self._store, self._champion = store_, champion_
+
+    def champion(self) -> cc.Champion:
+        return self._champion
+
+    def __getattr__(self, name: str):
+        return getattr(self._store, name)
+
+
+def _as_of(path: str, run_id: int, model: str) -> _AsOf:
+    store_ = _store(path)
+    return _AsOf(store_, cc.Champion(run_id, model, store_.get_run(run_id).model(model)))
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
@@ -102,7 +136,8 @@ def dataset(version: int) -> cc.Dataset:
 def _comparison(path: str, version: int, run_id: int, champion: tuple | None):
     from churn_core.reports import compare_with_champion
 
-    return compare_with_champion(_dataset(path, version), store=_store(path), run_id=run_id)
+    store_ = _store(path) if champion is None else _as_of(path, *champion)
+    return compare_with_champion(_dataset(path, version), store=store_, run_id=run_id)
 
 
 def comparison(version: int, run_id: int):
@@ -132,8 +167,8 @@ def champion_model():
 
 @st.cache_resource(max_entries=4, show_spinner=False)
 def _scored(path: str, version: int, run_id: int, name: str) -> cc.ScoredCustomers:
-    return cc.score_dataset(_dataset(path, version), store=_store(path), model=_model(path, run_id, name),
-                            explain_budget_s=EXPLAIN_BUDGET_S)
+    return cc.score_dataset(_dataset(path, version), store=_as_of(path, run_id, name),
+                            model=_model(path, run_id, name), explain_budget_s=EXPLAIN_BUDGET_S)
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
