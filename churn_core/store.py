@@ -348,6 +348,32 @@ class Store:
                 self._set_active(con, version)
             return self._version(con, version)
 
+    def delete_dataset(self, version: int) -> DatasetVersion:
+        """Delete a dataset version nothing depends on: not the active one, and no model run trained on it
+        (their comparisons and drift checks need it). Its stored scores go with it. Returns what was deleted."""
+        with self._connect() as con:
+            self._require(con, version)
+            if self._active_id(con) == version:
+                raise StoreError(f"Dataset version {version} is the active dataset, so it cannot be deleted. "
+                                 "Activate another version first, then delete this one.",
+                                 code="delete_active", version=version)
+            runs = [r[0] for r in con.execute("SELECT id FROM model_runs WHERE dataset_version = ? ORDER BY id",
+                                              [version]).fetchall()]
+            if runs:
+                raise StoreError(f"Dataset version {version} cannot be deleted: model runs {runs} were trained on "
+                                 "it, and their comparisons need it. Keep it; it stays out of the way while "
+                                 "another version is active.", code="delete_has_runs", version=version, runs=runs)
+            gone = self._version(con, version)
+            table = _one(con, "SELECT table_name FROM datasets WHERE id = ?", [version])[0]
+            with _transaction(con):
+                con.execute("DELETE FROM scores WHERE score_set IN "
+                            "(SELECT id FROM score_sets WHERE dataset_version = ?)", [version])
+                con.execute("DELETE FROM score_sets WHERE dataset_version = ?", [version])
+                con.execute("DELETE FROM datasets WHERE id = ?", [version])
+                con.execute(f'DROP TABLE IF EXISTS "{table}"')
+        logger.info("deleted dataset version %d (%s)", version, gone.name)
+        return gone
+
     def load_dataset(self, version: int | None = None) -> Dataset:
         """The stored dataset ``version``, or the active one."""
         with self._connect() as con:

@@ -402,3 +402,25 @@ def test_profit_threshold_is_stored_on_the_run(trained_db):
     assert store.threshold(champ.run_id, champ.model, kind="f1") is None
     with pytest.raises(cc.NotFoundError, match="has no model 'svm'"):
         store.save_threshold(champ.run_id, "svm", threshold=0.5)
+
+
+# -- deleting a dataset version ---------------------------------------------------------------------------
+
+def test_a_version_nothing_depends_on_can_be_deleted(trained_db):
+    store = cc.Store(trained_db)
+    extra = store.save_dataset(small_dataset("extra"), activate=False)
+    gone = store.delete_dataset(extra.version)
+    assert gone.name == "extra"
+    assert [v.version for v in store.list_datasets().versions] == [1]
+    with pytest.raises(cc.NotFoundError, match=f"There is no dataset version {extra.version}"):
+        store.load_dataset(extra.version)
+
+
+def test_the_active_version_and_a_trained_on_version_are_kept(trained_db):
+    store = cc.Store(trained_db)
+    with pytest.raises(cc.StoreError, match="is the active dataset, so it cannot be deleted. Activate another"):
+        store.delete_dataset(1)
+    assert store.save_dataset(small_dataset("other")).active
+    with pytest.raises(cc.StoreError, match=r"model runs \[1\] were trained on it"):
+        store.delete_dataset(1)
+    assert store.load_dataset(1).n_rows == 5_000

@@ -7,7 +7,7 @@ import streamlit as st
 
 import churn_core as cc
 
-from . import fmt, state
+from . import auth, fmt, state
 from .i18n import error_text, issue_text, t
 from .widgets import guard, kpi_row, takeaway
 
@@ -164,3 +164,23 @@ def versions_table() -> None:
                          t("col.created"): versions["created_at"].dt.strftime("%Y-%m-%d %H:%M"),
                          t("col.active"): versions["active"].map({True: "✓", False: ""})})
     st.dataframe(view.iloc[::-1], hide_index=True, width="stretch")
+    if auth.is_analyst():
+        delete_version(versions)
+
+
+def delete_version(versions: pd.DataFrame) -> None:
+    """An analyst deletes a version nothing depends on, after saying so explicitly."""
+    candidates = versions.loc[~versions["active"], "version"].tolist()[::-1]
+    if not candidates:
+        return
+    names = dict(zip(versions["version"], versions["name"]))
+    with st.popover(t("data.delete"), icon=":material/delete:"):
+        version = st.selectbox(t("data.delete_pick"), candidates, key="delete_pick",
+                               format_func=lambda v: t("data.delete_line", version=v, name=names[v]))
+        sure = st.checkbox(t("data.delete_confirm", version=version), key="delete_sure")
+        if st.button(t("data.delete_button"), type="primary", disabled=not sure, key="delete_button"):
+            with guard():
+                gone = state.store().delete_dataset(int(version))
+            st.session_state.pop("delete_sure", None)
+            st.toast(t("data.deleted", version=gone.version, name=gone.name))
+            st.rerun()

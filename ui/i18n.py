@@ -1128,6 +1128,16 @@ STRINGS["en"].update({
     "auth.wrong": "That password is not right. Try again, or ask whoever runs the app for it.",
     "auth.locked": "Too many failed sign-ins from here. Try again in {seconds} seconds.",
     "auth.analyst_only": "Only analysts can change data and models here. Sign in as analyst in the sidebar.",
+    "data.delete": "Delete a version",
+    "data.delete_pick": "Version to delete",
+    "data.delete_line": "v{version} · {name}",
+    "data.delete_confirm": "Delete version {version} and its stored scores for good",
+    "data.delete_button": "Delete",
+    "data.deleted": "Deleted version {version} ({name}).",
+    "error.delete_active": "Version {version} is the active dataset, so it cannot be deleted. Activate another "
+                           "version first.",
+    "error.delete_has_runs": "Version {version} cannot be deleted: model runs {runs} were trained on it and "
+                             "need it. Keep it.",
 })
 STRINGS["zh"].update({
     "auth.local_mode": "单用户本地模式：未配置登录，因此你可以修改数据和模型。若要共享此应用，请在 .streamlit/secrets.toml "
@@ -1140,6 +1150,14 @@ STRINGS["zh"].update({
     "auth.wrong": "密码不正确。请重试，或向应用管理员索取密码。",
     "auth.locked": "此处登录失败次数过多。请在 {seconds} 秒后重试。",
     "auth.analyst_only": "只有分析师可以在此修改数据和模型。请在侧边栏以分析师身份登录。",
+    "data.delete": "删除版本",
+    "data.delete_pick": "要删除的版本",
+    "data.delete_line": "版本 {version} · {name}",
+    "data.delete_confirm": "永久删除版本 {version} 及其已存储的评分",
+    "data.delete_button": "删除",
+    "data.deleted": "已删除版本 {version}（{name}）。",
+    "error.delete_active": "版本 {version} 是当前数据集，不能删除。请先激活其他版本。",
+    "error.delete_has_runs": "版本 {version} 不能删除：模型运行 {runs} 基于它训练，仍需要它。请保留。",
 })
 
 

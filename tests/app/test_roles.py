@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 from argon2 import PasswordHasher
+from streamlit.testing.v1 import AppTest
 
 import churn_core as cc
 from tests.app.conftest import texts
+from tests.test_store import small_dataset
 from ui import auth
 
 PASSWORD = "correct horse battery"
@@ -117,3 +119,20 @@ def test_roles_in_chinese(app):
     at = open_page(with_password(app), "pages/data.py")
     assert "只有分析师可以在此修改数据和模型" in texts(at)
     assert "只读浏览" in " ".join(c.value for c in at.sidebar.caption)
+
+
+def test_an_analyst_deletes_a_version_after_confirming_and_a_viewer_cannot(app, app_db):
+    store = cc.Store(app_db)
+    at = open_page(app, "pages/data.py")  # local mode: an analyst; the app seeds version 1
+    extra = store.save_dataset(small_dataset("extra"), activate=False)
+    at.run()
+    assert at.button(key="delete_button").disabled  # nothing happens before the confirmation
+    at.checkbox(key="delete_sure").check().run()
+    at.button(key="delete_button").click().run()
+    assert not at.exception
+    assert [v.version for v in store.list_datasets().versions] == [1]
+    assert extra.version not in [v.version for v in store.list_datasets().versions]
+    store.save_dataset(small_dataset("kept"), activate=False)
+    viewer = open_page(with_password(AppTest.from_file(app._script_path, default_timeout=60)), "pages/data.py")
+    assert not [b for b in viewer.button if b.key == "delete_button"]
+    assert len(store.list_datasets().versions) == 2
