@@ -142,12 +142,14 @@ class ChampionComparison:
         return self.table.copy()
 
 
-def compare_with_champion(dataset: Dataset, *, store, run_id: int, metric: str = "roc_auc") -> ChampionComparison:
+def compare_with_champion(dataset: Dataset, *, store, run_id: int, metric: str = "roc_auc",
+                          champion=None) -> ChampionComparison:
     """Score the champion on run ``run_id``'s holdout rows of ``dataset`` and rank it among the new models.
 
     The challengers' numbers are their stored holdout metrics; the champion is evaluated on the
     very same rows (``row_index`` of the stored predictions), at its own stored threshold. When
-    there is no champion, or it needs columns the new data lacks, the comparison says why.
+    there is no champion, or it needs columns the new data lacks, the comparison says why. ``champion``
+    pins the champion (read once by the caller) instead of reading the store again.
     """
     from .artifacts import load_model
     from .scoring import input_columns
@@ -155,7 +157,7 @@ def compare_with_champion(dataset: Dataset, *, store, run_id: int, metric: str =
     run = store.get_run(run_id)
     challengers = [{"model": e["name"], "role": "challenger", "run_id": run_id,
                     **{k: float(e[k]) for k in (*METRIC_NAMES, "threshold")}} for e in run.models]
-    champion = store.champion()
+    champion = store.champion() if champion is None else champion  # pinned by a caller that read it once
     if champion is None:
         return _comparison(None, None, challengers, reason="no_champion", metric=metric)
     if champion.run_id == run_id:

@@ -257,11 +257,12 @@ def _feature_step(model):
     return model.named_steps["features"]
 
 
-def champion_model(store: Store):
-    """The champion (run id, model name) and its fitted model, loaded from its checked artifact."""
+def champion_model(store: Store, *, champion=None):
+    """The champion (run id, model name) and its fitted model, loaded from its checked artifact.
+    ``champion`` pins the one to use (a caller that read it once), instead of reading the store again."""
     from .artifacts import load_model
 
-    champion = store.champion()
+    champion = store.champion() if champion is None else champion
     if champion is None:
         raise NotFoundError("No champion model yet, so nothing can be scored. Train a model and promote it "
                             "(`python -m churn_core train --data FILE --promote`).", code="no_champion")
@@ -269,14 +270,16 @@ def champion_model(store: Store):
 
 
 def score_customers(dataset: Dataset, *, store: Store, policy: RiskPolicy | None = None,
-                    explain: str | int = "auto", explain_budget_s: float = 20.0, model=None) -> ScoredCustomers:
+                    explain: str | int = "auto", explain_budget_s: float = 20.0, model=None,
+                    champion=None) -> ScoredCustomers:
     """Score every customer of ``dataset`` with the champion (nothing is stored).
 
     ``explain``: ``"auto"`` explains the riskiest customers first, as many as the explainer
     can do in ``explain_budget_s`` seconds (everyone for XGBoost and logistic regression on
-    typical sizes); ``"all"``, ``"none"``, or a number of customers.
+    typical sizes); ``"all"``, ``"none"``, or a number of customers. ``champion`` pins the champion (a
+    :class:`Champion` read once by the caller), so a promotion in between cannot mix two runs.
     """
-    champion, loaded = champion_model(store)
+    champion, loaded = champion_model(store, champion=champion)
     model = loaded if model is None else model
     missing = sorted(set(input_columns(model)) - set(dataset.frame.columns))
     if missing:
@@ -294,18 +297,19 @@ def score_customers(dataset: Dataset, *, store: Store, policy: RiskPolicy | None
 
 
 def score_dataset(dataset: Dataset, *, store: Store, policy: RiskPolicy | None = None, explain: str | int = "auto",
-                  explain_budget_s: float = 20.0, model=None, reuse: bool = True) -> ScoredCustomers:
+                  explain_budget_s: float = 20.0, model=None, reuse: bool = True,
+                  champion=None) -> ScoredCustomers:
     """Score a stored dataset version with the champion and keep the scores in the store.
 
     With ``reuse``, a score set the same champion already made for this version is loaded
-    instead of scoring again.
+    instead of scoring again. ``champion`` pins the champion, as for :func:`score_customers`.
     """
     if dataset.version is None:
         raise ParameterError("score_dataset needs a stored dataset version (store.load_dataset(...)). Got a "
                              f"dataset '{dataset.name}' that was never stored; use score_customers for files.",
                              code="bad_parameter", name="dataset", value=dataset.name)
     policy = policy or RiskPolicy()
-    champion, loaded = champion_model(store)
+    champion, loaded = champion_model(store, champion=champion)
     model = loaded if model is None else model
     found = store.find_score_set(run_id=champion.run_id, model=champion.model, dataset_version=dataset.version)
     if reuse and found is not None and found.rows == dataset.n_rows:
@@ -315,7 +319,7 @@ def score_dataset(dataset: Dataset, *, store: Store, policy: RiskPolicy | None =
                                champion.run_id, champion.model, policy, found.units, found.base_probability,
                                derived, found.id, found.seconds)
     scored = score_customers(dataset, store=store, policy=policy, explain=explain,
-                             explain_budget_s=explain_budget_s, model=model)
+                             explain_budget_s=explain_budget_s, model=model, champion=champion)
     stored = store.save_scores(_storable(scored.frame), run_id=scored.run_id, model=scored.model,
                                dataset_version=dataset.version, units=scored.units,
                                base_probability=scored.base_probability, seconds=scored.seconds)

@@ -89,24 +89,10 @@ def champion() -> cc.Champion | None:
     return seen[1]
 
 
-class _AsOf:
-    """The store as seen with ``champion`` as its champion, for churn_core functions that read the champion
-    from the store they are given: what is cached for one champion must never be computed (or stored) with
-    another one promoted in between."""
-
-    def __init__(self, store_: cc.Store, champion_: cc.Champion) -> None:
-        self._store, self._champion = store_, champion_
-
-    def champion(self) -> cc.Champion:
-        return self._champion
-
-    def __getattr__(self, name: str):
-        return getattr(self._store, name)
-
-
-def _as_of(path: str, run_id: int, model: str) -> _AsOf:
-    store_ = _store(path)
-    return _AsOf(store_, cc.Champion(run_id, model, store_.get_run(run_id).model(model)))
+def _pinned(path: str, run_id: int, model: str) -> cc.Champion:
+    """The champion a cache entry belongs to: what is cached for one champion must never be computed (or
+    stored) with another one promoted in between, so churn_core is given it instead of reading the store."""
+    return cc.Champion(run_id, model, _store(path).get_run(run_id).model(model))
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
@@ -136,8 +122,8 @@ def dataset(version: int) -> cc.Dataset:
 def _comparison(path: str, version: int, run_id: int, champion: tuple | None):
     from churn_core.reports import compare_with_champion
 
-    store_ = _store(path) if champion is None else _as_of(path, *champion)
-    return compare_with_champion(_dataset(path, version), store=store_, run_id=run_id)
+    return compare_with_champion(_dataset(path, version), store=_store(path), run_id=run_id,
+                                 champion=None if champion is None else _pinned(path, *champion))
 
 
 def comparison(version: int, run_id: int):
@@ -167,7 +153,7 @@ def champion_model():
 
 @st.cache_resource(max_entries=4, show_spinner=False)
 def _scored(path: str, version: int, run_id: int, name: str) -> cc.ScoredCustomers:
-    return cc.score_dataset(_dataset(path, version), store=_as_of(path, run_id, name),
+    return cc.score_dataset(_dataset(path, version), store=_store(path), champion=_pinned(path, run_id, name),
                             model=_model(path, run_id, name), explain_budget_s=EXPLAIN_BUDGET_S)
 
 
