@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
@@ -67,9 +69,34 @@ def crosstab(rows: str, columns: str) -> cc.CrossTab:
     return _crosstab(str(store().path), active_version().version, rows, columns)
 
 
+def _stamp(path: str) -> tuple:
+    """When the database file (and its write-ahead log) last changed: any write by any process (a promotion
+    from the command line, another session's training) changes it, so reads cached under it are current."""
+    out = []
+    for name in (path, f"{path}.wal"):
+        try:
+            info = os.stat(name)
+            out.append((info.st_mtime_ns, info.st_size))
+        except FileNotFoundError:
+            out.append(None)
+    return tuple(out)
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _runs_at(path: str, stamp: tuple) -> tuple:
+    return _store(path).list_runs()
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _champion_at(path: str, stamp: tuple) -> cc.Champion | None:
+    return _store(path).champion()
+
+
 def runs() -> tuple:
-    """Every recorded model run, oldest first (not cached: a run's status changes while it trains)."""
-    return store().list_runs()
+    """Every recorded model run, oldest first (re-read whenever the database changed: statuses change while
+    a run trains)."""
+    path = str(store().path)
+    return _runs_at(path, _stamp(path))
 
 
 _CHAMPION_KEY = "_champion_this_run"
@@ -80,11 +107,12 @@ def champion() -> cc.Champion | None:
     promotes meanwhile (the command line, another session); the next run shows the new one."""
     ctx = get_script_run_ctx(suppress_warning=True)
     this_run = getattr(ctx, "cursors", None)  # Streamlit makes a new one for each script run
+    path = str(store().path)
     if this_run is None:
         return store().champion()
     seen = st.session_state.get(_CHAMPION_KEY)
     if seen is None or seen[0] is not this_run:
-        seen = (this_run, store().champion())
+        seen = (this_run, _champion_at(path, _stamp(path)))  # a database read only when the file changed
         st.session_state[_CHAMPION_KEY] = seen
     return seen[1]
 
@@ -235,7 +263,15 @@ def targeting(economics: cc.Economics, *, top_k: float, customers: int):
     return _targeting(str(store().path), champ.run_id, champ.model, economics, round(top_k, 4), customers)
 
 
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _threshold_at(path: str, stamp: tuple, run_id: int, model: str):
+    return _store(path).threshold(run_id, model)
+
+
 def profit_threshold():
     """The profit-optimal threshold stored on the champion's run, if the ROI page stored one."""
     champ = champion()
-    return None if champ is None else store().threshold(champ.run_id, champ.model)
+    if champ is None:
+        return None
+    path = str(store().path)
+    return _threshold_at(path, _stamp(path), champ.run_id, champ.model)
