@@ -445,15 +445,16 @@ STRATEGIES = ("nobody", "everyone", "rules", "random", "top_k", "optimal")
 
 
 def compare_strategies(y_true, y_score, *, economics: Economics = Economics(), top_k: float = 0.1,
-                       rule_mask=None, customers: int | None = None,
-                       band: tuple[float, float] = (0.05, 0.95)) -> StrategyComparison:
+                       rule_mask=None, customers: int | None = None, band: tuple[float, float] = (0.05, 0.95),
+                       threshold: float | None = None) -> StrategyComparison:
     """Contact nobody, everyone, the rule-based list, a random share, the model's top ``top_k``, and the
     model's profit-optimal share, on the same customers; totals are scaled to ``customers``.
 
     ``rule_mask`` marks the customers the rule-based baseline contacts (for example those matching two
     or more segment rules); the rules row is left out without it. Random contacts the same share as the
     optimal cut and is reported at its expectation (a random share catches churners at the base rate).
-    The optimal cut contacts everyone scoring at or above empulse's EMPC-optimal threshold.
+    The optimal cut contacts everyone scoring at or above empulse's EMPC-optimal threshold (pass
+    ``threshold``, e.g. a :class:`ProfitCurve`'s ``optimal_threshold``, to skip computing it again).
     """
     from empulse.metrics import empc_score
 
@@ -464,7 +465,9 @@ def compare_strategies(y_true, y_score, *, economics: Economics = Economics(), t
     order = np.argsort(-s, kind="stable")
     y_sorted = y[order]
     churners_total, loyal_total = float(y.sum()), float(n - y.sum())
-    cut = s >= float(empc_score.optimal_threshold(y, s, **economics.empulse_parameters()))
+    if threshold is None:
+        threshold = float(empc_score.optimal_threshold(y, s, **economics.empulse_parameters()))
+    cut = s >= threshold
 
     def top(rate: float) -> tuple[float, float]:
         k = int(round(rate * n))

@@ -316,3 +316,13 @@ def test_out_of_sample_uses_the_holdout_predictions(trained_db):
     assert curve.empc > 0 and 0 < curve.optimal_rate < 0.5  # a good model contacts a minority, profitably
     with pytest.raises(cc.SchemaError, match="stored no holdout predictions for 'random_forest'"):
         cc.out_of_sample(dataset, store=store, run_id=run.id, model="random_forest")
+
+
+def test_a_given_threshold_is_the_optimal_cut(ranked):
+    y, score = ranked
+    econ = Economics(clv=2_000, incentive_cost=100, contact_cost=10)
+    curve = cc.profit_curve(y, score, economics=econ)
+    given = cc.compare_strategies(y, score, economics=econ, threshold=curve.optimal_threshold).table
+    assert given.equals(cc.compare_strategies(y, score, economics=econ).table)
+    stricter = cc.compare_strategies(y, score, economics=econ, threshold=0.99).row("optimal")
+    assert stricter["contacted"] == (score >= 0.99).sum()

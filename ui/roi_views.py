@@ -443,13 +443,17 @@ def _chart(result: RoiResult):
         return _cash_chart(result)
     table, scale, c = result.curve.table, result.comparison.customers, result.currency
     low, high = float(table["profit_low"].min() * scale), float(table["profit_high"].max() * scale)
-    y_ticks = tuple((v, money(v, c)) for v in pd.Series(range(5)).map(lambda k: low + (high - low) * k / 4))
     best = result.curve.best
     return Chart(x=tuple(table["rate"]), y=tuple(table["profit"] * scale), low=tuple(table["profit_low"] * scale),
                  high=tuple(table["profit_high"] * scale), x_label=t("roi.curve_x"), y_label=t("roi.curve_y"),
-                 x_ticks=tuple((k / 4, f"{k * 25}%") for k in range(5)), y_ticks=y_ticks,
+                 x_ticks=tuple((k / 4, f"{k * 25}%") for k in range(5)), y_ticks=_money_ticks(low, high, c),
                  marker=(float(best["rate"]), float(best["profit"] * scale),
                          f"{t('roi.optimum')}: {fmt.pct(best['rate'])}"))
+
+
+def _money_ticks(low: float, high: float, currency: str) -> tuple[tuple[float, str], ...]:
+    """Five evenly spaced y ticks from ``low`` to ``high``, labelled as money."""
+    return tuple((v, money(v, currency)) for v in (low + (high - low) * k / 4 for k in range(5)))
 
 
 def _cash_chart(result: RoiResult):
@@ -464,7 +468,7 @@ def _cash_chart(result: RoiResult):
     return Chart(x=tuple(t_["month"].astype(float)), y=tuple(t_["net"]), x_label=t("roi.payback_x"),
                  y_label=t("roi.payback_y"), marker=marker,
                  x_ticks=tuple((m, str(m)) for m in range(0, last + 1, max(last // 6, 1))),
-                 y_ticks=tuple((v, money(v, c)) for v in (low + (high - low) * k / 4 for k in range(5))))
+                 y_ticks=_money_ticks(low, high, c))
 
 
 def one_page(result: RoiResult):

@@ -253,7 +253,7 @@ def _targeting(path: str, run_id: int, model: str, economics: cc.Economics, top_
     oos = _out_of_sample(path, run_id, model)
     curve = cc.profit_curve(oos.y, oos.score, economics=economics)
     comparison = cc.compare_strategies(oos.y, oos.score, economics=economics, top_k=top_k, rule_mask=oos.rule_mask,
-                                       customers=customers)
+                                       customers=customers, threshold=curve.optimal_threshold)
     return curve, comparison
 
 
