@@ -1,4 +1,4 @@
-"""Human labels for columns and reasons, in English and Simplified Chinese.
+"""Human labels for columns and reasons, in English and Simplified Chinese (worded by churn_core.i18n).
 
 A reason names a *source*: a column of the customer table, or a derived feature
 (``total_charge``...). Known sources get a label from their role (service calls, tenure,
@@ -9,70 +9,48 @@ dataset's exact column names.
 
 from __future__ import annotations
 
-import math
 import re
 
 import numpy as np
 import pandas as pd
 
-from .errors import ParameterError
+from .i18n import LANGUAGES, check_language, format_amount, text
 from .roles import ColumnRoles, flag_codes
 
-LANGUAGES = ("en", "zh")
+__all__ = ["LANGUAGES", "check_language", "flag_word", "format_amount", "format_points", "format_values",
+           "humanise", "reason_sentences", "source_label"]
 
-# (pattern on the source name, English label, Chinese label); the first match wins.
-_NAME_LABELS: tuple[tuple[re.Pattern, str, str], ...] = tuple((re.compile(p, re.I), en, zh) for p, en, zh in (
-    (r"^total_charge$", "Total charges", "总话费"),
-    (r"^total_minutes$", "Total minutes", "总通话分钟数"),
-    (r"^charge_per_minute$", "Charge per minute", "每分钟费用"),
-    (r"day.*charge", "Day charges", "白天话费"),
-    (r"eve.*charge", "Evening charges", "晚间话费"),
-    (r"night.*charge", "Night charges", "夜间话费"),
-    (r"(intl|international).*charge", "International charges", "国际话费"),
-    (r"day.*min", "Day minutes", "白天通话分钟数"),
-    (r"eve.*min", "Evening minutes", "晚间通话分钟数"),
-    (r"night.*min", "Night minutes", "夜间通话分钟数"),
-    (r"(intl|international).*min", "International minutes", "国际通话分钟数"),
-    (r"day.*calls", "Day calls", "白天通话次数"),
-    (r"eve.*calls", "Evening calls", "晚间通话次数"),
-    (r"night.*calls", "Night calls", "夜间通话次数"),
-    (r"(intl|international).*calls", "International calls", "国际通话次数"),
-    (r"vmail|voice_?mail.*mess", "Voice-mail messages", "语音留言数"),
-    (r"area_?code", "Area code", "区号"),
-    (r"account_?length", "Account length", "在网时长"),
-    (r"monthly_?charge", "Monthly charges", "月费"),
-    (r"contract", "Contract", "合约类型"),
+# (pattern on the source name, catalog key of its label); the first match wins.
+_NAME_LABELS: tuple[tuple[re.Pattern, str], ...] = tuple((re.compile(p, re.I), key) for p, key in (
+    (r"^total_charge$", "source.total_charge"),
+    (r"^total_minutes$", "source.total_minutes"),
+    (r"^charge_per_minute$", "source.charge_per_minute"),
+    (r"day.*charge", "source.day_charge"),
+    (r"eve.*charge", "source.eve_charge"),
+    (r"night.*charge", "source.night_charge"),
+    (r"(intl|international).*charge", "source.intl_charge"),
+    (r"day.*min", "source.day_minutes"),
+    (r"eve.*min", "source.eve_minutes"),
+    (r"night.*min", "source.night_minutes"),
+    (r"(intl|international).*min", "source.intl_minutes"),
+    (r"day.*calls", "source.day_calls"),
+    (r"eve.*calls", "source.eve_calls"),
+    (r"night.*calls", "source.night_calls"),
+    (r"(intl|international).*calls", "source.intl_calls"),
+    (r"vmail|voice_?mail.*mess", "source.vmail_messages"),
+    (r"area_?code", "source.area_code"),
+    (r"account_?length", "source.account_length"),
+    (r"monthly_?charge", "source.monthly_charge"),
+    (r"contract", "source.contract"),
 ))
-_FLAG_LABELS: tuple[tuple[re.Pattern, tuple[str, str], tuple[str, str]], ...] = (
-    (re.compile(r"international|intl", re.I), ("Has an international plan", "No international plan"),
-     ("开通了国际长途套餐", "未开通国际长途套餐")),
-    (re.compile(r"voice|vmail", re.I), ("Has a voice-mail plan", "No voice-mail plan"),
-     ("开通了语音信箱", "未开通语音信箱")),
-)
-_FLAG_NAMES = ((re.compile(r"international|intl", re.I), "International plan", "国际长途套餐"),
-               (re.compile(r"voice|vmail", re.I), "Voice-mail plan", "语音信箱套餐"))
-_YES_NO = {"en": ("yes", "no"), "zh": ("是", "否")}
+# Plan flags with known wording: (pattern on the flag's name, catalog key stem): <stem> names the plan,
+# <stem>.yes / <stem>.no say that a customer has it or not.
+_FLAG_KINDS = ((re.compile(r"international|intl", re.I), "flag.international"),
+               (re.compile(r"voice|vmail", re.I), "flag.voice_mail"))
 
 
-def check_language(lang: str) -> str:
-    if lang not in LANGUAGES:
-        raise ParameterError(f"The 'lang' parameter must be one of {list(LANGUAGES)}. Got {lang!r} instead.",
-                             code="bad_parameter", name="lang", value=lang)
-    return lang
-
-
-def format_amount(x: float | None, *, lang: str = "en") -> str:
-    """A large amount without a currency symbol: 12.3K / 4.5M in English; three significant digits in
-    Chinese: 1.23万 / 3,760万 / 4.50亿."""
-    if x is None or math.isnan(x):
-        return "–"
-    units = (("亿", 1e8), ("万", 1e4)) if lang == "zh" else (("B", 1e9), ("M", 1e6), ("K", 1e3))
-    for unit, size in units:
-        if abs(x) >= size * (10 if unit == "K" else 1):
-            scaled = x / size
-            digits = 1 if lang == "en" else 2 if abs(scaled) < 10 else 1 if abs(scaled) < 100 else 0
-            return f"{scaled:,.{digits}f}{unit}"
-    return f"{x:,.0f}"
+def _flag_kind(source: str) -> str | None:
+    return next((key for pattern, key in _FLAG_KINDS if pattern.search(source)), None)
 
 
 def humanise(name: str) -> str:
@@ -84,22 +62,20 @@ def humanise(name: str) -> str:
 
 def source_label(source: str, *, roles: ColumnRoles, lang: str = "en") -> str:
     """A short label for a source column or derived feature."""
-    zh = lang == "zh"
+    check_language(lang)
     if source == roles.service_calls:
-        return "客服来电次数" if zh else "Customer-service calls"
+        return text("source.service_calls", lang=lang)
     if source == roles.state:
-        return "所在州" if zh else "State"
+        return text("source.state", lang=lang)
     if source in roles.plan_flags:
-        for pattern, en_label, zh_label in _FLAG_NAMES:
-            if pattern.search(source):
-                return zh_label if zh else en_label
-        return source if zh else humanise(source)
-    for pattern, en_label, zh_label in _NAME_LABELS:
+        kind = _flag_kind(source)
+        return text(kind, lang=lang) if kind else source if lang == "zh" else humanise(source)
+    for pattern, key in _NAME_LABELS:
         if pattern.search(source):
-            return zh_label if zh else en_label
+            return text(key, lang=lang)
     if source == roles.tenure:
-        return "在网时长" if zh else "Tenure"
-    return source if zh else humanise(source)
+        return text("source.tenure", lang=lang)
+    return source if lang == "zh" else humanise(source)
 
 
 def format_values(values: pd.Series) -> pd.Series:
@@ -119,17 +95,17 @@ def format_values(values: pd.Series) -> pd.Series:
 def flag_word(value, *, lang: str = "en") -> str:
     """A plan flag's value as yes / no (是 / 否)."""
     code = flag_codes(pd.Series([value]))[0]
-    yes, no = _YES_NO[lang]
-    return yes if code == 1 else no if code == 0 else str(value)
+    return text("common.yes", lang=lang) if code == 1 else text("common.no", lang=lang) if code == 0 else str(value)
 
 
 def format_points(points: np.ndarray, *, lang: str = "en") -> np.ndarray:
     """Probability changes (fractions) as signed percentage points: ``+21 pts`` / ``+21 个百分点``."""
     pts = np.asarray(points, dtype=float) * 100
     small = np.abs(pts) < 0.95
-    text = np.where(small, np.char.mod("%+.1f", pts), np.char.mod("%+.0f", np.round(pts)))
-    text = np.char.replace(text, "-", "−")
-    return np.char.add(text, " 个百分点" if lang == "zh" else " pts")
+    number = np.where(small, np.char.mod("%+.1f", pts), np.char.mod("%+.0f", np.round(pts)))
+    number = np.char.replace(number, "-", "−")
+    before, after = text("reason.points", lang=lang).split("{points}")
+    return np.char.add(np.char.add(before, number), after)
 
 
 def reason_sentences(sources: pd.Series, values: pd.Series, points: np.ndarray, *, roles: ColumnRoles,
@@ -150,26 +126,22 @@ def reason_sentences(sources: pd.Series, values: pd.Series, points: np.ndarray, 
     for source, idx in sources[present].groupby(sources[present], sort=False).groups.items():
         rows = np.asarray(idx)
         phrases = _phrases(str(source), values.iloc[rows], text_values.iloc[rows], roles=roles, lang=lang)
-        open_, close = ("（", "）") if lang == "zh" else (" (", ")")
-        out[rows] = [f"{p}{open_}{q}{close}" for p, q in zip(phrases, pts[rows])]
+        out[rows] = [text("reason.sentence", lang=lang, phrase=p, points=q) for p, q in zip(phrases, pts[rows])]
     return out
 
 
-def _phrases(source: str, raw: pd.Series, text: pd.Series, *, roles: ColumnRoles, lang: str) -> list[str]:
-    zh = lang == "zh"
+def _phrases(source: str, raw: pd.Series, values: pd.Series, *, roles: ColumnRoles, lang: str) -> list[str]:
     if source in roles.plan_flags:
         codes = flag_codes(raw.reset_index(drop=True))
-        for pattern, en, zh_words in _FLAG_LABELS:
-            if pattern.search(source):
-                yes, no = zh_words if zh else en
-                return [yes if c == 1 else no for c in codes]
+        kind = _flag_kind(source)
+        if kind:
+            has, lacks = text(f"{kind}.yes", lang=lang), text(f"{kind}.no", lang=lang)
+            return [has if c == 1 else lacks for c in codes]
         label = source_label(source, roles=roles, lang=lang)
-        yes, no = _YES_NO[lang]
-        sep = "：" if zh else ": "
-        return [f"{label}{sep}{yes if c == 1 else no}" for c in codes]
+        yes, no = text("common.yes", lang=lang), text("common.no", lang=lang)
+        return [text("reason.flag_value", lang=lang, label=label, value=yes if c == 1 else no) for c in codes]
     if source == roles.service_calls:
-        if zh:
-            return [f"{v} 次客服来电" for v in text]
-        return [f"{v} customer-service call" + ("" if v == "1" else "s") for v in text]
+        one, many = text("reason.calls_one", lang=lang), text("reason.calls_many", lang=lang)
+        return [(one if v == "1" else many).format(n=v) for v in values]
     label = source_label(source, roles=roles, lang=lang)
-    return [f"{label} {v}" for v in text]
+    return [text("reason.value", lang=lang, label=label, value=v) for v in values]

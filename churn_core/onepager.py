@@ -30,6 +30,7 @@ from fpdf import FPDF
 from fpdf.enums import StrokeCapStyle, StrokeJoinStyle
 
 from .errors import ChurnCoreError, ParameterError
+from .i18n import _AMOUNT_UNITS, text
 
 logger = logging.getLogger(__name__)
 
@@ -72,8 +73,7 @@ _CJK = "\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef"  # CJK scripts and punctuation,
 _TOKEN = re.compile(rf"[{_CJK}]|[^\s{_CJK}]+\s*|\s+")
 _NO_LINE_START = set("，。、；：？！）》」』”’%…,.;:!?)]")
 _NO_LINE_END = set("（《「『“‘([")
-_NUMBER_UNITS = set("万亿")  # "1.16亿" stays on one line
-_HEADINGS = {"en": "Assumptions", "zh": "主要假设"}
+_NUMBER_UNITS = {unit for unit, _ in _AMOUNT_UNITS["zh"]}  # "1.16亿" stays on one line
 _FIXED_DATE = datetime(2000, 1, 1, tzinfo=UTC)  # same input, same bytes
 _PDFIUM_LOCK = threading.Lock()  # PDFium is not thread-safe; Streamlit sessions are threads
 
@@ -327,8 +327,9 @@ def _choose_face(lang: str, font: str | Path | None) -> FontFace | None:
 def _page_strings(page: OnePage) -> list[str]:
     """Every string the page may draw, plus ASCII (digits of '(+n)', the ellipsis)."""
     chart = page.chart
-    texts = [page.title, page.subtitle, page.chart_title, page.summary, page.footer, _HEADINGS[page.lang],
-             "".join(map(chr, range(32, 127))), "…", *(t for pair in page.kpis + page.assumptions for t in pair)]
+    texts = [page.title, page.subtitle, page.chart_title, page.summary, page.footer,
+             text("pdf.assumptions", lang=page.lang), "".join(map(chr, range(32, 127))), "…",
+             *(t for pair in page.kpis + page.assumptions for t in pair)]
     if chart is not None:
         texts += [chart.x_label, chart.y_label, *(t for _, t in chart.x_ticks + chart.y_ticks)]
         texts += [chart.marker[2]] if chart.marker else []
@@ -455,7 +456,7 @@ def _draw_pairs(cv: _Canvas, page: OnePage, x: float, y: float, w: float, h: flo
     if not pairs or h < head_h:
         return
     cv.font(11, bold=True, color=GREY)
-    cv.write(x, y, w, cv.clean(_HEADINGS[page.lang]), h=head_h * 0.8)
+    cv.write(x, y, w, cv.clean(text("pdf.assumptions", lang=page.lang)), h=head_h * 0.8)
     size = next((s for s in sizes if _pairs_height(pairs, s) <= h), sizes[-1])
     row_h = _line_height(size, 1.8)
     rows = max(0, int((h - head_h) // row_h))

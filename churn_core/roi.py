@@ -31,8 +31,8 @@ from dataclasses import asdict, dataclass, fields, replace
 import numpy as np
 import pandas as pd
 
-from ._labels import check_language, format_amount
 from .errors import ParameterError, SchemaError
+from .i18n import check_language, format_amount, text
 
 logger = logging.getLogger(__name__)
 
@@ -520,20 +520,6 @@ def targeting_inputs(comparison: StrategyComparison, *, strategy: str = "optimal
 
 # -- plain words -------------------------------------------------------------------------------------------
 
-_SUMMARY = {
-    "en": ("Of {customers} customers, {churn} leave a year ({churners}, {at_risk} of value at risk). "
-           "The programme aims to bring churn down to {target}, keeping {saved} customers worth {value} "
-           "over {years} at {cost} in total: a net benefit of {net}, ROI {roi}, {payback}."),
-    "zh": ("{customers} 位客户中每年流失 {churn}（{churners} 位，风险价值 {at_risk}）。"
-           "该计划的目标是把流失率降到 {target}，在{years}内挽留 {saved} 位客户，保住价值 {value}，"
-           "总成本 {cost}：净收益 {net}，投资回报率 {roi}，{payback}。"),
-}
-_YEARS = {"en": ("one year", "{n} years"), "zh": ("一年", "{n}年")}
-_PAYBACK = {"en": ("paid back within {m} months", "never paid back at these running costs",
-                   "with nothing up front to pay back"),
-            "zh": ("{m} 个月收回投资", "按目前的运营成本无法收回投资", "无需收回前期投入")}
-
-
 def summary_text(case: BusinessCase, *, lang: str = "en", currency: str = "") -> str:
     """The business case in two sentences, in English or Chinese."""
     check_language(lang)
@@ -541,11 +527,13 @@ def summary_text(case: BusinessCase, *, lang: str = "en", currency: str = "") ->
     def money(x: float) -> str:
         return f"{currency}{format_amount(x, lang=lang)}"
 
-    years = _YEARS[lang][0] if case.inputs.horizon_years == 1 else \
-        _YEARS[lang][1].format(n=case.inputs.horizon_years)
-    payback = _PAYBACK[lang][1] if case.payback_months is None else _PAYBACK[lang][2] \
-        if case.payback_months == 0 else _PAYBACK[lang][0].format(m=f"{case.payback_months:.1f}")
-    return _SUMMARY[lang].format(
+    years = text("summary.one_year", lang=lang) if case.inputs.horizon_years == 1 else \
+        text("summary.years", lang=lang, n=case.inputs.horizon_years)
+    payback = text("summary.payback_never", lang=lang) if case.payback_months is None else \
+        text("summary.payback_none", lang=lang) if case.payback_months == 0 else \
+        text("summary.payback", lang=lang, m=f"{case.payback_months:.1f}")
+    return text(
+        "summary.case", lang=lang,
         customers=f"{case.inputs.customers:,}", churn=f"{case.inputs.baseline_churn:.1%}",
         churners=f"{case.churners_per_year:,.0f}", at_risk=money(case.value_at_risk),
         target=f"{case.target_churn:.1%}", saved=f"{case.customers_saved:,.0f}", value=money(case.value_retained),

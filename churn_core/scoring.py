@@ -24,6 +24,7 @@ import pandas as pd
 
 from .dataset import Dataset
 from .errors import NotFoundError, ParameterError, SchemaError
+from .i18n import check_language, has_key, text
 from .roles import ColumnRoles, flag_codes
 from .store import SCORE_COLUMNS, Store
 
@@ -68,35 +69,23 @@ class PlaybookRule:
 
     key: str
     ref: str
-    en: str
-    zh: str
+    en: str = ""  # the action in words; empty: the catalog's action.<key> (churn_core.i18n)
+    zh: str = ""
     flag: str | None = None
     min_quantile: float | None = None
     max_quantile: float | None = None
 
 
 DEFAULT_PLAYBOOK: tuple[PlaybookRule, ...] = (
-    PlaybookRule("senior_agent", "@service_calls",
-                 "A senior agent resolves the open problem in one contact", "由资深客服一次性解决客户的未决问题"),
-    PlaybookRule("plan_review", "@flag:international|intl",
-                 "Review the plan and offer a better international rate", "评估套餐，提供更优惠的国际长途资费",
-                 flag="yes"),
-    PlaybookRule("tailored_bundle", "@column:day.*(charge|min)|^total_charge$|charge_per_minute",
-                 "Offer a tailored bundle for heavy use", "为高用量客户定制套餐", min_quantile=0.5),
-    PlaybookRule("onboarding_call", "@tenure",
-                 "An onboarding call to help the new customer settle in", "新客户入网关怀回访", max_quantile=0.25),
-    PlaybookRule("feature_activation", "@flag:voice|vmail",
-                 "Offer to activate the voice-mail plan", "推荐开通语音信箱功能", flag="no"),
+    PlaybookRule("senior_agent", "@service_calls"),
+    PlaybookRule("plan_review", "@flag:international|intl", flag="yes"),
+    PlaybookRule("tailored_bundle", "@column:day.*(charge|min)|^total_charge$|charge_per_minute", min_quantile=0.5),
+    PlaybookRule("onboarding_call", "@tenure", max_quantile=0.25),
+    PlaybookRule("feature_activation", "@flag:voice|vmail", flag="no"),
 )
-# When no playbook rule matches, the tier's channel decides.
-FALLBACK_ACTIONS: dict[str, tuple[str, str, str]] = {
-    "personal": ("retention_call", "A retention specialist calls to understand and fix the problem",
-                 "挽留专员致电，了解并解决问题"),
-    "automated": ("automated_care", "Automated care: a satisfaction check and a loyalty offer",
-                  "自动关怀：满意度回访并推送忠诚度优惠"),
-    "monitor": ("monitor", "Monitor; no contact yet", "持续关注，暂不联系"),
-    "none": ("none", "No action needed", "无需行动"),
-}
+# When no playbook rule matches, the tier's channel decides: channel -> action key (worded as action.<key>).
+FALLBACK_ACTIONS: dict[str, str] = {"personal": "retention_call", "automated": "automated_care",
+                                    "monitor": "monitor", "none": "none"}
 
 
 @dataclass(frozen=True)
@@ -140,14 +129,16 @@ class RiskPolicy:
                              code="bad_parameter", name="tier", value=key)
 
     def action_text(self, key: str, *, lang: str = "en") -> str:
-        """The words for an action key, in English or Chinese."""
-        for rule in self.playbook:
-            if rule.key == key:
-                return rule.zh if lang == "zh" else rule.en
-        for fallback, en, zh in FALLBACK_ACTIONS.values():
-            if fallback == key:
-                return zh if lang == "zh" else en
-        return key
+        """The words for an action key: a rule's own words in ``lang``, else the catalog's ``action.<key>``,
+        else the rule's English words, else the key."""
+        check_language(lang)
+        rule = next((r for r in self.playbook if r.key == key), None)
+        own = None if rule is None else rule.zh if lang == "zh" else rule.en
+        if own:
+            return own
+        if has_key(f"action.{key}"):
+            return text(f"action.{key}", lang=lang)
+        return (rule.en if rule is not None else "") or key
 
 
 def assign_tiers(probability, *, tiers: tuple[RiskTier, ...] = DEFAULT_TIERS) -> np.ndarray:
@@ -548,12 +539,12 @@ def _actions(out: pd.DataFrame, dataset: Dataset, derived: pd.DataFrame, policy:
                         hit[rows] = quantiles_allow(rule, x[rows], ordered)
             action[hit] = rule.key
     channel = out["channel"].to_numpy(dtype=object)
-    for name, (key, _, _) in FALLBACK_ACTIONS.items():
+    for name, key in FALLBACK_ACTIONS.items():
         if name in ("monitor", "none"):
             action[channel == name] = key
         else:
             action[(channel == name) & (action == None)] = key  # noqa: E711
-    keys = [*(r.key for r in policy.playbook), *(a[0] for a in FALLBACK_ACTIONS.values())]
+    keys = [*(r.key for r in policy.playbook), *FALLBACK_ACTIONS.values()]
     return pd.Categorical(action, categories=list(dict.fromkeys(keys)))
 
 
