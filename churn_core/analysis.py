@@ -71,16 +71,33 @@ def _supported(table: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
     return (table, True) if big.empty else (big, False)
 
 
+def _extremes(table: pd.DataFrame) -> tuple[int, int, bool]:
+    """Positions of the highest- and lowest-rate groups of a non-empty rate table, and whether they are
+    small. Only groups that are not small take part, unless every group is small. Ties go to the first."""
+    rates = table["churn_rate"].to_numpy(dtype=float)
+    supported = ~table["small"].to_numpy(dtype=bool)
+    small = not supported.any()
+    pool = np.arange(len(table)) if small else np.flatnonzero(supported)
+    return int(pool[np.nanargmax(rates[pool])]), int(pool[np.nanargmin(rates[pool])]), small
+
+
+def _contrast_at(table: pd.DataFrame, hi: int, lo: int, small: bool, high: str, low: str) -> Contrast:
+    rates, customers = table["churn_rate"].to_numpy(dtype=float), table["customers"].to_numpy()
+    ratio = float(rates[hi] / rates[lo]) if rates[lo] > 0 else None
+    return Contrast(high, float(rates[hi]), int(customers[hi]), low, float(rates[lo]), ratio, small)
+
+
 def contrast(table: pd.DataFrame, *, label: str) -> Contrast | None:
-    """Compare the highest- and lowest-rate groups of a rate table (None if it is empty)."""
+    """Compare the highest- and lowest-rate groups of a rate table (None if it is empty).
+
+    Only groups that are not small take part, unless every group is small (then ``small`` is True).
+    Ties go to the first group in the table's order.
+    """
     if table.empty:
         return None
-    pool, small = _supported(table)
-    hi = pool.loc[pool["churn_rate"].idxmax()]
-    lo = pool.loc[pool["churn_rate"].idxmin()]
-    ratio = float(hi["churn_rate"] / lo["churn_rate"]) if lo["churn_rate"] > 0 else None
-    return Contrast(str(hi[label]), float(hi["churn_rate"]), int(hi["customers"]), str(lo[label]),
-                    float(lo["churn_rate"]), ratio, small)
+    hi, lo, small = _extremes(table)
+    labels = table[label].to_numpy()
+    return _contrast_at(table, hi, lo, small, str(labels[hi]), str(labels[lo]))
 
 
 @dataclass(frozen=True, eq=False)
@@ -149,8 +166,12 @@ class CrossTab:
 
     def contrast(self) -> Contrast | None:
         """Highest and lowest cells, labelled "rows=value × columns=value"."""
-        cell = self.row + "=" + self.cells["row"] + " × " + self.column + "=" + self.cells["column"]
-        return contrast(self.cells.assign(cell=cell), label="cell")
+        if self.cells.empty:
+            return None
+        hi, lo, small = _extremes(self.cells)
+        rows, columns = self.cells["row"].to_numpy(), self.cells["column"].to_numpy()
+        name = [f"{self.row}={rows[i]} × {self.column}={columns[i]}" for i in (hi, lo)]
+        return _contrast_at(self.cells, hi, lo, small, *name)
 
     def matrix(self, values: str = "churn_rate") -> pd.DataFrame:
         wide = self.cells.pivot(index="row", columns="column", values=values)

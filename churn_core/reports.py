@@ -61,10 +61,17 @@ class ModelReport:
 
     def best(self) -> dict[str, str]:
         """For each leaderboard metric, the model with the best value (higher or lower, as fits the metric)."""
-        board = self.leaderboard.set_index("model")
-        out = {col: str(board[col].idxmax()) for col in HIGHER_IS_BETTER if col in board}
-        out.update({col: str(board[col].idxmin()) for col in LOWER_IS_BETTER if col in board})
-        return out
+        if "_best" in self.__dict__:  # computed once: the report never changes
+            return dict(self.__dict__["_best"])
+        board, out = self.leaderboard, {}
+        models = board["model"].astype(str).to_numpy()
+        for cols, pick in ((HIGHER_IS_BETTER, np.nanargmax), (LOWER_IS_BETTER, np.nanargmin)):
+            for col in cols:
+                values = board[col].to_numpy(dtype=float) if col in board else np.array([np.nan])
+                if not np.isnan(values).all():
+                    out[col] = str(models[pick(values)])
+        self.__dict__["_best"] = out
+        return dict(out)
 
     def confusion(self, model: str, *, threshold: float) -> Confusion:
         """The confusion counts at the sweep threshold nearest ``threshold`` (no recomputation per slider step)."""

@@ -5,12 +5,23 @@ import streamlit as st
 from churn_core import plots
 from ui import fmt, state
 from ui.i18n import t
-from ui.widgets import chart, contrast_text, guard, labels, page_header, rate_table, takeaway, threshold_text
+from ui.widgets import (
+    chart,
+    contrast_text,
+    driver_table,
+    guard,
+    labels,
+    page_header,
+    rate_table,
+    takeaway,
+    threshold_text,
+)
 
 page_header("drivers.title", "drivers.caption")
 with guard():
     dataset = state.active_dataset()
     desc = state.description()
+    data = state.data_token()
 roles = dataset.roles
 dimensions = [c for c in (*roles.plan_flags, *roles.categorical, *roles.numeric) if c not in roles.ignored]
 
@@ -27,8 +38,8 @@ else:
 if result.binned:
     st.caption(t("drivers.binned_note"))
 chart(plots.rate_bars, result.table, label="value", overall=result.overall_rate, horizontal=len(result.table) > 12,
-      labels=labels(t("overview.plan_chart", column=column), x=column), key="by_column")
-rate_table(result.table, label="value", label_title=column, extra={"lift": t("col.lift")})
+      labels=labels(t("overview.plan_chart", column=column), x=column), key="by_column", token=(*data, column))
+rate_table(result.table, label="value", label_title=column, extra={"lift": t("col.lift")}, token=(*data, column))
 
 st.subheader(t("drivers.crosstab"))
 pick_rows, pick_cols = st.columns(2)
@@ -44,7 +55,7 @@ else:
         takeaway(t("takeaway.crosstab", high=cell.high, high_rate=fmt.pct(cell.high_rate), low=cell.low,
                    low_rate=fmt.pct(cell.low_rate), n=fmt.count(cell.high_customers)), small=cell.small)
     chart(plots.crosstab_heatmap, xt, labels=labels(t("drivers.crosstab_chart", rows=rows, columns=cols),
-                                                    x=cols, y=rows), key="crosstab")
+                                                    x=cols, y=rows), key="crosstab", token=(*data, rows, cols))
 
 st.subheader(t("drivers.ranking"))
 ranking = desc.drivers.table
@@ -53,13 +64,6 @@ if not ranking.empty:
     as_share = fmt.pct if top["kind"] == "flag" else fmt.number
     takeaway(t(f"takeaway.drivers_{top['kind']}", column=top["column"], r=f"{top['correlation']:+.3f}",
                churned=as_share(top["mean_churned"]), retained=as_share(top["mean_retained"])))
-    chart(plots.driver_bars, desc.drivers, labels=labels(t("drivers.ranking_chart"), y=""), key="drivers")
-    st.dataframe(
-        ranking.rename(columns={"column": t("col.column"), "kind": t("col.kind"),
-                                "correlation": t("col.correlation"), "mean_churned": t("col.mean_churned"),
-                                "mean_retained": t("col.mean_retained"), "effect_size": t("col.effect_size")})
-        .replace({t("col.kind"): {"numeric": t("drivers.kind.numeric"), "flag": t("drivers.kind.flag")}}),
-        hide_index=True, width="stretch", height=35 * (len(ranking) + 1) + 3,
-        column_config={t(f"col.{c}"): st.column_config.NumberColumn(format="%.3f")
-                       for c in ("correlation", "mean_churned", "mean_retained", "effect_size")})
+    chart(plots.driver_bars, desc.drivers, labels=labels(t("drivers.ranking_chart"), y=""), key="drivers", token=data)
+    driver_table(desc.drivers, token=data)
 st.caption(t("drivers.ranking_caption"))

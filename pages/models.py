@@ -31,18 +31,19 @@ run_id = st.selectbox(t("models.pick_run"), ids, index=start, format_func=lambda
                       key="models_run")
 with guard():
     report = state.model_report(run_id)
+run = (str(state.store().path), run_id)  # a complete run never changes: a cache key for its views
 
 st.subheader(t("models.leaderboard"))
-leaderboard(report)
+leaderboard(report, token=run)
 st.caption(t("models.leaderboard_caption", n=fmt.count(report.customers), churners=fmt.count(report.positives)))
 
 left, right = st.columns(2)
 chart(plots.roc_curves, named(report.roc), labels=chart_labels(
-    t("models.roc_title"), x=t("models.fpr"), y=t("models.tpr")), key="roc", container=left)
+    t("models.roc_title"), x=t("models.fpr"), y=t("models.tpr")), key="roc", container=left, token=run)
 chart(plots.pr_curves, named(report.pr), labels=chart_labels(
-    t("models.pr_title"), x=t("models.recall"), y=t("models.precision")), key="pr", container=right)
+    t("models.pr_title"), x=t("models.recall"), y=t("models.precision")), key="pr", container=right, token=run)
 chart(plots.gains_chart, named(report.gains), labels=chart_labels(
-    t("models.gains_title"), x=t("models.contacted"), y=t("models.captured")), key="gains")
+    t("models.gains_title"), x=t("models.contacted"), y=t("models.captured")), key="gains", token=run)
 best_gains = report.gains[report.best()["roc_auc"]]
 takeaway(t("models.gains_takeaway", model=model_name(report.best()["roc_auc"]),
            captured=fmt.pct(float(best_gains.captured[1])), lift=fmt.ratio(float(best_gains.lift[0]))))
@@ -59,7 +60,7 @@ with tab_cal:
                after=fmt.number(after.ece, digits=3)))
     chart(plots.calibration_plot, {t("models.before"): before, t("models.after"): after},
           labels=chart_labels(t("models.calibration_title", model=model_name(model)), x=t("models.predicted"),
-                              y=t("models.actual")), key="calibration")
+                              y=t("models.actual")), key="calibration", token=(*run, model))
 with tab_conf:
     threshold = st.slider(t("models.threshold"), 0.0, 1.0, round(report.thresholds[model], 2), 0.01,
                           key=f"threshold_{model}", help=t("models.threshold_help"))
@@ -74,20 +75,21 @@ with tab_conf:
              (t("metric.accuracy"), fmt.pct(confusion.accuracy), None)])
     chart(plots.confusion_heatmap, confusion, names=(t("models.retained"), t("models.churned")),
           labels=chart_labels(t("models.confusion_title"), x=t("models.predicted"), y=t("models.actual")),
-          key="confusion")
+          key="confusion", token=(*run, model, threshold))
 with tab_imp:
     importance = report.importance[model]
     native, shap = st.columns(2)
     chart(plots.importance_bars, importance, value="native", labels=chart_labels(
-        t(f"models.native_title.{model}")), key="native_importance", container=native)
+        t(f"models.native_title.{model}")), key="native_importance", container=native, token=(*run, model))
     chart(plots.importance_bars, importance, value="shap", labels=chart_labels(t("models.shap_title")),
-          key="shap_importance", container=shap)
+          key="shap_importance", container=shap, token=(*run, model))
     st.caption(t("models.importance_caption", units=t(f"models.units.{report.shap_units[model] or 'log-odds'}")))
 with tab_cv:
     metric = st.radio(t("models.cv_metric"), ["roc_auc", "pr_auc", "f1"], format_func=lambda m: t(f"metric.{m}"),
                       horizontal=True, key="cv_metric")
     chart(plots.cv_spread, named(report.folds), metric=metric, labels=chart_labels(
-        t("models.cv_title", folds=len(report.folds[model])), y=t(f"metric.{metric}")), key="cv_spread")
+        t("models.cv_title", folds=len(report.folds[model])), y=t(f"metric.{metric}")), key="cv_spread",
+          token=(*run, model, metric))
 
 st.subheader(t("models.history"))
 history_table(runs, champion)

@@ -22,6 +22,7 @@ page_header("overview.title", "overview.caption")
 with guard():
     dataset = state.active_dataset()
     desc = state.description()
+    data = state.data_token()
 roles, o = dataset.roles, desc.overall
 
 kpis = [
@@ -43,14 +44,14 @@ with left:
         contrast = result.contrast()
         takeaway(contrast_text(flag, contrast), small=contrast is not None and contrast.small)
         chart(plots.rate_bars, result.table, label="value", overall=o.churn_rate,
-              labels=labels(t("overview.plan_chart", column=flag), x=flag), key=f"plan_{flag}")
+              labels=labels(t("overview.plan_chart", column=flag), x=flag), key=f"plan_{flag}", token=data)
 with right:
     st.subheader(t("overview.service"))
     if roles.service_calls:
         thr = desc.thresholds[roles.service_calls]
         takeaway(threshold_text(thr))
         chart(plots.threshold_curve, thr, labels=labels(
-            t("overview.service_chart", column=roles.service_calls), x=roles.service_calls), key="service")
+            t("overview.service_chart", column=roles.service_calls), x=roles.service_calls), key="service", token=data)
     else:
         st.info(t("common.missing_role", role=t("role.service_calls")))
 
@@ -61,7 +62,7 @@ with left:
         contrast = desc.bands.contrast()
         takeaway(contrast_text(desc.bands.column, contrast, key="takeaway.band"), small=contrast.small)
         chart(plots.rate_bars, desc.bands.table, label="band", overall=o.churn_rate, labels=labels(
-            t("overview.tenure_chart", column=desc.bands.column), x=desc.bands.column), key="tenure")
+            t("overview.tenure_chart", column=desc.bands.column), x=desc.bands.column), key="tenure", token=data)
     else:
         st.info(t("common.missing_role", role=t("role.tenure")))
 with right:
@@ -69,7 +70,7 @@ with right:
     if roles.state:
         by_state = desc.by_category[roles.state]
         takeaway(contrast_text(roles.state, by_state.contrast(), key="takeaway.state"))
-        chart(plots.state_map, by_state.table, labels=labels(t("overview.map_chart")), key="map")
+        chart(plots.state_map, by_state.table, labels=labels(t("overview.map_chart")), key="map", token=data)
     else:
         st.info(t("common.missing_role", role=t("role.state")))
 
@@ -81,7 +82,7 @@ if not segments.table.empty:
                lift=fmt.ratio(top.lift), n=fmt.count(top.customers)), small=top.small)
     names = [segment_name(k, n) for k, n in zip(segments.table["key"], segments.table["name"])]
     rate_table(segments.table, label="key", names=names, label_title=t("col.segment"),
-               extra={"lift": t("col.lift"), "share": t("col.share")})
+               extra={"lift": t("col.lift"), "share": t("col.share")}, token=("segments", *data))
 st.caption(t("overview.segments_caption"))
 if segments.skipped:
     st.caption(t("overview.segments_skipped", names=", ".join(key for key, _ in segments.skipped)))
@@ -92,4 +93,4 @@ if desc.value_tiers is not None:
     takeaway(t("takeaway.value_tiers", share=fmt.pct(tiers.top_share, digits=0), top_rate=fmt.pct(tiers.top_rate),
                rest_rate=fmt.pct(tiers.rest_rate), risk_share=fmt.pct(tiers.top_risk_share)))
     tier_names = [t(f"tier.{k}", share=fmt.pct(tiers.top_share, digits=0)) for k in tiers.table["tier"]]
-    rate_table(tiers.table, label="tier", names=tier_names, label_title=t("col.band"))
+    rate_table(tiers.table, label="tier", names=tier_names, label_title=t("col.band"), token=("tiers", *data))

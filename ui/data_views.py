@@ -155,7 +155,7 @@ def drift_view(raw: cc.RawTable, roles: cc.ColumnRoles) -> None:
 
 def versions_table() -> None:
     with guard():
-        versions = state.store().list_datasets().to_frame()
+        versions = state.datasets().to_frame()
     if versions.empty:
         return
     st.subheader(t("data.versions"))

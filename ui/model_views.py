@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pyarrow as pa
 import streamlit as st
 
 import churn_core as cc
@@ -10,6 +11,7 @@ from churn_core.plots import Labels
 
 from . import fmt, state
 from .i18n import error_text, has_key, t
+from .widgets import memo
 
 METRIC_COLUMNS = ("roc_auc", "pr_auc", "precision", "recall", "f1", "accuracy", "brier", "log_loss", "ece")
 
@@ -34,27 +36,32 @@ def named(mapping: dict) -> dict:
     return {model_name(k): v for k, v in mapping.items()}
 
 
-def leaderboard(report) -> None:
-    """All holdout metrics, CV mean ± sd and timings; the best value in each column highlighted."""
-    board = report.leaderboard
-    best = report.best()
-    view = pd.DataFrame({t("col.model"): [model_name(m) for m in board["model"]]})
-    for col in (*METRIC_COLUMNS, "threshold"):
-        view[t(f"metric.{col}")] = board[col]
-    for col in ("roc_auc", "f1"):
-        view[t(f"metric.cv_{col}")] = [f"{m:.3f} ± {s:.3f}" for m, s in zip(board[f"cv_{col}"],
-                                                                          board[f"cv_{col}_sd"])]
-    view[t("metric.fit_seconds")] = board["fit_seconds"]
-    view[t("metric.predict_seconds")] = board["predict_seconds"]
-    winners = {t(f"metric.{col}"): list(board["model"]).index(model) for col, model in best.items()}
+def leaderboard(report, *, token: tuple | None = None) -> None:
+    """All holdout metrics, CV mean ± sd and timings: a row per metric, a column per model, the best value in
+    each row starred and its model named (with ``token``, see ``widgets.figure``, built once per run)."""
+    view = _leaderboard_view(report) if token is None else memo(token, _leaderboard_view, report)
+    st.dataframe(view, hide_index=True, width="stretch", height=35 * (view.num_rows + 1) + 3)
 
-    def highlight(column: pd.Series) -> list[str]:
-        row = winners.get(column.name)
-        return ["background-color: #fde2e4; font-weight: 700" if i == row else "" for i in range(len(column))]
 
-    styled = view.style.apply(highlight).format(precision=3, subset=[c for c in view.columns[1:]
-                                                                      if view[c].dtype != object])
-    st.dataframe(styled, hide_index=True, width="stretch")
+def _leaderboard_view(report) -> pa.Table:
+    board, best = report.leaderboard, report.best()
+    models = [str(m) for m in board["model"]]
+    rows = {t("col.metric"): []} | {model_name(m): [] for m in models} | {t("col.best_model"): []}
+
+    def add(key: str, cells: list[str], winner: str | None = None) -> None:
+        rows[t("col.metric")].append(t(f"metric.{key}"))
+        for m, cell in zip(models, cells):
+            rows[model_name(m)].append(f"{cell} ★" if m == winner and len(models) > 1 else cell)
+        rows[t("col.best_model")].append(model_name(winner) if winner else "")
+
+    for col in (*METRIC_COLUMNS, "threshold", "cv_roc_auc", "cv_f1", "fit_seconds", "predict_seconds"):
+        if col.startswith("cv_"):
+            add(col, [f"{m:.3f} ± {sd:.3f}" for m, sd in zip(board[col], board[f"{col}_sd"])])
+        else:
+            digits = 2 if col in ("threshold", "fit_seconds", "predict_seconds") else 3
+            add(col, [f"{v:.{digits}f}" for v in board[col]], best.get(col))
+    # Text, not a pandas Styler: styling a table costs ~25 ms on every rerun, the whole page's budget.
+    return pa.table(rows)
 
 
 def history_table(runs, champion) -> None:

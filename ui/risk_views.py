@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 
 import pandas as pd
+import pyarrow as pa
 import streamlit as st
 
 import churn_core as cc
@@ -13,7 +14,7 @@ from churn_core._labels import flag_word, reason_sentences, source_label
 
 from . import fmt, state
 from .i18n import current_language, t
-from .widgets import kpi_row, labels, segment_name
+from .widgets import kpi_row, labels, memo, segment_name
 
 TABLE_ROWS = 500
 CUSTOMER_KEY = "risk_customer"  # session state: the position of the customer whose panel is open
@@ -61,8 +62,7 @@ def filters(scored: cc.ScoredCustomers) -> cc.RiskFilter:
                 flags.append((flag, choice == "yes"))
         calls = None
         if roles.service_calls:
-            x = pd.to_numeric(data[roles.service_calls], errors="coerce")
-            lo, hi = int(x.min()), int(x.max())
+            lo, hi = memo((*scored_token(scored), roles.service_calls), _int_range, data[roles.service_calls])
             if hi > lo:
                 picked = c.slider(t("risk.f_calls"), lo, hi, (lo, hi), key="risk_f_calls")
                 calls = None if picked == (lo, hi) else picked
@@ -74,7 +74,7 @@ def filters(scored: cc.ScoredCustomers) -> cc.RiskFilter:
             column = a.selectbox(t("risk.f_column"), ["", *roles.categorical], key="risk_f_column",
                                  format_func=lambda c: c or t("common.none"))
             if column:
-                levels = sorted(data[column].dropna().astype(str).unique())
+                levels = memo((*scored_token(scored), column), _levels, data[column])
                 values = b.multiselect(t("risk.f_values", column=column), levels, placeholder=t("common.all"),
                                        key=f"risk_f_values_{column}")
                 if values:
@@ -85,6 +85,15 @@ def filters(scored: cc.ScoredCustomers) -> cc.RiskFilter:
     return cc.RiskFilter(tiers=tuple(tiers), probability=(low / 100, high / 100), flags=tuple(flags),
                          categories=tuple(categories), service_calls=calls, value_bands=tuple(bands),
                          segments=tuple(segments), top_reasons=tuple(top))
+
+
+def _int_range(values: pd.Series) -> tuple[int, int]:
+    x = pd.to_numeric(values, errors="coerce")
+    return int(x.min()), int(x.max())
+
+
+def _levels(values: pd.Series) -> list[str]:
+    return sorted(values.dropna().astype(str).unique())
 
 
 def _segment(key: str) -> str:
@@ -100,25 +109,39 @@ def kpis(selection: cc.RiskSelection) -> None:
              (t("risk.k_urgent"), fmt.count(selection.due_within(72)), t("risk.k_urgent_help"))])
 
 
+def scored_token(scored: cc.ScoredCustomers) -> tuple:
+    """What identifies a score list as shown: dataset (and its sha), run, model, score set, policy and how
+    many customers are explained. A cache key for views of it (see ``widgets.memo``)."""
+    return (str(state.store().path), scored.dataset.version, scored.dataset.sha256, scored.run_id, scored.model,
+            scored.score_set, repr(scored.policy), scored.explained)
+
+
 def call_table(selection: cc.RiskSelection, *, sort: str, where: cc.RiskFilter) -> None:
     """The sortable call list (the ``TABLE_ROWS`` best by ``sort``); a picked row opens that customer."""
-    lang = current_language()
-    table = selection.table(sort=sort, limit=TABLE_ROWS)
-    words = cc.in_words(selection.scored, table, lang=lang)
-    view = pd.DataFrame({
-        t("risk.c_id"): words["id"], t("risk.c_probability"): table["probability"] * 100,
-        t("risk.c_tier"): [tier_name(k) for k in table["tier"].astype(str)],
-        t("risk.c_due"): [_due(h) for h in table["due_hours"]],
-        t("risk.c_priority"): table["priority"], t("risk.c_value"): table["value"],
-        **{t("risk.c_reason", k=k): words[f"reason_{k}"] for k in (1, 2, 3)},
-        t("risk.c_action"): words["action"]})
+    view, rows = memo((*scored_token(selection.scored), where, sort), _call_view, selection, sort=sort)
     config = {t("risk.c_probability"): st.column_config.ProgressColumn(format="%.1f%%", min_value=0, max_value=100),
               t("risk.c_priority"): st.column_config.NumberColumn(format="%.2f"),
               t("risk.c_value"): st.column_config.NumberColumn(format="%.2f")}
     key = "risk_table_" + hashlib.sha1(repr((where, sort)).encode()).hexdigest()[:10]
     event = st.dataframe(view, hide_index=True, column_config=config, width="stretch", height=380,
                          on_select="rerun", selection_mode="single-row", key=key)
-    select_row(event, table["row"].tolist())
+    select_row(event, rows)
+
+
+def _call_view(selection: cc.RiskSelection, *, sort: str) -> tuple[pa.Table, list[int]]:
+    """The call list as shown (worded in the user's language) and the scored position of each row."""
+    lang = current_language()
+    table = selection.table(sort=sort, limit=TABLE_ROWS)
+    words = cc.in_words(selection.scored, table, lang=lang)
+    tiers = {k: tier_name(k) for k in table["tier"].astype(str).unique()}
+    view = pd.DataFrame({
+        t("risk.c_id"): words["id"], t("risk.c_probability"): table["probability"] * 100,
+        t("risk.c_tier"): table["tier"].astype(str).map(tiers),
+        t("risk.c_due"): [_due(h) for h in table["due_hours"]],
+        t("risk.c_priority"): table["priority"], t("risk.c_value"): table["value"],
+        **{t("risk.c_reason", k=k): words[f"reason_{k}"] for k in (1, 2, 3)},
+        t("risk.c_action"): words["action"]})
+    return pa.Table.from_pandas(view, preserve_index=False), table["row"].tolist()
 
 
 def select_row(event, rows: list[int]) -> None:

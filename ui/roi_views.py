@@ -10,6 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 import pandas as pd
+import pyarrow as pa
 import streamlit as st
 
 import churn_core as cc
@@ -17,7 +18,7 @@ from churn_core.plots import payback_chart, profit_chart, strategy_bars, tornado
 
 from . import auth, fmt, state
 from .i18n import current_language, error_text, t
-from .widgets import figure, labels
+from .widgets import figure, labels, memo
 
 CURRENCIES = ("$", "¥", "€", "£", "")
 STARTS = ("active", *cc.PRESETS)
@@ -39,6 +40,7 @@ class RoiResult:
     oos: cc.OutOfSample | None
     top_k: float
     currency: str
+    token: tuple  # the inputs, dataset and champion these figures come from: a cache key for views of them
 
 
 # -- inputs ------------------------------------------------------------------------------------------------
@@ -198,33 +200,47 @@ def presentation_sliders(*, source: str) -> None:
 
 # -- computing --------------------------------------------------------------------------------------------
 
+INPUTS = ("customers", "baseline_pct", "target_pct", "success_pct", "contacted", "ltv_how", "ltv", "annual_value",
+          "remaining_years", "investment", "annual_cost", "horizon", "top_k_pct", "source", "currency",
+          *DEFAULT_ECONOMICS)
+
+
 def compute() -> RoiResult:
-    """The business case, and the model-driven figures when a champion exists, for the stored inputs."""
-    ltv = float(stored("ltv")) if stored("ltv_how") == "given" else float(stored("annual_value")) * float(
-        stored("remaining_years"))
-    economics = cc.Economics.with_acceptance(float(stored("acceptance")) / 100, strength=float(stored("certainty")),
-                                             clv=max(ltv, 1e-9), incentive_cost=float(stored("incentive_cost")),
-                                             contact_cost=float(stored("contact_cost")))
-    customers, top_k = int(stored("customers")), float(stored("top_k_pct")) / 100
-    baseline = float(stored("baseline_pct")) / 100
-    fixed = {"investment": float(stored("investment")), "annual_cost": float(stored("annual_cost")),
-             "horizon_years": int(stored("horizon"))}
+    """The business case, and the model-driven figures when a champion exists, for the stored inputs
+    (computed once per set of inputs, dataset and champion)."""
+    champ = state.champion()
+    values = {name: stored(name) for name in INPUTS}
+    token = (*state.data_token(), None if champ is None else (champ.run_id, champ.model),
+             tuple(values.values()))
+    return memo(token, _compute, values, token=token)
+
+
+def _compute(values: dict, *, token: tuple) -> RoiResult:
+    ltv = float(values["ltv"]) if values["ltv_how"] == "given" else float(values["annual_value"]) * float(
+        values["remaining_years"])
+    economics = cc.Economics.with_acceptance(float(values["acceptance"]) / 100, strength=float(values["certainty"]),
+                                             clv=max(ltv, 1e-9), incentive_cost=float(values["incentive_cost"]),
+                                             contact_cost=float(values["contact_cost"]))
+    customers, top_k = int(values["customers"]), float(values["top_k_pct"]) / 100
+    baseline = float(values["baseline_pct"]) / 100
+    fixed = {"investment": float(values["investment"]), "annual_cost": float(values["annual_cost"]),
+             "horizon_years": int(values["horizon"])}
     oos = state.out_of_sample() if state.champion() else None
     curve = comparison = None
     if oos is not None:
         curve, comparison = state.targeting(economics, top_k=top_k, customers=customers)
-    source = stored("source") if oos is not None or stored("source") != "model" else "manual"
+    source = values["source"] if oos is not None or values["source"] != "model" else "manual"
     if source == "model":
         inputs = cc.targeting_inputs(comparison, baseline_churn=baseline, **fixed)
     else:
         per_customer = {"ltv": ltv, "contact_cost": economics.contact_cost,
-                        "incentive_cost": economics.incentive_cost, "contacted": float(stored("contacted"))}
-        effect = {"target_churn": float(stored("target_pct")) / 100} if source == "manual" else \
-            {"retention_success": float(stored("success_pct")) / 100}
+                        "incentive_cost": economics.incentive_cost, "contacted": float(values["contacted"])}
+        effect = {"target_churn": float(values["target_pct"]) / 100} if source == "manual" else \
+            {"retention_success": float(values["success_pct"]) / 100}
         inputs = cc.CaseInputs(customers=customers, baseline_churn=baseline, **effect, **per_customer, **fixed)
     case = cc.business_case(inputs)
     return RoiResult(inputs, case, cc.sensitivity(inputs), source, economics, curve, comparison, oos, top_k,
-                     stored("currency"))
+                     values["currency"], token)
 
 
 # -- drawing ----------------------------------------------------------------------------------------------
@@ -260,6 +276,10 @@ def big_numbers(result: RoiResult) -> None:
 
 
 def summary(result: RoiResult) -> str:
+    return memo(result.token, _summary, result)
+
+
+def _summary(result: RoiResult) -> str:
     text = cc.summary_text(result.case, lang=current_language(), currency=result.currency)
     if result.source == "model" and result.comparison is not None:
         row = result.comparison.row("optimal")
@@ -284,7 +304,7 @@ def curve_chart(result: RoiResult, *, big: bool = False):
     words = labels(title, x=t("roi.curve_x"), y=t("roi.curve_y"))
     words = cc.plots.Labels(**{**words.__dict__, "band": t("roi.band"), "optimum": t("roi.optimum")})
     return figure(profit_chart, curve, scale=scale, labels=words, currency=c, top_k=None if big else result.top_k,
-                  big=big)
+                  big=big, token=(*result.token, "curve", big))
 
 
 def payback_text(case: cc.BusinessCase) -> str:
@@ -297,7 +317,8 @@ def cash_chart(result: RoiResult, *, big: bool = False):
     """Cumulative net benefit by month: the chart when there is no model to draw a profit curve from."""
     words = labels(payback_text(result.case), x=t("roi.payback_x"), y=t("roi.payback_y"))
     words = cc.plots.Labels(**{**words.__dict__, "optimum": t("roi.k_payback")})
-    return figure(payback_chart, result.case, labels=words, currency=result.currency, big=big)
+    return figure(payback_chart, result.case, labels=words, currency=result.currency, big=big,
+                  token=(*result.token, "cash", big))
 
 
 def model_note(result: RoiResult) -> None:
@@ -321,8 +342,16 @@ def strategies(result: RoiResult) -> None:
         if "rules" in profit else t("roi.strategy_title_norules", best=money(profit["optimal"], c),
                                     everyone=money(profit["everyone"], c))
     words = labels(title, x=t("roi.c_profit"), y="")
-    st.plotly_chart(figure(strategy_bars, result.comparison, names=names, labels=words, currency=c),
-                    key="roi_strategy_chart")
+    st.plotly_chart(figure(strategy_bars, result.comparison, names=names, labels=words, currency=c,
+                           token=(*result.token, "strategies")), key="roi_strategy_chart")
+    view = memo(result.token, _strategy_view, result, names=names)
+    st.dataframe(view, hide_index=True, width="stretch",
+                 column_config={col: st.column_config.NumberColumn(format="localized")
+                                for col in view.column_names[1:-1]})
+
+
+def _strategy_view(result: RoiResult, *, names: dict[str, str]) -> pa.Table:
+    table, c = result.comparison.table, result.currency
     view = pd.DataFrame({
         t("roi.c_strategy"): [names[k] for k in table["strategy"]],
         t("roi.c_contacted"): table["contacted"].round(), t("roi.c_reached"): table["churners_reached"].round(),
@@ -330,8 +359,7 @@ def strategies(result: RoiResult) -> None:
         t("roi.c_cost"): table["cost"].round(), t("roi.c_profit"): table["profit"].round(),
         t("roi.c_band"): [f"{money(lo, c)} – {money(hi, c)}" for lo, hi in zip(table["profit_low"],
                                                                                 table["profit_high"])]})
-    st.dataframe(view, hide_index=True, width="stretch",
-                 column_config={col: st.column_config.NumberColumn(format="localized") for col in view.columns[1:-1]})
+    return pa.Table.from_pandas(view, preserve_index=False)
 
 
 def tornado(result: RoiResult) -> None:
@@ -343,7 +371,7 @@ def tornado(result: RoiResult) -> None:
     title = t("roi.tornado_title", change=f"{sens.change:.0%}", top=names[top["assumption"]],
               low=money(min(top["net_low"], top["net_high"]), c), high=money(max(top["net_low"], top["net_high"]), c))
     st.plotly_chart(figure(tornado_chart, sens, names=names, labels=labels(title, x=t("roi.tornado_x"), y=""),
-                           currency=c),
+                           currency=c, token=(*result.token, "tornado")),
                     key="roi_tornado_chart")
 
 
@@ -403,7 +431,7 @@ def scenarios(result: RoiResult) -> None:
                 st.success(t("roi.scenario_saved", name=saved.name, version=saved.version))
             except cc.ChurnCoreError as err:
                 st.error(error_text(err))
-    saved_list = state.store().list_scenarios()
+    saved_list = state.scenarios()
     if not saved_list:
         load_col.caption(t("roi.scenario_none"))
         return
@@ -473,10 +501,14 @@ def _cash_chart(result: RoiResult):
 
 def one_page(result: RoiResult):
     """The presentation view as a plain, worded summary for churn_core.onepager."""
+    version = state.active_version()
+    return memo((*result.token, version.name, today()), _one_page, result, version=version)
+
+
+def _one_page(result: RoiResult, *, version: cc.DatasetVersion):
     from churn_core.onepager import OnePage
 
     champ = state.champion()
-    version = state.active_version()
     model = f"{champ.run_id} · {t(f'model.{champ.model}')}" if champ else t("roi.pdf_no_model")
     return OnePage(lang=current_language(), title=t("roi.pdf_title"),
                    subtitle=t("roi.pdf_subtitle", dataset=f"{version.name} v{version.version}", model=model,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
@@ -19,16 +20,37 @@ def _store(path: str) -> cc.Store:
 
 def store() -> cc.Store:
     """The process-wide store for the configured database (created and seeded on first use)."""
-    return _store(str(cc.resolve_db_path()))
+    return _this_run("store", lambda: _store(str(cc.resolve_db_path())))
 
 
-@st.cache_data(ttl=5, show_spinner=False)
-def _active_version(path: str) -> cc.DatasetVersion:
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _active_at(path: str, stamp: tuple) -> cc.DatasetVersion:
     return cc.ensure_active_dataset(_store(path))
 
 
 def active_version() -> cc.DatasetVersion:
-    return _active_version(str(store().path))
+    """The active dataset version, read once per script run (so one page never mixes two), and from the
+    database only when its file changed."""
+    def read() -> cc.DatasetVersion:
+        path = str(store().path)
+        return _active_at(path, _stamp(path))
+    return _this_run("active_version", read)
+
+
+def _this_run(name: str, compute):
+    """``compute()``, once per script run of this session (outside a script run: every time)."""
+    ctx = get_script_run_ctx(suppress_warning=True)
+    this_run = getattr(ctx, "cursors", None)  # Streamlit makes a new one for each script run
+    if this_run is None:
+        return compute()
+    if getattr(_THIS_RUN, "run", None) is not this_run:  # a session's script runs on its own thread
+        _THIS_RUN.run, _THIS_RUN.values = this_run, {}
+    if name not in _THIS_RUN.values:
+        _THIS_RUN.values[name] = compute()
+    return _THIS_RUN.values[name]
+
+
+_THIS_RUN = threading.local()
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
@@ -41,17 +63,26 @@ def active_dataset() -> cc.Dataset:
     return _dataset(str(store().path), active_version().version)
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
+@st.cache_resource(max_entries=8, show_spinner=False)
 def _description(path: str, version: int) -> cc.Description:
     return cc.describe(_dataset(path, version))
 
 
 def description() -> cc.Description:
-    """The full descriptive analysis of the active dataset, computed once per version."""
+    """The full descriptive analysis of the active dataset, computed once per version.
+
+    Shared between sessions, not copied (unpickling it cost more than the rest of a warm Overview):
+    read-only, like every cached resource here.
+    """
     return _description(str(store().path), active_version().version)
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+def data_token() -> tuple:
+    """What identifies the active dataset (database and version): a cache key for views of it."""
+    return str(store().path), active_version().version
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
 def _by_column(path: str, version: int, column: str) -> cc.CategoryChurn:
     return cc.churn_by_category(_dataset(path, version), column=column)
 
@@ -60,7 +91,7 @@ def churn_by(column: str) -> cc.CategoryChurn:
     return _by_column(str(store().path), active_version().version, column)
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+@st.cache_resource(max_entries=32, show_spinner=False)
 def _crosstab(path: str, version: int, rows: str, columns: str) -> cc.CrossTab:
     return cc.cross_tab(_dataset(path, version), rows=rows, columns=columns)
 
@@ -92,6 +123,28 @@ def _champion_at(path: str, stamp: tuple) -> cc.Champion | None:
     return _store(path).champion()
 
 
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _datasets_at(path: str, stamp: tuple) -> cc.DatasetList:
+    return _store(path).list_datasets()
+
+
+def datasets() -> cc.DatasetList:
+    """Every stored dataset version (re-read whenever the database changed)."""
+    path = str(store().path)
+    return _datasets_at(path, _stamp(path))
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _scenarios_at(path: str, stamp: tuple) -> tuple:
+    return tuple(_store(path).list_scenarios())
+
+
+def scenarios() -> tuple:
+    """Every saved ROI scenario version (re-read whenever the database changed)."""
+    path = str(store().path)
+    return _scenarios_at(path, _stamp(path))
+
+
 def runs() -> tuple:
     """Every recorded model run, oldest first (re-read whenever the database changed: statuses change while
     a run trains)."""
@@ -99,22 +152,13 @@ def runs() -> tuple:
     return _runs_at(path, _stamp(path))
 
 
-_CHAMPION_KEY = "_champion_this_run"
-
-
 def champion() -> cc.Champion | None:
     """The champion, read once per script run: every part of a page shows the same one even when someone
     promotes meanwhile (the command line, another session); the next run shows the new one."""
-    ctx = get_script_run_ctx(suppress_warning=True)
-    this_run = getattr(ctx, "cursors", None)  # Streamlit makes a new one for each script run
-    path = str(store().path)
-    if this_run is None:
-        return store().champion()
-    seen = st.session_state.get(_CHAMPION_KEY)
-    if seen is None or seen[0] is not this_run:
-        seen = (this_run, _champion_at(path, _stamp(path)))  # a database read only when the file changed
-        st.session_state[_CHAMPION_KEY] = seen
-    return seen[1]
+    def read() -> cc.Champion | None:
+        path = str(store().path)
+        return _champion_at(path, _stamp(path))  # a database read only when the file changed
+    return _this_run("champion", read)
 
 
 def _pinned(path: str, run_id: int, model: str) -> cc.Champion:
@@ -137,8 +181,8 @@ def model_report(run_id: int):
 
 
 def refresh() -> None:
-    """Forget the cached active version, after a save or activation changed it."""
-    _active_version.clear()
+    """Forget the active version read in this script run, after a save or activation changed it."""
+    getattr(_THIS_RUN, "values", {}).pop("active_version", None)
 
 
 def dataset(version: int) -> cc.Dataset:

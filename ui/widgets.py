@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pandas as pd
+import plotly.graph_objects as go
+import pyarrow as pa
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
@@ -59,24 +63,51 @@ def guard() -> Iterator[None]:
         st.stop()
 
 
-@st.cache_resource(max_entries=256, show_spinner=False)
-def _figure(name: str, *args, **kwargs):
-    # Keyed by the builder's name and its arguments' content (small tables, labels, results), so a rerun
-    # that changes nothing reuses the figure: building plotly figures is most of a warm rerun's time.
-    # Shared between sessions: st.plotly_chart only reads it.
+class _FrozenFigure(go.Figure):
+    """A cached figure whose ``to_dict()`` is computed once.
+
+    st.plotly_chart calls ``to_dict()`` on every rerun: a deep copy of the figure plus a base64
+    encoding of every array, the largest part of a warm rerun. A cached figure is read-only, so its
+    dict can be computed once and handed out as it is. Nothing may modify the figure or that dict.
+    """
+
+    def __init__(self, fig: go.Figure):
+        super().__init__(fig)
+        self._frozen = fig.to_dict()
+
+    def to_dict(self) -> dict:
+        return self._frozen
+
+
+def _build(name: str, args: tuple, kwargs: dict) -> _FrozenFigure:
     from churn_core import plots
 
-    return getattr(plots, name)(*args, **kwargs)
+    return _FrozenFigure(getattr(plots, name)(*args, **kwargs))
 
 
-def figure(builder, *args, **kwargs):
-    """``builder(*args, **kwargs)`` for a churn_core.plots builder, cached per arguments (read-only)."""
-    return _figure(builder.__name__, *args, **kwargs)
+@st.cache_resource(max_entries=256, show_spinner=False)
+def _figure(name: str, *args, **kwargs) -> _FrozenFigure:
+    # Keyed by the builder's name and its arguments' content (small tables, labels, results), so a rerun
+    # that changes nothing reuses the figure. Shared between sessions: st.plotly_chart only reads it.
+    return _build(name, args, kwargs)
 
 
-def chart(builder, *args, key: str, container=None, **kwargs) -> None:
-    """``st.plotly_chart(builder(*args, **kwargs), key=key)``, the figure cached per arguments."""
-    (container or st).plotly_chart(figure(builder, *args, **kwargs), key=key)
+def figure(builder, *args, token: tuple | None = None, **kwargs) -> go.Figure:
+    """``builder(*args, **kwargs)`` for a churn_core.plots builder, cached (read-only).
+
+    Without ``token`` the cache is keyed by the arguments' content. With one, by the token alone: it
+    must determine every argument, e.g. ``state.data_token()`` plus the chart's key for a figure drawn
+    from the active dataset's description (the language is added here).
+    """
+    if token is None:
+        return _figure(builder.__name__, *args, **kwargs)
+    return memo((builder.__name__, *token), _build, builder.__name__, args, kwargs)
+
+
+def chart(builder, *args, key: str, container=None, token: tuple | None = None, **kwargs) -> None:
+    """``st.plotly_chart(builder(*args, **kwargs), key=key)``, the figure cached (see ``figure``)."""
+    fig = figure(builder, *args, token=None if token is None else (key, *token), **kwargs)
+    (container or st).plotly_chart(fig, key=key)
 
 
 def labels(title: str, *, x: str = "", y: str | None = None) -> Labels:
@@ -117,8 +148,19 @@ def kpi_row(items: list[tuple[str, str, str | None]]) -> None:
 
 
 def rate_table(table: pd.DataFrame, *, label: str, label_title: str, names: list[str] | None = None,
-               extra: dict[str, str] | None = None) -> None:
-    """A rate table with the interval as text and small groups marked; ``names`` relabel the rows."""
+               extra: dict[str, str] | None = None, token: tuple | None = None) -> None:
+    """A rate table with the interval as text and small groups marked; ``names`` relabel the rows.
+
+    With ``token`` (see ``figure``) the table as shown is built once per token and language.
+    """
+    args = (table,)
+    kwargs = dict(label=label, label_title=label_title, names=names, extra=extra)
+    view, config = _rate_view(*args, **kwargs) if token is None else memo(token, _rate_view, *args, **kwargs)
+    st.dataframe(view, hide_index=True, column_config=config, width="stretch")
+
+
+def _rate_view(table: pd.DataFrame, *, label: str, label_title: str, names: list[str] | None,
+               extra: dict[str, str] | None) -> tuple[pa.Table, dict]:
     view = pd.DataFrame({
         label_title: names if names is not None else table[label].astype(str).tolist(),
         t("col.customers"): table["customers"],
@@ -134,4 +176,49 @@ def rate_table(table: pd.DataFrame, *, label: str, label_title: str, names: list
               t("col.churners"): st.column_config.NumberColumn(format="localized")}
     for source, title in (extra or {}).items():
         config[title] = st.column_config.NumberColumn(format="percent" if source == "share" else "%.2f")
-    st.dataframe(view, hide_index=True, column_config=config, width="stretch")
+    # An Arrow table: st.dataframe sends it as it is, where a DataFrame is converted on every rerun.
+    return pa.Table.from_pandas(view, preserve_index=False), config
+
+
+def driver_table(drivers: cc.DriverRanking, *, token: tuple | None = None) -> None:
+    """The driver ranking as a table, its columns and kinds in the user's language."""
+    view = _driver_view(drivers) if token is None else memo(token, _driver_view, drivers)
+    st.dataframe(view, hide_index=True, width="stretch", height=35 * (view.num_rows + 1) + 3,
+                 column_config={t(f"col.{c}"): st.column_config.NumberColumn(format="%.3f")
+                                for c in ("correlation", "mean_churned", "mean_retained", "effect_size")})
+
+
+def _driver_view(drivers: cc.DriverRanking) -> pa.Table:
+    view = drivers.table.rename(columns={c: t(f"col.{c}") for c in (
+        "column", "kind", "correlation", "mean_churned", "mean_retained", "effect_size")})
+    kinds = {"numeric": t("drivers.kind.numeric"), "flag": t("drivers.kind.flag")}
+    view[t("col.kind")] = view[t("col.kind")].map(kinds).fillna(view[t("col.kind")])
+    return pa.Table.from_pandas(view, preserve_index=False)
+
+
+_MEMO: OrderedDict = OrderedDict()
+_MEMO_LOCK = threading.Lock()
+_MEMO_SIZE = 512
+_MISSING = object()
+
+
+def memo(token: tuple, fn, /, *args, **kwargs):
+    """``fn(*args, **kwargs)``, cached by ``token`` and the language alone: the token must determine the
+    arguments (e.g. ``state.data_token()`` plus the widget values a view depends on).
+
+    Shared between sessions and read-only, like st.cache_resource, but keyed by a plain tuple: looking up
+    st.cache_resource hashes every argument, which for a page's few dozen cached views cost more than the
+    rest of a warm rerun. The least recently used of more than 512 entries are dropped.
+    """
+    key = (fn.__module__, fn.__qualname__, current_language(), *token)
+    with _MEMO_LOCK:
+        value = _MEMO.get(key, _MISSING)
+        if value is not _MISSING:
+            _MEMO.move_to_end(key)
+            return value
+    value = fn(*args, **kwargs)  # outside the lock: two sessions may compute the same view once each
+    with _MEMO_LOCK:
+        _MEMO[key] = value
+        while len(_MEMO) > _MEMO_SIZE:
+            _MEMO.popitem(last=False)
+    return value

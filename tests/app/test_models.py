@@ -23,9 +23,13 @@ def test_leaderboard_and_charts_show_the_champion_run(trained_app, trained_app_d
     assert not at.exception
     champion = cc.Store(trained_app_db).champion()
     assert f"Champion: XGBoost from run 1 (holdout ROC-AUC {champion.entry['roc_auc']:.3f}" in texts(at)
-    board = at.dataframe[0].value
-    assert list(board.iloc[:, 0]) == ["Logistic regression", "XGBoost"]
-    assert board["ROC-AUC"].iloc[1] == champion.entry["roc_auc"]
+    board = at.dataframe[0].value.set_index("Metric")
+    assert list(board.columns) == ["Logistic regression", "XGBoost", "Best model"]
+    assert board.loc["ROC-AUC", "XGBoost"].rstrip(" ★") == f"{champion.entry['roc_auc']:.3f}"
+    auc = {m: float(board.loc["ROC-AUC", m].rstrip(" ★")) for m in ("Logistic regression", "XGBoost")}
+    best = max(auc, key=auc.get)
+    assert board.loc["ROC-AUC", "Best model"] == best and board.loc["ROC-AUC", best].endswith(" ★")
+    assert board.loc["Brier", board.loc["Brier", "Best model"]].endswith(" ★")  # lower is better there
     # ROC, PR, gains, calibration, confusion, two importance charts, CV spread
     assert len(at.get("plotly_chart")) == 8
     assert "Calling the riskiest 20% by XGBoost reaches" in texts(at)
@@ -57,4 +61,4 @@ def test_models_page_in_chinese(trained_app):
     at = open_models(trained_app, lang="zh")
     assert not at.exception
     assert "冠军模型：第 1 次训练的XGBoost" in texts(at)
-    assert at.dataframe[0].value.columns[0] == "模型"
+    assert at.dataframe[0].value.columns[0] == "指标"
