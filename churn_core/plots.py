@@ -6,6 +6,8 @@ the caller, so the UI can supply it in the user's language.
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -15,6 +17,7 @@ import plotly.graph_objects as go
 
 from .analysis import CrossTab, DriverRanking, ThresholdResult
 from .errors import ParameterError
+from .i18n import format_amount
 
 if TYPE_CHECKING:  # evaluation imports scikit-learn; the overview pages should not pay for it
     from .evaluation import CalibrationCurve, Confusion, Curve, Gains
@@ -42,6 +45,7 @@ class Labels:
     fold: str = "fold"
     band: str = "90% band"
     optimum: str = "profit-optimal"
+    lang: str = "en"  # how money ticks are written: 600K / 1.2M, or 60万 / 1.2亿
 
 
 def _layout(fig: go.Figure, labels: Labels, *, height: int = 360) -> go.Figure:
@@ -421,8 +425,38 @@ def _large(fig: go.Figure) -> go.Figure:
     return fig
 
 
-def _money_axis(fig: go.Figure, currency: str, *, axis: str = "y") -> None:
-    getattr(fig, f"update_{axis}axes")(tickprefix=currency, tickformat="~s")
+def _money_axis(fig: go.Figure, currency: str, values, *, lang: str, axis: str = "y") -> None:
+    """Money ticks over ``values`` (and zero) written for the locale, as the page's numbers are: ¥60万 and
+    ¥1.2亿 in Chinese, $600K and $1.2M in English (plotly's own SI suffixes would say 600k and 1.2G)."""
+    parts = values if isinstance(values, (list, tuple)) else [values]
+    x = np.concatenate([np.ravel(np.asarray(v, dtype=float)) for v in parts]) if parts else np.array([])
+    x = x[np.isfinite(x)]
+    if not x.size:
+        return
+    ticks = nice_ticks(min(float(x.min()), 0.0), max(float(x.max()), 0.0))
+    step = ticks[1] - ticks[0] if len(ticks) > 1 else 1.0
+    decimals = max(0, -math.floor(math.log10(step)) + (1 if round(step / 10 ** math.floor(math.log10(step)), 6) == 2.5
+                                                        else 0))
+    getattr(fig, f"update_{axis}axes")(
+        tickvals=ticks, ticktext=[money_tick(v, currency, lang=lang, decimals=decimals) for v in ticks])
+
+
+def nice_ticks(low: float, high: float, *, count: int = 5) -> list[float]:
+    """About ``count`` round tick values (steps of 1, 2, 2.5 or 5 × 10^k) covering ``low``..``high``."""
+    span = high - low if high > low else abs(high) or 1.0
+    raw = span / count
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    first = math.floor(low / step) * step
+    return [round(first + i * step, 10) for i in range(int(math.ceil((high - first) / step)) + 1)]
+
+
+def money_tick(value: float, currency: str, *, lang: str, decimals: int = 0) -> str:
+    """A tick label: the locale's short amount, without trailing zeros, the sign before the currency;
+    amounts under 10,000 with ``decimals`` places (ticks 0.5 apart need one)."""
+    text = format_amount(abs(value), lang=lang) if abs(value) >= 1e4 else f"{abs(value):,.{decimals}f}"
+    text = re.sub(r"\.0+(?=\D*$)|(?<=\.\d)0+(?=\D*$)", "", text)
+    return ("−" if value < 0 else "") + currency + text
 
 
 def profit_chart(curve, *, scale: float, labels: Labels, currency: str = "", top_k: float | None = None,
@@ -446,7 +480,8 @@ def profit_chart(curve, *, scale: float, labels: Labels, currency: str = "", top
     if top_k is not None:
         fig.add_vline(x=top_k * 100, line={"color": "#444", "dash": "dot", "width": 1.5})
     fig.update_xaxes(ticksuffix="%", range=[0, 100])
-    _money_axis(fig, currency)
+    _money_axis(fig, currency, [t["profit_low"] * scale, t["profit_high"] * scale, t["profit"] * scale],
+                lang=labels.lang)
     _layout(fig, labels, height=460 if big else 380)
     return _large(fig) if big else fig
 
@@ -462,7 +497,7 @@ def payback_chart(case, *, labels: Labels, currency: str = "", big: bool = False
                                  marker={"color": RISK, "size": 16 if big else 11}, textposition="top left",
                                  textfont={"size": 18 if big else 13}, hoverinfo="skip"))
     fig.add_hline(y=0, line={"color": MUTED, "dash": "dash", "width": 1})
-    _money_axis(fig, currency)
+    _money_axis(fig, currency, t["net"], lang=labels.lang)
     _layout(fig, labels, height=460 if big else 380)
     return _large(fig) if big else fig
 
@@ -477,7 +512,7 @@ def strategy_bars(comparison, *, names: dict[str, str], labels: Labels, currency
                  "arrayminus": t["profit"] - t["profit_low"], "color": "#555"},
         hovertemplate="%{y}: " + currency + "%{x:,.0f}<extra></extra>"))
     fig.update_yaxes(autorange="reversed")
-    _money_axis(fig, currency, axis="x")
+    _money_axis(fig, currency, [t["profit_low"], t["profit_high"]], lang=labels.lang, axis="x")
     return _layout(fig, labels, height=120 + 45 * len(t))
 
 
@@ -494,6 +529,6 @@ def tornado_chart(sensitivity, *, names: dict[str, str], labels: Labels, currenc
     fig.add_vline(x=base, line={"color": "#444", "width": 1})
     fig.update_yaxes(autorange="reversed")
     fig.update_layout(barmode="overlay")
-    _money_axis(fig, currency, axis="x")
+    _money_axis(fig, currency, [t["net_low"], t["net_high"], [base]], lang=labels.lang, axis="x")
     _layout(fig, labels, height=120 + 40 * len(t))
     return _legend(fig, x=1, y=1.12)

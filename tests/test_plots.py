@@ -161,3 +161,28 @@ def test_importing_plots_does_not_load_scikit_learn():
     done = subprocess.run([sys.executable, "-c", check], cwd=Path(__file__).resolve().parents[1],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize(("low", "high", "lang", "expected"), [
+    (-200_000, 600_000, "zh", ["−¥20万", "¥0", "¥20万", "¥40万", "¥60万"]),
+    (-200_000, 600_000, "en", ["−¥200K", "¥0", "¥200K", "¥400K", "¥600K"]),
+    (0, 1.5e8, "zh", ["¥0", "¥5,000万", "¥1亿", "¥1.5亿"]),
+    (0, 3, "en", ["¥0", "¥1", "¥2", "¥3"]),
+])
+def test_money_ticks_are_written_for_the_locale(low, high, lang, expected):
+    fig = go.Figure()
+    plots._money_axis(fig, "¥", [low, high], lang=lang)
+    assert list(fig.layout.yaxis.ticktext) == expected
+    assert list(fig.layout.yaxis.tickvals)[0] <= min(low, 0) and list(fig.layout.yaxis.tickvals)[-1] >= high
+
+
+def test_roi_charts_label_money_in_the_labels_language():
+    inputs = cc.PRESETS["telecom_8k"]
+    case = cc.business_case(inputs)
+    chinese = plots.payback_chart(case, labels=Labels(title="回收", lang="zh"), currency="¥")
+    english = plots.payback_chart(case, labels=Labels(title="Payback"), currency="$")
+    assert any("万" in text for text in chinese.layout.yaxis.ticktext)
+    assert any(text.endswith("M") for text in english.layout.yaxis.ticktext)
+    tornado = plots.tornado_chart(cc.sensitivity(inputs), names={}, labels=Labels(title="t", lang="zh"),
+                                  currency="¥")
+    assert tornado.layout.xaxis.ticktext and all("k" not in text for text in tornado.layout.xaxis.ticktext)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import streamlit as st
@@ -55,8 +56,10 @@ def _leaderboard_view(report) -> pa.Table:
         rows[t("col.best_model")].append(model_name(winner) if winner else "")
 
     for col in (*METRIC_COLUMNS, "threshold", "cv_roc_auc", "cv_f1", "fit_seconds", "predict_seconds"):
-        if col.startswith("cv_"):
-            add(col, [f"{m:.3f} ± {sd:.3f}" for m, sd in zip(board[col], board[f"{col}_sd"])])
+        if col.startswith("cv_"):  # the best mean across folds
+            means = board[col].to_numpy(dtype=float)
+            winner = models[int(np.nanargmax(means))] if np.isfinite(means).any() else None
+            add(col, [f"{m:.3f} ± {sd:.3f}" for m, sd in zip(board[col], board[f"{col}_sd"])], winner)
         else:
             digits = 2 if col in ("threshold", "fit_seconds", "predict_seconds") else 3
             add(col, [f"{v:.{digits}f}" for v in board[col]], best.get(col))

@@ -480,8 +480,11 @@ def _chart(result: RoiResult):
 
 
 def _money_ticks(low: float, high: float, currency: str) -> tuple[tuple[float, str], ...]:
-    """Five evenly spaced y ticks from ``low`` to ``high``, labelled as money."""
-    return tuple((v, money(v, currency)) for v in (low + (high - low) * k / 4 for k in range(5)))
+    """Round y ticks from ``low`` to ``high``, labelled as money the way the page's charts label them."""
+    from churn_core.plots import money_tick, nice_ticks
+
+    lang = current_language()
+    return tuple((v, money_tick(v, currency, lang=lang)) for v in nice_ticks(min(low, 0.0), max(high, 0.0)))
 
 
 def _cash_chart(result: RoiResult):

@@ -112,7 +112,8 @@ def chart(builder, *args, key: str, container=None, token: tuple | None = None, 
 
 def labels(title: str, *, x: str = "", y: str | None = None) -> Labels:
     return Labels(title=title, x=x, y=t("common.churn_rate") + " (%)" if y is None else y, small=t("common.few"),
-                  overall=t("common.overall"), threshold=t("common.threshold"), customers=t("common.customers"))
+                  overall=t("common.overall"), threshold=t("common.threshold"), customers=t("common.customers"),
+                  lang=current_language())
 
 
 def takeaway(text: str, *, small: bool = False) -> None:
