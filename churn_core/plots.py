@@ -425,15 +425,17 @@ def _large(fig: go.Figure) -> go.Figure:
     return fig
 
 
-def _money_axis(fig: go.Figure, currency: str, values, *, lang: str, axis: str = "y") -> None:
+def _money_axis(fig: go.Figure, currency: str, values, *, lang: str, axis: str = "y", zero: bool = True) -> None:
     """Money ticks over ``values`` (and zero) written for the locale, as the page's numbers are: ¥60万 and
-    ¥1.2亿 in Chinese, $600K and $1.2M in English (plotly's own SI suffixes would say 600k and 1.2G)."""
+    ¥1.2亿 in Chinese, $600K and $1.2M in English (plotly's own SI suffixes would say 600k and 1.2G).
+    ``zero``: the ticks reach zero (an axis whose bars start at zero)."""
     parts = values if isinstance(values, (list, tuple)) else [values]
     x = np.concatenate([np.ravel(np.asarray(v, dtype=float)) for v in parts]) if parts else np.array([])
     x = x[np.isfinite(x)]
     if not x.size:
         return
-    ticks = nice_ticks(min(float(x.min()), 0.0), max(float(x.max()), 0.0))
+    low, high = float(x.min()), float(x.max())
+    ticks = nice_ticks(min(low, 0.0), max(high, 0.0)) if zero else nice_ticks(low, high)
     step = ticks[1] - ticks[0] if len(ticks) > 1 else 1.0
     decimals = max(0, -math.floor(math.log10(step)) + (1 if round(step / 10 ** math.floor(math.log10(step)), 6) == 2.5
                                                         else 0))
@@ -529,6 +531,6 @@ def tornado_chart(sensitivity, *, names: dict[str, str], labels: Labels, currenc
     fig.add_vline(x=base, line={"color": "#444", "width": 1})
     fig.update_yaxes(autorange="reversed")
     fig.update_layout(barmode="overlay")
-    _money_axis(fig, currency, [t["net_low"], t["net_high"], [base]], lang=labels.lang, axis="x")
+    _money_axis(fig, currency, [t["net_low"], t["net_high"], [base]], lang=labels.lang, axis="x", zero=False)
     _layout(fig, labels, height=120 + 40 * len(t))
     return _legend(fig, x=1, y=1.12)

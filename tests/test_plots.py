@@ -186,3 +186,5 @@ def test_roi_charts_label_money_in_the_labels_language():
     tornado = plots.tornado_chart(cc.sensitivity(inputs), names={}, labels=Labels(title="t", lang="zh"),
                                   currency="¥")
     assert tornado.layout.xaxis.ticktext and all("k" not in text for text in tornado.layout.xaxis.ticktext)
+    # the tornado's bars start at the base case, not at zero: its ticks stay around the base
+    assert min(tornado.layout.xaxis.tickvals) > 0 and len(tornado.layout.xaxis.tickvals) >= 3

@@ -246,7 +246,10 @@ def _compute(values: dict, *, token: tuple) -> RoiResult:
 # -- drawing ----------------------------------------------------------------------------------------------
 
 def money(x: float | None, currency: str) -> str:
-    return "–" if x is None else f"{currency}{fmt.amount(x, lang=current_language())}"
+    """An amount with its currency, the sign first: −¥26.7万, $1.2M."""
+    if x is None:
+        return "–"
+    return ("−" if x < 0 else "") + f"{currency}{fmt.amount(abs(x), lang=current_language())}"
 
 
 def payback_value(case: cc.BusinessCase) -> str:
