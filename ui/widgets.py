@@ -69,11 +69,16 @@ class _FrozenFigure(go.Figure):
     st.plotly_chart calls ``to_dict()`` on every rerun: a deep copy of the figure plus a base64
     encoding of every array, the largest part of a warm rerun. A cached figure is read-only, so its
     dict can be computed once and handed out as it is. Nothing may modify the figure or that dict.
+
+    The dict leaves out the figure's plotly template (about 7 KB of the 8.5 KB a bar chart sends, encoded
+    and hashed on every rerun): the page draws charts in Streamlit's theme, which sets the same
+    backgrounds, grid and fonts. Colours, sizes and fonts the builders set themselves are kept.
     """
 
     def __init__(self, fig: go.Figure):
         super().__init__(fig)
         self._frozen = fig.to_dict()
+        self._frozen.get("layout", {}).pop("template", None)
 
     def to_dict(self) -> dict:
         return self._frozen
