@@ -136,3 +136,50 @@ def test_an_analyst_deletes_a_version_after_confirming_and_a_viewer_cannot(app, 
     viewer = open_page(with_password(AppTest.from_file(app._script_path, default_timeout=60)), "pages/data.py")
     assert not [b for b in viewer.button if b.key == "delete_button"]
     assert len(store.list_datasets().versions) == 2
+
+
+AUTH = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "x" * 32,
+        "client_id": "churn-radar", "client_secret": "s3cret",
+        "server_metadata_url": "https://login.example.com/.well-known/openid-configuration"}
+
+
+def with_oidc(at, *, user: dict, analysts: list[str] | None = None):
+    at.secrets["auth"] = AUTH
+    if analysts is not None:
+        at.secrets["roles"] = {"analyst_emails": analysts}
+    at.user = user
+    return at
+
+
+def test_with_oidc_a_signed_out_visitor_is_a_viewer_offered_st_login(app):
+    at = open_page(with_oidc(app, user={"is_logged_in": False}), "pages/data.py")
+    assert not at.exception
+    assert "Viewing." in " ".join(c.value for c in at.sidebar.caption)  # not "single-user local mode"
+    assert not at.get("file_uploader")
+    assert "Only analysts can change data and models here" in texts(at)
+    assert [b.key for b in at.sidebar.button] == ["auth_sign_in"]  # st.login, not a password form
+    assert not at.sidebar.text_input
+
+
+def test_with_oidc_a_signed_in_user_is_an_analyst(app):
+    at = open_page(with_oidc(app, user={"is_logged_in": True, "email": "ana@example.com"}), "pages/data.py")
+    assert not at.exception
+    assert len(at.get("file_uploader")) == 1
+    assert "Signed in as analyst." in " ".join(c.value for c in at.sidebar.caption)
+    at.sidebar.button(key="auth_sign_out").click().run()  # st.logout
+    assert not at.get("file_uploader")
+
+
+def test_with_oidc_and_an_analyst_list_other_users_only_view(trained_app, trained_app_db):
+    champion = cc.Store(trained_app_db).champion()
+    at = with_oidc(trained_app, user={"is_logged_in": True, "email": "dir@example.com"},
+                   analysts=["ana@example.com"])
+    at.session_state[auth.ROLE_KEY] = ("analyst", "0" * 64)  # a forged token changes nothing here either
+    at = open_page(at, "pages/models.py")
+    assert not at.exception
+    assert not [b for b in at.button if b.key in ("promote", "rollback")]
+    assert "Only analysts can change data and models here" in texts(at)
+    at.user = {"is_logged_in": True, "email": "ana@example.com"}
+    at.run()
+    assert [b.key for b in at.button if b.key in ("promote", "rollback")] == ["promote", "rollback"]
+    assert cc.Store(trained_app_db).champion() == champion
