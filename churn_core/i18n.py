@@ -1310,6 +1310,37 @@ STRINGS["zh"].update({
 })
 
 
+# Errors from the store and the analysis that can reach a page (a stale session, a full disk, a mapping).
+STRINGS["en"].update({
+    "error.store_write_failed": "Could not store {name}: the database refused the write (is the disk full?). Nothing was changed; the active dataset and the champion are as they were. Free some space and try again.",
+    "error.store_unreadable": "Cannot open the database {path}: it is not a Churn Radar database or it is damaged. Point CHURN_RADAR_DB at a new file, or restore a backup.",
+    "error.store_too_new": "The database {path} was written by a newer Churn Radar (schema version {version}). Upgrade Churn Radar to open it.",
+    "error.dataset_not_found": "Dataset version {version} is no longer stored (stored versions: {known}). Reload the page and pick one of those.",
+    "error.run_not_found": "Model run {run} is no longer stored. Reload the page and pick another run.",
+    "error.model_not_found": "Run {run} has no model {model}. Reload the page and pick one of the run's models.",
+    "error.target_as_dimension": "The column {column} is the target; pick another column to break churn down by.",
+    "error.not_numeric": "The column {column} is not numeric. Pick a numeric column, or map this one as numeric.",
+    "error.role_missing": "This view needs a {role} column and none is mapped. Map one in the role mapping on the Data page.",
+    "error.no_value_column": "The dataset has no value column (charges or revenue), so value tiers cannot be computed. Map a value column in the role mapping.",
+    "error.constant_target": "Every customer in the champion's holdout has the same outcome, so no profit curve can be drawn. Retrain on data with both churners and stayers.",
+    "error.predictions_mismatch": "Run {run}'s predictions do not match the active dataset. Activate the dataset version the run was trained on, or retrain.",
+})
+STRINGS["zh"].update({
+    "error.store_write_failed": "无法保存 {name}：数据库拒绝写入（磁盘是否已满？）。没有任何更改，当前数据集和冠军模型保持不变。请释放空间后重试。",
+    "error.store_unreadable": "无法打开数据库 {path}：它不是流失雷达数据库，或已损坏。请把 CHURN_RADAR_DB 指向一个新文件，或恢复备份。",
+    "error.store_too_new": "数据库 {path} 由更新版本的流失雷达写入（结构版本 {version}）。请升级流失雷达后再打开。",
+    "error.dataset_not_found": "数据集版本 {version} 已不存在（现有版本：{known}）。请刷新页面并从中选择。",
+    "error.run_not_found": "模型运行 {run} 已不存在。请刷新页面并选择其他运行。",
+    "error.model_not_found": "运行 {run} 中没有模型 {model}。请刷新页面并选择该运行中的模型。",
+    "error.target_as_dimension": "列 {column} 是目标列；请选择其他列来拆分流失。",
+    "error.not_numeric": "列 {column} 不是数值列。请选择数值列，或在角色映射中把它设为数值。",
+    "error.role_missing": "此视图需要一个 {role} 列，但尚未映射。请在“数据”页的角色映射中指定。",
+    "error.no_value_column": "数据集没有价值列（话费或收入），无法计算价值分层。请在角色映射中指定价值列。",
+    "error.constant_target": "冠军模型留出集中所有客户的结果都相同，无法绘制利润曲线。请用同时包含流失和留存客户的数据重新训练。",
+    "error.predictions_mismatch": "运行 {run} 的预测与当前数据集不一致。请激活该运行所用的数据集版本，或重新训练。",
+})
+
+
 def check_language(lang: str) -> str:
     if lang not in LANGUAGES:
         raise ParameterError(f"The 'lang' parameter must be one of {list(LANGUAGES)}. Got {lang!r} instead.",

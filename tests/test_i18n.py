@@ -92,3 +92,21 @@ def test_the_library_words_come_from_the_catalog(monkeypatch):
     (12_300, "zh", "1.23万"), (9_999, "en", "9,999"), (None, "en", "–")])
 def test_amounts_are_formatted_for_the_locale(x, lang, expected):
     assert i18n.format_amount(x, lang=lang) == expected
+
+
+# Codes only the command line, configuration or a programming mistake can raise: churn_core's English
+# message is what their reader needs. sheet_required is the Data page's sheet prompt, not an error.
+NOT_SHOWN_IN_THE_APP = {"bad_font", "bad_font_path", "bad_lang", "bad_parameter", "bad_scale", "chart_length",
+                        "dataset_not_stored", "roi_missing_inputs", "roi_unknown_inputs", "unknown_model",
+                        "sheet_required"}
+
+
+def test_every_error_a_page_can_meet_is_worded_in_both_languages():
+    codes = set()
+    for path in (ROOT / "churn_core").glob("*.py"):
+        codes |= set(re.findall(r'code="([a-z_0-9]+)"', path.read_text()))
+    assert len(codes) > 50
+    missing = {c for c in codes - NOT_SHOWN_IN_THE_APP
+               if not i18n.has_key(f"error.{c}") and not i18n.has_key(f"issue.{c}")}
+    assert not missing, f"add error.<code> to churn_core/i18n.py for: {sorted(missing)}"
+    assert NOT_SHOWN_IN_THE_APP <= codes  # the list names codes that exist

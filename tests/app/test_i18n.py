@@ -40,3 +40,31 @@ def test_no_literal_strings_shown_to_users(path):
                 continue
             offenders.append(f"line {node.lineno}: {ast.unparse(arg)[:60]}")
     assert not offenders, offenders
+
+
+def _errors_script():
+    import streamlit as st
+
+    import churn_core as cc
+    from ui.i18n import error_text
+
+    st.session_state["lang"] = st.session_state.get("want", "en")
+    for err in (cc.StoreError("Could not store the dataset 'q3'.", code="store_write_failed", name="q3"),
+                cc.NotFoundError("There is no dataset version 7.", code="dataset_not_found", version=7, known=[1, 2]),
+                cc.ChurnCoreError("Something only the library words.", code="no_such_code")):
+        st.write(error_text(err))
+
+
+def test_errors_are_worded_in_the_users_language_with_their_details():
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(_errors_script)
+    at.session_state["want"] = "zh"
+    at.run()
+    shown = [m.value for m in at.markdown]
+    assert shown[0].startswith("无法保存 q3：") and "当前数据集和冠军模型保持不变" in shown[0]
+    assert shown[1] == "数据集版本 7 已不存在（现有版本：1, 2）。请刷新页面并从中选择。"
+    assert shown[2] == "Something only the library words."  # an unlisted code keeps the library's message
+    at.session_state["want"] = "en"
+    at.run()
+    assert at.markdown[0].value.startswith("Could not store q3: the database refused the write")
