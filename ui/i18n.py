@@ -3,13 +3,13 @@ every string in English and Simplified Chinese; errors and validation issues wor
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import streamlit as st
-from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from churn_core.i18n import DEFAULT_LANGUAGE, LANGUAGES, STRINGS, has_key, text
+
+from .state import once_per_run
 
 __all__ = ["LANGUAGES", "STRINGS", "current_language", "error_text", "has_key", "issue_text", "t"]
 
@@ -19,21 +19,16 @@ def current_language() -> str:
 
     Read once per script run (a page asks a few hundred times; switching language reruns the script).
     """
-    ctx = get_script_run_ctx(suppress_warning=True)
-    this_run = getattr(ctx, "cursors", None)  # Streamlit makes a new one for each script run
-    if this_run is not None and getattr(_THIS_RUN, "run", None) is this_run:
-        return _THIS_RUN.lang
+    return once_per_run("lang", _session_language)
+
+
+def _session_language() -> str:
     lang = st.session_state.get("lang")
     if lang not in LANGUAGES:
         lang = st.query_params.get("lang", DEFAULT_LANGUAGE)
         lang = lang if lang in LANGUAGES else DEFAULT_LANGUAGE
         st.session_state["lang"] = lang
-    if this_run is not None:
-        _THIS_RUN.run, _THIS_RUN.lang = this_run, lang
     return lang
-
-
-_THIS_RUN = threading.local()  # the script run seen last on this thread (a session's script runs on its own)
 
 
 def t(key: str, **params: Any) -> str:

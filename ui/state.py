@@ -20,7 +20,7 @@ def _store(path: str) -> cc.Store:
 
 def store() -> cc.Store:
     """The process-wide store for the configured database (created and seeded on first use)."""
-    return _this_run("store", lambda: _store(str(cc.resolve_db_path())))
+    return once_per_run("store", lambda: _store(str(cc.resolve_db_path())))
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
@@ -34,11 +34,12 @@ def active_version() -> cc.DatasetVersion:
     def read() -> cc.DatasetVersion:
         path = str(store().path)
         return _active_at(path, _stamp(path))
-    return _this_run("active_version", read)
+    return once_per_run("active_version", read)
 
 
-def _this_run(name: str, compute):
-    """``compute()``, once per script run of this session (outside a script run: every time)."""
+def once_per_run(name: str, compute):
+    """``compute()``, once per script run of this session (outside a script run: every time): one page run
+    sees one value, and asks for it once."""
     ctx = get_script_run_ctx(suppress_warning=True)
     this_run = getattr(ctx, "cursors", None)  # Streamlit makes a new one for each script run
     if this_run is None:
@@ -158,7 +159,7 @@ def champion() -> cc.Champion | None:
     def read() -> cc.Champion | None:
         path = str(store().path)
         return _champion_at(path, _stamp(path))  # a database read only when the file changed
-    return _this_run("champion", read)
+    return once_per_run("champion", read)
 
 
 def _pinned(path: str, run_id: int, model: str) -> cc.Champion:
