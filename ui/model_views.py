@@ -12,7 +12,7 @@ from churn_core.plots import Labels
 
 from . import fmt, state
 from .i18n import error_text, has_key, t
-from .widgets import memo
+from .state import memo
 
 METRIC_COLUMNS = ("roc_auc", "pr_auc", "precision", "recall", "f1", "accuracy", "brier", "log_loss", "ece")
 

@@ -14,7 +14,8 @@ from churn_core._labels import flag_word, reason_sentences, source_label
 
 from . import fmt, state
 from .i18n import current_language, t
-from .widgets import kpi_row, labels, memo, segment_name
+from .state import memo
+from .widgets import kpi_row, labels, segment_name
 
 TABLE_ROWS = 500
 CUSTOMER_KEY = "risk_customer"  # session state: the position of the customer whose panel is open

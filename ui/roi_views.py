@@ -18,7 +18,8 @@ from churn_core.plots import payback_chart, profit_chart, strategy_bars, tornado
 
 from . import auth, fmt, state
 from .i18n import current_language, error_text, t
-from .widgets import figure, labels, memo
+from .state import memo
+from .widgets import figure, labels
 
 CURRENCIES = ("$", "¥", "€", "£", "")
 STARTS = ("active", *cc.PRESETS)

@@ -1,9 +1,11 @@
-"""Cached access to churn_core for the pages. The only place that decides what is cached, and how."""
+"""Cached access to churn_core for the pages, and ``memo`` for the views drawn from it (a chart, a table as
+shown). The only place that decides what is cached, and how."""
 
 from __future__ import annotations
 
 import os
 import threading
+from collections import OrderedDict
 
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
@@ -320,3 +322,39 @@ def profit_threshold():
         return None
     path = str(store().path)
     return _threshold_at(path, _stamp(path), champ.run_id, champ.model)
+
+
+# -- views ------------------------------------------------------------------------------------------------
+
+_MEMO: OrderedDict = OrderedDict()
+_MEMO_LOCK = threading.Lock()
+_MEMO_SIZE = 512
+_MISSING = object()
+
+
+def memo(token: tuple, fn, /, *args, **kwargs):
+    """``fn(*args, **kwargs)``, cached by ``token`` and the language alone: the token must determine the
+    arguments (e.g. ``state.data_token()`` plus the widget values a view depends on).
+
+    Shared between sessions and read-only, like st.cache_resource, but keyed by a plain tuple: looking up
+    st.cache_resource hashes every argument, which for a page's few dozen cached views cost more than the
+    rest of a warm rerun. The least recently used of more than 512 entries are dropped.
+    """
+    key = (fn.__module__, fn.__qualname__, _language(), *token)
+    with _MEMO_LOCK:
+        value = _MEMO.get(key, _MISSING)
+        if value is not _MISSING:
+            _MEMO.move_to_end(key)
+            return value
+    value = fn(*args, **kwargs)  # outside the lock: two sessions may compute the same view once each
+    with _MEMO_LOCK:
+        _MEMO[key] = value
+        while len(_MEMO) > _MEMO_SIZE:
+            _MEMO.popitem(last=False)
+    return value
+
+
+def _language() -> str:
+    from .i18n import current_language  # i18n builds on this module's once_per_run
+
+    return current_language()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -18,6 +16,7 @@ from churn_core.plots import Labels
 
 from . import fmt, state
 from .i18n import LANGUAGES, current_language, error_text, has_key, t
+from .state import memo
 
 
 def page_header(title_key: str, caption_key: str) -> None:
@@ -200,31 +199,3 @@ def _driver_view(drivers: cc.DriverRanking) -> pa.Table:
     kinds = {"numeric": t("drivers.kind.numeric"), "flag": t("drivers.kind.flag")}
     view[t("col.kind")] = view[t("col.kind")].map(kinds).fillna(view[t("col.kind")])
     return pa.Table.from_pandas(view, preserve_index=False)
-
-
-_MEMO: OrderedDict = OrderedDict()
-_MEMO_LOCK = threading.Lock()
-_MEMO_SIZE = 512
-_MISSING = object()
-
-
-def memo(token: tuple, fn, /, *args, **kwargs):
-    """``fn(*args, **kwargs)``, cached by ``token`` and the language alone: the token must determine the
-    arguments (e.g. ``state.data_token()`` plus the widget values a view depends on).
-
-    Shared between sessions and read-only, like st.cache_resource, but keyed by a plain tuple: looking up
-    st.cache_resource hashes every argument, which for a page's few dozen cached views cost more than the
-    rest of a warm rerun. The least recently used of more than 512 entries are dropped.
-    """
-    key = (fn.__module__, fn.__qualname__, current_language(), *token)
-    with _MEMO_LOCK:
-        value = _MEMO.get(key, _MISSING)
-        if value is not _MISSING:
-            _MEMO.move_to_end(key)
-            return value
-    value = fn(*args, **kwargs)  # outside the lock: two sessions may compute the same view once each
-    with _MEMO_LOCK:
-        _MEMO[key] = value
-        while len(_MEMO) > _MEMO_SIZE:
-            _MEMO.popitem(last=False)
-    return value

@@ -1,4 +1,4 @@
-"""ui.widgets.memo and the frozen figures: a warm rerun reuses views, and never serves one for other inputs."""
+"""ui.state.memo and the frozen figures: a warm rerun reuses views, and never serves one for other inputs."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 def _memo_script():
     import streamlit as st
 
-    from ui.widgets import memo
+    from ui.state import memo
 
     calls = st.session_state.setdefault("calls", [])
 
