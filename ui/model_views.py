@@ -39,7 +39,7 @@ def named(mapping: dict) -> dict:
 
 def leaderboard(report, *, token: tuple | None = None) -> None:
     """All holdout metrics, CV mean ± sd and timings: a row per metric, a column per model, the best value in
-    each row starred and its model named (with ``token``, see ``widgets.figure``, built once per run)."""
+    each row starred and its model named (with ``token``, see ``state.memo``, built once per run)."""
     view = _leaderboard_view(report) if token is None else memo(token, _leaderboard_view, report)
     st.dataframe(view, hide_index=True, width="stretch", height=35 * (view.num_rows + 1) + 3)
 

@@ -112,7 +112,7 @@ def kpis(selection: cc.RiskSelection) -> None:
 
 def scored_token(scored: cc.ScoredCustomers) -> tuple:
     """What identifies a score list as shown: dataset (and its sha), run, model, score set, policy and how
-    many customers are explained. A cache key for views of it (see ``widgets.memo``)."""
+    many customers are explained. A cache key for views of it (see ``state.memo``)."""
     return (str(state.store().path), scored.dataset.version, scored.dataset.sha256, scored.run_id, scored.model,
             scored.score_set, repr(scored.policy), scored.explained)
 
