@@ -37,10 +37,10 @@ def named(mapping: dict) -> dict:
     return {model_name(k): v for k, v in mapping.items()}
 
 
-def leaderboard(report, *, token: tuple | None = None) -> None:
+def leaderboard(report, *, token: tuple) -> None:
     """All holdout metrics, CV mean ± sd and timings: a row per metric, a column per model, the best value in
-    each row starred and its model named (with ``token``, see ``state.memo``, built once per run)."""
-    view = _leaderboard_view(report) if token is None else memo(token, _leaderboard_view, report)
+    each row starred and its model named (built once per ``token``, see ``state.memo``)."""
+    view = memo(token, _leaderboard_view, report)
     st.dataframe(view, hide_index=True, width="stretch", height=35 * (view.num_rows + 1) + 3)
 
 

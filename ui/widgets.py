@@ -89,29 +89,16 @@ def _build(name: str, args: tuple, kwargs: dict) -> _FrozenFigure:
     return _FrozenFigure(getattr(plots, name)(*args, **kwargs))
 
 
-@st.cache_resource(max_entries=256, show_spinner=False)
-def _figure(name: str, *args, **kwargs) -> _FrozenFigure:
-    # Keyed by the builder's name and its arguments' content (small tables, labels, results), so a rerun
-    # that changes nothing reuses the figure. Shared between sessions: st.plotly_chart only reads it.
-    return _build(name, args, kwargs)
-
-
-def figure(builder, *args, token: tuple | None = None, **kwargs) -> go.Figure:
-    """``builder(*args, **kwargs)`` for a churn_core.plots builder, cached (read-only).
-
-    Without ``token`` the cache is keyed by the arguments' content. With one, by the token alone: it
-    must determine every argument, e.g. ``state.data_token()`` plus the chart's key for a figure drawn
-    from the active dataset's description (the language is added here).
-    """
-    if token is None:
-        return _figure(builder.__name__, *args, **kwargs)
+def figure(builder, *args, token: tuple, **kwargs) -> go.Figure:
+    """``builder(*args, **kwargs)`` for a churn_core.plots builder, cached (read-only) by ``token`` and the
+    language alone (``state.memo``): the token must determine every argument, e.g. ``state.data_token()``
+    plus the chart's key for a figure drawn from the active dataset's description."""
     return memo((builder.__name__, *token), _build, builder.__name__, args, kwargs)
 
 
-def chart(builder, *args, key: str, container=None, token: tuple | None = None, **kwargs) -> None:
+def chart(builder, *args, key: str, token: tuple, container=None, **kwargs) -> None:
     """``st.plotly_chart(builder(*args, **kwargs), key=key)``, the figure cached (see ``figure``)."""
-    fig = figure(builder, *args, token=None if token is None else (key, *token), **kwargs)
-    (container or st).plotly_chart(fig, key=key)
+    (container or st).plotly_chart(figure(builder, *args, token=(key, *token), **kwargs), key=key)
 
 
 def labels(title: str, *, x: str = "", y: str | None = None) -> Labels:
@@ -152,15 +139,11 @@ def kpi_row(items: list[tuple[str, str, str | None]]) -> None:
         col.metric(label, value, help=help_text, border=True)
 
 
-def rate_table(table: pd.DataFrame, *, label: str, label_title: str, names: list[str] | None = None,
-               extra: dict[str, str] | None = None, token: tuple | None = None) -> None:
-    """A rate table with the interval as text and small groups marked; ``names`` relabel the rows.
-
-    With ``token`` (see ``figure``) the table as shown is built once per token and language.
-    """
-    args = (table,)
-    kwargs = dict(label=label, label_title=label_title, names=names, extra=extra)
-    view, config = _rate_view(*args, **kwargs) if token is None else memo(token, _rate_view, *args, **kwargs)
+def rate_table(table: pd.DataFrame, *, label: str, label_title: str, token: tuple, names: list[str] | None = None,
+               extra: dict[str, str] | None = None) -> None:
+    """A rate table with the interval as text and small groups marked; ``names`` relabel the rows. The table
+    as shown is built once per ``token`` (see ``figure``) and language."""
+    view, config = memo(token, _rate_view, table, label=label, label_title=label_title, names=names, extra=extra)
     st.dataframe(view, hide_index=True, column_config=config, width="stretch")
 
 
@@ -185,9 +168,9 @@ def _rate_view(table: pd.DataFrame, *, label: str, label_title: str, names: list
     return pa.Table.from_pandas(view, preserve_index=False), config
 
 
-def driver_table(drivers: cc.DriverRanking, *, token: tuple | None = None) -> None:
-    """The driver ranking as a table, its columns and kinds in the user's language."""
-    view = _driver_view(drivers) if token is None else memo(token, _driver_view, drivers)
+def driver_table(drivers: cc.DriverRanking, *, token: tuple) -> None:
+    """The driver ranking as a table, its columns and kinds in the user's language (built once per token)."""
+    view = memo(token, _driver_view, drivers)
     st.dataframe(view, hide_index=True, width="stretch", height=35 * (view.num_rows + 1) + 3,
                  column_config={t(f"col.{c}"): st.column_config.NumberColumn(format="%.3f")
                                 for c in ("correlation", "mean_churned", "mean_retained", "effect_size")})
