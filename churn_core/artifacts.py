@@ -18,7 +18,7 @@ logger = logging.getLogger(__name__)
 # Types skops does not trust by default that our pipelines contain. Nothing else is accepted.
 ALLOWED_TYPES = frozenset({
     "churn_core.features.ChurnFeatures", "churn_core.features.FeatureStep",
-    "churn_core.modeling.OOFCalibratedClassifier", "numpy.dtype",
+    "churn_core.modeling.BetaCalibration", "churn_core.modeling.OOFCalibratedClassifier", "numpy.dtype",
     "sklearn.calibration._CalibratedClassifier", "sklearn.calibration._SigmoidCalibration",
     "sklearn.model_selection._split.StratifiedKFold",
     "sklearn.tree._tree.Tree", "xgboost.core.Booster", "xgboost.sklearn.XGBClassifier",

@@ -13,6 +13,11 @@ the model was trained with. Steps fire only when their inputs exist:
 
 Numeric columns pass through as numbers (missing values stay NaN; the linear model
 imputes them, the tree models handle them).
+
+At fit time the step also names each source's *driver* (``drivers_``): twin columns (|r| > 0.95,
+such as day minutes and day charge) and a derived feature mostly made of one input (|r| ≥ 0.7 with
+it, such as total charge with day charge) form one driver, named after the member most correlated
+with churn, so an explanation never splits one fact into two reasons of opposite sign.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from .roles import ColumnRoles, flag_codes
 
 _MINUTES = re.compile(r"minute|mins?\b|分钟", re.I)
+TWIN_R = 0.95  # two columns this correlated are one fact
+DERIVED_R = 0.7  # a derived feature this correlated with one of its inputs belongs to that input's driver
 
 
 @dataclass(frozen=True)
@@ -86,7 +93,55 @@ class ChurnFeatures(TransformerMixin, BaseEstimator):
             self.levels_[col] = [str(v) for v in counts.index[: self.max_levels]]
         self.steps_ = feature_steps(roles) if self.derived else ()
         self.feature_names_out_ = self._names()
+        self.drivers_ = self._drivers(X, y)
         return self
+
+    def _drivers(self, X: pd.DataFrame, y) -> dict[str, str]:
+        """Each numeric or derived source's driver (see the module docstring); other sources are their own."""
+        names = [*self.numeric_, *[s.name for s in self.steps_]]
+        if len(names) < 2:
+            return {n: n for n in names}
+        rows = np.random.default_rng(0).choice(len(X), 20_000, replace=False) if len(X) > 20_000 else \
+            np.arange(len(X))
+        sample = X.iloc[rows]
+        done: dict[str, np.ndarray] = {c: pd.to_numeric(sample[c], errors="coerce").to_numpy(dtype=float)
+                                       for c in self.numeric_}
+        for step in self.steps_:
+            done[step.name] = self._derive(step, sample, done)
+        matrix = np.column_stack([done[n] for n in names])
+        matrix = np.where(np.isnan(matrix), np.nanmedian(matrix, axis=0), matrix)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            r = np.nan_to_num(np.corrcoef(matrix, rowvar=False))
+            target = None if y is None else np.asarray(y, dtype=float)[rows]
+            churn = np.zeros(len(names)) if target is None else np.nan_to_num(np.abs(
+                [np.corrcoef(matrix[:, i], target)[0, 1] for i in range(len(names))]))
+        parent = list(range(len(names)))
+
+        def root(i: int) -> int:
+            while parent[i] != i:
+                parent[i] = parent[parent[i]]
+                i = parent[i]
+            return i
+
+        for i in range(len(names)):
+            for j in range(i + 1, len(names)):
+                if abs(r[i, j]) > TWIN_R:
+                    parent[root(j)] = root(i)
+        for step in self.steps_:
+            i = names.index(step.name)
+            inputs = [names.index(c) for c in step.inputs if c in names]
+            if inputs and root(i) == i and all(root(k) != i for k in range(len(names)) if k != i):
+                best = max(inputs, key=lambda k: abs(r[i, k]))
+                if abs(r[i, best]) >= DERIVED_R:
+                    parent[root(i)] = root(best)
+        groups: dict[int, list[int]] = {}
+        for i in range(len(names)):
+            groups.setdefault(root(i), []).append(i)
+        drivers = {}
+        for members in groups.values():
+            lead = names[max(members, key=lambda k: (churn[k], -k))]
+            drivers.update({names[k]: lead for k in members})
+        return drivers
 
     def _names(self) -> list[str]:
         names = [*self.numeric_, *[s.name for s in self.steps_], *self.flags_]

@@ -7,6 +7,14 @@ split. Their out-of-fold predictions give the CV metrics (mean ± sd), the decis
 and the probability calibrator (isotonic or sigmoid), so calibration is fitted inside the
 training data only, never on the test split, and costs no extra fits. One final fit on the
 whole training split is then scored on the holdout, before and after calibration.
+
+Every customer of the training data can be scored by a model that never saw them: the fold
+models are kept (``ModelResult.fold_models``), so a training-split customer is scored by the
+fold fit that left them out and a holdout customer by the final fit. The default calibrator is
+beta calibration (Kull et al., 2017): monotone and smooth, so probabilities keep their
+resolution; every probability is clipped to [0.5%, 99.5%], since no churn is ever certain.
+The champion is the best cross-validated mean (never the holdout it is then judged on); the
+holdout ROC-AUC carries a bootstrap 95% interval.
 """
 
 from __future__ import annotations
@@ -51,7 +59,10 @@ logger = logging.getLogger(__name__)
 MODEL_NAMES = ("logistic_regression", "random_forest", "xgboost")
 ThresholdRule = Literal["0.5", "f1", "recall"]
 _FOREST_SAMPLE = 20_000
-CALIBRATIONS = ("isotonic", "sigmoid")
+CALIBRATIONS = ("beta", "sigmoid", "isotonic")
+PROBA_FLOOR, PROBA_CEIL = 0.005, 0.995  # no customer's churn is 0% or 100% certain
+CHOICE_METRICS = ("roc_auc", "pr_auc", "profit")  # what picks the champion: a cross-validated mean
+_BOOTSTRAP = 400
 METRIC_NAMES = ("roc_auc", "pr_auc", "precision", "recall", "f1", "accuracy", "brier", "log_loss", "ece")
 
 
@@ -165,7 +176,7 @@ class OOFCalibratedClassifier(ClassifierMixin, BaseEstimator):
     passed in, so cross-validation and calibration share one set of fits.
     """
 
-    def __init__(self, estimator=None, *, method: str = "isotonic"):
+    def __init__(self, estimator=None, *, method: str = "beta"):
         self.estimator = estimator
         self.method = method
 
@@ -186,12 +197,52 @@ class OOFCalibratedClassifier(ClassifierMixin, BaseEstimator):
         p = apply_calibrator(self.calibrator_, self.predict_raw(X))
         return np.column_stack([1 - p, p])
 
+    def calibrate(self, raw) -> np.ndarray:
+        """Calibrated, clipped probabilities for raw ones (of this model or of one of its fold fits)."""
+        return apply_calibrator(self.calibrator_, raw)
+
     def predict(self, X) -> np.ndarray:
         return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
 
 
-def fit_calibrator(proba, y, *, method: str = "isotonic"):
-    """An isotonic or sigmoid (Platt) map from raw probabilities to calibrated ones."""
+class BetaCalibration:
+    """Beta calibration: logit(p) = a·ln(s) − b·ln(1 − s) + c with a, b ≥ 0 (Kull, Silva Filho and
+    Flach, 2017). Monotone in the raw score s and smooth, so distinct scores stay distinct; it
+    contains Platt scaling of the log-odds (a = b) and fits the skewed scores of trees better."""
+
+    def __init__(self, a: float = 1.0, b: float = 1.0, c: float = 0.0):
+        self.a, self.b, self.c = float(a), float(b), float(c)
+
+    def fit(self, proba, y) -> BetaCalibration:
+        s = np.clip(np.asarray(proba, dtype=float), 1e-6, 1 - 1e-6)
+        X = np.column_stack([np.log(s), -np.log1p(-s)])
+        keep = [0, 1]
+        while True:  # a negative slope would make the map non-monotone: drop that term and refit
+            lr = LogisticRegression(C=1e6, max_iter=1000).fit(X[:, keep], np.asarray(y).astype(int))
+            coef = dict(zip(keep, lr.coef_[0]))
+            negative = [k for k, v in coef.items() if v < 0]
+            if not negative:
+                break
+            keep.remove(min(negative, key=lambda k: coef[k]))
+            if not keep:
+                coef = {}
+                lr = LogisticRegression(C=1e6).fit(np.zeros((len(s), 1)), np.asarray(y).astype(int))
+                break
+        self.a, self.b, self.c = float(coef.get(0, 0.0)), float(coef.get(1, 0.0)), float(lr.intercept_[0])
+        return self
+
+    def logit(self, proba) -> np.ndarray:
+        s = np.clip(np.asarray(proba, dtype=float), 1e-12, 1 - 1e-12)
+        return self.a * np.log(s) - self.b * np.log1p(-s) + self.c
+
+    def predict(self, proba) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-self.logit(proba)))
+
+
+def fit_calibrator(proba, y, *, method: str = "beta"):
+    """A beta, sigmoid (Platt) or isotonic map from raw probabilities to calibrated ones."""
+    if method == "beta":
+        return BetaCalibration().fit(proba, y)
     if method == "isotonic":
         return IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(proba, y)
     if method == "sigmoid":
@@ -200,14 +251,19 @@ def fit_calibrator(proba, y, *, method: str = "isotonic"):
 
 
 def _bad_calibration(method) -> ParameterError:
-    return ParameterError(f"The 'calibration' parameter must be 'isotonic', 'sigmoid' or None. Got {method!r} "
-                          "instead.", code="bad_parameter", name="calibration", value=method)
+    return ParameterError(f"The 'calibration' parameter must be 'beta', 'sigmoid', 'isotonic' or None. Got "
+                          f"{method!r} instead.", code="bad_parameter", name="calibration", value=method)
 
 
 def apply_calibrator(calibrator, proba) -> np.ndarray:
-    if isinstance(calibrator, IsotonicRegression):
-        return np.clip(calibrator.predict(proba), 0.0, 1.0)
-    return calibrator.predict_proba(_logit(proba))[:, 1]
+    """Calibrated probabilities, clipped to [PROBA_FLOOR, PROBA_CEIL] (``calibrator`` None: only clipped)."""
+    if calibrator is None:
+        p = np.asarray(proba, dtype=float)
+    elif isinstance(calibrator, (IsotonicRegression, BetaCalibration)):
+        p = calibrator.predict(proba)
+    else:
+        p = calibrator.predict_proba(_logit(proba))[:, 1]
+    return np.clip(p, PROBA_FLOOR, PROBA_CEIL)
 
 
 def _logit(p) -> np.ndarray:
@@ -236,9 +292,28 @@ class ModelResult:
     test_proba: np.ndarray = field(repr=False)
     test_proba_raw: np.ndarray = field(repr=False)
     features: tuple[str, ...] = ()
+    fold_models: tuple = field(default=(), repr=False)  # fold k's fit, which never saw fold k's rows
+    oof_raw: np.ndarray | None = field(default=None, repr=False)  # raw out-of-fold score of each training row
+    roc_auc_ci: tuple[float, float] = (float("nan"), float("nan"))  # holdout bootstrap 95% interval
+    boot_auc: np.ndarray | None = field(default=None, repr=False)  # the bootstrap's AUCs (shared resamples)
+    cv_profit: float | None = None  # expected max profit per customer of the out-of-fold scores (empulse)
 
     def to_frame(self) -> pd.DataFrame:
         return self.holdout.to_frame().assign(model=self.name)
+
+    def cv_mean(self, metric: str) -> float:
+        """The cross-validated mean of ``metric`` (``"profit"``: the out-of-fold expected max profit)."""
+        if metric == "profit":
+            return float("nan") if self.cv_profit is None else self.cv_profit
+        return float(self.cv[metric].mean())
+
+    @property
+    def oof_proba(self) -> np.ndarray | None:
+        """Calibrated, clipped out-of-fold probabilities of the training rows."""
+        if self.oof_raw is None:
+            return None
+        return self.estimator.calibrate(self.oof_raw) if hasattr(self.estimator, "calibrate") else \
+            apply_calibrator(None, self.oof_raw)
 
 
 @dataclass(frozen=True, eq=False)
@@ -248,7 +323,12 @@ class TrainingResult:
     test_index: np.ndarray = field(repr=False)
     seed: int = 0
     threshold_rule: str = "f1"
-    calibration: str | None = "isotonic"
+    calibration: str | None = "beta"
+    train_index: np.ndarray | None = field(default=None, repr=False)
+    fold_of: np.ndarray | None = field(default=None, repr=False)  # the CV fold of each training row
+    choose_by: str = "roc_auc"
+    features: tuple[str, ...] = ()  # the columns the models used
+    excluded: dict = field(default_factory=dict)  # column -> why the models leave it out
 
     def to_frame(self) -> pd.DataFrame:
         """The leaderboard: one row per model, holdout metrics plus CV mean ± sd and timings."""
@@ -257,12 +337,51 @@ class TrainingResult:
             row = {"model": m.name, **{k: getattr(m.holdout, k) for k in (*METRIC_NAMES, "threshold")}}
             row.update({f"cv_{k}_mean": m.cv[k].mean() for k in ("roc_auc", "pr_auc", "f1")})
             row.update({f"cv_{k}_sd": m.cv[k].std(ddof=1) for k in ("roc_auc", "pr_auc", "f1")})
+            row.update(roc_auc_ci_low=m.roc_auc_ci[0], roc_auc_ci_high=m.roc_auc_ci[1], cv_profit=m.cv_profit)
             row.update(fit_seconds=m.fit_seconds, predict_seconds=m.predict_seconds)
             rows.append(row)
         return pd.DataFrame(rows)
 
-    def best(self, metric: str = "roc_auc") -> ModelResult:
-        return max(self.models, key=lambda m: getattr(m.holdout, metric))
+    def ranked(self, metric: str | None = None) -> list[ModelResult]:
+        """The models, best cross-validated mean of ``metric`` (default ``choose_by``) first."""
+        metric = metric or self.choose_by
+        return sorted(self.models, key=lambda m: -np.nan_to_num(m.cv_mean(metric), nan=-np.inf))
+
+    def best(self, metric: str | None = None) -> ModelResult:
+        """The champion candidate: the best cross-validated mean, never the holdout it is judged on."""
+        return self.ranked(metric)[0]
+
+    def within_noise(self) -> bool | None:
+        """Whether the top two models' holdout ROC-AUC differ by less than sampling noise: the paired
+        bootstrap's 95% interval of their difference contains 0. None with a single model."""
+        if len(self.models) < 2:
+            return None
+        first, second = self.ranked()[:2]
+        return auc_difference_within_noise(first.boot_auc, second.boot_auc)
+
+
+def auc_difference_within_noise(a: np.ndarray | None, b: np.ndarray | None) -> bool | None:
+    if a is None or b is None:
+        return None
+    low, high = np.nanquantile(np.asarray(a) - np.asarray(b), [0.025, 0.975])
+    return bool(low <= 0 <= high)
+
+
+def bootstrap_auc(y_true, proba, *, n: int = _BOOTSTRAP, seed: int = 0) -> np.ndarray:
+    """ROC-AUC on ``n`` seeded bootstrap resamples of the rows (the same resamples for any ``proba`` of
+    the same rows and seed, so two models' AUCs can be compared pairwise). Ties count one half."""
+    y = np.asarray(y_true).astype(int)
+    values, inverse = np.unique(np.asarray(proba, dtype=float), return_inverse=True)
+    rng = np.random.default_rng(seed)
+    out = np.empty(n)
+    for i in range(n):
+        counts = np.bincount(rng.integers(0, len(y), len(y)), minlength=len(y)).astype(float)
+        pos = np.bincount(inverse, weights=counts * y, minlength=len(values))
+        neg = np.bincount(inverse, weights=counts * (1 - y), minlength=len(values))
+        below = np.cumsum(neg) - neg
+        total = pos.sum() * neg.sum()
+        out[i] = float(np.sum(pos * (below + 0.5 * neg)) / total) if total else np.nan
+    return out
 
 
 Progress = Callable[[str, float], None]
@@ -277,7 +396,8 @@ def train_models(
     seed: int = 0,
     threshold_rule: ThresholdRule = "f1",
     target_recall: float = 0.8,
-    calibration: Literal["isotonic", "sigmoid"] | None = "isotonic",
+    calibration: Literal["beta", "sigmoid", "isotonic"] | None = "beta",
+    choose_by: str = "roc_auc",
     class_weight: bool = False,
     derived_features: bool = True,
     exclude: tuple[str, ...] = (),
@@ -291,6 +411,9 @@ def train_models(
     the decision threshold (by ``threshold_rule``) and the calibrator; then one fit on the
     whole training split is scored on the holdout, before and after calibration. ``progress``
     is called with (model name, fraction done) between fits; raising from it cancels the run.
+    ``choose_by`` (``roc_auc``, ``pr_auc`` or ``profit``) is the cross-validated mean that ranks the
+    models (:meth:`TrainingResult.best`). The fold fits are kept, so each training customer can later be
+    scored by the fit that did not see them.
     """
     if not 0 < test_size < 1:
         raise ParameterError(f"The 'test_size' parameter of train_models must be in (0, 1). Got {test_size!r} "
@@ -300,6 +423,9 @@ def train_models(
                              "instead.", code="bad_parameter", name="cv_folds", value=cv_folds)
     if calibration not in (None, *CALIBRATIONS):
         raise _bad_calibration(calibration)
+    if choose_by not in CHOICE_METRICS:
+        raise ParameterError(f"The 'choose_by' parameter of train_models must be one of {list(CHOICE_METRICS)}. "
+                             f"Got {choose_by!r} instead.", code="bad_parameter", name="choose_by", value=choose_by)
     unknown = [m for m in models if m not in MODEL_NAMES]
     if unknown or not models:
         raise ParameterError(f"Unknown model {unknown or models!r}. Choose from {list(MODEL_NAMES)}.",
@@ -325,10 +451,12 @@ def train_models(
                            seed=seed, n_jobs=n_jobs, n_rows=len(train_idx))
         logger.info("training %s on %d rows (%d-fold CV)", name, len(train_idx), cv_folds)
         oof = np.empty(len(y_train))
+        fold_models = []
         for fit_rows, valid in folds:
             _report(progress, name, done / steps)
             model = clone(base).fit(X_train.iloc[fit_rows], y_train[fit_rows])
             oof[valid] = model.predict_proba(X_train.iloc[valid])[:, 1]
+            fold_models.append(model)
             done += 1
         scored = _cross_fitted(oof, y_train, fold_of, calibration) if calibration else oof
         threshold = choose_threshold(y_train, scored, rule=threshold_rule, target_recall=target_recall)
@@ -341,16 +469,47 @@ def train_models(
         fit_s = time.perf_counter() - start
         done += 1
         start = time.perf_counter()
-        proba = estimator.predict_proba(X_test)[:, 1]
+        raw = estimator.predict_raw(X_test) if calibration else estimator.predict_proba(X_test)[:, 1]
+        proba = estimator.calibrate(raw) if calibration else apply_calibrator(None, raw)
         predict_s = time.perf_counter() - start
-        raw = estimator.predict_raw(X_test) if calibration else proba
         uncalibrated = evaluate(y_test, raw, threshold=0.5) if calibration else None
         fitted = estimator.estimator_ if calibration else estimator
         names = tuple(fitted.named_steps["features"].feature_names_out_)
+        boot = bootstrap_auc(y_test, proba, seed=seed)
+        profit = None
+        if choose_by == "profit":
+            from .roi import max_profit
+
+            profit = max_profit(y_train, scored)[0]
         results.append(ModelResult(name, estimator, evaluate(y_test, proba, threshold=threshold), uncalibrated,
-                                   cv, fit_s, predict_s, proba, raw, names))
+                                   cv, fit_s, predict_s, proba, raw, names, tuple(fold_models), oof,
+                                   tuple(float(q) for q in np.nanquantile(boot, [0.025, 0.975])), boot, profit))
     _report(progress, "done", 1.0)
-    return TrainingResult(tuple(results), y_test, test_idx, seed, threshold_rule, calibration)
+    used = results[0].estimator
+    used = (used.estimator_ if calibration else used).named_steps["features"]
+    return TrainingResult(tuple(results), y_test, test_idx, seed, threshold_rule, calibration, train_idx, fold_of,
+                          choose_by, tuple(input_columns_of(used)), _excluded(dataset, used, tuple(exclude)))
+
+
+def input_columns_of(features: ChurnFeatures) -> list[str]:
+    """The dataset columns a fitted feature step reads."""
+    return list(dict.fromkeys([*features.numeric_, *features.flags_, *features.levels_,
+                               *(c for s in features.steps_ for c in s.inputs)]))
+
+
+def _excluded(dataset: Dataset, features: ChurnFeatures, exclude: tuple[str, ...]) -> dict[str, str]:
+    """Every column the models leave out, with the reason."""
+    roles = dataset.roles
+    leakage = set(dataset.report.leakage if dataset.report else ())
+    used = set(input_columns_of(features))
+    out = {}
+    for col in dataset.frame.columns:
+        if col in used:
+            continue
+        out[str(col)] = ("target" if col == roles.target else "id" if col == roles.id
+                         else "leakage" if col in leakage else "excluded" if col in exclude
+                         else "ignored" if col in roles.ignored else "not a usable type (text, dates or constant)")
+    return out
 
 
 def _report(progress: Progress | None, stage: str, fraction: float) -> None:
@@ -364,9 +523,11 @@ def run_training(store, dataset: Dataset, *, promote: bool = False, artifact_roo
 
     The run is 'running' until every model is trained and saved, then 'complete'. If anything
     fails (or the run is interrupted or cancelled) it is marked 'failed' and the champion is
-    untouched. With ``promote``, the holdout ROC-AUC winner becomes the champion. Each model's
-    entry holds its holdout metrics and threshold, CV folds, features, importance (native and
-    mean |SHAP|), timings and its artifact's path and sha256; holdout predictions are stored too.
+    untouched. With ``promote``, the best cross-validated model (``choose_by``) becomes the champion.
+    Each model's entry holds its holdout metrics, interval and threshold, CV folds, features, importance
+    (native and mean |SHAP|), timings and its artifacts' paths and sha256 (the final fit and the fold
+    fits). Out-of-sample predictions of every row are stored: out-of-fold for the training split (with
+    the fold), holdout for the rest.
     """
     from pathlib import Path
 
@@ -382,28 +543,39 @@ def run_training(store, dataset: Dataset, *, promote: bool = False, artifact_roo
         result = train_models(dataset, progress=progress, **options)
         _report(progress, "saving", 1.0)
         test = dataset.frame.iloc[result.test_index]
+        ranked = [m.name for m in result.ranked()]
         entries = []
         for m in result.models:
             path = root / f"run_{run_id}" / f"{m.name}.skops"
             sha = save_model(m.estimator, path)
+            folds_path = root / f"run_{run_id}" / f"{m.name}.folds.skops"
+            folds_sha = save_model(list(m.fold_models), folds_path)
             cv = {f"cv_{k}_{stat}": float(getattr(m.cv[k], stat)()) for k in ("roc_auc", "pr_auc", "f1")
                   for stat in ("mean", "std")}
             explained = importance(m.estimator, test, name=m.name, max_rows=_SHAP_ROWS.get(m.name, 500),
                                    seed=result.seed)
             entries.append({"name": m.name, **m.holdout.__dict__, **cv,
+                            "roc_auc_ci_low": m.roc_auc_ci[0], "roc_auc_ci_high": m.roc_auc_ci[1],
+                            "cv_profit": m.cv_profit, "rank": ranked.index(m.name) + 1,
+                            "choose_by": result.choose_by,
+                            "within_noise": result.within_noise() if ranked.index(m.name) < 2 else None,
                             "uncalibrated": m.uncalibrated.__dict__ if m.uncalibrated else None,
                             "cv_folds": m.cv.to_dict("records"), "features": list(m.features),
                             "importance": explained.to_records(), "shap_units": explained.shap_units,
                             "fit_seconds": m.fit_seconds, "predict_seconds": m.predict_seconds,
-                            "artifact": str(path), "sha256": sha})
+                            "artifact": str(path), "sha256": sha,
+                            "folds_artifact": str(folds_path), "folds_sha256": folds_sha})
             store.save_predictions(run_id, m.name, row_index=result.test_index, y=result.y_test,
-                                   proba=m.test_proba, proba_raw=m.test_proba_raw)
+                                   proba=m.test_proba, proba_raw=m.test_proba_raw,
+                                   oof_index=result.train_index, oof_y=dataset.target().to_numpy()[
+                                       result.train_index], oof_proba=m.oof_proba, oof_raw=m.oof_raw,
+                                   oof_fold=result.fold_of)
         store.complete_run(run_id, models=entries)
     except BaseException as err:
         store.fail_run(run_id, error=f"{type(err).__name__}: {err}")
         raise
     if promote:
-        store.promote(run_id, result.best("roc_auc").name)
+        store.promote(run_id, result.best().name)
     return run_id, result
 
 

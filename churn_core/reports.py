@@ -73,6 +73,24 @@ class ModelReport:
         self.__dict__["_best"] = out
         return dict(out)
 
+    @property
+    def recommended(self) -> str:
+        """The champion candidate: the best cross-validated mean (the run's own ranking), never the holdout."""
+        board = self.leaderboard
+        if "rank" in board and board["rank"].notna().any():
+            return str(board.loc[board["rank"].astype(float).idxmin(), "model"])
+        means = board["cv_roc_auc"].to_numpy(dtype=float)
+        return str(board["model"].iloc[int(np.nanargmax(means))]) if np.isfinite(means).any() else self.models[0]
+
+    @property
+    def within_noise(self) -> bool | None:
+        """Whether the top two models' holdout ROC-AUC differ by less than sampling noise (paired bootstrap)."""
+        board = self.leaderboard
+        if "within_noise" not in board or len(board) < 2:
+            return None
+        flags = board["within_noise"].dropna()
+        return None if flags.empty else bool(flags.iloc[0])
+
     def confusion(self, model: str, *, threshold: float) -> Confusion:
         """The confusion counts at the sweep threshold nearest ``threshold`` (no recomputation per slider step)."""
         sweep = self.sweeps[model]
@@ -125,6 +143,10 @@ def _leaderboard_row(entry: dict) -> dict:
     for k in ("roc_auc", "pr_auc", "f1"):
         row[f"cv_{k}"] = float(entry.get(f"cv_{k}_mean", np.nan))
         row[f"cv_{k}_sd"] = float(entry.get(f"cv_{k}_std", np.nan))
+    row["roc_auc_ci_low"] = float(entry.get("roc_auc_ci_low", np.nan))
+    row["roc_auc_ci_high"] = float(entry.get("roc_auc_ci_high", np.nan))
+    row["rank"] = float(entry.get("rank", np.nan))
+    row["within_noise"] = entry.get("within_noise")
     row["fit_seconds"] = float(entry.get("fit_seconds", np.nan))
     row["predict_seconds"] = float(entry.get("predict_seconds", np.nan))
     return row
@@ -140,6 +162,8 @@ class ChampionComparison:
     missing_columns: tuple[str, ...] = ()
     reason: str | None = None  # no_champion, columns_missing, same_run or None when compared
     winner: str | None = field(default=None)
+    customers: int | None = None  # holdout customers compared on: those the champion never saw
+    left_out: int = 0  # holdout customers left out because the champion was trained on them
 
     @property
     def compared(self) -> bool:
@@ -151,44 +175,82 @@ class ChampionComparison:
 
 def compare_with_champion(dataset: Dataset, *, store, run_id: int, metric: str = "roc_auc",
                           champion=None) -> ChampionComparison:
-    """Score the champion on run ``run_id``'s holdout rows of ``dataset`` and rank it among the new models.
+    """Score the champion on run ``run_id``'s holdout rows of ``dataset`` that the champion never saw, and
+    rank it among the new models evaluated on exactly those rows.
 
-    The challengers' numbers are their stored holdout metrics; the champion is evaluated on the
-    very same rows (``row_index`` of the stored predictions), at its own stored threshold. When
-    there is no champion, or it needs columns the new data lacks, the comparison says why. ``champion``
-    pins the champion (read once by the caller) instead of reading the store again.
+    The champion saw its own training split: where ``dataset`` is the data its run was trained on (same
+    version or same file), those rows are left out; where both have customer ids, rows whose id the
+    champion trained on are left out too. Each model is judged at its own stored threshold. When there is
+    no champion, or it needs columns the new data lacks, the comparison says why. ``champion`` pins the
+    champion (read once by the caller) instead of reading the store again.
     """
     from .artifacts import load_model
     from .scoring import input_columns
 
     run = store.get_run(run_id)
-    challengers = [{"model": e["name"], "role": "challenger", "run_id": run_id,
-                    **{k: float(e[k]) for k in (*METRIC_NAMES, "threshold")}} for e in run.models]
     champion = store.champion() if champion is None else champion  # pinned by a caller that read it once
-    if champion is None:
-        return _comparison(None, None, challengers, reason="no_champion", metric=metric)
-    if champion.run_id == run_id:
-        return _comparison(champion, None, challengers, reason="same_run", metric=metric)
+    holdout = store.load_predictions(run_id)
+    if champion is None or champion.run_id == run_id:
+        challengers = [{"model": e["name"], "role": "challenger", "run_id": run_id,
+                        **{k: float(e[k]) for k in (*METRIC_NAMES, "threshold")}} for e in run.models]
+        return _comparison(champion, None, challengers, reason="no_champion" if champion is None else "same_run",
+                           metric=metric)
     model = load_model(champion.entry["artifact"], sha256=champion.entry["sha256"])
     missing = tuple(sorted(set(input_columns(model)) - set(dataset.frame.columns)))
     if missing:
+        challengers = [{"model": e["name"], "role": "challenger", "run_id": run_id,
+                        **{k: float(e[k]) for k in (*METRIC_NAMES, "threshold")}} for e in run.models]
         return _comparison(champion, None, challengers, reason="columns_missing", metric=metric, missing=missing)
-    holdout = store.load_predictions(run_id, run.models[0]["name"])
     if holdout.empty or not dataset.has_target:
         raise SchemaError(f"Run {run_id} has no stored holdout rows to compare on. Retrain on this dataset.",
                           code="predictions_missing", run=run_id)
-    rows = dataset.frame.iloc[holdout["row_index"].to_numpy()]
-    proba = model.predict_proba(rows)[:, 1]
-    metrics = evaluate(holdout["y"].to_numpy(), proba, threshold=float(champion.entry.get("threshold", 0.5)))
+    rows = np.sort(holdout["row_index"].unique())
+    unseen = rows[~_seen_by(champion, store=store, dataset=dataset, rows=rows)]
+    if unseen.size == 0 or len(np.unique(dataset.target().to_numpy()[unseen])) < 2:
+        raise SchemaError(f"Every holdout customer of run {run_id} was in the champion's training data (or those "
+                          f"left hold one outcome only), so the two cannot be compared fairly. Compare on newer data.",
+                          code="predictions_missing", run=run_id)
+    challengers = []
+    for entry in run.models:
+        part = holdout[holdout["model"] == entry["name"]].set_index("row_index").loc[unseen]
+        scores = evaluate(part["y"].to_numpy(), part["proba"].to_numpy(), threshold=float(entry["threshold"]))
+        challengers.append({"model": entry["name"], "role": "challenger", "run_id": run_id, **scores.__dict__})
+    y = dataset.target().to_numpy().astype(int)[unseen]
+    proba = model.predict_proba(dataset.frame.iloc[unseen])[:, 1]
+    metrics = evaluate(y, proba, threshold=float(champion.entry.get("threshold", 0.5)))
     row = {"model": champion.model, "role": "champion", "run_id": champion.run_id, **metrics.__dict__}
-    logger.info("champion run %d %s on run %d holdout: %s %.3f", champion.run_id, champion.model, run_id, metric,
-                getattr(metrics, metric))
-    return _comparison(champion, row, challengers, reason=None, metric=metric)
+    logger.info("champion run %d %s on %d of run %d's holdout rows it never saw: %s %.3f", champion.run_id,
+                champion.model, unseen.size, run_id, metric, getattr(metrics, metric))
+    return _comparison(champion, row, challengers, reason=None, metric=metric, customers=int(unseen.size),
+                       left_out=int(rows.size - unseen.size))
 
 
-def _comparison(champion, row, challengers, *, reason, metric, missing=()) -> ChampionComparison:
+def _seen_by(champion, *, store, dataset: Dataset, rows: np.ndarray) -> np.ndarray:
+    """Whether the champion was trained on each of ``rows`` of ``dataset``."""
+    seen = np.zeros(rows.size, dtype=bool)
+    trained_on = store.get_run(champion.run_id).dataset_version
+    versions = {v.version: v for v in store.list_datasets().versions}
+    same = dataset.version == trained_on or (
+        trained_on in versions and versions[trained_on].sha256 == dataset.sha256 and versions[trained_on].rows ==
+        dataset.n_rows)
+    train = store.load_predictions(champion.run_id, champion.model, split="train")
+    if same:
+        if train.empty:  # an old run without out-of-fold rows: everything but its holdout was seen
+            kept = store.load_predictions(champion.run_id, champion.model)["row_index"].to_numpy()
+            return ~np.isin(rows, kept)
+        return np.isin(rows, train["row_index"].to_numpy())
+    if dataset.roles.id and trained_on in versions and not train.empty:
+        old = store.load_dataset(trained_on)
+        if old.roles.id:
+            ids = set(old.ids().astype(str).to_numpy()[train["row_index"].to_numpy()])
+            seen = np.isin(dataset.ids().astype(str).to_numpy()[rows], list(ids))
+    return seen
+
+
+def _comparison(champion, row, challengers, *, reason, metric, missing=(), customers=None,
+                left_out=0) -> ChampionComparison:
     rows = ([row] if row else []) + challengers
     table = pd.DataFrame(rows).sort_values(metric, ascending=metric in LOWER_IS_BETTER, kind="stable")
     winner = f"{table.iloc[0]['role']}:{table.iloc[0]['model']}" if reason is None else None
     return ChampionComparison(champion.run_id if champion else None, champion.model if champion else None,
-                              table.reset_index(drop=True), tuple(missing), reason, winner)
+                              table.reset_index(drop=True), tuple(missing), reason, winner, customers, left_out)

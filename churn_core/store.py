@@ -100,9 +100,23 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
         "ALTER TABLE model_runs ADD COLUMN pid INTEGER",
         "ALTER TABLE model_runs ADD COLUMN host VARCHAR",
     )),
+    (8, (
+        # Out-of-sample scores of every row a run saw: out-of-fold ('train', with the fold) and 'holdout'.
+        "ALTER TABLE run_predictions ADD COLUMN split VARCHAR DEFAULT 'holdout'",
+        "ALTER TABLE run_predictions ADD COLUMN fold INTEGER",
+        # Who is scored (active or churned), by which fit, and reasons that add up to the probability.
+        "ALTER TABLE scores ADD COLUMN status VARCHAR",
+        "ALTER TABLE scores ADD COLUMN scored_by VARCHAR",
+        "ALTER TABLE scores ADD COLUMN other_points DOUBLE",
+        "ALTER TABLE scores ADD COLUMN protective VARCHAR",
+        "ALTER TABLE scores ADD COLUMN protective_value VARCHAR",
+        "ALTER TABLE scores ADD COLUMN protective_points DOUBLE",
+    )),
 )
-SCORE_COLUMNS = ("row_index", "customer_id", "probability", "probability_raw", "explained",
-                 *(f"reason_{k}{part}" for k in (1, 2, 3) for part in ("", "_value", "_points")))
+REASON_COLUMNS = (*(f"reason_{k}{part}" for k in (1, 2, 3) for part in ("", "_value", "_points")), "other_points",
+                  "protective", "protective_value", "protective_points")
+SCORE_COLUMNS = ("row_index", "customer_id", "probability", "probability_raw", "explained", "status", "scored_by",
+                 *REASON_COLUMNS)
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 
@@ -413,25 +427,39 @@ class Store:
                         [json.dumps(models, default=float), run_id])
         return self.get_run(run_id)
 
-    def save_predictions(self, run_id: int, model: str, *, row_index, y, proba, proba_raw) -> None:
-        """Keep a run's holdout predictions, so its curves can be drawn again without retraining."""
-        frame = pd.DataFrame({"run_id": run_id, "model": model, "row_index": np.asarray(row_index, dtype="int32"),
-                              "y": np.asarray(y, dtype="int8"), "proba": np.asarray(proba, dtype=float),
-                              "proba_raw": np.asarray(proba_raw, dtype=float)})
+    def save_predictions(self, run_id: int, model: str, *, row_index, y, proba, proba_raw, oof_index=None,
+                         oof_y=None, oof_proba=None, oof_raw=None, oof_fold=None) -> None:
+        """Keep a run's out-of-sample predictions: the holdout's, and (``oof_*``) the out-of-fold ones of the
+        training split with each row's fold, so curves are drawn again and every row is scored honestly."""
+        parts = [pd.DataFrame({"row_index": np.asarray(row_index, dtype="int32"), "y": np.asarray(y, dtype="int8"),
+                               "proba": np.asarray(proba, dtype=float), "proba_raw": np.asarray(proba_raw, dtype=float),
+                               "split": "holdout", "fold": pd.array([None] * len(row_index), dtype="Int32")})]
+        if oof_index is not None:
+            parts.append(pd.DataFrame({"row_index": np.asarray(oof_index, dtype="int32"),
+                                       "y": np.asarray(oof_y, dtype="int8"),
+                                       "proba": np.asarray(oof_proba, dtype=float),
+                                       "proba_raw": np.asarray(oof_raw, dtype=float), "split": "train",
+                                       "fold": pd.array(np.asarray(oof_fold), dtype="Int32")}))
+        frame = pd.concat(parts, ignore_index=True).assign(run_id=run_id, model=model)
         with self._connect() as con, _transaction(con):
             con.register("incoming_predictions", frame)
             con.execute("DELETE FROM run_predictions WHERE run_id = ? AND model = ?", [run_id, model])
-            con.execute("INSERT INTO run_predictions SELECT run_id, model, row_index, y, proba, proba_raw "
-                        "FROM incoming_predictions")
+            con.execute("INSERT INTO run_predictions (run_id, model, row_index, y, proba, proba_raw, split, fold) "
+                        "SELECT run_id, model, row_index, y, proba, proba_raw, split, fold FROM incoming_predictions")
             con.unregister("incoming_predictions")
 
-    def load_predictions(self, run_id: int, model: str | None = None) -> pd.DataFrame:
-        """Holdout predictions of a run (columns model, row_index, y, proba, proba_raw), in row order."""
-        sql = "SELECT model, row_index, y, proba, proba_raw FROM run_predictions WHERE run_id = ?"
+    def load_predictions(self, run_id: int, model: str | None = None, *, split: str | None = "holdout"
+                         ) -> pd.DataFrame:
+        """A run's stored predictions (columns model, row_index, y, proba, proba_raw, split, fold), in row order:
+        the holdout's by default; ``split="train"`` the out-of-fold ones, ``None`` both."""
+        sql = "SELECT model, row_index, y, proba, proba_raw, split, fold FROM run_predictions WHERE run_id = ?"
         params: list = [run_id]
         if model is not None:
             sql += " AND model = ?"
             params.append(model)
+        if split is not None:
+            sql += " AND coalesce(split, 'holdout') = ?"
+            params.append(split)
         with self._connect() as con:
             return con.execute(sql + " ORDER BY model, row_index", params).df()
 
@@ -528,8 +556,8 @@ class Store:
                                 [set_id, run_id, model, dataset_version, len(incoming),
                                  int(incoming["explained"].sum()), units, base_probability, seconds])
                     con.register("incoming_scores", incoming)
-                    con.execute(f"INSERT INTO scores SELECT ?, {', '.join(SCORE_COLUMNS)} FROM incoming_scores",
-                                [set_id])
+                    con.execute(f"INSERT INTO scores (score_set, {', '.join(SCORE_COLUMNS)}) SELECT ?, "
+                                f"{', '.join(SCORE_COLUMNS)} FROM incoming_scores", [set_id])
                     con.unregister("incoming_scores")
             except duckdb.Error as err:
                 raise StoreError(f"Could not store the scores of run {run_id} ({err}). Nothing was changed.",
@@ -540,7 +568,7 @@ class Store:
 
     def update_reasons(self, set_id: int, frame: pd.DataFrame) -> ScoreSet:
         """Store reasons computed later (on demand) for some rows of a score set."""
-        cols = [c for c in SCORE_COLUMNS if c.startswith("reason_")]
+        cols = list(REASON_COLUMNS)
         incoming = frame[["row_index", *cols]]
         assignments = ", ".join(f"{c} = r.{c}" for c in cols)
         with self._connect() as con, _transaction(con):

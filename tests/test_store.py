@@ -341,6 +341,12 @@ def _scores(n: int, explained: int) -> pd.DataFrame:
         frame[f"reason_{k}"] = ["calls" if i < explained else None for i in range(n)]
         frame[f"reason_{k}_value"] = ["4" if i < explained else None for i in range(n)]
         frame[f"reason_{k}_points"] = [0.1 / k if i < explained else np.nan for i in range(n)]
+    frame["status"] = ["churned" if i % 5 == 4 else "active" for i in range(n)]
+    frame["scored_by"] = "final"
+    frame["other_points"] = [0.05 if i < explained else np.nan for i in range(n)]
+    frame["protective"] = ["tenure" if i < explained else None for i in range(n)]
+    frame["protective_value"] = ["12" if i < explained else None for i in range(n)]
+    frame["protective_points"] = [-0.02 if i < explained else np.nan for i in range(n)]
     return frame[list(SCORE_COLUMNS)]
 
 
