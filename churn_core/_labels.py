@@ -108,9 +108,25 @@ def format_points(points: np.ndarray, *, lang: str = "en") -> np.ndarray:
     return np.char.add(np.char.add(before, number), after)
 
 
+def place_words(quantile, *, lang: str = "en") -> np.ndarray:
+    """Where a value stands among all customers, from its quantile (the share of customers below it):
+    ``top 5% of customers``, ``lowest 10% of customers``, ``above the median``; empty where unknown."""
+    q = np.asarray(quantile, dtype=float)
+    out = np.full(q.shape, "", dtype=object)
+    for share in (0.25, 0.10, 0.05, 0.01):  # the tightest band that holds wins
+        out[q >= 1 - share] = text("reason.place.top", lang=lang, share=f"{share:.0%}")
+        out[q <= share] = text("reason.place.bottom", lang=lang, share=f"{share:.0%}")
+    middle = (q > 0.25) & (q < 0.75)
+    out[middle & (q >= 0.5)] = text("reason.place.above", lang=lang)
+    out[middle & (q < 0.5)] = text("reason.place.below", lang=lang)
+    return out
+
+
 def reason_sentences(sources: pd.Series, values: pd.Series, points: np.ndarray, *, roles: ColumnRoles,
-                     lang: str = "en") -> np.ndarray:
-    """One sentence per reason, e.g. ``4 customer-service calls (+21 pts)``; empty where there is no reason.
+                     lang: str = "en", quantiles: np.ndarray | None = None) -> np.ndarray:
+    """One sentence per reason, e.g. ``4 customer-service calls — top 5% of customers (+21 pts)``; empty
+    where there is no reason. ``quantiles`` (the share of customers below each value; NaN for plans and
+    categories) add the value's place among all customers.
 
     Vectorised: each distinct source is labelled once.
     """
@@ -123,9 +139,12 @@ def reason_sentences(sources: pd.Series, values: pd.Series, points: np.ndarray, 
         return out
     text_values = format_values(values)
     pts = format_points(np.nan_to_num(np.asarray(points, dtype=float)), lang=lang)
+    places = np.full(len(sources), "", dtype=object) if quantiles is None else place_words(quantiles, lang=lang)
     for source, idx in sources[present].groupby(sources[present], sort=False).groups.items():
         rows = np.asarray(idx)
         phrases = _phrases(str(source), values.iloc[rows], text_values.iloc[rows], roles=roles, lang=lang)
+        phrases = [text("reason.placed", lang=lang, phrase=p, place=w) if w else p
+                   for p, w in zip(phrases, places[rows])]
         out[rows] = [text("reason.sentence", lang=lang, phrase=p, points=q) for p, q in zip(phrases, pts[rows])]
     return out
 

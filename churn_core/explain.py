@@ -2,15 +2,21 @@
 
 SHAP values explain the *uncalibrated* model inside a fitted pipeline, in that model's own
 units: log-odds for XGBoost and logistic regression, probability for the random forest
-(``shap_units`` says which). TreeExplainer serves the tree models, LinearExplainer the
-logistic regression. Calibration is a monotone map applied afterwards, so it changes the
-scale of a customer's probability but not which features push it up or down.
+(``shap_units`` says which). XGBoost's own exact TreeSHAP (``pred_contribs``) serves XGBoost,
+shap's TreeExplainer the forest and LinearExplainer the logistic regression.
+
+Reasons are stated in points of the probability *shown* (calibrated and clipped): a customer's
+contributions, summed per driver (twin columns are one driver, see ``churn_core.features``),
+are rescaled so that the waterfall starts at the population's mean shown probability and ends
+at the customer's shown probability. Calibration is monotone, so the rescaling keeps every
+contribution's sign relative to that mean (see :func:`to_points`).
 """
 
 from __future__ import annotations
 
 import logging
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -84,8 +90,11 @@ def shap_values(model, frame: pd.DataFrame, *, background: pd.DataFrame | None =
     return _contributions(model, features.transform(frame), reference)
 
 
-def _contributions(model, X: pd.DataFrame, reference: pd.DataFrame | None) -> tuple[np.ndarray, float]:
-    """SHAP values for ``X``, the output of the feature step (``reference``: the linear model's background)."""
+def _contributions(model, X: pd.DataFrame, reference: pd.DataFrame | None, *, exact: bool = True
+                   ) -> tuple[np.ndarray, float]:
+    """SHAP values for ``X``, the output of the feature step (``reference``: the linear model's background).
+    ``exact=False`` lets the forest use tree-path (Saabas) contributions: additive like SHAP, and
+    a hundred times cheaper, for the customers an exact pass cannot reach within its time budget."""
     import shap
 
     _, middle, final = _parts(model)
@@ -97,7 +106,7 @@ def _contributions(model, X: pd.DataFrame, reference: pd.DataFrame | None) -> tu
         return contribs[:, :-1], float(contribs[0, -1]) if len(contribs) else 0.0
     if kind == "random_forest":
         explainer = _tree_explainer(final)
-        values = explainer.shap_values(X.to_numpy(dtype=float), check_additivity=False)
+        values = explainer.shap_values(X.to_numpy(dtype=float), check_additivity=False, approximate=not exact)
         return np.asarray(values)[:, :, 1], float(np.atleast_1d(explainer.expected_value)[1])
     data, ref = X, X if reference is None else reference
     for step in middle:  # the imputer was fitted on a frame, the scaler on its array output
@@ -160,23 +169,28 @@ def _share(values: pd.Series) -> np.ndarray:
     return (values / total).to_numpy() if total > 0 else values.to_numpy() * 0.0
 
 
-# -- reasons: SHAP values per customer, grouped by source column, in probability points ------------
+# -- reasons: contributions per customer, grouped by driver, in points of the shown probability -------
 
 # Measured on 2 cores (bench/explain.py): seconds per cost unit, where a unit is one leaf x depth^2
 # of one tree (exact TreeSHAP's cost). The linear model costs next to nothing per customer.
 _SECONDS_PER_UNIT = {"xgboost": 4.5e-9, "random_forest": 5.3e-9}
 _LINEAR_SECONDS_PER_ROW = 2e-6
 REASON_COLUMNS = ("reason_{k}", "reason_{k}_value", "reason_{k}_points")
+Calibrate = Callable[[np.ndarray], np.ndarray]
 
 
 @dataclass(frozen=True, eq=False)
 class Reasons:
     """The top-k reasons of each explained customer.
 
-    ``table`` has one row per explained customer: ``row`` (position in the explained frame) and,
-    for k = 1..top_k, ``reason_k`` (source column or derived feature), ``reason_k_value`` (the
-    customer's value, as text) and ``reason_k_points`` (the change in churn probability it causes,
-    as a fraction: 0.21 is +21 points). Reasons are ordered by the size of their effect.
+    ``table`` has one row per explained customer: ``row`` (position in the explained frame),
+    ``probability`` (shown), ``method`` (``shap`` or ``path``) and, for k = 1..top_k, ``reason_k``
+    (a driver: a column or derived feature standing for its twins), ``reason_k_value`` (the customer's
+    value, as text) and ``reason_k_points`` (its share of the probability, as a fraction: 0.21 is +21
+    points); ``other_points`` (every other driver together) and ``protective`` / ``protective_value`` /
+    ``protective_points`` (the driver lowering the risk most, if any). Reasons that raise the risk come
+    first, largest first; protective ones fill the list only when fewer raise it. For every row,
+    ``base_probability`` + the reasons' points + ``other_points`` = ``probability``.
     """
 
     table: pd.DataFrame
@@ -190,21 +204,25 @@ class Reasons:
 
 @dataclass(frozen=True, eq=False)
 class CustomerExplanation:
-    """Every source's contribution to one customer's probability, largest effect first.
+    """Every driver's share of one customer's shown probability, largest effect first.
 
-    ``base_probability`` + sum of ``points`` = ``model_probability`` (the uncalibrated model);
-    adding ``calibration`` gives ``probability``, the calibrated score.
+    ``base_probability`` (the population's mean shown probability) + sum of ``points`` = ``probability``.
     """
 
-    table: pd.DataFrame  # source, value, points, contribution (in ``units``)
+    table: pd.DataFrame  # source (driver), value, points, contribution (in ``units``)
     base_probability: float
-    model_probability: float
     probability: float
     units: str
 
     @property
-    def calibration(self) -> float:
-        return self.probability - self.model_probability
+    def raises(self) -> pd.DataFrame:
+        """The drivers that raise the risk, largest first."""
+        return self.table[self.table["points"] > 0].reset_index(drop=True)
+
+    @property
+    def protective(self) -> pd.DataFrame:
+        """The drivers that lower the risk, largest effect first."""
+        return self.table[self.table["points"] < 0].reset_index(drop=True)
 
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
@@ -218,6 +236,12 @@ def feature_sources(model) -> list[str]:
     for col, levels in features.levels_.items():
         sources += [col] * (len(levels) + 1)
     return sources
+
+
+def feature_drivers(model) -> list[str]:
+    """For each feature the model sees, its driver: the source, or the lead of the source's twins."""
+    drivers = getattr(_parts(model)[0], "drivers_", {}) or {}
+    return [drivers.get(s, s) for s in feature_sources(model)]
 
 
 def explain_seconds_per_row(model) -> float:
@@ -235,82 +259,148 @@ def explain_seconds_per_row(model) -> float:
     return _LINEAR_SECONDS_PER_ROW
 
 
-def explain_customers(model, frame: pd.DataFrame, *, top_k: int = 3, background: pd.DataFrame | None = None,
-                      chunk_rows: int = 50_000) -> Reasons:
-    """The ``top_k`` reasons of every customer of ``frame``, vectorised in chunks of ``chunk_rows``.
+def shown_probability(margin, *, units: str, calibrate: Calibrate | None = None) -> np.ndarray:
+    """The probability shown for a raw model output (log-odds or probability): calibrated and clipped."""
+    from .modeling import apply_calibrator
 
-    SHAP values of one-hot columns are summed back to their column, then expressed in
-    probability points of the uncalibrated model (log-odds contributions are scaled by the
-    secant of the logistic curve between the base and the customer's log-odds, so they add up
-    to the customer's probability minus the base probability).
+    margin = np.asarray(margin, dtype=float)
+    raw = 1.0 / (1.0 + np.exp(-margin)) if units == "log-odds" else margin
+    return calibrate(raw) if calibrate is not None else apply_calibrator(None, raw)
+
+
+def margin_at(probability: float, *, units: str, calibrate: Calibrate | None = None) -> float:
+    """The raw model output whose shown probability is ``probability`` (bisection on the monotone map)."""
+    low, high = (-40.0, 40.0) if units == "log-odds" else (0.0, 1.0)
+    for _ in range(80):
+        mid = (low + high) / 2
+        if shown_probability([mid], units=units, calibrate=calibrate)[0] < probability:
+            low = mid
+        else:
+            high = mid
+    return (low + high) / 2
+
+
+def to_points(values: np.ndarray, base: float, *, units: str, calibrate: Calibrate | None,
+              mean_probability: float) -> tuple[np.ndarray, np.ndarray]:
+    """Contributions (rows x drivers, in ``units``, summing to margin − ``base``) as points of the shown
+    probability, and the shown probability of each row.
+
+    The reference moves from the model's base output to the output m* whose shown probability is the
+    population's mean p̄: the shift (base − m*, the same for everyone) is shared among a customer's drivers
+    in proportion to their size. The shifted contributions sum to margin − m*, which has the sign of
+    p − p̄ because the map from output to shown probability is monotone; the secant (p − p̄) / (margin − m*)
+    then turns them into points that add up to p − p̄ exactly, each keeping its sign.
     """
+    values = np.asarray(values, dtype=float)
+    margin = base + values.sum(axis=1)
+    p = shown_probability(margin, units=units, calibrate=calibrate)
+    reference = margin_at(mean_probability, units=units, calibrate=calibrate)
+    size = np.abs(values)
+    total = size.sum(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(total > 0, size / total, 1.0 / max(values.shape[1], 1))
+        shifted = values + (base - reference) * share
+        gap = margin - reference
+        step = 1e-4 if units == "log-odds" else 1e-5
+        slope = (shown_probability(reference + step, units=units, calibrate=calibrate)
+                 - shown_probability(reference - step, units=units, calibrate=calibrate)) / (2 * step)
+        scale = np.where(np.abs(gap) > 1e-9, (p - mean_probability) / np.where(gap == 0, 1, gap), slope)
+    return shifted * scale[:, None], p
+
+
+def explain_customers(model, frame: pd.DataFrame, *, top_k: int = 3, background: pd.DataFrame | None = None,
+                      calibrate: Calibrate | None = None, mean_probability: float | None = None,
+                      deadline: float | None = None, chunk_rows: int | None = None) -> Reasons:
+    """The ``top_k`` reasons of every customer of ``frame``, vectorised in chunks.
+
+    ``calibrate`` maps the model's raw probability to the shown one (default: clipping only);
+    ``mean_probability`` is the waterfall's base (default: the mean shown probability of ``frame``).
+    ``deadline`` (a ``time.monotonic()`` instant) is a clock, not an estimate: a forest explains exactly
+    until it passes, then with tree-path contributions, so every customer gets reasons.
+    """
+    import time
+
     if top_k < 1:
         raise ParameterError(f"The 'top_k' parameter of explain_customers must be at least 1. Got {top_k} instead.",
                              code="bad_parameter", name="top_k", value=top_k)
     features = _parts(model)[0]
-    sources = feature_sources(model)
-    names = list(dict.fromkeys(sources))
-    grouping = np.zeros((len(sources), len(names)))
-    grouping[np.arange(len(sources)), [names.index(s) for s in sources]] = 1.0
+    kind, units = model_kind(model), shap_units(model)
+    drivers = feature_drivers(model)
+    names = list(dict.fromkeys(drivers))
+    grouping = np.zeros((len(drivers), len(names)))
+    grouping[np.arange(len(drivers)), [names.index(s) for s in drivers]] = 1.0
     reference = _reference(model, background)
+    if mean_probability is None:
+        raw = unwrap(model).predict_proba(frame)[:, 1] if len(frame) else np.zeros(0)
+        mean_probability = float(shown_probability(raw, units="probability", calibrate=calibrate).mean()) \
+            if len(frame) else 0.5
     k = min(top_k, len(names))
-    parts, base_probability = [], float("nan")
+    chunk_rows = chunk_rows or (2_000 if kind == "random_forest" else 50_000)
+    parts = []
     for start in range(0, len(frame), chunk_rows):
         chunk = frame.iloc[start:start + chunk_rows]
         X = features.transform(chunk)
-        values, base = _contributions(model, X, reference)
-        points, base_probability = _to_points(values, base, shap_units(model))
-        grouped = points @ grouping
-        order = np.argsort(-np.abs(grouped), axis=1, kind="stable")[:, :k]
-        top_points = np.take_along_axis(grouped, order, axis=1)
-        part = {"row": np.arange(start, start + len(chunk))}
+        exact = deadline is None or kind != "random_forest" or time.monotonic() < deadline
+        values, base = _contributions(model, X, reference, exact=exact)
+        grouped = values @ grouping
+        points, p = to_points(grouped, base, units=units, calibrate=calibrate, mean_probability=mean_probability)
+        # risk-raising drivers first (largest first), then protective ones (largest effect first)
+        key = np.where(points > 0, -points, 1.0 / (1.0 + np.abs(points)))
+        order = np.argsort(key, axis=1, kind="stable")[:, :k]
+        top_points = np.take_along_axis(points, order, axis=1)
+        part = {"row": np.arange(start, start + len(chunk)), "probability": p,
+                "method": "shap" if exact else "path"}
         for j in range(k):
-            which = order[:, j]
-            shown = np.full(len(chunk), None, dtype=object)
-            for i in np.unique(which):
-                at = which == i
-                column = chunk[names[i]] if names[i] in chunk else X[names[i]]
-                shown[at] = column.to_numpy()[at]
-            part[f"reason_{j + 1}"] = np.asarray(names, dtype=object)[which]
-            part[f"reason_{j + 1}_value"] = _as_text(shown)
+            part[f"reason_{j + 1}"] = np.asarray(names, dtype=object)[order[:, j]]
+            part[f"reason_{j + 1}_value"] = _shown_values(chunk, X, names, order[:, j])
             part[f"reason_{j + 1}_points"] = top_points[:, j]
+        part["other_points"] = (p - mean_probability) - top_points.sum(axis=1)
+        low = np.argmin(points, axis=1)
+        has_low = np.take_along_axis(points, low[:, None], axis=1)[:, 0] < 0
+        part["protective"] = np.where(has_low, np.asarray(names, dtype=object)[low], None)
+        part["protective_value"] = np.where(has_low, _shown_values(chunk, X, names, low), None)
+        part["protective_points"] = np.where(has_low, np.take_along_axis(points, low[:, None], axis=1)[:, 0], np.nan)
         parts.append(pd.DataFrame(part))
         logger.info("explained %d of %d customers", min(start + chunk_rows, len(frame)), len(frame))
-    columns = ["row", *[c.format(k=j + 1) for j in range(k) for c in REASON_COLUMNS]]
+    columns = ["row", "probability", "method", *[c.format(k=j + 1) for j in range(k) for c in REASON_COLUMNS],
+               "other_points", "protective", "protective_value", "protective_points"]
     table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
-    return Reasons(table[columns], k, shap_units(model), base_probability)
+    return Reasons(table[columns], k, units, float(mean_probability))
 
 
-def explain_customer(model, frame: pd.DataFrame, *, background: pd.DataFrame | None = None) -> CustomerExplanation:
-    """Every source's contribution for the one customer in ``frame`` (a one-row frame)."""
+def _shown_values(chunk: pd.DataFrame, X: pd.DataFrame, names: list[str], which: np.ndarray) -> np.ndarray:
+    shown = np.full(len(chunk), None, dtype=object)
+    for i in np.unique(which):
+        at = which == i
+        column = chunk[names[i]] if names[i] in chunk else X[names[i]]
+        shown[at] = column.to_numpy()[at]
+    return _as_text(shown)
+
+
+def explain_customer(model, frame: pd.DataFrame, *, background: pd.DataFrame | None = None,
+                     calibrate: Calibrate | None = None, mean_probability: float | None = None
+                     ) -> CustomerExplanation:
+    """Every driver's share of the shown probability of the one customer in ``frame`` (a one-row frame).
+    ``calibrate`` and ``mean_probability`` as for :func:`explain_customers` (give the population's mean:
+    one customer alone has no population)."""
     if len(frame) != 1:
         raise ParameterError(f"explain_customer explains one customer at a time. Got {len(frame)} rows instead; "
                              "pass frame.iloc[[i]].", code="bad_parameter", name="frame", value=len(frame))
     features = _parts(model)[0]
     X = features.transform(frame)
+    units = shap_units(model)
     values, base = _contributions(model, X, _reference(model, background))
-    points, base_probability = _to_points(values, base, shap_units(model))
-    table = pd.DataFrame({"source": feature_sources(model), "points": points[0], "contribution": values[0]})
+    if mean_probability is None:
+        mean_probability = float(shown_probability([base], units=units, calibrate=calibrate)[0])
+    table = pd.DataFrame({"source": feature_drivers(model), "contribution": values[0]})
     table = table.groupby("source", sort=False, as_index=False).sum()
+    points, p = to_points(table["contribution"].to_numpy()[None, :], base, units=units, calibrate=calibrate,
+                          mean_probability=mean_probability)
+    table.insert(1, "points", points[0])
     table.insert(1, "value", _as_text(np.array([frame[s].iloc[0] if s in frame else X[s].iloc[0]
                                                 for s in table["source"]], dtype=object)))
     table = table.reindex(table["points"].abs().sort_values(ascending=False, kind="stable").index)
-    model_probability = base_probability + float(points[0].sum())
-    probability = float(model.predict_proba(frame)[0, 1])
-    return CustomerExplanation(table.reset_index(drop=True), base_probability, model_probability, probability,
-                               shap_units(model))
-
-
-def _to_points(values: np.ndarray, base: float, units: str) -> tuple[np.ndarray, float]:
-    """SHAP values as probability changes, and the base as a probability."""
-    if units == "probability":
-        return values, base
-    total = values.sum(axis=1)
-    p0 = 1.0 / (1.0 + np.exp(-base))
-    p = 1.0 / (1.0 + np.exp(-(base + total)))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        scale = np.where(np.abs(total) > 1e-9, (p - p0) / total, p0 * (1 - p0))
-    return values * scale[:, None], float(p0)
+    return CustomerExplanation(table.reset_index(drop=True), float(mean_probability), float(p[0]), units)
 
 
 def _as_text(values: np.ndarray) -> np.ndarray:

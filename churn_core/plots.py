@@ -375,8 +375,8 @@ def risk_gauge(probability: float, *, bounds: list[float], labels: Labels) -> go
 
 def reason_waterfall(explanation, *, names: dict[str, str], labels: Labels, top: int = 8,
                      values: dict[str, str] | None = None) -> go.Figure:
-    """From the average customer's probability to this customer's, one bar per factor (the ``top``
-    largest; the rest pooled), then the calibration step. In percentage points."""
+    """From the average customer's probability to this customer's, one bar per driver (the ``top``
+    largest; the rest pooled). In points of the shown probability: the bars add up exactly."""
     table = explanation.table
     head, rest = table.head(top), table.iloc[top:]
     values = values or {}
@@ -384,8 +384,6 @@ def reason_waterfall(explanation, *, names: dict[str, str], labels: Labels, top:
              for s, v, p in zip(head["source"], head["value"], head["points"])]
     if len(rest):
         steps.append((labels.overall, float(rest["points"].sum()) * 100))
-    if abs(explanation.calibration) > 1e-9:
-        steps.append((labels.threshold, explanation.calibration * 100))
     x = [labels.baseline, *[s[0] for s in steps], labels.predicted]
     y = [explanation.base_probability * 100, *[s[1] for s in steps], 0]
     measure = ["absolute", *["relative"] * len(steps), "total"]

@@ -33,6 +33,7 @@ class RiskFilter:
     segments: tuple[str, ...] = ()
     top_reasons: tuple[str, ...] = ()  # sources of the first reason
     actions: tuple[str, ...] = ()
+    status: str = "active"  # active (the call list), churned (those the data says already left) or all
 
 
 @dataclass(frozen=True, eq=False)
@@ -93,7 +94,12 @@ def filter_customers(scored: ScoredCustomers, *, where: RiskFilter = RiskFilter(
     if not 0 <= low <= high <= 1:
         raise ParameterError(f"The probability range must satisfy 0 <= low <= high <= 1. Got {where.probability} "
                              "instead.", code="bad_parameter", name="probability", value=list(where.probability))
+    if where.status not in ("active", "churned", "all"):
+        raise ParameterError(f"The 'status' filter must be 'active', 'churned' or 'all'. Got {where.status!r} "
+                             "instead.", code="bad_parameter", name="status", value=where.status)
     mask = (p >= low) & (p <= high)
+    if where.status != "all":
+        mask &= scored.active if where.status == "active" else ~scored.active
     for column, values in (("tier", where.tiers), ("value_band", where.value_bands), ("segment", where.segments),
                            ("action", where.actions)):
         if values:
@@ -145,18 +151,63 @@ def call_list(selection: RiskSelection, *, lang: str = "en", sort: str | None = 
 
 
 def in_words(scored: ScoredCustomers, table: pd.DataFrame, *, lang: str = "en") -> pd.DataFrame:
-    """Rows of the scored frame (``RiskSelection.table``) as the call list's columns, reasons in words."""
+    """Rows of the scored frame (``RiskSelection.table``) as the call list's columns, reasons in words.
+
+    ``base_probability`` + ``reason_k_pts`` (k = 1..3) + ``other_pts`` = ``churn_probability`` (points as
+    fractions of 1). Churned customers keep their probability but have no tier, priority, reasons or action.
+    """
     check_language(lang)
-    out = pd.DataFrame({"id": table["id"].astype(str), "churn_probability": table["probability"].round(4),
+    rows = table["row"].to_numpy()
+    out = pd.DataFrame({"id": table["id"].astype(str), "status": table["status"].astype(str),
+                        "churn_probability": table["probability"].round(4),
                         "risk_tier": table["tier"].astype(str), "due_within_hours": table["due_hours"],
-                        "priority": table["priority"].round(2), "value": table["value"].round(2)})
+                        "priority": table["priority"].round(2), "value": table["value"].round(2),
+                        "scored_by": table["scored_by"].astype(str),
+                        "base_probability": round(float(scored.base_probability or 0.0), 4)})
     for k in range(1, STORED_REASONS + 1):
         out[f"reason_{k}"] = reason_sentences(table[f"reason_{k}"], table[f"reason_{k}_value"],
                                               table[f"reason_{k}_points"].to_numpy(), roles=scored.dataset.roles,
-                                              lang=lang)
+                                              lang=lang, quantiles=_quantiles(scored, table[f"reason_{k}"], rows))
+        out[f"reason_{k}_pts"] = table[f"reason_{k}_points"].round(4)
+    out["other_pts"] = table["other_points"].round(4)
+    protective = reason_sentences(table["protective"], table["protective_value"],
+                                  table["protective_points"].to_numpy(), roles=scored.dataset.roles, lang=lang,
+                                  quantiles=_quantiles(scored, table["protective"], rows))
+    out["protective"] = protective
     words = {key: scored.policy.action_text(key, lang=lang) for key in table["action"].cat.categories}
     out["action"] = table["action"].astype(object).map(words)
     return out
+
+
+def explanation_in_words(scored: ScoredCustomers, row: int, explanation, *, lang: str = "en", top: int = 3,
+                         protective: int = 2) -> tuple[list[str], list[str]]:
+    """One customer's reasons in words: the ``top`` drivers raising the risk, then (apart) the ``protective``
+    drivers lowering it most, each with its place among all customers."""
+    check_language(lang)
+    out = []
+    for part in (explanation.raises.head(top), explanation.protective.head(protective)):
+        rows = np.full(len(part), int(row))
+        out.append(list(reason_sentences(part["source"], part["value"], part["points"].to_numpy(),
+                                         roles=scored.dataset.roles, lang=lang,
+                                         quantiles=_quantiles(scored, part["source"], rows))))
+    return out[0], out[1]
+
+
+def _quantiles(scored: ScoredCustomers, sources: pd.Series, rows: np.ndarray) -> np.ndarray:
+    """The share of all customers below each row's value of its reason's source (mid-rank; NaN for plans,
+    categories and missing values)."""
+    q = np.full(len(rows), np.nan)
+    names = sources.to_numpy(dtype=object)
+    for source in pd.unique(names[pd.notna(names)]):
+        ordered = scored.sorted_values(str(source))
+        if ordered is None or ordered.size == 0:
+            continue
+        at = names == source
+        x = scored.numeric_values(str(source))[rows[at]]
+        low = np.searchsorted(ordered, x, side="left")
+        high = np.searchsorted(ordered, x, side="right")
+        q[at] = np.where(np.isnan(x), np.nan, (low + high) / 2 / ordered.size)
+    return q
 
 
 # -- one customer --------------------------------------------------------------------------------------------
@@ -211,15 +262,20 @@ def customer_profile(scored: ScoredCustomers, row: int, *, model, top: int = 6, 
     from .explain import model_kind
 
     data = scored.dataset.frame
-    background = _background(data) if model_kind(model) == "logistic_regression" else None
-    explanation = explain_customer(model, data.iloc[[row]], background=background)
+    scorer = scored.scorer
+    fit = model if scorer is None else scorer.fit_for(row)
+    background = _background(data) if model_kind(fit) == "logistic_regression" else None
+    calibrate = scorer.calibrate if scorer is not None else getattr(model, "calibrate", None)
+    explanation = explain_customer(fit, data.iloc[[row]], background=background, calibrate=calibrate,
+                                   mean_probability=scored.base_probability)
     record = scored.frame.iloc[row]
     top_sources = explanation.table.head(top)
     population = _population(scored, row, top_sources["source"])
     similar = _similar(scored, row, explanation.table, min_similar=min_similar)
     return CustomerProfile(int(row), str(record["id"]), float(record["probability"]), str(record["tier"]),
                            None if pd.isna(record["due_hours"]) else int(record["due_hours"]),
-                           float(record["priority"]), float(record["value"]), explanation,
+                           float(record["priority"]) if pd.notna(record["priority"]) else float("nan"),
+                           float(record["value"]), explanation,
                            _profile_actions(scored, row, explanation.table), population, similar)
 
 

@@ -3,11 +3,21 @@
 Two layers, so that changing a business assumption never needs the model again:
 
 * :func:`score_dataset` / :func:`score_customers` run the model once: the calibrated churn
-  probability of every customer and the top-3 SHAP reasons of the riskiest ones (everyone
-  when the explainer is fast enough, see ``explain``). A stored dataset's scores are kept in
-  DuckDB per model run, so two runs' scores can be compared.
+  probability of every customer and the reasons of every active one. A stored dataset's
+  scores are kept in DuckDB per model run, so two runs' scores can be compared.
 * :func:`apply_policy` turns those into the risk list: tier and due time, value, priority
   (probability x value x retention likelihood / contact cost) and the playbook action.
+
+Who is scored, and by which fit (``scored_by``):
+
+* On the data the champion run was trained on, every customer is scored by a fit that never saw
+  them: a training-split customer by the cross-validation fold fit that left them out (``oof``),
+  a holdout customer by the final fit (``holdout``). Any other data is scored by the final fit
+  (``final``). Runs trained before fold fits were kept can only score their own data in sample
+  (``in_sample``), and say so.
+* Where the file has a target, customers whose target says churned have ``status`` ``churned``:
+  they keep their out-of-sample probability (so anyone can check the scores against the labels)
+  but get no tier, priority, reasons or action, and are left out of the call list and its KPIs.
 """
 
 from __future__ import annotations
@@ -26,7 +36,7 @@ from .dataset import Dataset
 from .errors import NotFoundError, ParameterError, SchemaError
 from .i18n import check_language, has_key, text
 from .roles import ColumnRoles, flag_codes
-from .store import SCORE_COLUMNS, Store
+from .store import REASON_COLUMNS, SCORE_COLUMNS, Store
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +64,7 @@ DEFAULT_TIERS: tuple[RiskTier, ...] = (
     RiskTier("low", 0.0, None, "none"),
 )
 CHANNELS = ("personal", "automated", "monitor", "none")
+CHURNED = "churned"  # the tier (and status) of a customer the data says already left
 
 
 @dataclass(frozen=True)
@@ -166,13 +177,48 @@ class ScoredCustomers:
     model: str
     policy: RiskPolicy
     units: str
-    base_probability: float | None
+    base_probability: float | None  # the reasons' base: the mean shown probability of these customers
     derived: pd.DataFrame = field(repr=False)  # derived features (total_charge...) per customer
     score_set: int | None = None
     seconds: float | None = None
+    scorer: Scorer | None = field(default=None, repr=False)
 
     def to_frame(self) -> pd.DataFrame:
         return self.frame.copy()
+
+    @property
+    def scoring(self) -> str:
+        """``out_of_sample`` (the run's own data, each customer by a fit that did not see them), ``final``
+        (data the run never saw) or ``in_sample`` (an old run without fold fits, on its own data)."""
+        by = set(self.frame["scored_by"].dropna().unique())
+        return "in_sample" if "in_sample" in by else "out_of_sample" if by & {"oof", "holdout"} else "final"
+
+    @cached_property
+    def active(self) -> np.ndarray:
+        """Whether each customer is still a customer (not churned according to the data)."""
+        return (self.frame["status"].astype(str) != CHURNED).to_numpy()
+
+    @property
+    def churned(self) -> int:
+        """Customers the data says already left (shown apart, never called)."""
+        return int((~self.active).sum())
+
+    @property
+    def churned_rate(self) -> float:
+        return self.churned / len(self.frame) if len(self.frame) else 0.0
+
+    def tier_counts(self) -> dict[str, int]:
+        """Customers still here in each tier of the policy, highest tier first."""
+        counts = self.frame.loc[self.active, "tier"].astype(str).value_counts()
+        return {t.key: int(counts.get(t.key, 0)) for t in self.policy.tiers}
+
+    def scored_by_counts(self) -> dict[str, int]:
+        """How many customers each kind of fit scored (``oof``, ``holdout``, ``final``, ``in_sample``)."""
+        return {str(k): int(v) for k, v in self.frame["scored_by"].astype(str).value_counts().items()}
+
+    @property
+    def explained_active(self) -> int:
+        return int((self.frame["explained"].to_numpy(dtype=bool) & self.active).sum())
 
     @property
     def explained(self) -> int:
@@ -234,7 +280,79 @@ class ScoredCustomers:
         """The same scores under other business assumptions (no model needed)."""
         frame = apply_policy(self.frame, self.dataset, derived=self.derived, policy=policy)
         return ScoredCustomers(frame, self.dataset, self.run_id, self.model, policy, self.units,
-                               self.base_probability, self.derived, self.score_set, self.seconds)
+                               self.base_probability, self.derived, self.score_set, self.seconds, self.scorer)
+
+
+@dataclass(frozen=True, eq=False)
+class Scorer:
+    """The fits that score one dataset honestly, and which fit scores which row.
+
+    ``fit_of[i]`` is -1 where the final fit scores row i, else the fold whose fit left row i out.
+    ``scored_by[i]`` says the same in words: ``oof``, ``holdout``, ``final`` or ``in_sample``.
+    """
+
+    model: object  # the champion: OOF-calibrated model or plain pipeline
+    fit_of: np.ndarray = field(repr=False)
+    scored_by: np.ndarray = field(repr=False)
+    folds_path: str | None = None
+    folds_sha256: str | None = None
+
+    @cached_property
+    def folds(self) -> list:
+        if self.folds_path is None or not (self.fit_of >= 0).any():
+            return []
+        from .artifacts import load_model
+
+        return list(load_model(self.folds_path, sha256=self.folds_sha256))
+
+    def fit_for(self, row: int):
+        """The fitted pipeline that scores (and explains) row ``row``."""
+        k = int(self.fit_of[row])
+        return self.model if k < 0 else self.folds[k]
+
+    def calibrate(self, raw) -> np.ndarray:
+        from .modeling import apply_calibrator
+
+        return self.model.calibrate(raw) if hasattr(self.model, "calibrate") else apply_calibrator(None, raw)
+
+    def raw(self, frame: pd.DataFrame) -> np.ndarray:
+        """The uncalibrated churn probability of every row, each from its own fit."""
+        raw = np.empty(len(frame))
+        for k, rows in self.groups():
+            fit = self.model if k < 0 else self.folds[k]
+            part = frame.iloc[rows]
+            raw[rows] = fit.predict_raw(part) if k < 0 and hasattr(fit, "predict_raw") else \
+                fit.predict_proba(part)[:, 1]
+        return raw
+
+    def groups(self, rows: np.ndarray | None = None):
+        """(fit, positions) pairs over ``rows`` (default: every row), the final fit as -1."""
+        rows = np.arange(len(self.fit_of)) if rows is None else np.asarray(rows, dtype=int)
+        for k in np.unique(self.fit_of[rows]):
+            yield int(k), rows[self.fit_of[rows] == k]
+
+
+def build_scorer(dataset: Dataset, *, store: Store, champion, model) -> Scorer:
+    """Which fit scores each customer of ``dataset`` (see the module docstring)."""
+    n = dataset.n_rows
+    final = np.full(n, -1), np.full(n, "final", dtype=object)
+    run = store.get_run(champion.run_id)
+    own = dataset.version == run.dataset_version if dataset.version is not None else False
+    if not own:
+        trained = next((v for v in store.list_datasets().versions if v.version == run.dataset_version), None)
+        own = trained is not None and trained.sha256 == dataset.sha256 and trained.rows == n
+    if not own:
+        return Scorer(model, *final)
+    predictions = store.load_predictions(champion.run_id, champion.model, split=None)
+    entry = champion.entry
+    if predictions.empty or "folds_artifact" not in entry or (predictions["split"] != "train").all():
+        return Scorer(model, np.full(n, -1), np.full(n, "in_sample", dtype=object))
+    fit_of, scored_by = np.full(n, -1), np.full(n, "final", dtype=object)
+    train = predictions[predictions["split"] == "train"]
+    fit_of[train["row_index"].to_numpy()] = train["fold"].to_numpy(dtype=int)
+    scored_by[train["row_index"].to_numpy()] = "oof"
+    scored_by[predictions.loc[predictions["split"] == "holdout", "row_index"].to_numpy()] = "holdout"
+    return Scorer(model, fit_of, scored_by, entry["folds_artifact"], entry["folds_sha256"])
 
 
 def input_columns(model) -> list[str]:
@@ -265,10 +383,12 @@ def score_customers(dataset: Dataset, *, store: Store, policy: RiskPolicy | None
                     champion=None) -> ScoredCustomers:
     """Score every customer of ``dataset`` with the champion (nothing is stored).
 
-    ``explain``: ``"auto"`` explains the riskiest customers first, as many as the explainer
-    can do in ``explain_budget_s`` seconds (everyone for XGBoost and logistic regression on
-    typical sizes); ``"all"``, ``"none"``, or a number of customers. ``champion`` pins the champion (a
-    :class:`Champion` read once by the caller), so a promotion in between cannot mix two runs.
+    Each customer is scored by a fit that did not see them where the dataset is the champion's own
+    training data (see the module docstring). ``explain``: ``"auto"`` and ``"all"`` explain every active
+    customer, riskiest first (``explain_budget_s`` is a clock: a forest explains exactly until it runs
+    out, then with tree-path contributions, so nobody is left without reasons); ``"none"``, or a number
+    of customers. ``champion`` pins the champion (a :class:`Champion` read once by the caller), so a
+    promotion in between cannot mix two runs.
     """
     champion, loaded = champion_model(store, champion=champion)
     model = loaded if model is None else model
@@ -277,14 +397,15 @@ def score_customers(dataset: Dataset, *, store: Store, policy: RiskPolicy | None
         raise SchemaError(f"The file lacks columns the champion model was trained on: {missing}. Add them, "
                           "or train a model on data with this file's columns.", code="score_columns_missing",
                           columns=missing)
+    scorer = build_scorer(dataset, store=store, champion=champion, model=model)
     start = time.perf_counter()
-    base, derived, units, base_probability = _score(model, dataset, explain=explain, budget=explain_budget_s)
+    base, derived, units, base_probability = _score(scorer, dataset, explain=explain, budget=explain_budget_s)
     seconds = time.perf_counter() - start
     logger.info("scored %d customers with run %d %s in %.1f s (%d explained)", len(base), champion.run_id,
                 champion.model, seconds, int(base["explained"].sum()))
     policy = policy or RiskPolicy()
     return ScoredCustomers(apply_policy(base, dataset, derived=derived, policy=policy), dataset, champion.run_id,
-                           champion.model, policy, units, base_probability, derived, None, seconds)
+                           champion.model, policy, units, base_probability, derived, None, seconds, scorer)
 
 
 def score_dataset(dataset: Dataset, *, store: Store, policy: RiskPolicy | None = None, explain: str | int = "auto",
@@ -305,17 +426,19 @@ def score_dataset(dataset: Dataset, *, store: Store, policy: RiskPolicy | None =
     found = store.find_score_set(run_id=champion.run_id, model=champion.model, dataset_version=dataset.version)
     if reuse and found is not None and found.rows == dataset.n_rows:
         base = _with_ids(store.load_scores(found.id), dataset)
-        derived = _derived(model, dataset.frame)
-        return ScoredCustomers(apply_policy(base, dataset, derived=derived, policy=policy), dataset,
-                               champion.run_id, champion.model, policy, found.units, found.base_probability,
-                               derived, found.id, found.seconds)
+        if base["status"].notna().all():  # sets stored before statuses were kept are scored again
+            scorer = build_scorer(dataset, store=store, champion=champion, model=model)
+            derived = _derived(model, dataset.frame)
+            return ScoredCustomers(apply_policy(base, dataset, derived=derived, policy=policy), dataset,
+                                   champion.run_id, champion.model, policy, found.units, found.base_probability,
+                                   derived, found.id, found.seconds, scorer)
     scored = score_customers(dataset, store=store, policy=policy, explain=explain,
                              explain_budget_s=explain_budget_s, model=model, champion=champion)
     stored = store.save_scores(_storable(scored.frame), run_id=scored.run_id, model=scored.model,
                                dataset_version=dataset.version, units=scored.units,
                                base_probability=scored.base_probability, seconds=scored.seconds)
     return ScoredCustomers(scored.frame, dataset, scored.run_id, scored.model, policy, scored.units,
-                           scored.base_probability, scored.derived, stored.id, scored.seconds)
+                           scored.base_probability, scored.derived, stored.id, scored.seconds, scored.scorer)
 
 
 def explain_rows(scored: ScoredCustomers, rows, *, model, store: Store | None = None) -> ScoredCustomers:
@@ -323,74 +446,83 @@ def explain_rows(scored: ScoredCustomers, rows, *, model, store: Store | None = 
     rows = np.asarray(sorted(set(int(r) for r in rows)), dtype=int)
     if rows.size == 0:
         return scored
-    reasons, _ = _reasons(model, scored.dataset.frame, rows)
+    scorer = scored.scorer or Scorer(model, np.full(len(scored.frame), -1), np.full(len(scored.frame), "final"))
+    reasons = _reasons(scorer, scored.dataset.frame, rows, mean_probability=scored.base_probability)
     frame = scored.frame.copy()
-    cols = [c for c in SCORE_COLUMNS if c.startswith("reason_")]
+    cols = list(REASON_COLUMNS)
     frame.loc[rows, cols] = reasons[cols].to_numpy()
     frame.loc[rows, "explained"] = True
     if store is not None and scored.score_set is not None:
         store.update_reasons(scored.score_set, reasons)
     return ScoredCustomers(apply_policy(frame, scored.dataset, derived=scored.derived, policy=scored.policy),
                            scored.dataset, scored.run_id, scored.model, scored.policy, scored.units,
-                           scored.base_probability, scored.derived, scored.score_set, scored.seconds)
+                           scored.base_probability, scored.derived, scored.score_set, scored.seconds, scorer)
 
 
 def unexplained_rows(scored: ScoredCustomers, *, limit: int | None = None) -> np.ndarray:
-    """Positions of customers without stored reasons, riskiest first."""
-    pending = np.flatnonzero(~scored.frame["explained"].to_numpy(dtype=bool))
+    """Positions of active customers without stored reasons, riskiest first."""
+    pending = np.flatnonzero(~scored.frame["explained"].to_numpy(dtype=bool) & scored.active)
     order = np.argsort(-scored.frame["probability"].to_numpy()[pending], kind="stable")
     return pending[order][:limit]
 
 
-def _score(model, dataset: Dataset, *, explain: str | int, budget: float):
-    from .explain import explain_seconds_per_row, shap_units
+def statuses(dataset: Dataset) -> np.ndarray:
+    """``active`` or ``churned`` per customer: churned where the file's target says so."""
+    status = np.full(dataset.n_rows, "active", dtype=object)
+    if dataset.has_target:
+        y = pd.to_numeric(dataset.target(), errors="coerce").to_numpy(dtype=float)
+        status[y == 1] = CHURNED
+    return status
+
+
+def _score(scorer: Scorer, dataset: Dataset, *, explain: str | int, budget: float):
+    from .explain import shap_units
 
     frame = dataset.frame
-    proba, raw = _probabilities(model, frame)
+    raw = scorer.raw(frame)
+    proba = scorer.calibrate(raw)
     n = len(frame)
-    if explain == "auto":
-        per_row = explain_seconds_per_row(model)
-        count = n if per_row * n <= budget else int(budget / per_row)
-    elif explain == "all":
-        count = n
+    status = statuses(dataset)
+    active = np.flatnonzero(status != CHURNED)
+    if explain in ("auto", "all"):
+        count = active.size
     elif explain == "none":
         count = 0
-    elif isinstance(explain, (int, np.integer)) and explain >= 0:
-        count = min(int(explain), n)
+    elif isinstance(explain, (int, np.integer)) and not isinstance(explain, bool) and explain >= 0:
+        count = min(int(explain), active.size)
     else:
         raise ParameterError(f"The 'explain' parameter must be 'auto', 'all', 'none' or a number of customers. "
                              f"Got {explain!r} instead.", code="bad_parameter", name="explain", value=explain)
-    order = np.argsort(-proba, kind="stable")[:count]
+    order = active[np.argsort(-proba[active], kind="stable")][:count]
+    base_probability = float(proba.mean()) if n else None
     base = pd.DataFrame({"row_index": np.arange(n), "probability": proba, "probability_raw": raw,
-                         "explained": False})
-    base_probability = None
+                         "explained": False, "status": status, "scored_by": scorer.scored_by})
     if count:
-        reasons, base_probability = _reasons(model, frame, order)
+        reasons = _reasons(scorer, frame, order, mean_probability=base_probability, budget=budget)
         base = base.merge(reasons, on="row_index", how="left")
         base["explained"] = base["reason_1"].notna()
     base = _pad_reasons(base)
-    return _with_ids(base, dataset), _derived(model, frame), shap_units(model), base_probability
+    return _with_ids(base, dataset), _derived(scorer.model, frame), shap_units(scorer.model), base_probability
 
 
-def _probabilities(model, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Calibrated and uncalibrated churn probabilities, from one pass of the model."""
-    if hasattr(model, "calibrator_"):
-        from .modeling import apply_calibrator
-
-        raw = np.asarray(model.predict_raw(frame), dtype=float)
-        return np.asarray(apply_calibrator(model.calibrator_, raw), dtype=float), raw
-    proba = np.asarray(model.predict_proba(frame)[:, 1], dtype=float)
-    return proba, proba
-
-
-def _reasons(model, frame: pd.DataFrame, rows: np.ndarray) -> tuple[pd.DataFrame, float]:
-    """The stored reasons (``row_index`` and reason columns) of the customers at ``rows``, and the base."""
+def _reasons(scorer: Scorer, frame: pd.DataFrame, rows: np.ndarray, *, mean_probability: float | None,
+             budget: float | None = None) -> pd.DataFrame:
+    """The stored reasons (``row_index`` and reason columns) of the customers at ``rows``, each explained
+    by the fit that scored them, in points of the shown probability around ``mean_probability``."""
     from .explain import explain_customers
 
-    reasons = explain_customers(model, frame.iloc[rows], top_k=STORED_REASONS, background=_background(frame))
-    table = reasons.table
-    table["row_index"] = np.asarray(rows)[table.pop("row").to_numpy()]
-    return _pad_reasons(table), reasons.base_probability
+    deadline = None if budget is None else time.monotonic() + budget
+    background = _background(frame)
+    parts = []
+    for k, at in scorer.groups(rows):
+        fit = scorer.model if k < 0 else scorer.folds[k]
+        reasons = explain_customers(fit, frame.iloc[at], top_k=STORED_REASONS, background=background,
+                                    calibrate=scorer.calibrate, mean_probability=mean_probability, deadline=deadline)
+        table = reasons.table.drop(columns=["probability", "method"])
+        table["row_index"] = at[table.pop("row").to_numpy()]
+        parts.append(table)
+    table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({"row_index": []})
+    return _pad_reasons(table)
 
 
 def _background(frame: pd.DataFrame) -> pd.DataFrame:
@@ -400,10 +532,10 @@ def _background(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _pad_reasons(frame: pd.DataFrame) -> pd.DataFrame:
-    for k in range(1, STORED_REASONS + 1):
-        for col, dtype in ((f"reason_{k}", object), (f"reason_{k}_value", object), (f"reason_{k}_points", float)):
-            if col not in frame:
-                frame[col] = pd.Series(np.nan if dtype is float else None, index=frame.index, dtype=dtype)
+    for col in REASON_COLUMNS:
+        if col not in frame:
+            numeric = col.endswith("_points")
+            frame[col] = pd.Series(np.nan if numeric else None, index=frame.index, dtype=float if numeric else object)
     return frame
 
 
@@ -432,18 +564,24 @@ def _storable(frame: pd.DataFrame) -> pd.DataFrame:
 # -- the policy layer -------------------------------------------------------------------------------------
 
 def apply_policy(base: pd.DataFrame, dataset: Dataset, *, derived: pd.DataFrame, policy: RiskPolicy) -> pd.DataFrame:
-    """Tier, due time, value, value band, segment, priority and action for each scored customer."""
+    """Tier, due time, value, value band, segment, priority and action for each scored customer.
+    Churned customers (``status``) get the tier ``churned`` and no due time, priority or action."""
     from .analysis import segment_masks
 
     base = base.rename(columns={"row": "row_index", "id": "customer_id"})  # a scored frame can be re-policied
     out = base[[c for c in base.columns if c in SCORE_COLUMNS]].copy()
     out.insert(0, "row", out.pop("row_index"))
     out.insert(1, "id", out.pop("customer_id"))
+    if "status" not in out or out["status"].isna().any():
+        out["status"] = statuses(dataset)
+    churned = (out["status"].astype(str) == CHURNED).to_numpy()
     tier = assign_tiers(out["probability"].to_numpy(), tiers=policy.tiers)
+    tier[churned] = CHURNED
     by_key = {t.key: t for t in policy.tiers}
-    out["tier"] = pd.Categorical(tier, categories=[t.key for t in policy.tiers])
-    out["due_hours"] = pd.array([by_key[k].due_hours for k in tier], dtype="Int64")
-    out["channel"] = pd.Categorical([by_key[k].channel for k in tier], categories=list(CHANNELS))
+    gone = RiskTier(CHURNED, 0.0, None, "none")
+    out["tier"] = pd.Categorical(tier, categories=[*(t.key for t in policy.tiers), CHURNED])
+    out["due_hours"] = pd.array([by_key.get(k, gone).due_hours for k in tier], dtype="Int64")
+    out["channel"] = pd.Categorical([by_key.get(k, gone).channel for k in tier], categories=list(CHANNELS))
     value = dataset.value()
     if value is None:
         out["value"] = float(policy.ltv)
@@ -459,8 +597,11 @@ def apply_policy(base: pd.DataFrame, dataset: Dataset, *, derived: pd.DataFrame,
     for key in reversed(list(masks.columns)):  # the first segment (highest priority) wins
         segment[masks[key].to_numpy()] = key
     out["segment"] = pd.Categorical(segment, categories=[*masks.columns, "none"])
-    out["priority"] = (out["probability"] * out["value"] * policy.retention_likelihood / policy.contact_cost)
-    out["action"] = _actions(out, dataset, derived, policy)
+    out["priority"] = np.where(churned, np.nan, out["probability"] * out["value"] * policy.retention_likelihood
+                               / policy.contact_cost)
+    action = _actions(out, dataset, derived, policy)
+    out["action"] = pd.Categorical(np.where(churned, None, np.asarray(action, dtype=object)),
+                                   categories=action.categories)
     return out
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy.special import logit
 
@@ -63,13 +64,30 @@ def test_customer_contributions_add_up_to_the_probability(trained, bundled_ds, n
 
     model = next(m for m in trained.models if m.name == name).estimator
     for i in trained.test_index[:5]:
-        e = explain_customer(model, bundled_ds.frame.iloc[[i]], background=bundled_ds.frame.iloc[:500])
-        raw = unwrap(model).predict_proba(bundled_ds.frame.iloc[[i]])[0, 1]
-        assert e.base_probability + e.table["points"].sum() == pytest.approx(raw, abs=1e-5)
-        assert e.model_probability + e.calibration == pytest.approx(e.probability)
-        assert e.probability == pytest.approx(model.predict_proba(bundled_ds.frame.iloc[[i]])[0, 1])
+        e = explain_customer(model, bundled_ds.frame.iloc[[i]], background=bundled_ds.frame.iloc[:500],
+                             calibrate=model.calibrate, mean_probability=0.14)
+        shown = model.predict_proba(bundled_ds.frame.iloc[[i]])[0, 1]
+        # from the population's mean shown probability to this customer's shown probability: no calibration bar
+        assert e.base_probability == 0.14 and e.probability == pytest.approx(shown, abs=1e-6)
+        assert e.base_probability + e.table["points"].sum() == pytest.approx(shown, abs=1e-6)
         assert e.table["points"].abs().is_monotonic_decreasing
         assert "state" in set(e.table["source"]) and not e.table["source"].str.contains("=").any()
+        assert "total_day_charge" not in set(e.table["source"])  # a twin of day minutes: one driver
+        assert set(e.raises["source"]) | set(e.protective["source"]) <= set(e.table["source"])
+
+
+@pytest.mark.parametrize("name", ["logistic_regression", "xgboost"])
+def test_rescaling_keeps_each_contributions_sign_when_the_base_is_the_models(trained, bundled_ds, name):
+    from churn_core.explain import explain_customer, shap_values, shown_probability
+
+    model = next(m for m in trained.models if m.name == name).estimator
+    row = bundled_ds.frame.iloc[[int(trained.test_index[3])]]
+    background = bundled_ds.frame.iloc[:500]
+    _, base = shap_values(model, row, background=background)
+    at_base = shown_probability([base], units="log-odds", calibrate=model.calibrate)[0]
+    e = explain_customer(model, row, background=background, calibrate=model.calibrate, mean_probability=at_base)
+    same = np.sign(e.table["points"]) == np.sign(e.table["contribution"])
+    assert same[e.table["contribution"].abs() > 1e-9].all()
 
 
 @pytest.mark.parametrize("name", ["logistic_regression", "xgboost"])
@@ -79,15 +97,39 @@ def test_bulk_reasons_match_one_by_one_and_are_deterministic(trained, bundled_ds
     model = next(m for m in trained.models if m.name == name).estimator
     rows = bundled_ds.frame.iloc[trained.test_index[:30]]
     background = bundled_ds.frame.iloc[:500]
-    bulk = explain_customers(model, rows, top_k=3, background=background, chunk_rows=7)  # chunks of 7
-    again = explain_customers(model, rows, top_k=3, background=background)
-    assert bulk.table.equals(again.table) and list(bulk.table["row"]) == list(range(30))
+    options = dict(top_k=3, background=background, calibrate=model.calibrate, mean_probability=0.14)
+    bulk = explain_customers(model, rows, chunk_rows=7, **options)  # chunks of 7
+    again = explain_customers(model, rows, **options)
+    pd.testing.assert_frame_equal(bulk.table, again.table, check_exact=False, rtol=1e-9)  # chunking is invisible
+    assert list(bulk.table["row"]) == list(range(30))
     for j in (0, 13, 29):
-        one = explain_customer(model, rows.iloc[[j]], background=background).table
-        assert list(bulk.table.loc[j, ["reason_1", "reason_2", "reason_3"]]) == list(one["source"].head(3))
-        assert bulk.table.loc[j, "reason_1_points"] == pytest.approx(one["points"].iloc[0], abs=1e-9)
+        one = explain_customer(model, rows.iloc[[j]], background=background, calibrate=model.calibrate,
+                               mean_probability=0.14)
+        raising = list(one.raises["source"].head(3))
+        assert list(bulk.table.loc[j, ["reason_1", "reason_2", "reason_3"]])[:len(raising)] == raising
+        assert bulk.table.loc[j, "reason_1_points"] == pytest.approx(one.table["points"].max(), abs=1e-9)
+        if len(one.protective):
+            assert bulk.table.loc[j, "protective"] == one.protective["source"].iloc[0]
+        total = bulk.table.loc[j, ["reason_1_points", "reason_2_points", "reason_3_points", "other_points"]].sum()
+        assert 0.14 + total == pytest.approx(one.probability, abs=1e-9)
     with pytest.raises(cc.ParameterError, match="'top_k' parameter of explain_customers must be at least 1"):
         explain_customers(model, rows, top_k=0)
+
+
+def test_a_forest_past_its_deadline_explains_the_rest_by_tree_paths(trained, bundled_ds):
+    import time
+
+    from churn_core.explain import explain_customers
+
+    model = next(m for m in trained.models if m.name == "random_forest").estimator
+    rows = bundled_ds.frame.iloc[trained.test_index[:40]]
+    past = explain_customers(model, rows, calibrate=model.calibrate, mean_probability=0.14,
+                             deadline=time.monotonic() - 1, chunk_rows=20)
+    assert set(past.table["method"]) == {"path"} and past.table["reason_1"].notna().all()
+    total = past.table[["reason_1_points", "reason_2_points", "reason_3_points", "other_points"]].sum(axis=1)
+    np.testing.assert_allclose(0.14 + total, model.predict_proba(rows)[:, 1], atol=1e-6)
+    exact = explain_customers(model, rows.iloc[:5], calibrate=model.calibrate, mean_probability=0.14)
+    assert set(exact.table["method"]) == {"shap"}
 
 
 def test_cost_estimate_ranks_the_forest_as_the_slow_one(trained):

@@ -30,6 +30,8 @@ def reference(s: cc.ScoredCustomers, f: RiskFilter) -> np.ndarray:
     """The same filter written plainly in pandas."""
     frame, data = s.frame, s.dataset.frame
     keep = frame["probability"].between(*f.probability)
+    if f.status != "all":  # the call list: customers still here (the data's target says who left)
+        keep &= (data["churn"] == 1) == (f.status == "churned")
     if f.tiers:
         keep &= frame["tier"].astype(str).isin(f.tiers)
     if f.value_bands:
@@ -57,6 +59,8 @@ FILTERS = {
     "value-segment": RiskFilter(value_bands=("high",), segments=("heavy_day_users", "none")),
     "reason": RiskFilter(top_reasons=("number_customer_service_calls", "international_plan")),
     "combined": RiskFilter(tiers=("critical",), service_calls=(0, 3), categories=(("area_code", ("area_code_415",)),)),
+    "churned": RiskFilter(status="churned"),
+    "all": RiskFilter(status="all", probability=(0.2, 1.0)),
 }
 
 
@@ -96,12 +100,20 @@ def test_call_list_words_in_both_languages(scored):
     s, _ = scored
     selection = filter_customers(s, where=RiskFilter(tiers=("critical",)))
     en, zh = call_list(selection, limit=30), call_list(selection, lang="zh", limit=30)
-    assert list(en.columns) == ["id", "churn_probability", "risk_tier", "due_within_hours", "priority", "value",
-                                "reason_1", "reason_2", "reason_3", "action"]
+    assert list(en.columns) == ["id", "status", "churn_probability", "risk_tier", "due_within_hours", "priority",
+                                "value", "scored_by", "base_probability", "reason_1", "reason_1_pts", "reason_2",
+                                "reason_2_pts", "reason_3", "reason_3_pts", "other_pts", "protective", "action"]
+    assert (en["status"] == "active").all()
+    total = en["base_probability"] + en[["reason_1_pts", "reason_2_pts", "reason_3_pts", "other_pts"]].sum(axis=1)
+    assert np.abs(total - en["churn_probability"]).max() < 0.005
+    # a reason says where the customer's value stands among everyone
+    assert en["reason_1"].str.contains(r" — (?:top|lowest) \d+% of customers|median|plan").any()
+    assert zh["reason_1"].str.contains("处于最高的|处于最低的|中位数|套餐").any()
     by_calls = filter_customers(s, where=RiskFilter(top_reasons=("number_customer_service_calls",)))
     assert by_calls.customers > 0
     assert call_list(by_calls, limit=1)["reason_1"].iloc[0].split(" customer-service call")[0].isdigit()
     assert en["reason_1"].str.contains(r" \((?:[+−])[\d.]+ pts\)$").all()
+    assert en["protective"].str.contains(r"\(−[\d.]+ pts\)$").any()
     assert zh["reason_1"].str.contains("个百分点").all() and (zh["id"] == en["id"]).all()
     with pytest.raises(cc.ParameterError, match=r"'lang' parameter must be one of \['en', 'zh'\]. Got 'fr'"):
         call_list(selection, lang="fr")
@@ -117,14 +129,16 @@ def test_the_export_is_spreadsheet_safe(scored):
 
 def test_customer_profile_adds_up_and_compares_like_customers(scored, model):
     s, _ = scored
-    row = int(s.frame["probability"].idxmax())
+    row = int(s.frame.loc[s.active, "probability"].idxmax())  # the riskiest customer still here
     profile = customer_profile(s, row, model=model)
     e = profile.explanation
-    assert e.base_probability + e.table["points"].sum() == pytest.approx(e.model_probability, abs=1e-6)
-    assert e.probability == pytest.approx(profile.probability, abs=1e-9)
+    # the waterfall starts at the population's mean shown probability and ends at the probability shown
+    assert e.base_probability == pytest.approx(s.base_probability)
+    assert e.base_probability + e.table["points"].sum() == pytest.approx(profile.probability, abs=1e-6)
+    assert e.probability == pytest.approx(profile.probability, abs=1e-6)
     assert profile.tier == "critical" and profile.actions[0] == s.frame["action"].iloc[row]
-    # the bulk reasons are the top of the exact contributions
-    assert e.table["source"].iloc[0] == s.frame["reason_1"].iloc[row]
+    # the bulk reasons are the top of the exact contributions, made by the same fit
+    assert e.raises["source"].iloc[0] == s.frame["reason_1"].iloc[row]
     assert e.table["points"].iloc[0] == pytest.approx(s.frame["reason_1_points"].iloc[row], abs=1e-6)
     similar = profile.similar
     assert similar is not None and similar.customers >= 30

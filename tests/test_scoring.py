@@ -63,8 +63,11 @@ def test_scores_one_row_per_customer(champion_store):
     assert frame["probability"].between(0, 1).all()
     churned = dataset.target().to_numpy() == 1
     assert frame["probability"][churned].mean() > 3 * frame["probability"][~churned].mean()
-    # XGBoost explains 5,000 customers well inside the budget: everyone has reasons
-    assert scores.explained == dataset.n_rows and frame["reason_3"].notna().all()
+    # every customer still here has reasons; those who left have none (and no tier, priority or action)
+    assert scores.explained == (~churned).sum() and frame.loc[~churned, "reason_3"].notna().all()
+    assert frame.loc[churned, "reason_1"].isna().all() and (frame.loc[churned, "tier"] == "churned").all()
+    assert frame.loc[churned, "priority"].isna().all() and frame.loc[churned, "action"].isna().all()
+    assert (frame["status"] == np.where(churned, "churned", "active")).all()
 
 
 def test_missing_model_columns_are_named(champion_store):
@@ -108,8 +111,10 @@ def test_priority_is_probability_times_value_times_retention_over_cost(champion_
     policy = RiskPolicy(retention_likelihood=0.4, contact_cost=8.0)
     frame = score_customers(dataset, store=store, policy=policy, explain="none").frame
     value = dataset.value().to_numpy()
+    active = (frame["status"] == "active").to_numpy()
     assert np.allclose(frame["value"], value)
-    assert np.allclose(frame["priority"], frame["probability"] * value * 0.4 / 8.0)
+    assert np.allclose(frame["priority"][active], (frame["probability"] * value * 0.4 / 8.0)[active])
+    assert frame["priority"][~active].isna().all()
     assert (frame["explained"] == False).all() and frame["reason_1"].isna().all()  # noqa: E712
 
 
@@ -120,7 +125,10 @@ def test_constant_ltv_when_there_is_no_value_column(champion_store):
     no_value = cc.Dataset(dataset.frame, roles, "nv", dataset.report)
     scored = score_customers(no_value, store=store, policy=RiskPolicy(ltv=500.0), explain="none")
     assert (scored.frame["value"] == 500.0).all() and (scored.frame["value_band"] == "n/a").all()
-    assert np.allclose(scored.frame["priority"], frame["probability"] * 500.0 * 0.3 / 5.0)
+    active = (frame["status"] == "active").to_numpy()
+    shown = scored.frame["probability"]  # a copy without its value column is another dataset: the final fit
+    assert np.allclose(scored.frame["priority"][active], (shown * 500.0 * 0.3 / 5.0)[active])
+    assert (scored.frame["scored_by"] == "final").all()
 
 
 def test_playbook_actions_follow_reasons_and_tiers(champion_store):
@@ -148,11 +156,12 @@ def test_a_custom_playbook_rule_takes_over(champion_store):
 def test_explain_budget_explains_the_riskiest_first(champion_store):
     store, dataset = champion_store
     scored = score_customers(dataset, store=store, explain=25)
-    riskiest = scored.frame["probability"].sort_values(ascending=False, kind="stable").index[:25]
+    active = scored.frame[scored.frame["status"] == "active"]
+    riskiest = active["probability"].sort_values(ascending=False, kind="stable").index[:25]
     assert scored.explained == 25 and scored.frame.loc[riskiest, "explained"].all()
+    pending = active[~active["explained"]]
     assert cc.unexplained_rows(scored, limit=3).tolist() == list(
-        scored.frame[~scored.frame["explained"]].sort_values("probability", ascending=False, kind="stable")
-        .index[:3])
+        pending.sort_values("probability", ascending=False, kind="stable").index[:3])
 
 
 def test_reasons_are_deterministic(champion_store):
@@ -200,5 +209,86 @@ def test_a_new_policy_rederives_tiers_without_the_model(champion_store):
     scored = score_customers(dataset, store=store, explain=50)
     strict = RiskPolicy(tiers=(RiskTier("act", 0.1, 48, "personal"), RiskTier("rest", 0.0, None, "none")))
     again = scored.with_policy(strict)
-    assert (again.frame["tier"] == "act").sum() == (scored.frame["probability"] >= 0.1).sum()
+    active = scored.frame["status"] == "active"
+    assert (again.frame["tier"] == "act").sum() == ((scored.frame["probability"] >= 0.1) & active).sum()
+    assert (again.frame.loc[~active, "tier"] == "churned").all()
     pd.testing.assert_series_equal(again.frame["reason_1"], scored.frame["reason_1"])
+
+
+# -- who is scored, by which fit (the bundled data, trained as the app does) ---------------------------------
+
+@pytest.fixture(scope="module")
+def honest(tmp_path_factory):
+    """The bundled data trained with the defaults (beta calibration, 5 folds), promoted and scored."""
+    store = cc.Store(tmp_path_factory.mktemp("honest") / "h.duckdb")
+    stored = store.load_dataset(store.save_dataset(cc.load_dataset(cc.BUNDLED_CSV)).version)
+    run_id, result = cc.run_training(store, stored, promote=True, models=("xgboost",))
+    return store, stored, result, score_dataset(stored, store=store)
+
+
+def test_no_churned_customer_is_called_or_tiered(honest):
+    _, dataset, _, scored = honest
+    churned = dataset.target().to_numpy() == 1
+    assert scored.churned == churned.sum() and not scored.active[churned].any()
+    selection = cc.filter_customers(scored)
+    assert selection.customers == (~churned).sum()
+    assert not churned[selection.rows(limit=None)].any()
+    assert selection.expected_churners == pytest.approx(scored.frame["probability"][~churned].sum())
+    assert sum(scored.tier_counts().values()) == (~churned).sum()
+    apart = cc.filter_customers(scored, where=cc.RiskFilter(status="churned"))
+    assert apart.customers == churned.sum()
+
+
+def test_each_training_customer_is_scored_by_a_fit_that_did_not_see_them(honest):
+    store, dataset, result, scored = honest
+    frame = scored.frame
+    by = frame["scored_by"].to_numpy()
+    assert (by[result.test_index] == "holdout").all() and (by[result.train_index] == "oof").all()
+    model = result.models[0]
+    # the training split's probabilities are the out-of-fold ones, the holdout's the holdout predictions
+    np.testing.assert_allclose(frame["probability"].to_numpy()[result.train_index], model.oof_proba, atol=1e-9)
+    np.testing.assert_allclose(frame["probability"].to_numpy()[result.test_index], model.test_proba, atol=1e-9)
+    # so their AUC against the labels is close to the holdout's, not the in-sample 0.99
+    from sklearn.metrics import roc_auc_score
+
+    auc = roc_auc_score(dataset.target(), frame["probability"])
+    assert abs(auc - model.holdout.roc_auc) < 0.03 and auc < 0.96
+    assert scored.scoring == "out_of_sample"
+
+
+def test_probabilities_keep_their_resolution_and_are_never_certain(honest):
+    *_, result, scored = honest
+    p = scored.frame["probability"].to_numpy()
+    assert p.min() >= 0.005 and p.max() <= 0.995 and not ((p == 0) | (p == 1)).any()
+    assert len(np.unique(p)) >= min(len(p), 500)
+    model = result.models[0]
+    assert model.holdout.log_loss <= model.uncalibrated.log_loss + 0.002
+
+
+def test_reasons_add_up_to_the_probability_shown(honest):
+    *_, scored = honest
+    frame = scored.frame[scored.active]
+    total = frame[["reason_1_points", "reason_2_points", "reason_3_points", "other_points"]].sum(axis=1)
+    assert frame["reason_1"].notna().all()
+    assert np.abs(scored.base_probability + total - frame["probability"]).max() < 0.005
+    assert scored.base_probability == pytest.approx(scored.frame["probability"].mean(), abs=0.005)
+    # risk-raising reasons come first; a protective driver is only listed apart or to fill the list
+    first, second = frame["reason_1_points"].to_numpy(), frame["reason_2_points"].to_numpy()
+    assert ((first >= second) | (second < 0)).all()
+    assert (frame["protective_points"].dropna() < 0).all()
+
+
+def test_twin_columns_are_one_driver(honest):
+    *_, scored = honest
+    reasons = set(scored.frame[[f"reason_{k}" for k in (1, 2, 3)]].stack())
+    # day minutes, day charge and total charge are one fact: only their lead is ever a reason
+    assert "total_day_charge" not in reasons and "total_day_minutes" not in reasons
+    assert "total_charge" in reasons
+
+
+def test_a_file_the_run_never_saw_is_scored_by_the_final_fit(honest, report_test):
+    store, *_ = honest
+    unseen = cc.load_dataset(report_test, require_target=False)
+    scored = score_customers(unseen, store=store)
+    assert scored.scoring == "final" and (scored.frame["scored_by"] == "final").all()
+    assert scored.churned == 0 and scored.explained == unseen.n_rows
