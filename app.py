@@ -1,9 +1,15 @@
 """Churn Radar: page config, language, the sidebar and navigation."""
 
-import streamlit as st
+import os
 
-from ui import auth, widgets
-from ui.i18n import t
+# Before any OpenMP library (XGBoost, scikit-learn) loads: idle OpenMP threads sleep instead of spinning,
+# so a training in this process does not starve every other session of the 2 cores.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import streamlit as st  # noqa: E402
+
+from ui import auth, widgets  # noqa: E402
+from ui.i18n import t  # noqa: E402
 
 st.set_page_config(page_title="Churn Radar", page_icon="📡", layout="wide")
 

@@ -158,14 +158,22 @@ def test_train_promote_then_score_the_unlabelled_file(tmp_path, capsys, report_t
                  "--format", "json"])
     out = json.loads(capsys.readouterr().out)
     assert code == 0 and out["run_id"] == 1 and out["champion"] == {"run_id": 1, "model": "xgboost"}
-    assert set(out["models"][0]) == {"name", "roc_auc", "pr_auc", "precision", "recall", "f1", "accuracy", "brier",
-                                     "threshold"}
-    assert out["models"][0]["roc_auc"] > 0.9
+    assert set(out["models"][0]) >= {"name", "roc_auc", "pr_auc", "precision", "recall", "f1", "accuracy", "brier",
+                                     "threshold", "cv_roc_auc_mean", "cv_roc_auc_sd", "roc_auc_ci_low",
+                                     "roc_auc_ci_high", "log_loss"}
+    model = out["models"][0]
+    assert model["roc_auc"] > 0.9 and model["roc_auc_ci_low"] < model["roc_auc"] < model["roc_auc_ci_high"]
+    assert 0 < model["cv_roc_auc_sd"] < 0.05 and model["log_loss"] <= model["log_loss_uncalibrated"] + 0.002
+    assert "number_customer_service_calls" in out["features"] and "churn" not in out["features"]
+    assert out["excluded"] == {"churn": "target"} and out["choose_by"] == "roc_auc"
     scores_path = tmp_path / "scores.csv"
     assert main(["score", "--data", str(report_test), "--out", str(scores_path), "--db", db]) == 0
     scores = pd.read_csv(scores_path, encoding="utf-8-sig")
-    assert list(scores.columns) == ["id", "churn_probability", "risk_tier", "due_within_hours", "priority", "value",
-                                    "reason_1", "reason_2", "reason_3", "action"] and len(scores) == 750
+    assert list(scores.columns) == ["id", "status", "churn_probability", "risk_tier", "due_within_hours", "priority",
+                                    "value", "scored_by", "base_probability", "reason_1", "reason_1_pts", "reason_2",
+                                    "reason_2_pts", "reason_3", "reason_3_pts", "other_pts", "protective",
+                                    "action"] and len(scores) == 750
+    assert (scores["status"] == "active").all() and (scores["scored_by"] == "final").all()  # no target, unseen
     assert scores["id"].tolist()[:3] == [1, 2, 3]
     assert set(scores["risk_tier"]) <= {"critical", "high", "medium", "watch", "low"}
     assert scores["reason_1"].str.match(r".+ \([+−][\d.]+ pts\)$").all()
@@ -175,17 +183,31 @@ def test_train_promote_then_score_the_unlabelled_file(tmp_path, capsys, report_t
 
 def test_score_the_active_dataset_in_chinese_and_keep_the_scores(tmp_path, capsys):
     db = str(tmp_path / "cli.duckdb")
-    assert main(["train", "--data", str(cc.BUNDLED_CSV), "--promote", "--db", db, "--models", "xgboost"]) == 0
-    capsys.readouterr()
-    out_path = tmp_path / "active.csv"
-    assert main(["score", "--out", str(out_path), "--db", db, "--lang", "zh", "--explain", "100",
+    assert main(["train", "--data", str(cc.BUNDLED_CSV), "--promote", "--db", db, "--models", "xgboost",
                  "--format", "json"]) == 0
+    trained = json.loads(capsys.readouterr().out)
+    assert trained["score_set"] == 1  # promoting scores the active dataset, so the Risk page only reads it
+    out_path = tmp_path / "active.csv"
+    assert main(["score", "--out", str(out_path), "--db", db, "--lang", "zh", "--format", "json"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert result["rows"] == 5000 and result["explained"] == 100 and result["score_set"] == 1
-    assert sum(result["tiers"].values()) == 5000
+    assert result["rows"] == 5000 and result["score_set"] == 1 and result["scoring"] == "out_of_sample"
+    assert result["churned"] == 707 and result["active"] == 4293 and result["explained"] == 4293
+    assert sum(result["tiers"].values()) == 4293  # tiers count customers still here only
     scores = pd.read_csv(out_path, encoding="utf-8-sig")
-    assert scores["reason_1"].notna().sum() == 100 and scores["reason_1"].dropna().str.contains("个百分点").all()
-    assert cc.Store(db).load_scores(1)["explained"].sum() == 100
+    churned = scores["status"] == "churned"
+    assert churned.sum() == 707 and (scores.loc[churned, "risk_tier"] == "churned").all()
+    assert scores.loc[churned, ["priority", "reason_1", "action"]].isna().all().all()
+    active = scores[~churned]
+    assert active["reason_1"].notna().all() and active["reason_1"].str.contains("个百分点").all()
+    total = active["base_probability"] + active[["reason_1_pts", "reason_2_pts", "reason_3_pts",
+                                                 "other_pts"]].sum(axis=1)
+    assert (total - active["churn_probability"]).abs().max() < 0.005
+    # the scores of a training file are honest: their AUC against the labels is the holdout's, not 0.99
+    from sklearn.metrics import roc_auc_score
+
+    auc = roc_auc_score(churned, scores["churn_probability"])
+    assert abs(auc - trained["models"][0]["roc_auc"]) < 0.03
+    assert cc.Store(db).load_scores(1)["explained"].sum() == 4293
 
 
 def test_score_without_champion_fails_for_cron(tmp_path, capsys):
