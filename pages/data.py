@@ -54,6 +54,8 @@ if st.button(t("data.save"), type="primary", key="save"):
     with st.spinner(t("data.saving")), guard():
         version = state.store().save_dataset(cc.load_dataset(raw, roles=roles, name=name), activate=activate)
     state.refresh()
+    if activate:
+        state.prepare_scores()
     st.session_state[saved_key] = version.version
     st.toast(t("data.saved_reused" if version.reused else "data.saved", version=version.version))
     st.rerun()  # the sidebar, drawn before this page, shows the new active dataset
@@ -70,7 +72,7 @@ with st.expander(t("train.options")):
                             placeholder=t("common.choose"))
     rule = st.radio(t("train.threshold_rule"), ["f1", "0.5", "recall"], format_func=lambda r: t(f"train.rule.{r}"),
                     horizontal=True, key="train_rule")
-    calibration = st.radio(t("train.calibration"), ["isotonic", "sigmoid", "none"],
+    calibration = st.radio(t("train.calibration"), ["beta", "sigmoid", "isotonic", "none"],
                            format_func=lambda c: t(f"train.calibration.{c}"), horizontal=True, key="train_cal")
     weights = st.checkbox(t("train.class_weight"), key="train_weights")
 run_key = f"run_for_{version}"
@@ -108,4 +110,5 @@ pick = st.selectbox(t("models.promote_pick", run=run_id), challengers, format_fu
 if st.button(t("models.promote"), key="data_promote_button"):
     with guard():
         state.store().promote(run_id, pick)
+        state.prepare_scores(run_id=run_id, model=pick)  # the Risk page then reads stored scores
     st.success(t("models.promoted", model=model_name(pick), run=run_id))

@@ -5,7 +5,7 @@ import streamlit as st
 from churn_core import plots
 from ui import auth, fmt, state
 from ui.i18n import t
-from ui.model_views import chart_labels, history_table, leaderboard, model_name, named, run_label
+from ui.model_views import chart_labels, history_table, leaderboard, model_choice, model_name, named, run_label
 from ui.widgets import chart, guard, kpi_row, page_header, takeaway
 
 page_header("models.title", "models.caption")
@@ -36,6 +36,7 @@ run = (str(state.store().path), run_id)  # a complete run never changes: a cache
 st.subheader(t("models.leaderboard"))
 leaderboard(report, token=run)
 st.caption(t("models.leaderboard_caption", n=fmt.count(report.customers), churners=fmt.count(report.positives)))
+model_choice(report)
 
 left, right = st.columns(2)
 chart(plots.roc_curves, named(report.roc), labels=chart_labels(
@@ -44,12 +45,12 @@ chart(plots.pr_curves, named(report.pr), labels=chart_labels(
     t("models.pr_title"), x=t("models.recall"), y=t("models.precision")), key="pr", container=right, token=run)
 chart(plots.gains_chart, named(report.gains), labels=chart_labels(
     t("models.gains_title"), x=t("models.contacted"), y=t("models.captured")), key="gains", token=run)
-best_gains = report.gains[report.best()["roc_auc"]]
-takeaway(t("models.gains_takeaway", model=model_name(report.best()["roc_auc"]),
+best_model = report.recommended  # the best cross-validated mean: the holdout only judges it
+best_gains = report.gains[best_model]
+takeaway(t("models.gains_takeaway", model=model_name(best_model),
            captured=fmt.pct(float(best_gains.captured[1])), lift=fmt.ratio(float(best_gains.lift[0]))))
 
 st.subheader(t("models.inside"))
-best_model = report.best()["roc_auc"]
 model = st.selectbox(t("models.pick_model"), report.models, index=report.models.index(best_model),
                      format_func=model_name, key="models_model")
 tab_cal, tab_conf, tab_imp, tab_cv = st.tabs([t("models.tab.calibration"), t("models.tab.confusion"),
@@ -100,10 +101,12 @@ pick = pick_col.selectbox(t("models.promote_pick", run=run_id), report.models,
 if promote_col.button(t("models.promote"), type="primary", key="promote"):
     with guard():
         state.store().promote(run_id, pick)
+    state.prepare_scores(run_id=run_id, model=pick)  # the Risk page then reads stored scores
     st.toast(t("models.promoted", model=model_name(pick), run=run_id))
     st.rerun()
 if rollback_col.button(t("models.rollback"), help=t("models.rollback_help"), key="rollback"):
     with guard():
         back = state.store().rollback()
+        state.prepare_scores(run_id=back.run_id, model=back.model)
     st.toast(t("models.rolled_back", model=model_name(back.model), run=back.run_id))
     st.rerun()

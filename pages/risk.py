@@ -9,11 +9,15 @@ from ui.risk_views import (
     CUSTOMER_KEY,
     assumptions,
     call_table,
+    churned_apart,
     customer_panel,
     exports,
     filters,
     find_customer,
     kpis,
+    scoring_caption,
+    sparse_tiers_note,
+    wait_for_scores,
 )
 from ui.widgets import guard, page_header
 
@@ -27,17 +31,25 @@ if champion is None:
     st.stop()
 
 settings = assumptions(has_value_column=any(c in dataset.frame for c in dataset.roles.value))
+status, error = state.scores_state()
+if status == "failed":
+    st.error(t("risk.prepare_failed", error=error))
+    st.stop()
+if status == "running" or (status == "missing" and dataset.n_rows > state.SCORE_ON_PAGE_ROWS):
+    state.prepare_scores()
+    wait_for_scores(rows=dataset.n_rows)
+    st.stop()
 with guard(), st.spinner(t("risk.scoring", rows=fmt.count(dataset.n_rows))):
     scored = state.scored(**settings)
 
-if state.run_dataset_version(champion.run_id) == dataset.version:
-    st.caption(t("risk.in_sample"))
+scoring_caption(scored)
 st.caption(t("risk.scored_by", run=champion.run_id, model=t(f"model.{champion.model}"),
-             explained=fmt.count(scored.explained), rows=fmt.count(len(scored.frame))))
-if scored.explained < len(scored.frame):
+             explained=fmt.count(scored.explained_active), rows=fmt.count(int(scored.active.sum()))))
+if scored.explained_active < int(scored.active.sum()):
     note, button = st.columns([4, 1])
-    note.info(t("risk.partial", explained=fmt.count(scored.explained), rows=fmt.count(len(scored.frame))))
-    if button.button(t("risk.explain_more", n=fmt.count(min(2000, len(scored.frame) - scored.explained))),
+    note.info(t("risk.partial", explained=fmt.count(scored.explained_active),
+                rows=fmt.count(int(scored.active.sum()))))
+    if button.button(t("risk.explain_more", n=fmt.count(min(2000, int(scored.active.sum()) - scored.explained_active))),
                      key="risk_explain_more"):
         with st.spinner(t("risk.explaining")):
             state.explain_more(scored, limit=2000)
@@ -47,6 +59,8 @@ with guard():
     where = filters(scored)
     selection = cc.filter_customers(scored, where=where)
 kpis(selection)
+churned_apart(scored)
+sparse_tiers_note(scored)
 
 sort = st.segmented_control(t("risk.sort"), ["priority", "probability", "value"], default="priority",
                             format_func=lambda k: t(f"risk.sort.{k}"), key="risk_sort") or "priority"

@@ -67,6 +67,19 @@ def _leaderboard_view(report) -> pa.Table:
     return pa.table(rows)
 
 
+def model_choice(report) -> None:
+    """Which model the run recommends (its best cross-validated mean), its holdout interval, and whether the
+    top two are within noise."""
+    board = report.leaderboard.set_index("model")
+    best = board.loc[report.recommended]
+    st.markdown(t("models.choice", model=model_name(report.recommended), metric=t("metric.roc_auc"),
+                  mean=fmt.number(best["cv_roc_auc"], digits=3), sd=fmt.number(best["cv_roc_auc_sd"], digits=3),
+                  auc=fmt.number(best["roc_auc"], digits=3), low=fmt.number(best.get("roc_auc_ci_low"), digits=3),
+                  high=fmt.number(best.get("roc_auc_ci_high"), digits=3)))
+    if report.within_noise:
+        st.caption(t("models.within_noise"))
+
+
 def history_table(runs, champion) -> None:
     rows = []
     for run in reversed(runs):

@@ -10,7 +10,7 @@ import streamlit as st
 
 import churn_core as cc
 from churn_core import plots
-from churn_core._labels import flag_word, reason_sentences, source_label
+from churn_core._labels import flag_word, source_label
 
 from . import fmt, state
 from .i18n import current_language, t
@@ -175,6 +175,8 @@ def customer_panel(scored: cc.ScoredCustomers, row: int) -> None:
     profile = cc.customer_profile(scored, row, model=state.champion_model())
     names = {s: source_label(s, roles=roles, lang=lang) for s in profile.explanation.table["source"]}
     st.subheader(t("risk.panel_title", id=profile.customer_id))
+    if profile.tier == "churned":
+        st.info(t("risk.churned_panel"))
     left, middle, right = st.columns([1, 1.4, 1.2])
     with left:
         bounds = [tr.lower for tr in scored.policy.tiers[:-1]]
@@ -183,28 +185,75 @@ def customer_panel(scored: cc.ScoredCustomers, row: int) -> None:
         st.markdown(t("risk.tier_line", tier=tier_name(profile.tier), due=_due(profile.due_hours),
                       priority=fmt.number(profile.priority), value=fmt.number(profile.value)))
     with middle:
-        top = profile.explanation.table.head(3)
-        sentences = reason_sentences(top["source"], top["value"], top["points"].to_numpy(), roles=roles, lang=lang)
-        st.markdown(t("risk.reasons") + "\n" + "\n".join(f"1. {s}" for s in sentences))
+        raising, lowering = cc.explanation_in_words(scored, row, profile.explanation, lang=lang)
+        st.markdown(t("risk.reasons") + "\n" + "\n".join(f"1. {s}" for s in raising))
+        if lowering:
+            st.markdown(t("risk.protective") + "\n" + "\n".join(f"- {s}" for s in lowering))
         wf = labels(t("risk.waterfall"), x=t("risk.points"), y="")
         wf = plots.Labels(**{**wf.__dict__, "baseline": t("risk.wf_base"), "predicted": t("risk.wf_customer"),
-                             "overall": t("risk.wf_other"), "threshold": t("risk.wf_calibration")})
+                             "overall": t("risk.wf_other")})
         table = profile.explanation.table
         shown = {s: flag_word(v, lang=lang) for s, v in zip(table["source"], table["value"]) if s in roles.plan_flags}
         st.plotly_chart(plots.reason_waterfall(profile.explanation, names=names, labels=wf, values=shown),
                         key="risk_waterfall")
-        st.caption(t("risk.units_note", units=t(f"risk.units.{profile.explanation.units}")))
+        st.caption(t("risk.units_note", units=t(f"risk.units.{profile.explanation.units}"),
+                     base=fmt.pct(profile.explanation.base_probability)))
     with right:
-        st.markdown(t("risk.actions"))
-        for i, key in enumerate(profile.actions):
-            st.markdown(("**" if i == 0 else "") + "→ " + scored.policy.action_text(key, lang=lang)
-                        + ("**" if i == 0 else ""))
+        if profile.tier != "churned":
+            st.markdown(t("risk.actions"))
+            for i, key in enumerate(profile.actions):
+                st.markdown(("**" if i == 0 else "") + "→ " + scored.policy.action_text(key, lang=lang)
+                            + ("**" if i == 0 else ""))
         st.markdown(t("risk.similar"))
         st.markdown(_similar_text(profile.similar, names, flags=roles.plan_flags))
     if not profile.population.empty:
         pop = plots.Labels(title=t("risk.population"), x=t("risk.percentile"), overall=t("risk.median"))
         st.plotly_chart(plots.population_percentiles(profile.population, names=names, labels=pop),
                         key="risk_population")
+
+
+def scoring_caption(scored: cc.ScoredCustomers) -> None:
+    """Who scored whom: out of sample on the run's own data, the final model on other data."""
+    counts = scored.scored_by_counts()
+    st.caption(t(f"risk.scoring.{scored.scoring}", oof=fmt.count(counts.get("oof", 0)),
+                 holdout=fmt.count(counts.get("holdout", 0))))
+
+
+def churned_apart(scored: cc.ScoredCustomers) -> None:
+    """The customers who already left: counted and exportable apart, never on the call list."""
+    if not scored.churned:
+        return
+    note, button = st.columns([4, 1], vertical_alignment="center")
+    note.caption(t("risk.churned", n=fmt.count(scored.churned), rate=fmt.pct(scored.churned_rate)))
+    lang = current_language()
+    gone = cc.filter_customers(scored, where=cc.RiskFilter(status="churned"))
+    button.download_button(t("risk.export_churned"), data=lambda: cc.csv_bytes(cc.call_list(
+        gone, lang=lang, sort="probability", limit=None)), file_name="churned_customers.csv", mime="text/csv",
+                           key="risk_churned_csv", on_click="ignore")
+
+
+SPARSE_SHARE = 0.02  # below this share of customers still here at medium or above, say why the tiers are empty
+
+
+def sparse_tiers_note(scored: cc.ScoredCustomers) -> None:
+    """Plain words when the upper tiers are nearly empty because the data separates churners sharply."""
+    counts, active = scored.tier_counts(), int(scored.active.sum())
+    upper = [tr.key for tr in scored.policy.tiers if tr.channel in ("personal", "automated")]
+    n = sum(counts[k] for k in upper)
+    if active and n / active < SPARSE_SHARE:
+        st.info(t("risk.sparse_tiers", n=fmt.count(n), active=fmt.count(active), share=fmt.pct(n / active)))
+
+
+def wait_for_scores(*, rows: int) -> None:
+    """Scores are being computed in the background: say so, and show the page once they are stored."""
+    st.info(t("risk.preparing", rows=fmt.count(rows)))
+
+    @st.fragment(run_every=2)
+    def poll() -> None:
+        if state.scores_state()[0] != "running":
+            st.rerun(scope="app")
+
+    poll()
 
 
 def _similar_text(similar: cc.SimilarCustomers | None, names: dict[str, str], *, flags) -> str:

@@ -209,8 +209,8 @@ def comparison(version: int, run_id: int):
 
 # -- the risk explorer -------------------------------------------------------------------------------------
 
-# Seconds of SHAP work the Risk page spends before it first shows (the riskiest customers first);
-# everyone else is explained when opened.
+# Seconds of exact SHAP work before a forest falls back to tree-path contributions (a clock, not an
+# estimate): every active customer gets reasons either way.
 EXPLAIN_BUDGET_S = 6.0
 
 
@@ -251,6 +251,62 @@ def scored(*, retention: float, contact_cost: float, ltv: float) -> cc.ScoredCus
         return None
     args = (str(store().path), active_version().version, champ.run_id, champ.model)
     return _with_policy(*args, float(retention), float(contact_cost), float(ltv))
+
+
+# -- scoring ahead of the first visit ----------------------------------------------------------------------
+# A promotion or an activation scores the active dataset in a background thread of this process (churn_core
+# only, no Streamlit calls), so the Risk page reads stored scores. Data this small is scored on the page
+# itself when nothing is stored yet (a second or two); larger data waits for the background job.
+SCORE_ON_PAGE_ROWS = 20_000
+_JOBS: dict[tuple, dict] = {}
+_JOBS_LOCK = threading.Lock()
+
+
+def _score_job(path: str, version: int, run_id: int, model: str) -> None:
+    key = (path, version, run_id, model)
+    try:
+        store_ = cc.Store(path)
+        pinned = cc.Champion(run_id, model, store_.get_run(run_id).model(model))
+        cc.score_dataset(store_.load_dataset(version), store=store_, champion=pinned)
+        _JOBS[key]["state"] = "done"
+    except Exception as err:  # noqa: BLE001 - a thread must not die silently: the Risk page shows the error
+        _JOBS[key].update(state="failed", error=str(err))
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _stored_at(path: str, stamp: tuple, version: int, run_id: int, model: str) -> bool:
+    return _store(path).find_score_set(run_id=run_id, model=model, dataset_version=version) is not None
+
+
+def scores_state() -> tuple[str, str | None]:
+    """Where the active dataset's scores by the champion stand: ``stored``, ``running``, ``failed`` (with the
+    error), ``missing``; ``none`` without a champion."""
+    champ = champion()
+    if champ is None:
+        return "none", None
+    path = str(store().path)
+    key = (path, active_version().version, champ.run_id, champ.model)
+    job = _JOBS.get(key)
+    if job is not None and job["state"] in ("running", "failed"):
+        return job["state"], job.get("error")
+    return ("stored" if _stored_at(path, _stamp(path), *key[1:]) else "missing"), None
+
+
+def prepare_scores(*, run_id: int | None = None, model: str | None = None) -> None:
+    """Score the active dataset with the champion (or the run and model just promoted) in the background,
+    unless stored or under way already."""
+    champ = champion()
+    if run_id is None and champ is None:
+        return
+    run_id, model = (run_id, model) if run_id is not None else (champ.run_id, champ.model)
+    path = str(store().path)
+    key = (path, active_version().version, run_id, model)
+    with _JOBS_LOCK:
+        job = _JOBS.get(key)
+        if (job is not None and job["state"] == "running") or _stored_at(path, _stamp(path), *key[1:]):
+            return
+        _JOBS[key] = {"state": "running"}
+    threading.Thread(target=_score_job, args=key, daemon=True, name="churn-radar-scoring").start()
 
 
 def explain_more(scored_: cc.ScoredCustomers, *, limit: int) -> None:

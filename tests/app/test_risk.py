@@ -27,13 +27,20 @@ def test_kpis_and_call_list_match_the_stored_scores(trained_app, trained_app_db)
     store = cc.Store(trained_app_db)
     (score_set,) = store.list_score_sets()
     scores = store.load_scores(score_set.id)
+    active = scores[scores["status"] == "active"]
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Customers"] == "5,000"
-    assert metrics["Expected churners"] == f"{scores['probability'].sum():,.1f}"
+    # the call list and its KPIs are the customers still here; those who left are counted apart
+    assert metrics["Customers"] == f"{len(active):,}" == "4,293"
+    assert metrics["Expected churners"] == f"{active['probability'].sum():,.1f}"
+    shown = texts(at)
+    assert "Already churned: 707 customers (14.1% of this file)" in shown
+    assert "Every customer is scored by a model that never saw them" in shown
+    assert "are in the medium tier or above" in shown  # the bundled data leaves the upper tiers nearly empty
     table = at.dataframe[0].value
-    assert len(table) == 500
+    assert len(table) == 500 and "Churned" not in set(table["Tier"])
     assert table["Probability"].is_monotonic_decreasing or table["Priority"].is_monotonic_decreasing
     assert table["Reason 1"].str.contains(r"\((?:[+−])\d").all()
+    assert not table["Probability"].isin([0.0, 100.0]).any()
 
 
 def test_a_filter_and_a_selection_show_the_customer_panel(trained_app, trained_app_db):
@@ -44,7 +51,7 @@ def test_a_filter_and_a_selection_show_the_customer_panel(trained_app, trained_a
     assert (table["Tier"] == "Critical").all() and len(table) > 0
     store = cc.Store(trained_app_db)
     scores = store.load_scores(store.list_score_sets()[0].id)
-    critical = scores[scores["probability"] >= 0.8]
+    critical = scores[(scores["probability"] >= 0.8) & (scores["status"] == "active")]
     assert at.metric[0].value == f"{len(critical):,}"
     row = int(critical.sort_values("probability", ascending=False)["row_index"].iloc[0])
     at.session_state[CUSTOMER_KEY] = row
@@ -53,7 +60,20 @@ def test_a_filter_and_a_selection_show_the_customer_panel(trained_app, trained_a
     shown = texts(at)
     assert f"Customer {scores['customer_id'].iloc[row]}" in [s.value for s in at.subheader]
     assert "Top reasons" in shown and "Recommended actions" in shown and "Customers like this one" in shown
+    assert "Lowers the risk" in shown and "Calibration" not in shown  # no calibration bar: the points add up
     assert len(at.get("plotly_chart")) == 3  # gauge, waterfall, percentiles
+
+
+def test_a_churned_customer_opened_by_id_is_not_called(trained_app, trained_app_db):
+    store = cc.Store(trained_app_db)
+    scores = store.load_scores(store.list_score_sets()[0].id) if store.list_score_sets() else None
+    data = store.load_dataset()
+    row = int((data.target() == 1).to_numpy().nonzero()[0][0])
+    at = open_risk(trained_app, **{CUSTOMER_KEY: row})
+    assert not at.exception, at.exception
+    shown = texts(at)
+    assert "This customer has already churned" in shown and "Recommended actions" not in shown
+    assert scores is None or scores["status"].iloc[row] == "churned"
 
 
 def test_chinese_panel(trained_app):
