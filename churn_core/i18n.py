@@ -107,6 +107,9 @@ STRINGS: dict[str, dict[str, str]] = {
                                    "cause: use it to choose what to look at.",
         "drivers.kind.numeric": "numeric",
         "drivers.kind.flag": "plan flag",
+        "common.leakage_left_out": "Left out as leakage (they separate churn almost perfectly, so they were "
+                                   "probably recorded after the customer left; the models leave them out too): "
+                                   "{columns}.",
         "segment.dual_high_risk": "Dual high risk (international plan and 3+ service calls)",
         "segment.repeated_complaints": "Repeated complaints (3+ service calls)",
         "segment.heavy_day_users": "Heavy day users (day charge over 40)",
@@ -416,6 +419,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "drivers.ranking_caption": "点二列相关系数；套餐标志按 是 = 1 编码。相关不等于因果：用它决定先看什么。",
         "drivers.kind.numeric": "数值",
         "drivers.kind.flag": "套餐标志",
+        "common.leakage_left_out": "以下列视为数据泄漏而未列入（它们几乎能完全区分流失，很可能是在客户离开后才记录的；"
+                                   "模型也不使用它们）：{columns}。",
         "segment.dual_high_risk": "双重高风险（国际套餐且客服来电 3 次以上）",
         "segment.repeated_complaints": "反复投诉（客服来电 3 次以上）",
         "segment.heavy_day_users": "白天重度用户（白天话费超过 40）",
