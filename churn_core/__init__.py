@@ -26,6 +26,7 @@ from .analysis import (
     cross_tab,
     describe,
     driver_ranking,
+    leakage_columns,
     overall_churn,
     segment_churn,
     segment_masks,
@@ -104,7 +105,7 @@ __all__ = [*_LAZY, "Champion", "ModelRun", "RunThreshold", "Scenario", "ScoreSet
     "Description", "DriverRanking", "Issue", "NotFoundError", "OverallChurn", "ParameterError", "RawTable",
     "SchemaError", "Segment", "SegmentTable", "Store", "StoreError", "ThresholdResult", "ValidationError",
     "ValidationReport", "ValueTiers", "churn_by_category", "contrast", "count_columns", "cross_tab", "describe",
-    "detect_roles", "driver_ranking", "ensure_active_dataset", "inspect_table", "load_dataset", "overall_churn",
-    "read_table", "resolve_db_path", "segment_churn", "segment_masks", "tenure_bands", "threshold_analysis",
-    "validate", "value_tiers",
+    "detect_roles", "driver_ranking", "ensure_active_dataset", "inspect_table", "leakage_columns", "load_dataset",
+    "overall_churn", "read_table", "resolve_db_path", "segment_churn", "segment_masks", "tenure_bands",
+    "threshold_analysis", "validate", "value_tiers",
 ]

@@ -180,9 +180,11 @@ class CrossTab:
 
 @dataclass(frozen=True, eq=False)
 class DriverRanking:
-    """Correlation of each numeric or binary column with churn (coded 1), strongest first."""
+    """Correlation of each numeric or binary column with churn (coded 1), strongest first.
+    ``excluded`` names the columns left out because validation flagged them as leakage."""
 
     table: pd.DataFrame  # column, kind, correlation, mean_churned, mean_retained, effect_size
+    excluded: tuple[str, ...] = ()
 
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
@@ -415,13 +417,23 @@ def cross_tab(dataset: Dataset, *, rows: str, columns: str, bins: int = 4, min_g
     return CrossTab(rows, columns, order(row_keys), order(col_keys), cells)
 
 
+def leakage_columns(dataset: Dataset) -> tuple[str, ...]:
+    """The columns the dataset's validation report flagged as leakage (they separate churn almost perfectly).
+    Descriptive views leave them out, as the models do."""
+    return tuple(dataset.report.leakage) if dataset.report is not None else ()
+
+
 def driver_ranking(dataset: Dataset) -> DriverRanking:
     """Point-biserial correlation with churn, churned vs retained means and Cohen's d,
-    for every numeric column and plan flag, sorted by |correlation|."""
+    for every numeric column and plan flag, sorted by |correlation|. Leakage columns are
+    left out and named in ``excluded``."""
     roles = dataset.roles
     y = dataset.target().to_numpy(dtype=float)
-    cols = {c: ("numeric", _numeric(dataset, c)) for c in roles.numeric if c not in roles.ignored}
-    cols.update({c: ("flag", dataset.flag(c)) for c in roles.plan_flags})
+    leaks = set(leakage_columns(dataset))
+    candidates = [c for c in (*roles.numeric, *roles.plan_flags) if c not in roles.ignored]
+    excluded = tuple(c for c in candidates if c in leaks)
+    cols = {c: ("numeric", _numeric(dataset, c)) for c in roles.numeric if c in candidates and c not in leaks}
+    cols.update({c: ("flag", dataset.flag(c)) for c in roles.plan_flags if c in candidates and c not in leaks})
     rows = []
     for col, (kind, x) in cols.items():
         values = x.to_numpy(dtype=float)
@@ -437,7 +449,7 @@ def driver_ranking(dataset: Dataset) -> DriverRanking:
     table = pd.DataFrame(rows, columns=["column", "kind", "correlation", "mean_churned", "mean_retained",
                                         "effect_size"])
     table = table.reindex(table["correlation"].abs().sort_values(ascending=False).index).reset_index(drop=True)
-    return DriverRanking(table)
+    return DriverRanking(table, excluded)
 
 
 def segment_masks(dataset: Dataset, *, segments: tuple[Segment, ...] = DEFAULT_SEGMENTS
@@ -500,24 +512,29 @@ def value_tiers(dataset: Dataset, *, top_share: float = 0.2, min_group: int = 30
 
 
 def count_columns(dataset: Dataset, *, max_levels: int = MAX_LEVELS) -> tuple[str, ...]:
-    """The service-call column plus other non-negative whole-number columns with 3 to 25 values."""
+    """The service-call column plus other non-negative whole-number columns with 3 to 25 values
+    (leakage columns left out)."""
     roles = dataset.roles
     cols = [roles.service_calls] if roles.service_calls else []
+    leaks = set(leakage_columns(dataset))
     for col in roles.numeric:
+        if col in cols or col == roles.tenure or col in leaks:
+            continue
         x = _numeric(dataset, col).dropna()
-        if col not in cols and col != roles.tenure and 3 <= x.nunique() <= max_levels and x.min() >= 0 \
-                and bool(np.all(np.mod(x, 1) == 0)):
+        if 3 <= x.nunique() <= max_levels and x.min() >= 0 and bool(np.all(np.mod(x, 1) == 0)):
             cols.append(col)
     return tuple(cols)
 
 
 def describe(dataset: Dataset, *, crosstab: tuple[str, str] | None = None, min_group: int = 30,
              segments: tuple[Segment, ...] = DEFAULT_SEGMENTS) -> Description:
-    """Run every descriptive analysis the dataset's roles allow."""
+    """Run every descriptive analysis the dataset's roles allow. Leakage columns are left out of the
+    breakdowns (the state role's column is kept: the map is its own view)."""
     roles = dataset.roles
     notes = []
+    left_out = {*roles.ignored, *leakage_columns(dataset)} - {roles.state}
     by_category = {c: churn_by_category(dataset, column=c, min_group=min_group)
-                   for c in (*roles.plan_flags, *roles.categorical) if c not in roles.ignored}
+                   for c in (*roles.plan_flags, *roles.categorical) if c not in left_out}
     thresholds = {c: threshold_analysis(dataset, column=c, min_support=min_group) for c in count_columns(dataset)}
     bands = tenure_bands(dataset, min_group=min_group) if roles.tenure else None
     if bands is None:

@@ -107,6 +107,9 @@ STRINGS: dict[str, dict[str, str]] = {
                                    "cause: use it to choose what to look at.",
         "drivers.kind.numeric": "numeric",
         "drivers.kind.flag": "plan flag",
+        "common.leakage_left_out": "Left out as leakage (they separate churn almost perfectly, so they were "
+                                   "probably recorded after the customer left; the models leave them out too): "
+                                   "{columns}.",
         "segment.dual_high_risk": "Dual high risk (international plan and 3+ service calls)",
         "segment.repeated_complaints": "Repeated complaints (3+ service calls)",
         "segment.heavy_day_users": "Heavy day users (day charge over 40)",
@@ -331,7 +334,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "issue.target_missing": "{count} rows have no value in the target column {column}; they are left out. Fill the target in the source to keep them.",
         "issue.class_imbalance": "{churners} of {rows} customers churned ({rate}). With so few of one class, rates and models are unreliable; add more history if you can.",
         "issue.leakage": "Column {column} alone separates churn almost perfectly (AUC {auc}). It was probably recorded after the customer left; it is left out of the models.",
-        'issue.model_output': "Column {column} looks like a model's output (its name says score or probability); it is left out of the models.",
+        "issue.model_output": "Column {column} alone separates churn almost perfectly (AUC {auc}), and its name suggests a score or probability: it is probably another model's output. It is left out of the models.",
         "issue.few_rows": "Only {rows} rows: rates will have wide intervals. Use a larger export if you have one.",
     },
     "zh": {
@@ -416,6 +419,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "drivers.ranking_caption": "点二列相关系数；套餐标志按 是 = 1 编码。相关不等于因果：用它决定先看什么。",
         "drivers.kind.numeric": "数值",
         "drivers.kind.flag": "套餐标志",
+        "common.leakage_left_out": "以下列视为数据泄漏而未列入（它们几乎能完全区分流失，很可能是在客户离开后才记录的；"
+                                   "模型也不使用它们）：{columns}。",
         "segment.dual_high_risk": "双重高风险（国际套餐且客服来电 3 次以上）",
         "segment.repeated_complaints": "反复投诉（客服来电 3 次以上）",
         "segment.heavy_day_users": "白天重度用户（白天话费超过 40）",
@@ -639,7 +644,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "issue.target_missing": "有 {count} 行的目标列 {column} 为空，已排除。请在源文件中补全目标以保留这些行。",
         "issue.class_imbalance": "{rows} 位客户中有 {churners} 位流失（{rate}）。某一类过少时，比率和模型都不可靠；如有可能请补充更多历史数据。",
         "issue.leakage": "仅凭列 {column} 就几乎能完全区分流失（AUC {auc}）。它很可能是在客户离开后才记录的，已从模型中排除。",
-        "issue.model_output": "列 {column} 看起来是某个模型的输出（列名含评分或概率），已从模型中排除。",
+        "issue.model_output": "仅凭列 {column} 就几乎能完全区分流失（AUC {auc}），且列名像是评分或概率：它很可能是另一个模型的输出，已从模型中排除。",
         "issue.few_rows": "只有 {rows} 行：比率的区间会很宽。如有更大的导出文件请使用它。",
     },
 }

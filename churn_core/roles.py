@@ -45,6 +45,11 @@ US_STATES = frozenset(
     "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ "
     "NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY".split())
 MAX_CATEGORY_LEVELS = 100
+# Whole numbers that never repeat although, drawn at random from their range, about this many pairs would
+# repeat (n**2 / (2 * range)): the chance a measured feature does so is below e**-5 (0.7%). Such a column
+# was assigned, not measured: a row number or an id.
+_ID_CROWDING = 5.0
+_ID_MIN_ROWS = 10
 
 
 @dataclass(frozen=True)
@@ -171,6 +176,32 @@ def numeric_share(series: pd.Series, *, sample: int | None = 20_000) -> float:
     return float(pd.to_numeric(text, errors="coerce").notna().mean())
 
 
+def id_kind(series: pd.Series) -> str | None:
+    """Whether a column's values make it an id: "row_number", "id" or None (decided by values, not name).
+
+    A column qualifies when every row holds a whole number, no two rows share one, and either the values
+    rise strictly in file order (row numbers 1..n or 0..n-1, auto-increment keys; a file sorted by a unique
+    whole-number feature is the rare exception) or they crowd their range
+    (``n**2 / (2 * (max - min + 1)) >= 5``: a shuffled row index, 8-digit customer numbers), which a
+    measured feature drawn from that range would do by chance less than 1% of the time. "row_number" is the
+    run 0..n-1 or 1..n in file order; any other qualifying column is an "id". Columns under 10 rows never
+    qualify. A unique whole-number feature (a rank, say) is rare; it can be mapped back as numeric.
+    """
+    n = len(series)
+    if n < _ID_MIN_ROWS or pd.api.types.is_bool_dtype(series) or numeric_share(series) < 1.0:
+        return None
+    values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
+    if np.isnan(values).any() or np.any(np.mod(values, 1) != 0):
+        return None
+    rising = bool(np.all(np.diff(values) > 0))
+    if not rising and len(np.unique(values)) < n:
+        return None
+    if rising and values[0] in (0, 1) and values[-1] == values[0] + n - 1:
+        return "row_number"
+    span = values.max() - values.min() + 1
+    return "id" if rising or n * n >= 2 * _ID_CROWDING * span else None
+
+
 def _is_integer_like(series: pd.Series) -> bool:
     values = series.dropna()
     return bool(len(values)) and bool(np.all(np.mod(values.to_numpy(dtype=float), 1) == 0))
@@ -208,10 +239,14 @@ def detect_roles(
         positive = norm_token(positive)
 
     n = len(frame)
-    id_col = id_column
+    # Id candidates, best first: named like an id, unique text, whole numbers that never repeat (see
+    # id_kind; row numbers last). The first is the id unless one was given; the others are ignored.
+    named_id: str | None = None
+    unique_text: list[str] = []
+    by_value: dict[str, list[str]] = {"id": [], "row_number": []}
     roles: dict[str, list[str]] = {"categorical": [], "numeric": [], "plan_flags": [], "ignored": []}
     for col in columns:
-        if col == target or col == id_col:
+        if col == target or col == id_column:
             continue
         series = frame[col]
         distinct = series.dropna()
@@ -222,18 +257,25 @@ def detect_roles(
         tokens = {norm_token(v) for v in distinct.unique()[:3]} if n_unique <= 2 else set()
         is_numeric = numeric_share(series) >= numeric_threshold
         # Named like an id and mostly distinct: the id, even with a few repeats (validation reports them).
-        if id_col is None and id_column is None and _ID_NAME.match(str(col).strip()) and 2 * n_unique > len(distinct):
-            id_col = col
+        if named_id is None and id_column is None and _ID_NAME.match(str(col).strip()) \
+                and 2 * n_unique > len(distinct):
+            named_id = col
         elif n_unique == 2 and tokens <= _FLAG_TOKENS:
             roles["plan_flags"].append(col)
+        elif is_numeric and n_unique == n and (kind := id_kind(series)) is not None:
+            by_value[kind].append(col)
         elif is_numeric:
             roles["numeric"].append(col)
         elif n_unique <= MAX_CATEGORY_LEVELS:
             roles["categorical"].append(col)
-        elif id_col is None and id_column is None and n_unique == n:
-            id_col = col
+        elif n_unique == n:
+            unique_text.append(col)
         else:
             roles["ignored"].append(col)
+    candidates = [c for c in (named_id, *unique_text, *by_value["id"], *by_value["row_number"]) if c]
+    id_col = id_column if id_column is not None else next(iter(candidates), None)
+    left_out = {*roles["ignored"], *(c for c in candidates if c != id_col)}
+    roles["ignored"] = [c for c in columns if c in left_out]
 
     numeric = roles["numeric"]
     coerced = {c: pd.to_numeric(frame[c], errors="coerce") for c in numeric}

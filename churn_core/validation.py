@@ -17,8 +17,12 @@ import pandas as pd
 from .roles import ColumnRoles, flag_codes, norm_token, numeric_share
 
 Severity = Literal["error", "warning"]
+# Only words a message about a column already flagged by its values; never flags a column by itself.
 _MODEL_OUTPUT = re.compile(r"prob|score|predict|propensity|risk|概率|预测", re.I)
 LEAKAGE_AUC = 0.99
+# A column's levels are checked one by one only when there are few of them: on average at least this
+# many customers of the rarer class per level, so a level holding only churners is not luck.
+_LEVEL_SUPPORT = 5
 _LEAKAGE_SAMPLE = 200_000
 _SHOWN_CHARS = 60  # a value quoted in a message is cut to this length: a cell may hold 200 KB
 
@@ -230,27 +234,57 @@ def _non_numeric(series: pd.Series, col: str) -> list[Issue]:
 
 
 def _leakage(frame: pd.DataFrame, roles: ColumnRoles, y: np.ndarray, issues: list[Issue]) -> tuple[str, ...]:
-    """Columns that alone separate churn almost perfectly, or are named like a model's output."""
+    """Columns whose values give churn away: alone they separate churn almost perfectly.
+
+    Two checks, on values only: the column used as a score (ROC-AUC at least ``LEAKAGE_AUC`` either way:
+    ranges that barely overlap), and, for a column with few levels, each level's churn rate used as the
+    score (churners and retained customers barely share a level: a relabelled copy of the target, or
+    codes recorded only for leavers). A name never flags a column; a model-like name (score,
+    probability...) only adds wording to the message about a column its values flagged.
+    """
     known = ~np.isnan(y)
     if known.sum() > _LEAKAGE_SAMPLE:
         rng = np.random.default_rng(0)
         known = known & (rng.random(len(y)) < _LEAKAGE_SAMPLE / known.sum())
     leaks = []
-    for col in (*roles.numeric, *roles.plan_flags):  # a yes/no copy of the target is the plainest leak
-        x = (flag_codes(frame[col]) if col in roles.plan_flags
-             else pd.to_numeric(frame[col], errors="coerce").to_numpy(dtype=float))
-        ok = known & ~np.isnan(x)
-        auc = single_column_auc(x[ok], y[ok])
-        if auc is not None and max(auc, 1 - auc) >= LEAKAGE_AUC:
-            leaks.append(col)
+    for col in (*roles.numeric, *roles.plan_flags, *roles.categorical):
+        if col in roles.categorical:  # levels only: text has no order
+            text = frame[col].astype("string").str.strip()
+            ok = known & text.notna().to_numpy()
+            scores = [level_auc(text.to_numpy()[ok], y[ok])]
+        else:  # a yes/no copy of the target is the plainest leak
+            x = (flag_codes(frame[col]) if col in roles.plan_flags
+                 else pd.to_numeric(frame[col], errors="coerce").to_numpy(dtype=float))
+            ok = known & ~np.isnan(x)
+            scores = [single_column_auc(x[ok], y[ok]), level_auc(x[ok], y[ok])]
+        auc = max((max(a, 1 - a) for a in scores if a is not None), default=None)
+        if auc is None or auc < LEAKAGE_AUC:
+            continue
+        leaks.append(col)
+        if _MODEL_OUTPUT.search(col):
+            issues.append(Issue("warning", "model_output", f"Column '{col}' alone separates churn almost "
+                                f"perfectly (AUC {auc:.3f}), and its name suggests a score or probability: it "
+                                "is probably another model's output. Exclude it from models.", col, {"auc": auc}))
+        else:
             issues.append(Issue("warning", "leakage", f"Column '{col}' alone separates churn almost perfectly "
-                                f"(AUC {max(auc, 1 - auc):.3f}). It is probably recorded after the customer left; "
-                                "exclude it from models.", col, {"auc": max(auc, 1 - auc)}))
-        elif _MODEL_OUTPUT.search(col):
-            leaks.append(col)
-            issues.append(Issue("warning", "model_output", f"Column '{col}' looks like a model's output "
-                                "(its name says score or probability). Exclude it from models.", col))
+                                f"(AUC {auc:.3f}). It is probably recorded after the customer left; "
+                                "exclude it from models.", col, {"auc": auc}))
     return tuple(leaks)
+
+
+def level_auc(x: np.ndarray, y: np.ndarray) -> float | None:
+    """ROC-AUC of each level's churn rate used as the score, for a column with few levels (else None).
+
+    A column with more levels than ``min(churners, retained) / 5`` returns None: with so few customers
+    per level, pure levels happen by chance.
+    """
+    codes, levels = pd.factorize(x)
+    n1 = int(y.sum())
+    if not 2 <= len(levels) <= min(n1, len(y) - n1) / _LEVEL_SUPPORT:
+        return None
+    churners = np.bincount(codes, weights=y, minlength=len(levels))
+    sizes = np.bincount(codes, minlength=len(levels))
+    return single_column_auc(churners[codes] / sizes[codes], y)
 
 
 def single_column_auc(x: np.ndarray, y: np.ndarray) -> float | None:

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+import churn_core as cc
 from churn_core import plots
 from ui import fmt, state
 from ui.i18n import t
@@ -23,7 +24,8 @@ with guard():
     desc = state.description()
     data = state.data_token()
 roles = dataset.roles
-dimensions = [c for c in (*roles.plan_flags, *roles.categorical, *roles.numeric) if c not in roles.ignored]
+left_out = {*roles.ignored, *cc.leakage_columns(dataset)}
+dimensions = [c for c in (*roles.plan_flags, *roles.categorical, *roles.numeric) if c not in left_out]
 
 st.subheader(t("drivers.by_column"))
 default = dimensions.index(roles.service_calls) if roles.service_calls in dimensions else 0
@@ -67,3 +69,5 @@ if not ranking.empty:
     chart(plots.driver_bars, desc.drivers, labels=labels(t("drivers.ranking_chart"), y=""), key="drivers", token=data)
     driver_table(desc.drivers, token=data)
 st.caption(t("drivers.ranking_caption"))
+if desc.drivers.excluded:
+    st.caption(t("common.leakage_left_out", columns=", ".join(desc.drivers.excluded)))

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+import churn_core as cc
 from churn_core import plots
 from ui import fmt, state
 from ui.i18n import current_language, t
@@ -39,12 +40,15 @@ kpi_row(kpis)
 left, right = st.columns(2)
 with left:
     st.subheader(t("overview.plans"))
-    for flag in roles.plan_flags:
+    leaks = cc.leakage_columns(dataset)
+    for flag in (f for f in roles.plan_flags if f in desc.by_category):  # describe leaves leakage out
         result = desc.by_category[flag]
         contrast = result.contrast()
         takeaway(contrast_text(flag, contrast), small=contrast is not None and contrast.small)
         chart(plots.rate_bars, result.table, label="value", overall=o.churn_rate,
               labels=labels(t("overview.plan_chart", column=flag), x=flag), key=f"plan_{flag}", token=data)
+    if any(f in leaks for f in roles.plan_flags):
+        st.caption(t("common.leakage_left_out", columns=", ".join(f for f in roles.plan_flags if f in leaks)))
 with right:
     st.subheader(t("overview.service"))
     if roles.service_calls:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -41,6 +42,38 @@ def report_test(shared_data) -> Path:
 def bundled() -> cc.Dataset:
     """The bundled sample, data/telecom_churn.csv (5000 customers)."""
     return cc.load_dataset(Path(__file__).resolve().parents[1] / "data" / "telecom_churn.csv")
+
+
+def bank_customers(n: int = 2000, *, seed: int = 7) -> pd.DataFrame:
+    """A bank's churn export (the Kaggle "Churn_Modelling" layout): a row number, shuffled 8-digit customer
+    ids, a credit score weakly tied to churn, and ``Exited`` (about 20% churn, driven by age and activity)."""
+    rng = np.random.default_rng(seed)
+    age = rng.integers(18, 80, n)
+    active = rng.integers(0, 2, n)
+    credit = rng.integers(350, 851, n)
+    chance = 1 / (1 + np.exp(-(-2.0 + 0.07 * (age - 40) - 1.0 * active - 0.001 * (credit - 600))))
+    return pd.DataFrame({
+        "RowNumber": np.arange(1, n + 1),
+        "CustomerId": 15_000_000 + rng.choice(1_000_000, n, replace=False),
+        "Surname": rng.choice([f"Name{i}" for i in range(300)], n),
+        "CreditScore": credit,
+        "Geography": rng.choice(["France", "Germany", "Spain"], n, p=[0.5, 0.25, 0.25]),
+        "Gender": rng.choice(["Male", "Female"], n),
+        "Age": age,
+        "Tenure": rng.integers(0, 11, n),
+        "Balance": np.where(rng.random(n) < 0.35, 0.0, rng.normal(120_000, 30_000, n)).round(2),
+        "NumOfProducts": rng.choice([1, 2, 3, 4], n, p=[0.5, 0.45, 0.04, 0.01]),
+        "HasCrCard": rng.integers(0, 2, n),
+        "IsActiveMember": active,
+        "EstimatedSalary": rng.uniform(11.58, 199_992.48, n).round(2),
+        "Exited": (rng.random(n) < chance).astype(int),
+    })
+
+
+@pytest.fixture
+def bank() -> pd.DataFrame:
+    """A fresh bank-like customer table (see bank_customers)."""
+    return bank_customers()
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -92,6 +93,7 @@ def test_report_correlations_match_pandas(report, raw_report):
     intl = (raw_report["international_plan"] == "yes").astype(int)
     assert ranking.at["international_plan", "correlation"] == pytest.approx(intl.corr(raw_report["y"]))
     assert ranking.index[0] == "international_plan"
+    assert cc.driver_ranking(report).excluded == ()
 
 
 def test_report_segments_match_their_rules(report, raw_report):
@@ -269,3 +271,70 @@ def test_results_are_frozen_with_frames(report):
     frame = result.to_frame()
     frame.loc[0, "customers"] = -1
     assert result.table.loc[0, "customers"] != -1
+
+
+# -- leakage and row numbers stay out of the rankings -------------------------------------------------
+
+NAIVE_BAYES = ("Naive_Bayes_1", "Naive_Bayes_2")
+
+
+def credit_cards(n: int = 1500, seed: int = 3) -> pd.DataFrame:
+    """A credit-card churn export whose last two columns are another model's output (leakage)."""
+    rng = np.random.default_rng(seed)
+    attrited = rng.random(n) < 0.16
+    output = np.where(attrited, rng.uniform(0.99, 1.0, n), rng.uniform(0.0, 0.001, n)).round(5)
+    return pd.DataFrame({
+        "CLIENTNUM": 700_000_000 + rng.choice(10**7, n, replace=False),
+        "Attrition_Flag": np.where(attrited, "Attrited Customer", "Existing Customer"),
+        "Customer_Age": rng.integers(26, 70, n),
+        "Card_Category": rng.choice(["Blue", "Silver", "Gold"], n, p=[0.9, 0.07, 0.03]),
+        "Total_Trans_Ct": np.where(attrited, rng.normal(45, 14, n), rng.normal(68, 22, n)).round().clip(10),
+        "Months_Inactive_12_mon": rng.integers(0, 7, n),
+        NAIVE_BAYES[0]: output,
+        NAIVE_BAYES[1]: (1 - output).round(5),
+    })
+
+
+def test_driver_ranking_leaves_leakage_out_and_names_it():
+    cards = credit_cards()
+    dataset = dataset_from(cards)
+    ranking = cc.driver_ranking(dataset)
+    assert dataset.report.leakage == NAIVE_BAYES
+    assert ranking.excluded == NAIVE_BAYES
+    assert not set(NAIVE_BAYES) & set(ranking.table["column"])
+    assert ranking.table.at[0, "column"] == "Total_Trans_Ct"
+    clean = cc.driver_ranking(dataset_from(cards.drop(columns=list(NAIVE_BAYES))))
+    pd.testing.assert_frame_equal(ranking.table, clean.table)
+    assert clean.excluded == ()
+
+
+def test_driver_ranking_trusts_the_report():
+    """Without a validation report nothing is known to leak: the model's output then tops the ranking."""
+    dataset = dataclasses.replace(dataset_from(credit_cards()), report=None)
+    ranking = cc.driver_ranking(dataset)
+    assert ranking.excluded == ()
+    assert set(ranking.table["column"].head(2)) == set(NAIVE_BAYES)
+    assert ranking.table["correlation"].abs().head(2).round(3).tolist() == [1.0, 1.0]
+
+
+def test_describe_leaves_leakage_out_of_the_breakdowns():
+    cards = credit_cards()
+    attrited = cards["Attrition_Flag"].eq("Attrited Customer")
+    cards["account_closed"] = np.where(attrited, "yes", "no")
+    cards["exit_calls"] = np.where(attrited, 3 + cards.index % 3, cards.index % 3)  # a count, 0..5
+    dataset = dataset_from(cards)
+    desc = cc.describe(dataset)
+    assert set(dataset.report.leakage) == {*NAIVE_BAYES, "account_closed", "exit_calls"}
+    assert "account_closed" in dataset.roles.plan_flags and "exit_calls" in dataset.roles.numeric
+    assert "account_closed" not in desc.by_category and "Card_Category" in desc.by_category
+    assert cc.count_columns(dataset) == ("Months_Inactive_12_mon",)
+    assert set(desc.thresholds) == {"Months_Inactive_12_mon"}
+    assert desc.drivers.excluded == (*NAIVE_BAYES, "exit_calls", "account_closed")  # numeric, then flags
+
+
+def test_bank_ranking_has_credit_score_and_no_row_number(bank):
+    dataset = dataset_from(bank)
+    ranked = set(cc.driver_ranking(dataset).table["column"])
+    assert "CreditScore" in ranked and "Age" in ranked
+    assert not {"RowNumber", "CustomerId"} & ranked
+    assert "RowNumber" not in cc.describe(dataset).by_category

@@ -57,3 +57,10 @@ def test_zero_minutes_gives_zero_price():
 def test_excluded_columns_never_used(bundled_ds):
     out = ChurnFeatures(bundled_ds.roles.to_json(), exclude=("total_day_charge",)).fit(bundled_ds.frame)
     assert "total_day_charge" not in out.get_feature_names_out()
+
+
+def test_row_numbers_and_ids_never_become_features(bank):
+    roles = cc.detect_roles(bank)
+    names = set(ChurnFeatures(roles.to_json()).fit(bank).get_feature_names_out())
+    assert {"CreditScore", "Age", "Geography=France"} <= names
+    assert not {"RowNumber", "CustomerId", "Exited"} & names

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import churn_core as cc
-from churn_core.roles import detect_positive_label, detect_target
+from churn_core.roles import detect_positive_label, detect_target, id_kind
 
 CHARGES = ("total_day_charge", "total_eve_charge", "total_night_charge", "total_intl_charge")
 
@@ -41,10 +41,18 @@ def test_report_train_roles(report_train):
 
 
 def test_report_test_file_has_an_id_and_no_target(report_test):
-    roles = cc.detect_roles(cc.read_table(report_test).frame)
+    frame = cc.read_table(report_test).frame
+    roles = cc.detect_roles(frame)
+    assert frame["id"].tolist() == list(range(1, 751))  # a row number, and named like an id: the id
     assert (roles.id, roles.target, roles.positive_label) == ("id", None, None)
-    assert "id" not in roles.numeric
+    assert "id" not in roles.numeric and roles.ignored == ()
     assert roles.service_calls == "number_customer_service_calls"
+
+
+def test_bundled_file_has_no_id_and_every_measure_is_a_feature():
+    roles = cc.detect_roles(cc.read_table(cc.BUNDLED_CSV).frame)
+    assert (roles.id, roles.ignored) == (None, ())
+    assert len(roles.numeric) == 15 and roles.tenure == "account_length"  # whole numbers, but they repeat
 
 
 # -- detection -------------------------------------------------------------------------------------
@@ -65,6 +73,72 @@ def test_id_with_a_few_repeats_is_still_the_id():
 def test_unnamed_unique_text_column_becomes_the_id():
     frame = customers().rename(columns={"customer_id": "reference"})
     assert cc.detect_roles(frame).id == "reference"
+
+
+# -- ids decided by values ---------------------------------------------------------------------------
+
+def test_bank_file_roles(bank):
+    roles = cc.detect_roles(bank)
+    assert (roles.target, roles.positive_label, roles.id) == ("Exited", "1", "CustomerId")
+    assert "RowNumber" in roles.ignored  # a second id-like column: not a feature
+    assert "RowNumber" not in (*roles.numeric, *roles.categorical, *roles.plan_flags)
+    assert roles.numeric == ("CreditScore", "Age", "Tenure", "Balance", "NumOfProducts", "EstimatedSalary")
+    assert roles.plan_flags == ("HasCrCard", "IsActiveMember")
+
+
+@pytest.mark.parametrize("name", [pytest.param("RowNumber", id="RowNumber"), pytest.param("idx", id="idx"),
+                                  pytest.param("Unnamed: 0", id="pandas-index"), pytest.param("序号", id="chinese"),
+                                  pytest.param("calls", id="a-feature-name")])
+@pytest.mark.parametrize("start", [pytest.param(0, id="from-0"), pytest.param(1, id="from-1")])
+def test_row_numbers_are_never_features_whatever_their_name(name, start):
+    frame = customers().drop(columns="customer_id")
+    frame.insert(0, name, range(start, start + len(frame)))
+    roles = cc.detect_roles(frame)
+    assert roles.id == name  # no other id: the row number serves
+    assert name not in roles.numeric
+    with_id = cc.detect_roles(frame.assign(customer_id=customers()["customer_id"]))
+    assert with_id.id == "customer_id"
+    assert with_id.ignored == (name,)
+
+
+@pytest.mark.parametrize(("values", "expected"), [
+    pytest.param(np.arange(1, 121), "row_number", id="1-to-n"),
+    pytest.param(np.arange(120).astype(float), "row_number", id="0-to-n-minus-1-as-floats"),
+    pytest.param(np.arange(120).astype(str), "row_number", id="as-text"),
+    pytest.param(np.random.default_rng(1).permutation(120), "id", id="shuffled-row-index"),
+    pytest.param(np.sort(np.random.default_rng(1).choice(10**6, 120, replace=False)), "id", id="rising-sparse-keys"),
+    pytest.param(15_565_701 + np.random.default_rng(1).choice(1_200, 120, replace=False), "id",
+                 id="shuffled-8-digit-ids"),
+    pytest.param(np.random.default_rng(1).choice(200_000, 120, replace=False), None, id="unique-wide-integers"),
+    pytest.param(np.r_[np.arange(1, 120), 5], None, id="one-repeat"),
+    pytest.param(np.r_[np.arange(1, 120), np.nan], None, id="one-missing"),
+    pytest.param(np.arange(120) + 0.5, None, id="not-whole"),
+    pytest.param(np.arange(1, 10), None, id="under-10-rows"),
+])
+def test_id_kind(values, expected):
+    assert id_kind(pd.Series(values)) == expected
+
+
+def test_unique_whole_number_feature_with_a_wide_range_stays_a_feature():
+    """200 incomes drawn from 20,000..199,999 rarely repeat (about 0.1 expected pairs): no sign of an id."""
+    frame = customers(200).assign(income=lambda f: np.random.default_rng(4).choice(180_000, len(f), replace=False)
+                                  + 20_000)
+    roles = cc.detect_roles(frame)
+    assert "income" in roles.numeric and "income" not in roles.ignored
+
+
+def test_unique_integers_without_an_id_name_become_the_id():
+    frame = customers().drop(columns="customer_id")
+    frame["kundennummer"] = 15_565_701 + np.random.default_rng(2).choice(1_200, len(frame), replace=False)
+    roles = cc.detect_roles(frame)
+    assert roles.id == "kundennummer" and roles.ignored == ()
+
+
+def test_a_real_id_is_preferred_to_a_row_number():
+    frame = customers().rename(columns={"customer_id": "reference"})
+    frame.insert(0, "Unnamed: 0", range(len(frame)))
+    roles = cc.detect_roles(frame)
+    assert (roles.id, roles.ignored) == ("reference", ("Unnamed: 0",))
 
 
 def test_state_needs_us_state_codes():

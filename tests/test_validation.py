@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import churn_core as cc
-from churn_core.validation import report_from_dict, report_to_dict, single_column_auc
+from churn_core.validation import LEAKAGE_AUC, level_auc, report_from_dict, report_to_dict, single_column_auc
 
 
 def customers(n: int = 400, *, churn_rate: float = 0.2, seed: int = 1) -> pd.DataFrame:
@@ -53,6 +53,10 @@ def test_churn_counts_come_from_the_positive_label():
     pytest.param(lambda f: (f["churn"] == "yes").astype(int), id="zero-one-copy"),
     pytest.param(lambda f: np.where(f["churn"] == "yes", 49.5, 0.0), id="refund-amount"),
     pytest.param(lambda f: np.where(f["churn"] == "yes", 0, f["minutes"] + 500), id="reversed-numeric"),
+    pytest.param(lambda f: np.where(f["churn"] == "yes", "closed", "open"), id="relabelled-copy"),
+    pytest.param(lambda f: np.where(f["churn"] == "yes", np.where(f.index % 2, 0, 100), 50), id="non-monotone-code"),
+    pytest.param(lambda f: np.where(f["churn"] == "yes", np.where(f.index % 3, "moved", "price"), "none"),
+                 id="reason-only-for-leavers"),
 ])
 def test_column_that_separates_churn_is_leakage(leak):
     frame = customers()
@@ -72,17 +76,69 @@ def test_real_plan_flag_is_not_leakage(report_train):
     assert "leakage" not in codes(report)
 
 
-@pytest.mark.parametrize("name", [
-    pytest.param("churn_probability", id="probability"),
-    pytest.param("risk_score", id="score"),
-    pytest.param("流失概率", id="chinese"),
-])
-def test_column_named_like_a_model_output_is_flagged(name):
+MODEL_LIKE_NAMES = [pytest.param("churn_probability", id="probability"), pytest.param("risk_score", id="score"),
+                    pytest.param("CreditScore", id="credit-score"), pytest.param("流失概率", id="chinese")]
+
+
+@pytest.mark.parametrize("name", MODEL_LIKE_NAMES)
+def test_a_name_alone_never_flags_a_column(name):
     frame = customers()
     frame[name] = np.random.default_rng(5).random(len(frame)).round(3)
     report = check(frame)
+    assert report.leakage == ()
+    assert report.issues == ()
+
+
+@pytest.mark.parametrize("name", MODEL_LIKE_NAMES)
+def test_a_model_like_name_only_words_the_warning_about_a_leak(name):
+    frame = customers()
+    frame[name] = (frame["churn"] == "yes") + np.random.default_rng(5).normal(0, 0.2, len(frame))
+    report = check(frame)
     assert report.leakage == (name,)
-    assert [(i.code, i.column) for i in report.warnings] == [("model_output", name)]
+    issue = report.warnings[0]
+    assert (issue.code, issue.column) == ("model_output", name)
+    assert issue.params["auc"] >= LEAKAGE_AUC
+    assert f"(AUC {issue.params['auc']:.3f}), and its name suggests a score or probability" in issue.message
+
+
+def test_bank_file_credit_score_is_a_feature_and_only_the_real_leak_is_flagged(bank):
+    """CreditScore (ints 350..850, weakly tied to churn) is a feature; churn_probability of pure noise is not
+    flagged for its name; a noisy copy of Exited (AUC above 0.99, not 1) is."""
+    rng = np.random.default_rng(11)
+    exited = bank["Exited"].to_numpy()
+    bank["churn_probability"] = rng.random(len(bank)).round(4)
+    bank["exit_fee"] = (exited + rng.normal(0, 0.25, len(bank))).round(3)
+    assert LEAKAGE_AUC < roc_auc(bank["exit_fee"], exited) < 1
+    assert 0.5 < 1 - roc_auc(bank["CreditScore"], exited) < 0.6  # low scores churn a little more
+
+    roles = cc.detect_roles(bank)
+    report = cc.validate(bank, roles=roles)
+    assert {"CreditScore", "churn_probability", "exit_fee"} <= set(roles.numeric)
+    assert report.leakage == ("exit_fee",)
+    assert [(i.code, i.column) for i in report.issues] == [("leakage", "exit_fee")]
+
+
+def roc_auc(x, y) -> float:
+    """ROC-AUC by counting pairs: the share of (churner, stayer) pairs the column orders right, ties half."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y)
+    churned, stayed = x[y == 1][:, None], x[y == 0][None, :]
+    return float((churned > stayed).mean() + 0.5 * (churned == stayed).mean())
+
+
+def test_level_check_needs_enough_customers_per_level():
+    """With more levels than min(churners, retained) / 5, pure levels are luck: the level check abstains."""
+    y = np.array([1.0] * 40 + [0.0] * 160)
+    ids = np.arange(200)  # every customer their own level: in-sample, each level is pure
+    assert level_auc(ids, y) is None
+    assert level_auc(np.where(y == 1, "gone", "here"), y) == 1.0
+    assert level_auc(ids % 8, y) == pytest.approx(0.5, abs=0.2)
+
+
+def test_many_valued_random_codes_are_not_leakage():
+    frame = customers().assign(region=lambda f: [f"R{i % 60}" for i in np.random.default_rng(3).permutation(len(f))])
+    report = check(frame)
+    assert "region" in cc.detect_roles(frame).categorical
+    assert report.leakage == ()
 
 
 # -- balance, size, shape ---------------------------------------------------------------------------------

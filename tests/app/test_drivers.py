@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
+import pytest
+
 import churn_core as cc
 from tests.app.conftest import texts
 
@@ -55,3 +59,36 @@ def test_drivers_in_chinese(app):
     assert not at.exception
     assert at.title[0].value == "流失驱动因素"
     assert "驱动因素排序" in [s.value for s in at.subheader]
+
+
+@pytest.fixture
+def leaky_db(app_db):
+    """The bundled data plus two columns that are another model's output (they give churn away)."""
+    frame = pd.read_csv(cc.BUNDLED_CSV)
+    noise = np.random.default_rng(0).uniform(0, 0.001, len(frame))
+    frame["Naive_Bayes_1"] = np.where(frame["churn"] == "yes", 1 - noise, noise).round(5)
+    frame["Naive_Bayes_2"] = (1 - frame["Naive_Bayes_1"]).round(5)
+    dataset = cc.load_dataset(frame.to_csv(index=False).encode(), filename="cards.csv")
+    assert dataset.report.leakage == ("Naive_Bayes_1", "Naive_Bayes_2")
+    cc.Store(app_db).save_dataset(dataset)
+    return app_db
+
+
+@pytest.mark.parametrize(("lang", "note"), [
+    pytest.param("en", "Left out as leakage (they separate churn almost perfectly", id="en"),
+    pytest.param("zh", "以下列视为数据泄漏而未列入", id="zh"),
+])
+def test_drivers_leave_leakage_out_and_say_so(app, leaky_db, lang, note):
+    app.session_state["lang"] = lang
+    at = open_drivers(app)
+    assert not at.exception
+    captions = [c.value for c in at.caption if note in c.value]
+    assert len(captions) == 1 and captions[0].endswith("Naive_Bayes_1, Naive_Bayes_2" + ("." if lang == "en" else "。"))
+    assert not {"Naive_Bayes_1", "Naive_Bayes_2"} & set(at.dataframe[-1].value.iloc[:, 0])
+    assert "Naive_Bayes_1" not in at.selectbox(key="driver_column").options
+    assert at.dataframe[-1].value.iloc[0, 0] == "international_plan"  # the ranking without them
+
+
+def test_drivers_without_leakage_have_no_note(app):
+    at = open_drivers(app)
+    assert "Left out as leakage" not in texts(at)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 import pytest
 
 import churn_core as cc
@@ -49,6 +51,18 @@ def test_overview_reproduces_the_report(app, report_db):
     page = texts(at)
     assert "international_plan = yes churns at 42.2%" in page
     assert "churn at 50.7%, 4.6× the rest (10.9%; n=335)" in page
+
+
+def test_overview_leaves_a_leaking_plan_flag_out(app, app_db):
+    frame = pd.read_csv(cc.BUNDLED_CSV)
+    frame["account_closed"] = np.where(frame["churn"] == "yes", "yes", "no")  # recorded after leaving
+    cc.Store(app_db).save_dataset(cc.load_dataset(frame.to_csv(index=False).encode(), filename="closed.csv"))
+    at = app.run()
+    assert not at.exception
+    page = texts(at)
+    assert "account_closed = yes churns at" not in page
+    assert "Left out as leakage (they separate churn almost perfectly" in page and "): account_closed." in page
+    assert len(at.get("plotly_chart")) == 5  # the two real plans, service calls, tenure, state map
 
 
 @pytest.mark.parametrize("how", ["session", "query"], ids=["sidebar-choice", "url-lang-zh"])
