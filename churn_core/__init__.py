@@ -87,7 +87,7 @@ _LAZY = {
     "summary_text": "roi", "targeting_inputs": "roi", "OutOfSample": "roi", "out_of_sample": "roi",
     "Chart": "onepager", "ExportError": "onepager", "OnePage": "onepager", "find_font": "onepager",
     "render_pdf": "onepager", "render_png": "onepager",
-    "DriftReport": "drift", "drift_report": "drift", "psi": "drift",
+    "ChurnRateChange": "drift", "DriftReport": "drift", "drift_report": "drift", "psi": "drift",
 }
 
 

@@ -5,6 +5,7 @@
     python -m churn_core datasets [--db PATH] --format json
     python -m churn_core train --data FILE [--target COL] [--promote] [--db PATH] --format json
     python -m churn_core score [--data FILE] --out FILE.csv [--lang en|zh] [--explain auto|all|none|N] [--db PATH]
+    python -m churn_core drift --data FILE [--db PATH] --format json
     python -m churn_core roi --customers N --baseline-churn F --target-churn F --ltv X [--investment X]
                              [--annual-cost X] [--years N] [--preset NAME] --format json
 
@@ -29,7 +30,7 @@ from typing import Any  # noqa: E402
 
 from . import analysis  # noqa: E402
 from .dataset import load_dataset  # noqa: E402
-from .errors import ChurnCoreError, ParameterError, StoreError  # noqa: E402
+from .errors import ChurnCoreError, NotFoundError, ParameterError, StoreError  # noqa: E402
 from .store import Store  # noqa: E402
 
 MODEL_NAMES = ("logistic_regression", "random_forest", "xgboost")  # churn_core.modeling's, without importing it
@@ -92,6 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--explain-budget", type=float, default=20.0, help="seconds for 'auto' (default 20)")
     score.add_argument("--db", help="database file (default $CHURN_RADAR_DB or data/churn.duckdb)")
     score.add_argument("--format", choices=("json", "text"), default="text")
+
+    drift = sub.add_parser("drift", help="compare a file with the champion's training data: PSI and p-value per "
+                                         "feature, shifted features, and the churn rate when both have the target")
+    data_options(drift)
+    drift.add_argument("--db", help="database file (default $CHURN_RADAR_DB or data/churn.duckdb)")
+    drift.add_argument("--format", choices=("json", "text"), default="text")
 
     roi = sub.add_parser("roi", help="the business case of a retention programme: customers saved, value "
                                      "retained, total cost, net benefit, ROI (a fraction: 16.9 = 1690%%) and "
@@ -210,6 +217,24 @@ def _score(args: argparse.Namespace) -> dict[str, Any]:
             "base_probability": scored.base_probability, "tiers": {k: int(v) for k, v in tiers.items()}}
 
 
+def _drift(args: argparse.Namespace) -> dict[str, Any]:
+    from .drift import drift_report
+
+    store = Store(args.db)
+    champion = store.champion()
+    if champion is None:
+        raise NotFoundError("No champion model yet, so there is no training data to compare the file with. Train a "
+                            "model and promote it (`python -m churn_core train --data FILE --promote`).",
+                            code="no_champion")
+    version = store.get_run(champion.run_id).dataset_version
+    reference = store.load_dataset(version)
+    current = load_dataset(args.data, target=args.target, positive=args.positive, sheet=args.sheet,
+                           require_target=False)
+    report = drift_report(reference, current)
+    return {**report.to_dict(), "dataset_version": version,
+            "champion": {"run_id": champion.run_id, "model": champion.model}, "data": current.name}
+
+
 def _roi(args: argparse.Namespace) -> dict[str, Any]:
     from .roi import PRESETS, CaseInputs, business_case
 
@@ -233,7 +258,7 @@ def _roi(args: argparse.Namespace) -> dict[str, Any]:
 
 
 _COMMANDS = {"describe": _describe, "import": _import, "datasets": _datasets, "train": _train, "score": _score,
-             "roi": _roi}
+             "drift": _drift, "roi": _roi}
 
 
 def _text(command: str, result: dict[str, Any]) -> str:
@@ -269,6 +294,8 @@ def _text(command: str, result: dict[str, Any]) -> str:
         return (f"customers saved {result['customers_saved']:,.0f}; value retained {result['value_retained']:,.0f}; "
                 f"total cost {result['total_cost']:,.0f}; net benefit {result['net_benefit']:,.0f}; ROI {roi}; "
                 f"payback {payback}\n")
+    if command == "drift":
+        return _drift_text(result)
     if command == "score":
         tiers = ", ".join(f"{k} {v}" for k, v in result["tiers"].items())
         return (f"scored {result['rows']} rows with run {result['run_id']} {result['model']} "
@@ -276,6 +303,27 @@ def _text(command: str, result: dict[str, Any]) -> str:
     rows = [f"{'*' if d['active'] else ' '} v{d['version']}  {d['name']}  {d['rows']} rows  {d['created_at']}"
             for d in result["datasets"]]
     return "\n".join(rows or ["no datasets stored"]) + "\n"
+
+
+def _drift_text(result: dict[str, Any]) -> str:
+    champion = result["champion"]
+    lines = [f"{result['data']} ({result['current_rows']} rows) against dataset v{result['dataset_version']} "
+             f"({result['reference_rows']} rows), the training data of run {champion['run_id']} {champion['model']}",
+             f"  {'feature':<32} {'PSI':>7} {'p-value':>9}  status"]
+    lines += [f"  {f['name']:<32} {f['psi']:>7.3f} {_p(f['p_value']):>9}  {f['status']}" for f in result["features"]]
+    churn = result["churn_rate"]
+    lines.append("churn rate: not compared (the file has no target)" if churn is None else
+                 f"churn rate: {churn['reference']:.2%} in the training data, {churn['current']:.2%} here "
+                 f"(p = {_p(churn['p_value'])})")
+    lines.append(f"shifted (PSI >= {result['alert']:g} and p < {result['p_threshold']:.2g}): "
+                 + (", ".join(result["shifted"]) or "none"))
+    if result["missing_columns"]:
+        lines.append("missing here: " + ", ".join(result["missing_columns"]))
+    return "\n".join(lines) + "\n"
+
+
+def _p(value: float) -> str:
+    return "< 1e-300" if value < 1e-300 else f"{value:.2g}"
 
 
 if __name__ == "__main__":

@@ -89,3 +89,24 @@ def chi_square_2x2(k1, n1, k2, n2) -> tuple[np.ndarray, np.ndarray]:
 
 
 _ERFC = np.frompyfunc(math.erfc, 1, 1)
+
+
+def chi_square_homogeneity(counts_a, counts_b) -> tuple[float, int, float]:
+    """Pearson's chi-square test that two count vectors over the same bins come from one distribution.
+
+    Returns (chi-square, degrees of freedom, p-value). Bins empty on both sides are dropped and the
+    degrees of freedom are the bins left minus one; with fewer than two bins left, or an empty side,
+    nothing can differ and the result is (0.0, 0, 1.0).
+    """
+    a, b = np.asarray(counts_a, dtype=float), np.asarray(counts_b, dtype=float)
+    keep = (a + b) > 0
+    a, b = a[keep], b[keep]
+    dof = a.size - 1
+    if dof < 1 or a.sum() == 0 or b.sum() == 0:
+        return 0.0, max(dof, 0), 1.0
+    share = (a + b) / (a.sum() + b.sum())
+    expected_a, expected_b = a.sum() * share, b.sum() * share
+    chi2 = float(np.sum((a - expected_a) ** 2 / expected_a) + np.sum((b - expected_b) ** 2 / expected_b))
+    from scipy.special import gammaincc  # chi-square survival function; imported here, as it costs ~0.2 s
+
+    return chi2, dof, float(gammaincc(dof / 2, chi2 / 2))

@@ -1,6 +1,6 @@
-"""Data drift: has a feature's distribution moved between a reference table and a current one?
+"""Data drift: has a feature's distribution, or the churn rate, moved between a reference table and a current one?
 
-The measure is the Population Stability Index (PSI). Both samples are cut into
+The size of a move is the Population Stability Index (PSI). Both samples are cut into
 the same bins, and with ``e`` and ``a`` the shares of the reference ("expected")
 and current ("actual") rows in each bin::
 
@@ -24,9 +24,28 @@ Whether a feature is numeric is decided by the reference column's dtype. A
 current column that holds text where the reference holds numbers is parsed with
 ``pd.to_numeric(errors="coerce")``; what does not parse counts as missing.
 
-A note on small samples: sampling noise alone gives a PSI of roughly
-``(k - 1) * (1/n_reference + 1/n_current)`` for ``k`` bins, so with a few
-hundred rows on each side the thresholds below can flag noise.
+Sampling noise. Noise alone gives a PSI of roughly
+``(k - 1) * (1/n_reference + 1/n_current)`` for ``k`` bins: 0.26 for the 51
+levels of a US-state column with 200 current rows, above the 0.25 rule of thumb.
+So each feature also gets a p-value: Pearson's chi-square test that the
+reference and current counts in the same bins come from one distribution. Bins
+that would hold fewer than one row of the smaller table at the reference shares
+(rare levels, new levels, a missing bin the reference lacks) are first pooled
+into one bin, and that pool joins the smallest other bin if it still expects
+fewer than one row at the two tables' combined shares (so a new level many
+current rows hold stays a bin of its own). Without this, a handful of rows
+landing in rare levels gives p-values far too small (Cochran's condition for
+the chi-square approximation). PSI itself is computed on the bins as described
+above, unpooled.
+
+A feature is "shifted" only when the move is both material, PSI >= ``alert``
+(0.25), and beyond sampling noise, p < ``alpha`` / (number of features compared)
+with ``alpha`` = 0.01: a Bonferroni correction, so that a current table drawn
+from the same population as the reference flags any feature in at most about
+1 report in 100, however many features it has.
+
+The churn rate (when both tables have the target) is compared with the
+two-proportion test (Pearson's chi-square of the 2x2 table, 1 degree of freedom).
 """
 
 from __future__ import annotations
@@ -41,29 +60,61 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._stats import chi_square_2x2, chi_square_homogeneity
 from .dataset import Dataset
 from .errors import ParameterError, SchemaError
 from .roles import ColumnRoles
+from .validation import target_codes
 
 logger = logging.getLogger(__name__)
 
 EPSILON = 1e-4
-STATUSES = ("stable", "moderate", "shifted")
-FEATURE_COLUMNS = ["feature", "kind", "psi", "status", "reference_mean", "current_mean",
+ALPHA = 0.01
+STATUSES = ("stable", "noise", "moderate", "shifted")
+FEATURE_COLUMNS = ["feature", "kind", "psi", "p_value", "status", "reference_mean", "current_mean",
                    "reference_missing", "current_missing"]
 _LISTED = 8  # column names quoted in an error message
 
 
+@dataclass(frozen=True)
+class ChurnRateChange:
+    """The churn rate of the reference and of the current rows whose target is known, and the
+    p-value of the two-proportion test that they are equal. ``changed``: p < ``alpha``."""
+
+    reference: float
+    current: float
+    p_value: float
+    reference_rows: int
+    current_rows: int
+    alpha: float = ALPHA
+
+    @property
+    def changed(self) -> bool:
+        return self.p_value < self.alpha
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"reference": self.reference, "current": self.current, "p_value": self.p_value,
+                "reference_rows": self.reference_rows, "current_rows": self.current_rows, "changed": self.changed}
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([self.to_dict()])
+
+
 @dataclass(frozen=True, eq=False)
 class DriftReport:
-    """Drift of every compared feature, largest PSI first.
+    """Drift of every compared feature, largest PSI first, and of the churn rate.
 
     ``features`` columns: feature, kind ("numeric" or "categorical"), psi,
-    status ("stable", "moderate" or "shifted"), reference_mean, current_mean
-    (NaN for categorical features), reference_missing, current_missing (shares
-    of missing values). ``missing_columns`` are reference features absent from
-    the current data; ``extra_columns`` are current columns absent from the
-    reference. ``bins``, ``warn`` and ``alert`` are the settings that produced it.
+    p_value (chi-square test on the same bins), status, reference_mean,
+    current_mean (NaN for categorical features), reference_missing,
+    current_missing (shares of missing values). The status is "stable" when
+    PSI < ``warn``; otherwise "noise" when p >= ``p_threshold`` (a PSI that
+    sampling noise can produce at these sizes), else "moderate" when
+    PSI < ``alert`` and "shifted" from ``alert`` on. ``missing_columns`` are
+    reference features absent from the current data; ``extra_columns`` are
+    current columns absent from the reference. ``churn_rate`` is None unless
+    both tables have the target. ``bins``, ``warn``, ``alert`` and ``alpha``
+    are the settings that produced it.
     """
 
     features: pd.DataFrame
@@ -74,10 +125,17 @@ class DriftReport:
     bins: int = 10
     warn: float = 0.1
     alert: float = 0.25
+    alpha: float = ALPHA
+    churn_rate: ChurnRateChange | None = None
+
+    @property
+    def p_threshold(self) -> float:
+        """The p-value a feature must fall below to count as more than noise: ``alpha`` / features compared."""
+        return self.alpha / max(len(self.features), 1)
 
     @property
     def shifted(self) -> tuple[str, ...]:
-        """Names of the features whose PSI reached ``alert``."""
+        """Names of the features whose PSI reached ``alert`` with p below ``p_threshold``."""
         return tuple(self.features.loc[self.features["status"] == "shifted", "feature"])
 
     @property
@@ -89,7 +147,7 @@ class DriftReport:
         return self.features
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready summary (NaN becomes None), for the CLI."""
+        """A JSON-ready summary (NaN becomes None), for the CLI; each feature's name is under "name"."""
         return _json_ready({
             "ok": self.ok,
             "reference_rows": self.reference_rows,
@@ -97,10 +155,13 @@ class DriftReport:
             "bins": self.bins,
             "warn": self.warn,
             "alert": self.alert,
+            "alpha": self.alpha,
+            "p_threshold": self.p_threshold,
             "shifted": list(self.shifted),
+            "churn_rate": None if self.churn_rate is None else self.churn_rate.to_dict(),
             "missing_columns": list(self.missing_columns),
             "extra_columns": list(self.extra_columns),
-            "features": self.features.to_dict(orient="records"),
+            "features": self.features.rename(columns={"feature": "name"}).to_dict(orient="records"),
         })
 
 
@@ -124,12 +185,14 @@ def drift_report(
     current: Dataset | pd.DataFrame,
     *,
     roles: ColumnRoles | None = None,
+    current_roles: ColumnRoles | None = None,
     bins: int = 10,
     warn: float = 0.1,
     alert: float = 0.25,
+    alpha: float = ALPHA,
     columns: Iterable[str] | str | None = None,
 ) -> DriftReport:
-    """Compare the distribution of each feature of ``current`` with ``reference`` (PSI per feature).
+    """Compare the distribution of each feature of ``current`` with ``reference``, and the churn rates.
 
     ``reference`` and ``current`` are Datasets or DataFrames. The roles (of the
     reference) come from ``roles``, else from ``reference.roles`` when it is a
@@ -137,11 +200,25 @@ def drift_report(
     not compared. ``columns`` names the features to compare instead (they must
     be reference columns; the exclusions do not apply to them).
 
-    A feature is "stable" when PSI < ``warn``, "moderate" when
-    ``warn`` <= PSI < ``alert`` and "shifted" when PSI >= ``alert``. The
-    defaults, 0.1 and 0.25, are the conventional PSI rule of thumb from
+    Status of a feature, from its PSI and its p-value (see the module docstring):
+
+    - "stable": PSI < ``warn``;
+    - "noise": PSI >= ``warn`` but p >= ``alpha`` / features compared, a PSI
+      that sampling noise alone can give at these sizes;
+    - "moderate": ``warn`` <= PSI < ``alert``, beyond noise;
+    - "shifted": PSI >= ``alert``, beyond noise.
+
+    The PSI defaults, 0.1 and 0.25, are the conventional rule of thumb from
     credit-scorecard monitoring (below 0.1 no significant change, 0.1 to 0.25 a
-    moderate change worth a look, above 0.25 a significant shift).
+    moderate change worth a look, above 0.25 a significant shift). ``alpha``
+    = 0.01 with the Bonferroni division keeps the chance that a report on a
+    sample of the reference population flags anything at about 1% or less.
+
+    The churn rate is compared when both tables hold the target: the
+    reference's from ``roles``, the current table's from ``current_roles``,
+    else ``current.roles`` when it is a Dataset, else the reference's (the same
+    column name and the same value meaning churn). A target already coded 0/1
+    is used as it is. ``churn_rate`` is None otherwise.
 
     Raises ParameterError for bad settings and SchemaError when no feature
     column is shared, a table has no rows, or ``columns`` names an unknown column.
@@ -155,8 +232,14 @@ def drift_report(
         raise ParameterError(f"The 'warn' parameter of drift_report must be below 'alert' ({alert!r}). Got "
                              f"{warn!r} instead. Pass e.g. warn=0.1, alert=0.25.", code="bad_parameter",
                              name="warn", value=warn, alert=alert)
+    if isinstance(alpha, bool) or not isinstance(alpha, Real) or not 0 < alpha < 1:
+        raise ParameterError(f"The 'alpha' parameter of drift_report must be a number strictly between 0 and 1. "
+                             f"Got {alpha!r} instead. Pass e.g. alpha=0.01.", code="bad_parameter",
+                             name="alpha", value=alpha)
     if roles is None and isinstance(reference, Dataset):
         roles = reference.roles
+    if current_roles is None:
+        current_roles = current.roles if isinstance(current, Dataset) else roles
     ref, cur = _frame(reference, "reference"), _frame(current, "current")
     for side, frame in (("reference", ref), ("current", cur)):
         if len(frame) == 0:
@@ -188,18 +271,22 @@ def drift_report(
 
     rows = [{"feature": c, **_compare(ref[c], cur[c], bins)} for c in features]
     table = pd.DataFrame(rows)
-    table["status"] = _status(table["psi"].to_numpy(), warn, alert)
+    table["status"] = _status(table["psi"].to_numpy(), table["p_value"].to_numpy(), warn=warn, alert=alert,
+                              p_threshold=alpha / len(features))
     table = table[FEATURE_COLUMNS].sort_values("psi", ascending=False, kind="stable").reset_index(drop=True)
-    report = DriftReport(table, missing, extra, len(ref), len(cur), bins, float(warn), float(alert))
-    logger.info("drift: %d features compared, %d shifted, %d missing", len(table), len(report.shifted),
-                len(missing))
+    churn = _churn_rate_change(ref, roles, cur, current_roles, alpha=float(alpha))
+    report = DriftReport(table, missing, extra, len(ref), len(cur), bins, float(warn), float(alert), float(alpha),
+                         churn)
+    logger.info("drift: %d features compared, %d shifted, %d missing, churn rate %s", len(table),
+                len(report.shifted), len(missing),
+                "not compared" if churn is None else f"{churn.reference:.4f} -> {churn.current:.4f}")
     return report
 
 
 # -- computing ---------------------------------------------------------------------------------------
 
 def _compare(reference: pd.Series, current: pd.Series, bins: int) -> dict[str, Any]:
-    """PSI, kind, means and missing shares of one feature."""
+    """PSI, p-value, kind, means and missing shares of one feature."""
     if pd.api.types.is_numeric_dtype(reference) and not pd.api.types.is_bool_dtype(reference):
         if not pd.api.types.is_numeric_dtype(current):
             current = pd.to_numeric(current.astype("string").str.strip(), errors="coerce")
@@ -214,6 +301,7 @@ def _compare(reference: pd.Series, current: pd.Series, bins: int) -> dict[str, A
     return {
         "kind": kind,
         "psi": _psi_from_counts(ref_counts, cur_counts),
+        "p_value": _noise_p_value(ref_counts, cur_counts),
         "reference_mean": ref_mean,
         "current_mean": cur_mean,
         "reference_missing": float(ref_counts[-1] / len(reference)),
@@ -281,8 +369,70 @@ def _psi_from_counts(expected: np.ndarray, actual: np.ndarray) -> float:
     return float(np.sum((a - e) * np.log(a / e)))
 
 
-def _status(values: np.ndarray, warn: float, alert: float) -> np.ndarray:
-    return np.array(STATUSES, dtype=object)[np.searchsorted([warn, alert], values, side="right")]
+def _noise_p_value(reference: np.ndarray, current: np.ndarray) -> float:
+    """Chi-square p-value that both counts come from one distribution, sparse bins pooled first.
+
+    A bin is sparse when fewer than one row of the smaller table would fall in it at the reference
+    shares (deciding this from the reference alone keeps the test honest; deciding it from both
+    tables makes p-values far too small for long-tailed columns). The sparse bins form one bin; if
+    that expects fewer than one row of the smaller table at the combined shares, it joins the
+    smallest other bin.
+    """
+    ref, cur = reference.astype(float), current.astype(float)
+    n_ref, n_cur = ref.sum(), cur.sum()
+    smaller = min(n_ref, n_cur)
+    sparse = smaller * ref / n_ref < 1
+    if sparse.any():
+        pooled_ref, pooled_cur = ref[sparse].sum(), cur[sparse].sum()
+        ref, cur = ref[~sparse], cur[~sparse]
+        if smaller * (pooled_ref + pooled_cur) / (n_ref + n_cur) < 1 and ref.size:
+            smallest = int(np.argmin(ref))
+            ref[smallest] += pooled_ref
+            cur[smallest] += pooled_cur
+        else:
+            ref, cur = np.append(ref, pooled_ref), np.append(cur, pooled_cur)
+    return chi_square_homogeneity(ref, cur)[2]
+
+
+def _status(psi_values: np.ndarray, p_values: np.ndarray, *, warn: float, alert: float,
+            p_threshold: float) -> np.ndarray:
+    """stable below ``warn``; noise when not significant; else moderate below ``alert``, shifted from it."""
+    band = np.searchsorted([warn, alert], psi_values, side="right")  # 0 below warn, 1 below alert, 2 from alert
+    status = np.array(["stable", "moderate", "shifted"], dtype=object)[band]
+    status[(band > 0) & ~(p_values < p_threshold)] = "noise"
+    return status
+
+
+def _churn_rate_change(ref: pd.DataFrame, roles: ColumnRoles | None, cur: pd.DataFrame,
+                       current_roles: ColumnRoles | None, *, alpha: float) -> ChurnRateChange | None:
+    ref_flags, cur_flags = _churn_flags(ref, roles), _churn_flags(cur, current_roles)
+    if ref_flags is None or cur_flags is None:
+        return None
+    k1, n1, k2, n2 = ref_flags.sum(), ref_flags.size, cur_flags.sum(), cur_flags.size
+    p_value = float(chi_square_2x2(k1, n1, k2, n2)[1])
+    return ChurnRateChange(float(k1 / n1), float(k2 / n2), p_value, int(n1), int(n2), alpha)
+
+
+def _churn_flags(frame: pd.DataFrame, roles: ColumnRoles | None) -> np.ndarray | None:
+    """0/1 churn flags of the rows whose target is known, or None when there is no usable target.
+
+    A numeric or boolean column holding only 0 and 1 is used as it is (a Dataset's target is coded so);
+    other columns are coded with the roles' positive label.
+    """
+    if roles is None or roles.target is None or roles.target not in frame:
+        return None
+    column = frame[roles.target]
+    flags = None
+    if pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column):
+        values = column.to_numpy(dtype=float, na_value=np.nan)
+        if np.isin(values[~np.isnan(values)], (0.0, 1.0)).all():
+            flags = values
+    if flags is None:
+        if roles.positive_label is None:
+            return None
+        flags = target_codes(column, roles.positive_label)
+    flags = flags[~np.isnan(flags)]
+    return flags if flags.size else None
 
 
 # -- inputs ------------------------------------------------------------------------------------------

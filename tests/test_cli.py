@@ -245,3 +245,66 @@ def test_roi_missing_inputs_fail_with_the_fix(capsys):
     assert "needs --customers, which was not given" in err and "--preset telecom_8k" in err
     code, _, err = run(capsys, "roi", "--customers", "100", "--baseline-churn", "0.1", "--ltv", "10")
     assert code == 1 and "needs either 'target_churn' or 'retention_success'" in err
+
+
+# -- drift --------------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def bundled_raw() -> pd.DataFrame:
+    return pd.read_csv(cc.BUNDLED_CSV)
+
+
+def drift_json(capsys, db: Path, path: Path) -> dict:
+    code, out, err = run(capsys, "drift", "--data", str(path), "--db", str(db), "--format", "json")
+    assert (code, err) == (0, "")
+    return json.loads(out)
+
+
+def test_drift_json_flags_the_top_quartile_of_day_minutes(capsys, trained_db, tmp_path, bundled_raw):
+    minutes = bundled_raw["total_day_minutes"]
+    sample = bundled_raw[minutes >= minutes.quantile(0.75)].sample(200, random_state=0)
+    path = tmp_path / "top.csv"
+    sample.to_csv(path, index=False)
+    result = drift_json(capsys, trained_db, path)
+    assert {"features", "churn_rate", "shifted"} <= set(result)
+    assert (result["dataset_version"], result["champion"]["run_id"]) == (1, 1)
+    assert len(result["features"]) == len(bundled_raw.columns) - 1  # every column but the target
+    for feature in result["features"]:
+        assert {"name", "psi", "p_value", "status"} <= set(feature)
+        assert 0 <= feature["p_value"] <= 1 and feature["status"] in {"stable", "noise", "moderate", "shifted"}
+    assert "total_day_minutes" in result["shifted"]
+    assert result["shifted"] == [f["name"] for f in result["features"] if f["status"] == "shifted"]
+    churn = result["churn_rate"]
+    assert {"reference", "current", "p_value"} <= set(churn)
+    assert churn["reference"] == pytest.approx((bundled_raw["churn"] == "yes").mean())
+    assert churn["current"] == pytest.approx((sample["churn"] == "yes").mean())
+    assert churn["p_value"] < 0.01
+
+
+def test_drift_json_on_an_unlabelled_random_sample(capsys, trained_db, tmp_path, bundled_raw):
+    path = tmp_path / "sample.csv"
+    bundled_raw.drop(columns=["churn"]).sample(200, random_state=3).to_csv(path, index=False)
+    result = drift_json(capsys, trained_db, path)
+    assert result["churn_rate"] is None
+    assert result["shifted"] == []
+    assert result["current_rows"] == 200 and result["reference_rows"] == len(bundled_raw)
+
+
+def test_drift_text_is_a_table(capsys, trained_db, tmp_path, bundled_raw):
+    path = tmp_path / "sample.csv"
+    bundled_raw.sample(200, random_state=3).to_csv(path, index=False)
+    code, out, err = run(capsys, "drift", "--data", str(path), "--db", str(trained_db))
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    assert lines[0].startswith("sample (200 rows) against dataset v1 (5000 rows), the training data of run 1")
+    assert lines[1].split() == ["feature", "PSI", "p-value", "status"]
+    assert any(line.split()[0] == "state" for line in lines[2:])
+    assert "churn rate: 14.14% in the training data" in out
+    assert lines[-1] == "shifted (PSI >= 0.25 and p < 0.00053): none"
+
+
+def test_drift_without_champion_fails(capsys, tmp_path):
+    code, out, err = run(capsys, "drift", "--data", str(cc.BUNDLED_CSV), "--db", str(tmp_path / "empty.duckdb"),
+                         "--format", "json")
+    assert (code, out) == (1, "")
+    assert err.startswith("error: No champion model yet, so there is no training data to compare the file with.")

@@ -1,4 +1,5 @@
-"""churn_core.drift: the PSI by hand, shifts detected and not, missing values, column bookkeeping, errors."""
+"""churn_core.drift: the PSI and the noise test by hand, shifts detected and not, samples of the training file
+not flagged, the churn rate, missing values, column bookkeeping, errors."""
 
 from __future__ import annotations
 
@@ -14,6 +15,9 @@ import churn_core as cc
 
 # Two bins holding 50% / 50% of the reference and 80% / 20% of the current rows.
 HAND_PSI = (0.8 - 0.5) * math.log(0.8 / 0.5) + (0.2 - 0.5) * math.log(0.2 / 0.5)
+# The same counts, 100 rows a side, as a 2x2 table: Pearson's chi-square, and its p-value with 1 dof.
+HAND_CHI2 = 200 * (50 * 20 - 80 * 50) ** 2 / (100 * 100 * 130 * 70)
+HAND_P = math.erfc(math.sqrt(HAND_CHI2 / 2))
 
 
 def normal(n: int, mean: float = 0.0, seed: int = 0) -> np.ndarray:
@@ -193,6 +197,76 @@ def test_status_follows_the_thresholds(warn, alert, status):
     assert report.ok is (status != "shifted")
 
 
+def test_p_value_is_the_chi_square_test_on_the_psi_bins():
+    report = cc.drift_report(pd.DataFrame({"x": [0] * 50 + [1] * 50}), pd.DataFrame({"x": [0] * 80 + [1] * 20}),
+                             bins=2)
+    assert HAND_P == pytest.approx(8.7e-6, rel=0.01)
+    assert report.features.at[0, "p_value"] == pytest.approx(HAND_P, rel=1e-9)
+    assert report.p_threshold == 0.01  # one feature: alpha itself
+
+
+def test_p_value_with_several_bins_matches_scipy():
+    from scipy.stats import chi2_contingency
+
+    reference = ["month"] * 50 + ["year"] * 30 + ["two_year"] * 20
+    current = ["month"] * 60 + ["year"] * 25 + ["two_year"] * 15
+    report = cc.drift_report(pd.DataFrame({"contract": reference}), pd.DataFrame({"contract": current}))
+    expected = chi2_contingency([[50, 30, 20], [60, 25, 15]], correction=False).pvalue
+    assert report.features.at[0, "p_value"] == pytest.approx(expected, rel=1e-9)
+    assert 0.3 < expected < 0.4
+
+
+@pytest.mark.parametrize(("alpha", "status"), [
+    pytest.param(0.01, "shifted", id="p-below-alpha"),
+    pytest.param(HAND_P * 1.01, "shifted", id="p-just-below-alpha"),
+    pytest.param(HAND_P * 0.99, "noise", id="p-just-above-alpha"),
+    pytest.param(1e-6, "noise", id="p-above-alpha"),
+])
+def test_a_material_psi_within_noise_is_not_shifted(alpha, status):
+    report = cc.drift_report(pd.DataFrame({"x": [0] * 50 + [1] * 50}), pd.DataFrame({"x": [0] * 80 + [1] * 20}),
+                             bins=2, alpha=alpha)
+    assert report.features.at[0, "psi"] > report.alert
+    assert report.features.at[0, "status"] == status
+    assert report.shifted == (("x",) if status == "shifted" else ())
+
+
+def test_alpha_is_divided_by_the_number_of_features():
+    reference = pd.DataFrame({"x": [0] * 50 + [1] * 50})
+    current = pd.DataFrame({"x": [0] * 80 + [1] * 20})
+    # With 900 more features the per-feature threshold is 0.01 / 901, about 1.1e-5: still above 8.7e-6.
+    # With 1200 it is 8.3e-6, below it, so x is no longer shifted.
+    for extra, status in ((900, "shifted"), (1200, "noise")):
+        same = pd.DataFrame(0, index=range(100), columns=[f"same_{i}" for i in range(extra)])
+        report = cc.drift_report(pd.concat([reference, same], axis=1), pd.concat([current, same], axis=1), bins=2)
+        assert report.p_threshold == pytest.approx(0.01 / (extra + 1))
+        assert report.features.set_index("feature").at["x", "status"] == status
+
+
+def test_few_rows_with_a_large_psi_are_noise():
+    reference = pd.DataFrame({"x": normal(5_000)})
+    report = cc.drift_report(reference, pd.DataFrame({"x": normal(12, seed=3)}))
+    row = report.features.iloc[0]
+    assert row["psi"] > 0.25  # PSI alone would call this a shift
+    assert row["p_value"] > 0.05
+    assert row["status"] == "noise" and report.shifted == ()
+
+
+def test_rare_levels_are_pooled_before_the_test():
+    # One of 20 current rows lands on a level the reference holds once in 1000 rows. Unpooled, that cell
+    # alone (expected 0.04 rows) would give p below 1e-5; pooled with the smallest level it is noise.
+    reference = pd.Series(["a"] * 500 + ["b"] * 499 + ["rare"])
+    current = pd.Series(["a"] * 10 + ["b"] * 9 + ["rare"])
+    row = cc.drift_report(pd.DataFrame({"c": reference}), pd.DataFrame({"c": current})).features.iloc[0]
+    assert row["psi"] > 0.1
+    assert row["p_value"] > 0.5
+    assert row["status"] == "noise"
+    # A new level that many current rows hold is still a shift after pooling.
+    moved = pd.Series(["a"] * 35 + ["b"] * 35 + ["new"] * 30)
+    report = cc.drift_report(pd.DataFrame({"c": reference}), pd.DataFrame({"c": moved}))
+    assert report.shifted == ("c",)
+    assert report.features.at[0, "p_value"] < 1e-10
+
+
 def test_features_are_sorted_by_psi_and_to_dict_is_json():
     reference = pd.DataFrame({"same": normal(5_000), "moved": normal(5_000, seed=1), "gone": 1.0,
                               "text": ["a", "b"] * 2_500})
@@ -207,8 +281,10 @@ def test_features_are_sorted_by_psi_and_to_dict_is_json():
     assert data["ok"] is False
     assert (data["missing_columns"], data["extra_columns"]) == (["gone"], ["new"])
     assert (data["reference_rows"], data["current_rows"]) == (5_000, 5_000)
-    text = next(f for f in data["features"] if f["feature"] == "text")
-    assert text["reference_mean"] is None and text["status"] == "shifted"
+    text = next(f for f in data["features"] if f["name"] == "text")
+    assert text["reference_mean"] is None and text["status"] == "shifted" and text["p_value"] < 1e-10
+    assert {"name", "psi", "p_value", "status"} <= set(text) and "feature" not in text
+    assert (data["alpha"], data["p_threshold"], data["churn_rate"]) == (0.01, 0.01 / 3, None)
 
 
 # -- on the bundled sample ---------------------------------------------------------------------------
@@ -234,6 +310,76 @@ def test_bundled_scaled_usage_column_is_flagged(bundled):
     assert report.features.at[0, "current_mean"] == pytest.approx(1.5 * report.features.at[0, "reference_mean"])
 
 
+def test_samples_of_the_training_file_are_not_flagged(bundled):
+    # Before the noise test, PSI alone flagged 13 of these 20 samples (the 51-level state column).
+    reports = [cc.drift_report(bundled, bundled.frame.sample(200, random_state=seed)) for seed in range(20)]
+    flagged = [seed for seed, report in enumerate(reports) if report.shifted]
+    assert len(flagged) <= 1, f"seeds flagged: {flagged}"
+    state_psi = [report.features.set_index("feature").at["state", "psi"] for report in reports]
+    assert sum(value >= 0.25 for value in state_psi) >= 10  # so the rule, not a small PSI, keeps them quiet
+    assert all(report.churn_rate is not None and not report.churn_rate.changed for report in reports)
+
+
+def test_top_quartile_of_day_minutes_is_flagged(bundled):
+    minutes = next(c for c in bundled.roles.numeric if re.search(r"day.*minutes", c))
+    frame = bundled.frame
+    top = frame[frame[minutes] >= frame[minutes].quantile(0.75)].sample(200, random_state=0)
+    report = cc.drift_report(bundled, top)
+    assert minutes in report.shifted
+    row = report.features.set_index("feature").loc[minutes]
+    assert row["psi"] >= 0.25 and row["p_value"] < report.p_threshold
+    assert report.features.set_index("feature").at["state", "status"] != "shifted"
+
+
+# -- the churn rate ----------------------------------------------------------------------------------
+
+def test_all_churners_change_the_churn_rate(bundled):
+    target = bundled.roles.target
+    churners = bundled.frame[bundled.frame[target] == 1].sample(200, random_state=0)
+    change = cc.drift_report(bundled, churners).churn_rate
+    assert change.reference == pytest.approx(bundled.frame[target].mean())
+    assert (change.current, change.reference_rows, change.current_rows) == (1.0, bundled.n_rows, 200)
+    assert change.p_value < 1e-50
+    assert change.changed
+
+
+def test_a_random_sample_keeps_the_churn_rate(bundled):
+    target = bundled.roles.target
+    sample = bundled.frame.sample(200, random_state=0)
+    change = cc.drift_report(bundled, sample).churn_rate
+    assert change.current == pytest.approx(sample[target].mean())
+    assert change.p_value > 0.01 and not change.changed
+    assert change.to_frame().loc[0, ["reference", "current", "p_value"]].tolist() == [
+        change.reference, change.current, change.p_value]
+
+
+def test_churn_rate_p_value_is_the_two_proportion_test():
+    reference = pd.DataFrame({"x": range(100), "churn": [1] * 50 + [0] * 50})
+    current = pd.DataFrame({"x": range(100), "churn": [1] * 80 + [0] * 20})
+    roles = cc.ColumnRoles(target="churn", positive_label="1")
+    change = cc.drift_report(reference, current, roles=roles).churn_rate
+    assert (change.reference, change.current) == (0.5, 0.8)
+    assert change.p_value == pytest.approx(HAND_P, rel=1e-9)
+
+
+def test_without_a_target_in_the_current_file_there_is_no_churn_rate(bundled):
+    current = bundled.frame.drop(columns=[bundled.roles.target]).sample(200, random_state=0)
+    report = cc.drift_report(bundled, current)
+    assert report.churn_rate is None
+    assert report.to_dict()["churn_rate"] is None
+
+
+def test_raw_target_labels_are_coded_with_the_current_roles(bundled):
+    target = bundled.roles.target
+    sample = bundled.frame.sample(300, random_state=1)
+    raw = sample.assign(**{target: np.where(sample[target] == 1, "Left", "Stayed")})
+    # By default the reference's label ("yes") is used: no row says "yes", so the rate would read 0.
+    assert cc.drift_report(bundled, raw).churn_rate.current == 0.0
+    change = cc.drift_report(bundled, raw, current_roles=bundled.roles.replace(positive_label="left")).churn_rate
+    assert change.current == pytest.approx(sample[target].mean())
+    assert change.current > 0
+
+
 # -- errors ------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("options", "message"), [
@@ -248,6 +394,9 @@ def test_bundled_scaled_usage_column_is_flagged(bundled):
                  "Got -0.1 instead.", id="negative-warn"),
     pytest.param({"alert": float("nan")}, "The 'alert' parameter of drift_report must be a number of at least 0.",
                  id="nan-alert"),
+    *[pytest.param({"alpha": value}, "The 'alpha' parameter of drift_report must be a number strictly between 0 "
+                   f"and 1. Got {value!r} instead. Pass e.g. alpha=0.01.", id=f"alpha-{value!r}")
+      for value in (0, 1, 1.5, -0.01, float("nan"), "0.01", True)],
 ])
 def test_bad_parameters_raise(options, message):
     frame = pd.DataFrame({"x": [1.0, 2.0]})

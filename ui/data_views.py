@@ -116,22 +116,28 @@ def report_view(raw: cc.RawTable, report: cc.ValidationReport) -> None:
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
-def _drift(path: str, version: int, sha256: str, roles_json: str, _frame: pd.DataFrame):  # path: the cache key
+def _drift(path: str, version: int, sha256: str, roles_json: str, _frame: pd.DataFrame,
+           _roles: cc.ColumnRoles):  # path, version, sha256 and roles_json: the cache key
     from churn_core.drift import drift_report
 
     reference = state.dataset(version)
-    return drift_report(reference, _frame, roles=reference.roles)
+    return drift_report(reference, _frame, roles=reference.roles, current_roles=_roles)
+
+
+def _p(value: float) -> str:
+    return "< 0.001" if value < 0.001 else f"= {value:.3f}"
 
 
 def drift_view(raw: cc.RawTable, roles: cc.ColumnRoles) -> None:
-    """PSI of each shared feature against the champion's training data; missing and extra columns listed."""
+    """PSI and p-value of each shared feature against the champion's training data, the churn rate when both
+    have the target; missing and extra columns listed."""
     champion = state.champion()
     if champion is None:
         st.info(t("data.drift_no_champion"))
         return
     version = state.store().get_run(champion.run_id).dataset_version
     try:
-        report = _drift(str(state.store().path), version, raw.sha256, roles.to_json(), raw.frame)
+        report = _drift(str(state.store().path), version, raw.sha256, roles.to_json(), raw.frame, roles)
     except cc.ChurnCoreError as err:
         st.warning(error_text(err))
         return
@@ -139,18 +145,23 @@ def drift_view(raw: cc.RawTable, roles: cc.ColumnRoles) -> None:
         takeaway(t("data.drift_shifted", count=len(report.shifted), columns=", ".join(report.shifted[:6])))
     else:
         takeaway(t("data.drift_stable", version=version))
+    churn = report.churn_rate
+    if churn is not None:
+        st.markdown(t("data.drift_churn_changed" if churn.changed else "data.drift_churn_same",
+                      current=fmt.pct(churn.current), reference=fmt.pct(churn.reference), p=_p(churn.p_value)))
     if report.missing_columns:
         st.warning(t("data.drift_missing", columns=", ".join(report.missing_columns)))
     if report.extra_columns:
         st.caption(t("data.drift_extra", columns=", ".join(report.extra_columns)))
     table = report.features
-    view = pd.DataFrame({t("col.column"): table["feature"], "PSI": table["psi"],
+    view = pd.DataFrame({t("col.column"): table["feature"], "PSI": table["psi"], "p": table["p_value"],
                          t("col.status"): [("⚠ " if s == "shifted" else "") + t(f"drift.{s}") for s in table["status"]],
                          t("data.ref_mean"): [fmt.number(v, digits=3) for v in table["reference_mean"]],
                          t("data.new_mean"): [fmt.number(v, digits=3) for v in table["current_mean"]]})
     st.dataframe(view, hide_index=True, width="stretch", height=min(400, 35 * (len(view) + 1) + 3),
-                 column_config={"PSI": st.column_config.NumberColumn(format="%.3f")})
-    st.caption(t("data.drift_caption"))
+                 column_config={"PSI": st.column_config.NumberColumn(format="%.3f"),
+                                "p": st.column_config.NumberColumn(format="%.3f")})
+    st.caption(t("data.drift_caption", p_threshold=f"{report.p_threshold:.2g}", count=len(table)))
 
 
 def versions_table() -> None:

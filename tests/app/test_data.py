@@ -118,3 +118,33 @@ def test_xlsx_with_two_sheets_asks_which(app):
     at = sheet.select("Customers").run()
     assert not at.exception
     assert at.dataframe[0].value.shape == (20, 8)
+
+
+@pytest.mark.parametrize(("lang", "shifted", "churn"), [
+    ("en", "features shifted against the champion's training data (PSI ≥ 0.25, beyond sampling noise): "
+           "total_day_minutes, total_day_charge.", "a change beyond sampling noise (p < 0.001)"),
+    ("zh", "个特征相对冠军模型的训练数据发生偏移（PSI ≥ 0.25，且超出抽样波动）：total_day_minutes, total_day_charge。",
+     "变化超出抽样波动（p < 0.001）"),
+])
+def test_drift_flags_a_top_quartile_upload_and_its_churn_rate(trained_app, lang, shifted, churn):
+    frame = pd.read_csv(cc.BUNDLED_CSV)
+    minutes = frame["total_day_minutes"]
+    top = frame[minutes >= minutes.quantile(0.75)].sample(200, random_state=0)
+    top["churn"] = np.where(np.arange(200) < 100, "yes", "no")  # 50% churn against 14% in training
+    at = upload(open_data(trained_app, lang=lang), "top.csv", top.to_csv(index=False).encode())
+    assert not at.exception
+    shown = texts(at)
+    assert shifted in shown and churn in shown
+    table = next(d.value for d in at.dataframe if "PSI" in d.value.columns)
+    assert {"PSI", "p"} <= set(table.columns) and len(table) == len(frame.columns) - 1
+
+
+def test_drift_keeps_quiet_on_a_random_sample(trained_app):
+    sample = pd.read_csv(cc.BUNDLED_CSV).sample(200, random_state=0)
+    at = upload(open_data(trained_app), "sample.csv", sample.to_csv(index=False).encode())
+    assert not at.exception
+    shown = texts(at)
+    assert "No feature shifted against the champion's training data (dataset v1)." in shown
+    assert "a difference within sampling noise (p = 0.292)" in shown
+    status = next(d.value for d in at.dataframe if "PSI" in d.value.columns).set_index("Column")["Status"]
+    assert status["state"] == "within noise"
