@@ -896,12 +896,14 @@ STRINGS["en"].update({
     "roi.k_payback": "Payback",
     "roi.k_at_risk": "Value at risk a year",
     "roi.k_at_risk_help": "{churners} customers leave a year at {rate}, each worth {ltv}.",
-    "roi.roi_help": "(value retained − total cost) ÷ total cost",
+    "roi.roi_help": "(value retained − total cost) ÷ total cost. As in the published cases, a saved customer's whole "
+                    "lifetime value counts when the customer is saved; payback instead spreads it over the "
+                    "customer lifetime.",
     "roi.payback_months": "{m} months",
-    "roi.payback_never": "Never",
+    "roi.payback_never": "Not within the horizon",
     "roi.payback_now": "Immediate",
     "roi.payback_title": "Cumulative net benefit: the investment is paid back after {m} months",
-    "roi.payback_title_never": "Cumulative net benefit: at these running costs the investment is never paid back",
+    "roi.payback_title_never": "Cumulative net benefit: the investment is not paid back within the horizon",
     "roi.payback_x": "Months",
     "roi.payback_y": "Cumulative net benefit",
     "roi.pdf_payback": "Cumulative net benefit, month by month",
@@ -967,9 +969,9 @@ STRINGS["en"].update({
     "roi.pdf_title": "Retention business case",
     "roi.pdf_subtitle": "Dataset {dataset} · model {model} · {date}",
     "roi.pdf_no_model": "none",
-    "roi.pdf_footer": "Churn Radar · ROI = (value retained − total cost) ÷ total cost · payback = investment ÷ "
-                      "(monthly value − monthly running cost) · model figures are expected values on holdout "
-                      "customers",
+    "roi.pdf_footer": "Churn Radar · ROI = (value retained − total cost) ÷ total cost · payback = the month the "
+                      "cumulative net benefit reaches zero, each saved customer's value spread over the customer "
+                      "lifetime · model figures are expected values on holdout customers",
     "roi.pdf_curve": "Expected campaign profit by share of customers contacted",
     "roi.summary_model": "The model reaches {reached} of {churners} would-be churners by contacting {contacted} "
                          "customers ({rate}).",
@@ -1037,12 +1039,12 @@ STRINGS["zh"].update({
     "roi.k_payback": "回收期",
     "roi.k_at_risk": "每年风险价值",
     "roi.k_at_risk_help": "按 {rate} 的流失率每年流失 {churners} 位客户，每位价值 {ltv}。",
-    "roi.roi_help": "（保住的价值 − 总成本）÷ 总成本",
+    "roi.roi_help": "（保住的价值 − 总成本）÷ 总成本。与已发布案例一致，挽留客户的全部终身价值在挽留时一次计入；回收期则把它分摊到客户生命周期内。",
     "roi.payback_months": "{m} 个月",
-    "roi.payback_never": "无法收回",
+    "roi.payback_never": "期限内无法收回",
     "roi.payback_now": "立即",
     "roi.payback_title": "累计净收益：{m} 个月后收回投资",
-    "roi.payback_title_never": "累计净收益：按目前的运营成本无法收回投资",
+    "roi.payback_title_never": "累计净收益：期限内无法收回投资",
     "roi.payback_x": "月",
     "roi.payback_y": "累计净收益",
     "roi.pdf_payback": "逐月累计净收益",
@@ -1107,8 +1109,8 @@ STRINGS["zh"].update({
     "roi.pdf_title": "客户挽留商业论证",
     "roi.pdf_subtitle": "数据集 {dataset} · 模型 {model} · {date}",
     "roi.pdf_no_model": "（无）",
-    "roi.pdf_footer": "Churn Radar · 投资回报率 =（保住的价值 − 总成本）÷ 总成本 · 回收期 = 投入 ÷（每月价值 − 每月运营成本）"
-                      " · 模型数字为留出客户上的期望值",
+    "roi.pdf_footer": "Churn Radar · 投资回报率 =（保住的价值 − 总成本）÷ 总成本 · 回收期 = 累计净收益回到零的月份，"
+                      "每位挽留客户的价值分摊到客户生命周期内 · 模型数字为留出客户上的期望值",
     "roi.pdf_curve": "按联系客户比例的预期活动利润",
     "roi.summary_model": "模型联系 {contacted} 位客户（{rate}），可触达 {churners} 位潜在流失客户中的 {reached} 位。",
     "error.roi_bad_input": "{name} 的取值 {value} 超出范围。请输入允许范围内的数字。",
@@ -1249,7 +1251,12 @@ STRINGS["en"].update({
     "summary.one_year": "one year",
     "summary.years": "{n} years",
     "summary.payback": "paid back within {m} months",
-    "summary.payback_never": "never paid back at these running costs",
+    "summary.payback_never": "not paid back within the horizon",
+    "summary.roi_note": "ROI is {period} ROI as the published cases define it (a saved customer's whole lifetime "
+                        "value counts when the customer is saved); payback spreads that value over a {lifetime}-year "
+                        "customer lifetime.",
+    "summary.period_one": "first-year",
+    "summary.period_years": "{n}-year",
     "summary.payback_none": "with nothing up front to pay back",
     "pdf.assumptions": "Assumptions",
 })
@@ -1304,7 +1311,11 @@ STRINGS["zh"].update({
     "summary.one_year": "一年",
     "summary.years": "{n}年",
     "summary.payback": "{m} 个月收回投资",
-    "summary.payback_never": "按目前的运营成本无法收回投资",
+    "summary.payback_never": "期限内无法收回投资",
+    "summary.roi_note": "投资回报率按已发布案例的口径计算，为{period}投资回报率（挽留客户的全部终身价值在挽留时一次计入）；"
+                        "回收期则把这部分价值分摊到 {lifetime} 年的客户生命周期内。",
+    "summary.period_one": "首年",
+    "summary.period_years": "{n} 年",
     "summary.payback_none": "无需收回前期投入",
     "pdf.assumptions": "主要假设",
 })

@@ -10,9 +10,19 @@ target, ``retention_success × contacted``). Each saved customer keeps its lifet
                                            + incentive cost × accepting)
     net benefit    = value retained − total cost
     ROI            = net benefit / total cost
-    payback        = investment / (monthly value − monthly running cost), in months
 
-``accepting`` (customers who take the incentive) defaults to everyone contacted.
+``accepting`` (customers who take the incentive) defaults to everyone contacted. ROI is the
+published cases' figure (first-year ROI for a one-year horizon): a saved customer's whole LTV
+counts in the year it is saved.
+
+**Payback counts value as it arrives.** A saved customer's LTV is spread evenly over the
+customer lifetime (``lifetime_years``; by default ``remaining_years`` when the LTV is given as
+``annual_value × remaining_years``, else 5 years): LTV / (12 × lifetime) a month. Each year's
+saves start paying at the start of that year; running costs are spent evenly and the
+investment at month 0. Payback is the first moment within the horizon at which the cumulative
+net benefit (:meth:`BusinessCase.cumulative`) reaches zero, interpolated within the month; None
+when it does not within the horizon. With one cohort, no lifetime end and the investment up
+front, that is investment / (saved × LTV / (12 × lifetime) − monthly running cost).
 
 **Model-driven targeting** (:func:`profit_curve`, :func:`compare_strategies`) follows the
 expected maximum profit framework of Verbraken, Verbeke & Baesens (2013): contacting a
@@ -37,11 +47,13 @@ from .i18n import check_language, format_amount, text
 logger = logging.getLogger(__name__)
 
 MONTHS = 12
+DEFAULT_LIFETIME_YEARS = 5.0  # the published cases' customer lifetime
 
 
 # -- helpers -----------------------------------------------------------------------------------------------
 
-def _check(value, name: str, *, low: float | None = None, high: float | None = None, strict: bool = False) -> None:
+def _check(value, name: str, *, low: float | None = None, high: float | None = None, strict: bool = False,
+           hint: str = "") -> None:
     ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool) \
         and math.isfinite(value)
     if ok and low is not None:
@@ -51,7 +63,7 @@ def _check(value, name: str, *, low: float | None = None, high: float | None = N
     if not ok:
         bounds = f"{'(' if strict else '['}{low if low is not None else '-inf'}, " \
                  f"{high if high is not None else 'inf'}]"
-        raise ParameterError(f"The '{name}' parameter must be a number in {bounds}. Got {value!r} instead.",
+        raise ParameterError(f"The '{name}' parameter must be a number in {bounds}. Got {value!r} instead.{hint}",
                              code="roi_bad_input", name=name, value=value)
 
 
@@ -107,6 +119,7 @@ class CaseInputs:
     contacted: float = 0.0  # customers contacted a year
     accepting: float | None = None  # customers taking the incentive a year (default: everyone contacted)
     horizon_years: int = 1
+    lifetime_years: float | None = None  # payback spreads the LTV over it (default: remaining_years, else 5)
 
     def __post_init__(self) -> None:
         _check(self.customers, "customers", low=1)
@@ -127,6 +140,9 @@ class CaseInputs:
             if getattr(self, name) is not None:
                 _check(getattr(self, name), name, low=0)
         _check(self.horizon_years, "horizon_years", low=1, high=50)
+        if self.lifetime_years is not None:
+            _check(self.lifetime_years, "lifetime_years", low=0, strict=True,
+                   hint=" Give the years a saved customer stays (payback spreads its value over them), e.g. 5.")
         if self.contacted > self.customers:
             raise ParameterError(f"The 'contacted' parameter ({self.contacted:,.0f}) is larger than the customer "
                                  f"base ({self.customers:,}). Contact at most every customer.",
@@ -136,6 +152,16 @@ class CaseInputs:
     @property
     def resolved_ltv(self) -> float:
         return float(self.ltv) if self.ltv is not None else float(self.annual_value * self.remaining_years)
+
+    @property
+    def resolved_lifetime_years(self) -> float:
+        """The customer lifetime payback spreads the LTV over: given, else the remaining years the LTV
+        was built from, else the published cases' 5 years."""
+        if self.lifetime_years is not None:
+            return float(self.lifetime_years)
+        if self.ltv is None and self.remaining_years:
+            return float(self.remaining_years)
+        return DEFAULT_LIFETIME_YEARS
 
     @property
     def saved_per_year(self) -> float:
@@ -172,14 +198,16 @@ class BusinessCase:
     total_cost: float
     net_benefit: float
     roi: float | None  # a fraction (16.9 = 1690%); None when nothing is spent
-    payback_months: float | None  # None when the monthly value never covers the running cost
+    payback_months: float | None  # None when the cumulative net benefit stays below zero over the horizon
+    lifetime_years: float  # the customer lifetime the payback spreads each saved customer's LTV over
 
     def cumulative(self) -> pd.DataFrame:
-        """Month by month over the horizon: value retained, cost (the investment at month 0) and net."""
-        months = np.arange(self.inputs.horizon_years * MONTHS + 1)
-        value = months * (self.value_retained / (self.inputs.horizon_years * MONTHS))
-        cost = self.inputs.investment + months * self.running_cost / MONTHS
-        return pd.DataFrame({"month": months, "value": value, "cost": cost, "net": value - cost})
+        """Month by month over the horizon: value arrived (each saved customer's LTV spread over the
+        lifetime), cost (the investment at month 0) and net. Value still to arrive after the horizon is
+        not in it, so the last month's net is below ``net_benefit`` unless the lifetime has run out."""
+        months = np.arange(self.inputs.horizon_years * MONTHS + 1, dtype=float)
+        value, cost = _timeline(self, months)
+        return pd.DataFrame({"month": months.astype(int), "value": value, "cost": cost, "net": value - cost})
 
     def to_dict(self) -> dict:
         out = {k: v for k, v in asdict(self).items() if k != "inputs"}
@@ -199,16 +227,45 @@ def business_case(inputs: CaseInputs) -> BusinessCase:
     value = _clean(saved_year * years * ltv)
     cost = _clean(inputs.investment + years * running)
     net = _clean(value - cost)
-    margin = (saved_year * ltv - running) / MONTHS
-    if inputs.investment == 0 and margin >= 0:
-        payback = 0.0
-    else:
-        payback = _clean(inputs.investment / margin) if margin > 0 else None
     target = inputs.target_churn if inputs.target_churn is not None \
         else inputs.baseline_churn - saved_year / inputs.customers
     churners = _clean(inputs.customers * inputs.baseline_churn)
-    return BusinessCase(inputs, ltv, _clean(target), churners, _clean(churners * ltv), _clean(saved_year * years),
-                        value, _clean(running), cost, net, _clean(net / cost) if cost > 0 else None, payback)
+    case = BusinessCase(inputs, ltv, _clean(target), churners, _clean(churners * ltv), _clean(saved_year * years),
+                        value, _clean(running), cost, net, _clean(net / cost) if cost > 0 else None, None,
+                        inputs.resolved_lifetime_years)
+    return replace(case, payback_months=_payback(case))
+
+
+def _timeline(case: BusinessCase, months: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(value arrived, cost spent) by each of ``months``: each year's saves pay LTV / lifetime evenly from
+    the start of that year for the lifetime; running costs are spent evenly, the investment at 0."""
+    lifetime = case.lifetime_years * MONTHS
+    per_month = case.customers_saved / case.inputs.horizon_years * case.ltv / lifetime
+    value = sum(per_month * np.clip(months - year * MONTHS, 0.0, lifetime) for year in range(case.inputs.horizon_years))
+    return value, case.inputs.investment + months * case.running_cost / MONTHS
+
+
+def _payback(case: BusinessCase) -> float | None:
+    """The first moment (in months) within the horizon at which the cumulative net benefit reaches zero.
+
+    The net is linear between whole months and the moments a year's saves stop paying (their lifetime
+    ends), so the crossing is interpolated exactly between those points. Nothing to pay back (no
+    investment, and the first month does not go below zero) is 0.
+    """
+    horizon = case.inputs.horizon_years * MONTHS
+    ends = [year * MONTHS + case.lifetime_years * MONTHS for year in range(case.inputs.horizon_years)]
+    points = np.union1d(np.arange(horizon + 1, dtype=float), [e for e in ends if e < horizon])
+    value, cost = _timeline(case, points)
+    net = value - cost
+    reached = net >= -1e-9 * max(float(cost.max()), 1.0)  # float noise at an exact crossing is zero
+    if reached[0] and net[1] >= net[0]:
+        return 0.0
+    crossings = np.flatnonzero(~reached[:-1] & reached[1:])
+    if crossings.size == 0:
+        return None
+    i = crossings[0]
+    t0, t1 = points[i], points[i + 1]
+    return _clean(t0 + (t1 - t0) * min(-net[i] / (net[i + 1] - net[i]), 1.0))
 
 
 # -- sensitivity -------------------------------------------------------------------------------------------
@@ -520,8 +577,17 @@ def targeting_inputs(comparison: StrategyComparison, *, strategy: str = "optimal
 
 # -- plain words -------------------------------------------------------------------------------------------
 
+def roi_note(case: BusinessCase, *, lang: str = "en") -> str:
+    """What the ROI and the payback count, in a sentence: ROI as the published cases define it (a saved
+    customer's whole LTV counted when saved), payback with the value spread over the lifetime."""
+    check_language(lang)
+    period = text("summary.period_one", lang=lang) if case.inputs.horizon_years == 1 else \
+        text("summary.period_years", lang=lang, n=case.inputs.horizon_years)
+    return text("summary.roi_note", lang=lang, period=period, lifetime=f"{case.lifetime_years:g}")
+
+
 def summary_text(case: BusinessCase, *, lang: str = "en", currency: str = "") -> str:
-    """The business case in two sentences, in English or Chinese."""
+    """The business case in two sentences and what its ROI and payback count, in English or Chinese."""
     check_language(lang)
 
     def money(x: float) -> str:
@@ -538,7 +604,8 @@ def summary_text(case: BusinessCase, *, lang: str = "en", currency: str = "") ->
         churners=f"{case.churners_per_year:,.0f}", at_risk=money(case.value_at_risk),
         target=f"{case.target_churn:.1%}", saved=f"{case.customers_saved:,.0f}", value=money(case.value_retained),
         years=years, cost=money(case.total_cost), net=money(case.net_benefit),
-        roi="–" if case.roi is None else f"{case.roi:.0%}", payback=payback)
+        roi="–" if case.roi is None else f"{case.roi:.0%}", payback=payback) + \
+        ("" if lang == "zh" else " ") + roi_note(case, lang=lang)
 
 
 # The published cases the tests reproduce (first-year figures).
@@ -550,6 +617,7 @@ PRESETS: dict[str, CaseInputs] = {
     "base_200k": CaseInputs(customers=200_000, baseline_churn=0.18, target_churn=0.12, ltv=4_000),
 }
 
-__all__ = ["PRESETS", "STRATEGIES", "BusinessCase", "CaseInputs", "Economics", "ProfitCurve", "Sensitivity",
-           "StrategyComparison", "business_case", "compare_strategies", "max_profit", "profit_curve",
-           "sensitivity", "summary_text", "targeting_inputs", "OutOfSample", "out_of_sample"]
+__all__ = ["DEFAULT_LIFETIME_YEARS", "PRESETS", "STRATEGIES", "BusinessCase", "CaseInputs", "Economics",
+           "ProfitCurve", "Sensitivity", "StrategyComparison", "business_case", "compare_strategies", "max_profit",
+           "profit_curve", "roi_note", "sensitivity", "summary_text", "targeting_inputs", "OutOfSample",
+           "out_of_sample"]

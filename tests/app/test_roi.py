@@ -42,8 +42,13 @@ def test_published_case_in_both_modes(app, mode):
     assert shown["Value retained"] == "$37.6M"
     assert shown["Net benefit"] == "$35.5M"
     assert shown["ROI"] == "1690%"
-    assert shown["Payback"] == "0.5 months"
-    assert "376 customers worth $37.6M" in texts(at)
+    assert shown["Payback"] == "2.6 months"  # the value spread over 5 years, not counted in month one
+    page = texts(at)
+    assert "376 customers worth $37.6M" in page
+    assert "ROI is first-year ROI as the published cases define it" in page
+    assert "payback spreads that value over a 5-year customer lifetime" in page
+    (roi_metric,) = [m for m in at.metric if m.label == "ROI"]
+    assert "a saved customer's whole lifetime value counts when the customer is saved" in roi_metric.help
 
 
 def test_presentation_is_uncluttered_and_speaks_chinese(app):
@@ -55,9 +60,9 @@ def test_presentation_is_uncluttered_and_speaks_chinese(app):
     assert shown["投资回报率"] == "2188%"
     assert len(at.slider) == 3 and not at.number_input  # a few levers, no input form
     (chart,) = at.get("plotly_chart")  # one chart; without a model, the month-by-month net benefit
-    assert chart_title(chart) == "累计净收益：0.3 个月后收回投资"
+    assert chart_title(chart) == "累计净收益：1.8 个月后收回投资"
     assert not at.dataframe  # no tables in front of executives
-    assert "挽留 732 位客户" in texts(at)
+    assert "挽留 732 位客户" in texts(at) and "首年投资回报率" in texts(at)
 
 
 def test_presentation_sliders_move_the_numbers(app):
