@@ -74,6 +74,18 @@ def test_presentation_sliders_move_the_numbers(app):
     assert metrics(at)["Value retained"] == "$37.6M"
 
 
+def test_analyst_sets_the_customer_lifetime(app):
+    at = pick_start(open_roi(app, mode="analyst"), "telecom_8k")
+    assert at.number_input(key="roi_w_lifetime_years").value == 5
+    at.number_input(key="roi_w_lifetime_years").set_value(10.0).run()
+    assert not at.exception, at.exception
+    assert metrics(at)["Payback"] == "5.7 months"  # 1.5M / (376 × 100,000 / 120 − 50,000)
+    assert metrics(at)["ROI"] == "1690%"  # ROI counts the whole lifetime value whatever the lifetime
+    assert "payback spreads that value over a 10-year customer lifetime" in texts(at)
+    at.segmented_control(key="roi_mode").set_value("presentation").run()
+    assert metrics(at)["Payback"] == "5.7 months"  # kept when the input is not drawn
+
+
 def test_inputs_survive_a_switch_of_mode(app):
     at = pick_start(open_roi(app, mode="analyst"), "telecom_8k")
     at.number_input(key="roi_w_investment").set_value(3_600_000.0).run()
