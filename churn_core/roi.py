@@ -27,9 +27,12 @@ front, that is investment / (saved × LTV / (12 × lifetime) − monthly running
 **Model-driven targeting** (:func:`profit_curve`, :func:`compare_strategies`) follows the
 expected maximum profit framework of Verbraken, Verbeke & Baesens (2013): contacting a
 churner who accepts the offer (share γ ~ Beta(α, β)) earns CLV − d − f, a churner who
-declines costs f, and a loyal customer costs d + f (they take the incentive). The EMPC,
-the profit-optimal threshold and rate come from `empulse`; the curve itself is the same
-formula evaluated at every cut of the model's out-of-sample ranking.
+declines costs f, and a loyal customer costs d + f (they take the incentive). The EMPC comes
+from `empulse`; the curve is the same formula at the mean acceptance rate, evaluated at every
+cut of the model's out-of-sample ranking. Profit is linear in γ, so the curve is each cut's
+expected profit, and the profit-optimal cut is the curve's maximum (the cut with the highest
+expected profit; ties go to the smallest contacted share). That is not EMPC's "optimal rate",
+which is an average over γ of the cut that would be best if γ were known.
 """
 
 from __future__ import annotations
@@ -385,9 +388,9 @@ class ProfitCurve:
 
     economics: Economics
     table: pd.DataFrame  # rate, threshold, churners, loyal, profit, profit_low, profit_high
-    empc: float  # expected maximum profit per customer (empulse)
-    optimal_rate: float  # share to contact (empulse)
-    optimal_threshold: float  # score cut-off (empulse)
+    empc: float  # expected maximum profit per customer (empulse), a reported figure
+    optimal_rate: float  # share to contact: the curve's maximum (the first, if several cuts tie)
+    optimal_threshold: float  # contact scores at or above it (inf when contacting nobody pays best)
     n: int
     churn_rate: float
     band: tuple[float, float]
@@ -397,8 +400,8 @@ class ProfitCurve:
 
     @property
     def best(self) -> pd.Series:
-        """The curve's point nearest the profit-optimal rate."""
-        return self.table.iloc[int(np.abs(self.table["rate"].to_numpy() - self.optimal_rate).argmin())]
+        """The profit-optimal point: the row of the highest profit, at ``optimal_rate``."""
+        return self.table.iloc[int(self.table["profit"].to_numpy().argmax())]
 
 
 @dataclass(frozen=True, eq=False)
@@ -417,12 +420,18 @@ class StrategyComparison:
         return self.table.set_index("strategy").loc[strategy]
 
 
+def _best_cut(tp: np.ndarray, fp: np.ndarray, economics: Economics) -> int:
+    """Index of the cut with the highest expected profit; the first (fewest contacts) among ties."""
+    return int(np.argmax(economics.profit(tp, fp)))
+
+
 def profit_curve(y_true, y_score, *, economics: Economics = Economics(), points: int = 201,
                  band: tuple[float, float] = (0.05, 0.95)) -> ProfitCurve:
-    """The expected profit curve of a ranking, with EMPC and the optimal rate and threshold from empulse.
+    """The expected profit curve of a ranking, its profit-optimal cut (the curve's maximum) and EMPC.
 
     ``y_true`` and ``y_score`` must be out-of-sample (holdout or cross-validated), or the curve flatters
-    the model. ``points`` evenly spaced contact rates are kept for drawing, plus the optimum.
+    the model. ``points`` evenly spaced contact rates are kept for drawing, plus the profit-optimal cut,
+    so the drawn curve's maximum is the best of every cut of the ranking.
     """
     from empulse.metrics import empc_score
 
@@ -430,10 +439,9 @@ def profit_curve(y_true, y_score, *, economics: Economics = Economics(), points:
     tp, fp, cut = _cumulative(y, s)
     n = len(y)
     rates_all = (tp + fp) / n
-    params = economics.empulse_parameters()
-    empc = float(empc_score(y, s, **params))
-    opt_threshold = float(empc_score.optimal_threshold(y, s, **params))
-    opt_rate = float(empc_score.optimal_rate(y, s, **params))
+    empc = float(empc_score(y, s, **economics.empulse_parameters()))
+    best = _best_cut(tp, fp, economics)
+    opt_rate, opt_threshold = float(rates_all[best]), float(cut[best])
     grid = np.union1d(np.linspace(0, 1, points), [opt_rate])
     idx = np.clip(np.searchsorted(rates_all, grid, side="left"), 0, len(rates_all) - 1)
     # The nearest achievable cut at or above each grid rate (ties in the scores move together).
@@ -445,7 +453,7 @@ def profit_curve(y_true, y_score, *, economics: Economics = Economics(), points:
         "profit_low": economics.profit(churners, loyal, gamma=g_low) / n,
         "profit_high": economics.profit(churners, loyal, gamma=g_high) / n,
     }).drop_duplicates("rate").reset_index(drop=True)
-    logger.info("profit curve over %d customers: EMPC %.4f at rate %.3f", n, empc, opt_rate)
+    logger.info("profit curve over %d customers: EMPC %.4f, most profitable at rate %.3f", n, empc, opt_rate)
     return ProfitCurve(economics, table, empc, opt_rate, opt_threshold, n, float(y.mean()), band)
 
 
@@ -510,11 +518,10 @@ def compare_strategies(y_true, y_score, *, economics: Economics = Economics(), t
     ``rule_mask`` marks the customers the rule-based baseline contacts (for example those matching two
     or more segment rules); the rules row is left out without it. Random contacts the same share as the
     optimal cut and is reported at its expectation (a random share catches churners at the base rate).
-    The optimal cut contacts everyone scoring at or above empulse's EMPC-optimal threshold (pass
-    ``threshold``, e.g. a :class:`ProfitCurve`'s ``optimal_threshold``, to skip computing it again).
+    The optimal cut contacts everyone scoring at or above the threshold of the highest expected profit,
+    the point :func:`profit_curve` marks (pass ``threshold``, e.g. that curve's ``optimal_threshold``,
+    to skip computing it again).
     """
-    from empulse.metrics import empc_score
-
     _check(top_k, "top_k", low=0, high=1)
     y, s = _labels_scores(y_true, y_score)
     n = len(y)
@@ -523,7 +530,8 @@ def compare_strategies(y_true, y_score, *, economics: Economics = Economics(), t
     y_sorted = y[order]
     churners_total, loyal_total = float(y.sum()), float(n - y.sum())
     if threshold is None:
-        threshold = float(empc_score.optimal_threshold(y, s, **economics.empulse_parameters()))
+        tp, fp, cuts = _cumulative(y, s)
+        threshold = float(cuts[_best_cut(tp, fp, economics)])
     cut = s >= threshold
 
     def top(rate: float) -> tuple[float, float]:

@@ -245,25 +245,66 @@ ECONOMICS = [
 
 
 @pytest.mark.parametrize("economics", ECONOMICS)
-def test_empc_optimal_rate_and_threshold_are_empulses(ranked, economics):
+def test_empc_is_empulses(ranked, economics):
     y, score = ranked
     curve = cc.profit_curve(y, score, economics=economics)
-    params = economics.empulse_parameters()
-    assert curve.empc == pytest.approx(empc_score(y, score, **params))
-    assert curve.optimal_rate == pytest.approx(empc_score.optimal_rate(y, score, **params))
-    assert curve.optimal_threshold == pytest.approx(empc_score.optimal_threshold(y, score, **params))
+    assert curve.empc == pytest.approx(empc_score(y, score, **economics.empulse_parameters()))
+
+
+@pytest.mark.parametrize("economics", ECONOMICS)
+def test_the_marked_optimum_is_the_drawn_curves_maximum(ranked, economics):
+    y, score = ranked
+    curve = cc.profit_curve(y, score, economics=economics)
+    best, profit = curve.best, curve.table["profit"]
+    assert best["profit"] == profit.max() and (best["profit"] >= profit).all()
+    assert best["rate"] == curve.optimal_rate and best["threshold"] == curve.optimal_threshold
+    contacted = score >= curve.optimal_threshold
+    assert contacted.mean() == pytest.approx(curve.optimal_rate)
+    assert best["profit"] == pytest.approx(economics.profit(y[contacted].sum(), (1 - y[contacted]).sum()) / len(y))
+    # EMPC's own "optimal" cut (an average over γ of the best cut) earns no more at the mean acceptance.
+    empc_cut = score >= empc_score.optimal_threshold(y, score, **economics.empulse_parameters())
+    assert economics.profit(y[empc_cut].sum(), (1 - y[empc_cut]).sum()) / len(y) <= best["profit"] + 1e-12
+
+
+def test_the_paper_defaults_optimum_beats_the_point_nearest_empcs_rate(ranked):
+    """Before: the page marked the point nearest empulse's EMPC-optimal rate, 26.4% here, below the curve's top."""
+    y, score = ranked
+    econ = ECONOMICS[0].values[0]
+    curve = cc.profit_curve(y, score, economics=econ)
+    empc_rate = empc_score.optimal_rate(y, score, **econ.empulse_parameters())
+    nearest = curve.table.iloc[int((curve.table["rate"] - empc_rate).abs().argmin())]
+    assert curve.optimal_rate == pytest.approx(0.253) and empc_rate == pytest.approx(0.2635, abs=1e-4)
+    assert nearest["profit"] < curve.best["profit"]
 
 
 @pytest.mark.parametrize("economics", ECONOMICS)
 def test_curve_peak_is_empulses_maximum_profit(ranked, economics):
     y, score = ranked
-    curve = cc.profit_curve(y, score, economics=economics, points=20_001)  # fine enough to hit every cut
+    curve = cc.profit_curve(y, score, economics=economics)  # the best cut is drawn, however coarse the grid
     accept = {"accept_rate": economics.acceptance, "clv": economics.clv,
               "incentive_cost": economics.incentive_cost, "contact_cost": economics.contact_cost}
     mpc = mpc_score(y, score, **accept)
-    assert curve.table["profit"].max() == pytest.approx(mpc, rel=1e-9)
+    assert curve.table["profit"].max() == pytest.approx(mpc, rel=1e-9, abs=1e-12)
+    assert curve.optimal_rate == pytest.approx(mpc_score.optimal_rate(y, score, **accept))
     assert cc.max_profit(y, score, economics=economics) == pytest.approx(
         (mpc, mpc_score.optimal_rate(y, score, **accept)))
+
+
+def test_ties_go_to_the_fewest_contacts():
+    econ = Economics(clv=100, incentive_cost=10, contact_cost=1, alpha=5, beta=5)  # a churner 44, a loyal −11
+    y, score = [1, 0, 0, 0, 0, 1], [0.9, 0.8, 0.7, 0.6, 0.5, 0.4]  # 44 after the first and after all six
+    curve = cc.profit_curve(y, score, economics=econ, points=7)
+    assert curve.table["profit"].tolist().count(44 / 6) == 2
+    assert (curve.optimal_rate, curve.optimal_threshold) == (pytest.approx(1 / 6), 0.9)
+    assert cc.compare_strategies(y, score, economics=econ).row("optimal")["contacted"] == 1
+
+
+def test_when_no_cut_pays_the_optimum_is_contacting_nobody(ranked):
+    y, score = ranked
+    econ = ECONOMICS[2].values[0]  # thin margin: every contact loses money on average
+    curve = cc.profit_curve(y, score, economics=econ)
+    assert curve.optimal_rate == 0 and curve.optimal_threshold == float("inf") and curve.best["profit"] == 0
+    assert cc.compare_strategies(y, score, economics=econ).row("optimal")["contacted"] == 0
 
 
 def test_curve_by_hand_on_four_customers():
@@ -348,8 +389,11 @@ def test_strategies_on_the_same_customers(ranked):
     assert t.at["everyone", "profit"] == pytest.approx(econ.profit(y.sum(), len(y) - y.sum()) * scale)
     assert t.at["rules", "contacted"] == pytest.approx(rules.sum() * scale)
     assert t.at["top_k", "rate"] == pytest.approx(0.1)
-    cut = score >= empc_score.optimal_threshold(y, score, **econ.empulse_parameters())
+    curve = cc.profit_curve(y, score, economics=econ)
+    cut = score >= curve.optimal_threshold  # the optimal strategy contacts the cut the curve marks
     assert t.at["optimal", "churners_reached"] == pytest.approx(y[cut].sum() * scale)
+    assert t.at["optimal", "rate"] == pytest.approx(curve.optimal_rate)
+    assert t.at["optimal", "profit"] == pytest.approx(curve.best["profit"] * 30_000)
     # Random at the optimal share earns that share of contacting everyone.
     assert t.at["random", "profit"] == pytest.approx(cut.mean() * t.at["everyone", "profit"])
     assert t.at["optimal", "profit"] > max(t.at["random", "profit"], t.at["everyone", "profit"], 0)

@@ -387,7 +387,7 @@ def tornado(result: RoiResult) -> None:
 
 def threshold_button(result: RoiResult) -> None:
     """Store the profit-optimal cut on the champion's run (an analyst's action: it changes the Risk page)."""
-    if not auth.is_analyst():
+    if not auth.is_analyst() or result.curve.optimal_rate == 0:  # contacting nobody pays best: no cut to use
         return
     threshold = fmt.pct(result.curve.optimal_threshold)
     if st.button(t("roi.save_threshold"), help=t("roi.save_threshold_help", threshold=threshold),

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import json
 
+import numpy as np
 import pytest
 
 import churn_core as cc
@@ -24,6 +26,13 @@ def metrics(at) -> dict[str, str]:
 
 def chart_title(element) -> str:
     return json.loads(element.proto.spec)["layout"]["title"]["text"]
+
+
+def values(data) -> np.ndarray:
+    """A plotly array as sent to the browser: a list, or base64 bytes with their dtype."""
+    if isinstance(data, dict):
+        return np.frombuffer(base64.b64decode(data["bdata"]), dtype=data["dtype"])
+    return np.asarray(data, dtype=float)
 
 
 def pick_start(at, preset: str):
@@ -111,6 +120,10 @@ def test_analyst_mode_with_a_model_compares_strategies(trained_app, trained_app_
     page = texts(at)
     assert "holdout customers it never trained on" in page
     assert len(at.get("plotly_chart")) == 3  # profit curve, strategies, tornado
+    curve = json.loads(at.get("plotly_chart")[0].proto.spec)["data"]
+    line, (top,) = values(curve[2]["y"]), values(curve[3]["y"])  # the profit, then the point marked on it
+    assert len(line) > 5 and top == line.max() and (top >= line).all()
+    assert top == pytest.approx(expected.at["optimal", "profit"])  # the 'optimal' strategy's cut
 
 
 def test_storing_the_cut_reaches_the_risk_page(trained_app, trained_app_db):
