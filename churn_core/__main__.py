@@ -7,7 +7,7 @@
     python -m churn_core score [--data FILE] --out FILE.csv [--lang en|zh] [--explain auto|all|none|N] [--db PATH]
     python -m churn_core drift --data FILE [--db PATH] --format json
     python -m churn_core roi --customers N --baseline-churn F --target-churn F --ltv X [--investment X]
-                             [--annual-cost X] [--years N] [--preset NAME] --format json
+                             [--annual-cost X] [--years N] [--lifetime-years N] [--preset NAME] --format json
 
 Exit codes: 0 success; 1 the input or an option is wrong (message on stderr);
 2 the command line itself is wrong; 3 the database cannot be used.
@@ -101,8 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
     drift.add_argument("--format", choices=("json", "text"), default="text")
 
     roi = sub.add_parser("roi", help="the business case of a retention programme: customers saved, value "
-                                     "retained, total cost, net benefit, ROI (a fraction: 16.9 = 1690%%) and "
-                                     "payback in months")
+                                     "retained, total cost, net benefit, ROI (a fraction: 16.9 = 1690%%; a "
+                                     "saved customer's whole lifetime value counts when saved, as in the "
+                                     "published cases) and payback in months (that value spread over the "
+                                     "customer lifetime)")
     roi.add_argument("--preset", choices=PRESET_NAMES, help="start from a published case; other options override it")
     for flag, kind, text in (
             ("--customers", int, "customers in the base"),
@@ -117,7 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
             ("--annual-cost", float, "running cost a year (default 0)"),
             ("--contact-cost", float, "cost of contacting one customer (default 0)"),
             ("--incentive-cost", float, "incentive given to one contacted customer (default 0)"),
-            ("--years", int, "horizon in years (default 1)")):
+            ("--years", int, "horizon in years (default 1)"),
+            ("--lifetime-years", float, "customer lifetime in years; payback spreads the lifetime value evenly "
+                                        "over it (default --remaining-years, else 5)")):
         roi.add_argument(flag, type=kind, help=text)
     roi.add_argument("--format", choices=("json", "text"), default="text")
     return parser
@@ -243,7 +247,8 @@ def _roi(args: argparse.Namespace) -> dict[str, Any]:
              "retention_success": args.retention_success, "contacted": args.contacted, "ltv": args.ltv,
              "annual_value": args.annual_value, "remaining_years": args.remaining_years,
              "investment": args.investment, "annual_cost": args.annual_cost, "contact_cost": args.contact_cost,
-             "incentive_cost": args.incentive_cost, "horizon_years": args.years}
+             "incentive_cost": args.incentive_cost, "horizon_years": args.years,
+             "lifetime_years": args.lifetime_years}
     values.update({k: v for k, v in given.items() if v is not None})
     if args.retention_success is not None and args.target_churn is None:
         values["target_churn"] = None
@@ -290,10 +295,12 @@ def _text(command: str, result: dict[str, Any]) -> str:
         return "\n".join(lines) + "\n"
     if command == "roi":
         roi = "n/a (nothing spent)" if result["roi"] is None else f"{result['roi']:.0%}"
-        payback = "never" if result["payback_months"] is None else f"{result['payback_months']:.1f} months"
+        payback = "not within the horizon" if result["payback_months"] is None else \
+            f"{result['payback_months']:.1f} months"
         return (f"customers saved {result['customers_saved']:,.0f}; value retained {result['value_retained']:,.0f}; "
-                f"total cost {result['total_cost']:,.0f}; net benefit {result['net_benefit']:,.0f}; ROI {roi}; "
-                f"payback {payback}\n")
+                f"total cost {result['total_cost']:,.0f}; net benefit {result['net_benefit']:,.0f}; ROI {roi} "
+                f"(whole lifetime value counted when saved); payback {payback} (value spread over "
+                f"{result['lifetime_years']:g} years)\n")
     if command == "drift":
         return _drift_text(result)
     if command == "score":

@@ -914,6 +914,10 @@ STRINGS["en"].update({
                     "column is not a monthly value.",
     "roi.annual_value": "Annual value per customer",
     "roi.remaining_years": "Remaining years",
+    "roi.remaining_years_help": "Also the customer lifetime the payback spreads the value over.",
+    "roi.lifetime_years": "Customer lifetime (years)",
+    "roi.lifetime_help": "Payback counts a saved customer's lifetime value as it arrives, evenly over these years. "
+                         "ROI counts it in full when the customer is saved, as the published cases do.",
     "roi.investment": "One-off investment",
     "roi.annual_cost": "Running cost a year",
     "roi.contact_cost": "Contact cost per customer",
@@ -934,12 +938,14 @@ STRINGS["en"].update({
     "roi.k_payback": "Payback",
     "roi.k_at_risk": "Value at risk a year",
     "roi.k_at_risk_help": "{churners} customers leave a year at {rate}, each worth {ltv}.",
-    "roi.roi_help": "(value retained − total cost) ÷ total cost",
+    "roi.roi_help": "(value retained − total cost) ÷ total cost. As in the published cases, a saved customer's whole "
+                    "lifetime value counts when the customer is saved; payback instead spreads it over the "
+                    "customer lifetime.",
     "roi.payback_months": "{m} months",
-    "roi.payback_never": "Never",
+    "roi.payback_never": "Not within the horizon",
     "roi.payback_now": "Immediate",
     "roi.payback_title": "Cumulative net benefit: the investment is paid back after {m} months",
-    "roi.payback_title_never": "Cumulative net benefit: at these running costs the investment is never paid back",
+    "roi.payback_title_never": "Cumulative net benefit: the investment is not paid back within the horizon",
     "roi.payback_x": "Months",
     "roi.payback_y": "Cumulative net benefit",
     "roi.pdf_payback": "Cumulative net benefit, month by month",
@@ -986,6 +992,7 @@ STRINGS["en"].update({
     "roi.a.target_churn": "Target churn",
     "roi.a.acceptance": "Offer acceptance",
     "roi.a.horizon": "Horizon",
+    "roi.a.lifetime_years": "Customer lifetime",
     "roi.a.source": "Effect from",
     "roi.years": "{n} year(s)",
     "roi.save_threshold": "Use this cut on the Risk page",
@@ -1005,9 +1012,9 @@ STRINGS["en"].update({
     "roi.pdf_title": "Retention business case",
     "roi.pdf_subtitle": "Dataset {dataset} · model {model} · {date}",
     "roi.pdf_no_model": "none",
-    "roi.pdf_footer": "Churn Radar · ROI = (value retained − total cost) ÷ total cost · payback = investment ÷ "
-                      "(monthly value − monthly running cost) · model figures are expected values on holdout "
-                      "customers",
+    "roi.pdf_footer": "Churn Radar · ROI = (value retained − total cost) ÷ total cost · payback = the month the "
+                      "cumulative net benefit reaches zero, each saved customer's value spread over the customer "
+                      "lifetime · model figures are expected values on holdout customers",
     "roi.pdf_curve": "Expected campaign profit by share of customers contacted",
     "roi.summary_model": "The model reaches {reached} of {churners} would-be churners by contacting {contacted} "
                          "customers ({rate}).",
@@ -1057,6 +1064,9 @@ STRINGS["zh"].update({
     "roi.ltv_help": "默认值：数据中 {column} 的平均值（{average}）× 12 个月 × 3 年。若该列不是月度金额，请修改。",
     "roi.annual_value": "每位客户的年价值",
     "roi.remaining_years": "剩余年数",
+    "roi.remaining_years_help": "也是回收期分摊客户价值所用的客户生命周期。",
+    "roi.lifetime_years": "客户生命周期（年）",
+    "roi.lifetime_help": "回收期按实际到账计入挽留客户的终身价值，在这些年内均匀分摊；投资回报率则与已发布案例一致，在挽留时一次计入全部价值。",
     "roi.investment": "一次性投入",
     "roi.annual_cost": "每年运营成本",
     "roi.contact_cost": "每位客户的联系成本",
@@ -1075,12 +1085,12 @@ STRINGS["zh"].update({
     "roi.k_payback": "回收期",
     "roi.k_at_risk": "每年风险价值",
     "roi.k_at_risk_help": "按 {rate} 的流失率每年流失 {churners} 位客户，每位价值 {ltv}。",
-    "roi.roi_help": "（保住的价值 − 总成本）÷ 总成本",
+    "roi.roi_help": "（保住的价值 − 总成本）÷ 总成本。与已发布案例一致，挽留客户的全部终身价值在挽留时一次计入；回收期则把它分摊到客户生命周期内。",
     "roi.payback_months": "{m} 个月",
-    "roi.payback_never": "无法收回",
+    "roi.payback_never": "期限内无法收回",
     "roi.payback_now": "立即",
     "roi.payback_title": "累计净收益：{m} 个月后收回投资",
-    "roi.payback_title_never": "累计净收益：按目前的运营成本无法收回投资",
+    "roi.payback_title_never": "累计净收益：期限内无法收回投资",
     "roi.payback_x": "月",
     "roi.payback_y": "累计净收益",
     "roi.pdf_payback": "逐月累计净收益",
@@ -1126,6 +1136,7 @@ STRINGS["zh"].update({
     "roi.a.target_churn": "目标流失率",
     "roi.a.acceptance": "方案接受率",
     "roi.a.horizon": "期限",
+    "roi.a.lifetime_years": "客户生命周期",
     "roi.a.source": "效果来源",
     "roi.years": "{n} 年",
     "roi.save_threshold": "在风险页使用此截断",
@@ -1145,8 +1156,8 @@ STRINGS["zh"].update({
     "roi.pdf_title": "客户挽留商业论证",
     "roi.pdf_subtitle": "数据集 {dataset} · 模型 {model} · {date}",
     "roi.pdf_no_model": "（无）",
-    "roi.pdf_footer": "Churn Radar · 投资回报率 =（保住的价值 − 总成本）÷ 总成本 · 回收期 = 投入 ÷（每月价值 − 每月运营成本）"
-                      " · 模型数字为留出客户上的期望值",
+    "roi.pdf_footer": "Churn Radar · 投资回报率 =（保住的价值 − 总成本）÷ 总成本 · 回收期 = 累计净收益回到零的月份，"
+                      "每位挽留客户的价值分摊到客户生命周期内 · 模型数字为留出客户上的期望值",
     "roi.pdf_curve": "按联系客户比例的预期活动利润",
     "roi.summary_model": "模型联系 {contacted} 位客户（{rate}），可触达 {churners} 位潜在流失客户中的 {reached} 位。",
     "error.roi_bad_input": "{name} 的取值 {value} 超出范围。请输入允许范围内的数字。",
@@ -1293,7 +1304,12 @@ STRINGS["en"].update({
     "summary.one_year": "one year",
     "summary.years": "{n} years",
     "summary.payback": "paid back within {m} months",
-    "summary.payback_never": "never paid back at these running costs",
+    "summary.payback_never": "not paid back within the horizon",
+    "summary.roi_note": "ROI is {period} ROI as the published cases define it (a saved customer's whole lifetime "
+                        "value counts when the customer is saved); payback spreads that value over a {lifetime}-year "
+                        "customer lifetime.",
+    "summary.period_one": "first-year",
+    "summary.period_years": "{n}-year",
     "summary.payback_none": "with nothing up front to pay back",
     "pdf.assumptions": "Assumptions",
 })
@@ -1354,7 +1370,11 @@ STRINGS["zh"].update({
     "summary.one_year": "一年",
     "summary.years": "{n}年",
     "summary.payback": "{m} 个月收回投资",
-    "summary.payback_never": "按目前的运营成本无法收回投资",
+    "summary.payback_never": "期限内无法收回投资",
+    "summary.roi_note": "投资回报率按已发布案例的口径计算，为{period}投资回报率（挽留客户的全部终身价值在挽留时一次计入）；"
+                        "回收期则把这部分价值分摊到 {lifetime} 年的客户生命周期内。",
+    "summary.period_one": "首年",
+    "summary.period_years": "{n} 年",
     "summary.payback_none": "无需收回前期投入",
     "pdf.assumptions": "主要假设",
 })

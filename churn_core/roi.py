@@ -10,16 +10,29 @@ target, ``retention_success × contacted``). Each saved customer keeps its lifet
                                            + incentive cost × accepting)
     net benefit    = value retained − total cost
     ROI            = net benefit / total cost
-    payback        = investment / (monthly value − monthly running cost), in months
 
-``accepting`` (customers who take the incentive) defaults to everyone contacted.
+``accepting`` (customers who take the incentive) defaults to everyone contacted. ROI is the
+published cases' figure (first-year ROI for a one-year horizon): a saved customer's whole LTV
+counts in the year it is saved.
+
+**Payback counts value as it arrives.** A saved customer's LTV is spread evenly over the
+customer lifetime (``lifetime_years``; by default ``remaining_years`` when the LTV is given as
+``annual_value × remaining_years``, else 5 years): LTV / (12 × lifetime) a month. Each year's
+saves start paying at the start of that year; running costs are spent evenly and the
+investment at month 0. Payback is the first moment within the horizon at which the cumulative
+net benefit (:meth:`BusinessCase.cumulative`) reaches zero, interpolated within the month; None
+when it does not within the horizon. With one cohort, no lifetime end and the investment up
+front, that is investment / (saved × LTV / (12 × lifetime) − monthly running cost).
 
 **Model-driven targeting** (:func:`profit_curve`, :func:`compare_strategies`) follows the
 expected maximum profit framework of Verbraken, Verbeke & Baesens (2013): contacting a
 churner who accepts the offer (share γ ~ Beta(α, β)) earns CLV − d − f, a churner who
-declines costs f, and a loyal customer costs d + f (they take the incentive). The EMPC,
-the profit-optimal threshold and rate come from `empulse`; the curve itself is the same
-formula evaluated at every cut of the model's out-of-sample ranking.
+declines costs f, and a loyal customer costs d + f (they take the incentive). The EMPC comes
+from `empulse`; the curve is the same formula at the mean acceptance rate, evaluated at every
+cut of the model's out-of-sample ranking. Profit is linear in γ, so the curve is each cut's
+expected profit, and the profit-optimal cut is the curve's maximum (the cut with the highest
+expected profit; ties go to the smallest contacted share). That is not EMPC's "optimal rate",
+which is an average over γ of the cut that would be best if γ were known.
 """
 
 from __future__ import annotations
@@ -37,11 +50,13 @@ from .i18n import check_language, format_amount, text
 logger = logging.getLogger(__name__)
 
 MONTHS = 12
+DEFAULT_LIFETIME_YEARS = 5.0  # the published cases' customer lifetime
 
 
 # -- helpers -----------------------------------------------------------------------------------------------
 
-def _check(value, name: str, *, low: float | None = None, high: float | None = None, strict: bool = False) -> None:
+def _check(value, name: str, *, low: float | None = None, high: float | None = None, strict: bool = False,
+           hint: str = "") -> None:
     ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool) \
         and math.isfinite(value)
     if ok and low is not None:
@@ -51,7 +66,7 @@ def _check(value, name: str, *, low: float | None = None, high: float | None = N
     if not ok:
         bounds = f"{'(' if strict else '['}{low if low is not None else '-inf'}, " \
                  f"{high if high is not None else 'inf'}]"
-        raise ParameterError(f"The '{name}' parameter must be a number in {bounds}. Got {value!r} instead.",
+        raise ParameterError(f"The '{name}' parameter must be a number in {bounds}. Got {value!r} instead.{hint}",
                              code="roi_bad_input", name=name, value=value)
 
 
@@ -107,6 +122,7 @@ class CaseInputs:
     contacted: float = 0.0  # customers contacted a year
     accepting: float | None = None  # customers taking the incentive a year (default: everyone contacted)
     horizon_years: int = 1
+    lifetime_years: float | None = None  # payback spreads the LTV over it (default: remaining_years, else 5)
 
     def __post_init__(self) -> None:
         _check(self.customers, "customers", low=1)
@@ -127,6 +143,9 @@ class CaseInputs:
             if getattr(self, name) is not None:
                 _check(getattr(self, name), name, low=0)
         _check(self.horizon_years, "horizon_years", low=1, high=50)
+        if self.lifetime_years is not None:
+            _check(self.lifetime_years, "lifetime_years", low=0, strict=True,
+                   hint=" Give the years a saved customer stays (payback spreads its value over them), e.g. 5.")
         if self.contacted > self.customers:
             raise ParameterError(f"The 'contacted' parameter ({self.contacted:,.0f}) is larger than the customer "
                                  f"base ({self.customers:,}). Contact at most every customer.",
@@ -136,6 +155,16 @@ class CaseInputs:
     @property
     def resolved_ltv(self) -> float:
         return float(self.ltv) if self.ltv is not None else float(self.annual_value * self.remaining_years)
+
+    @property
+    def resolved_lifetime_years(self) -> float:
+        """The customer lifetime payback spreads the LTV over: given, else the remaining years the LTV
+        was built from, else the published cases' 5 years."""
+        if self.lifetime_years is not None:
+            return float(self.lifetime_years)
+        if self.ltv is None and self.remaining_years:
+            return float(self.remaining_years)
+        return DEFAULT_LIFETIME_YEARS
 
     @property
     def saved_per_year(self) -> float:
@@ -172,14 +201,16 @@ class BusinessCase:
     total_cost: float
     net_benefit: float
     roi: float | None  # a fraction (16.9 = 1690%); None when nothing is spent
-    payback_months: float | None  # None when the monthly value never covers the running cost
+    payback_months: float | None  # None when the cumulative net benefit stays below zero over the horizon
+    lifetime_years: float  # the customer lifetime the payback spreads each saved customer's LTV over
 
     def cumulative(self) -> pd.DataFrame:
-        """Month by month over the horizon: value retained, cost (the investment at month 0) and net."""
-        months = np.arange(self.inputs.horizon_years * MONTHS + 1)
-        value = months * (self.value_retained / (self.inputs.horizon_years * MONTHS))
-        cost = self.inputs.investment + months * self.running_cost / MONTHS
-        return pd.DataFrame({"month": months, "value": value, "cost": cost, "net": value - cost})
+        """Month by month over the horizon: value arrived (each saved customer's LTV spread over the
+        lifetime), cost (the investment at month 0) and net. Value still to arrive after the horizon is
+        not in it, so the last month's net is below ``net_benefit`` unless the lifetime has run out."""
+        months = np.arange(self.inputs.horizon_years * MONTHS + 1, dtype=float)
+        value, cost = _timeline(self, months)
+        return pd.DataFrame({"month": months.astype(int), "value": value, "cost": cost, "net": value - cost})
 
     def to_dict(self) -> dict:
         out = {k: v for k, v in asdict(self).items() if k != "inputs"}
@@ -199,16 +230,45 @@ def business_case(inputs: CaseInputs) -> BusinessCase:
     value = _clean(saved_year * years * ltv)
     cost = _clean(inputs.investment + years * running)
     net = _clean(value - cost)
-    margin = (saved_year * ltv - running) / MONTHS
-    if inputs.investment == 0 and margin >= 0:
-        payback = 0.0
-    else:
-        payback = _clean(inputs.investment / margin) if margin > 0 else None
     target = inputs.target_churn if inputs.target_churn is not None \
         else inputs.baseline_churn - saved_year / inputs.customers
     churners = _clean(inputs.customers * inputs.baseline_churn)
-    return BusinessCase(inputs, ltv, _clean(target), churners, _clean(churners * ltv), _clean(saved_year * years),
-                        value, _clean(running), cost, net, _clean(net / cost) if cost > 0 else None, payback)
+    case = BusinessCase(inputs, ltv, _clean(target), churners, _clean(churners * ltv), _clean(saved_year * years),
+                        value, _clean(running), cost, net, _clean(net / cost) if cost > 0 else None, None,
+                        inputs.resolved_lifetime_years)
+    return replace(case, payback_months=_payback(case))
+
+
+def _timeline(case: BusinessCase, months: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(value arrived, cost spent) by each of ``months``: each year's saves pay LTV / lifetime evenly from
+    the start of that year for the lifetime; running costs are spent evenly, the investment at 0."""
+    lifetime = case.lifetime_years * MONTHS
+    per_month = case.customers_saved / case.inputs.horizon_years * case.ltv / lifetime
+    value = sum(per_month * np.clip(months - year * MONTHS, 0.0, lifetime) for year in range(case.inputs.horizon_years))
+    return value, case.inputs.investment + months * case.running_cost / MONTHS
+
+
+def _payback(case: BusinessCase) -> float | None:
+    """The first moment (in months) within the horizon at which the cumulative net benefit reaches zero.
+
+    The net is linear between whole months and the moments a year's saves stop paying (their lifetime
+    ends), so the crossing is interpolated exactly between those points. Nothing to pay back (no
+    investment, and the first month does not go below zero) is 0.
+    """
+    horizon = case.inputs.horizon_years * MONTHS
+    ends = [year * MONTHS + case.lifetime_years * MONTHS for year in range(case.inputs.horizon_years)]
+    points = np.union1d(np.arange(horizon + 1, dtype=float), [e for e in ends if e < horizon])
+    value, cost = _timeline(case, points)
+    net = value - cost
+    reached = net >= -1e-9 * max(float(cost.max()), 1.0)  # float noise at an exact crossing is zero
+    if reached[0] and net[1] >= net[0]:
+        return 0.0
+    crossings = np.flatnonzero(~reached[:-1] & reached[1:])
+    if crossings.size == 0:
+        return None
+    i = crossings[0]
+    t0, t1 = points[i], points[i + 1]
+    return _clean(t0 + (t1 - t0) * min(-net[i] / (net[i + 1] - net[i]), 1.0))
 
 
 # -- sensitivity -------------------------------------------------------------------------------------------
@@ -328,9 +388,9 @@ class ProfitCurve:
 
     economics: Economics
     table: pd.DataFrame  # rate, threshold, churners, loyal, profit, profit_low, profit_high
-    empc: float  # expected maximum profit per customer (empulse)
-    optimal_rate: float  # share to contact (empulse)
-    optimal_threshold: float  # score cut-off (empulse)
+    empc: float  # expected maximum profit per customer (empulse), a reported figure
+    optimal_rate: float  # share to contact: the curve's maximum (the first, if several cuts tie)
+    optimal_threshold: float  # contact scores at or above it (inf when contacting nobody pays best)
     n: int
     churn_rate: float
     band: tuple[float, float]
@@ -340,8 +400,8 @@ class ProfitCurve:
 
     @property
     def best(self) -> pd.Series:
-        """The curve's point nearest the profit-optimal rate."""
-        return self.table.iloc[int(np.abs(self.table["rate"].to_numpy() - self.optimal_rate).argmin())]
+        """The profit-optimal point: the row of the highest profit, at ``optimal_rate``."""
+        return self.table.iloc[int(self.table["profit"].to_numpy().argmax())]
 
 
 @dataclass(frozen=True, eq=False)
@@ -360,12 +420,18 @@ class StrategyComparison:
         return self.table.set_index("strategy").loc[strategy]
 
 
+def _best_cut(tp: np.ndarray, fp: np.ndarray, economics: Economics) -> int:
+    """Index of the cut with the highest expected profit; the first (fewest contacts) among ties."""
+    return int(np.argmax(economics.profit(tp, fp)))
+
+
 def profit_curve(y_true, y_score, *, economics: Economics = Economics(), points: int = 201,
                  band: tuple[float, float] = (0.05, 0.95)) -> ProfitCurve:
-    """The expected profit curve of a ranking, with EMPC and the optimal rate and threshold from empulse.
+    """The expected profit curve of a ranking, its profit-optimal cut (the curve's maximum) and EMPC.
 
     ``y_true`` and ``y_score`` must be out-of-sample (holdout or cross-validated), or the curve flatters
-    the model. ``points`` evenly spaced contact rates are kept for drawing, plus the optimum.
+    the model. ``points`` evenly spaced contact rates are kept for drawing, plus the profit-optimal cut,
+    so the drawn curve's maximum is the best of every cut of the ranking.
     """
     from empulse.metrics import empc_score
 
@@ -373,10 +439,9 @@ def profit_curve(y_true, y_score, *, economics: Economics = Economics(), points:
     tp, fp, cut = _cumulative(y, s)
     n = len(y)
     rates_all = (tp + fp) / n
-    params = economics.empulse_parameters()
-    empc = float(empc_score(y, s, **params))
-    opt_threshold = float(empc_score.optimal_threshold(y, s, **params))
-    opt_rate = float(empc_score.optimal_rate(y, s, **params))
+    empc = float(empc_score(y, s, **economics.empulse_parameters()))
+    best = _best_cut(tp, fp, economics)
+    opt_rate, opt_threshold = float(rates_all[best]), float(cut[best])
     grid = np.union1d(np.linspace(0, 1, points), [opt_rate])
     idx = np.clip(np.searchsorted(rates_all, grid, side="left"), 0, len(rates_all) - 1)
     # The nearest achievable cut at or above each grid rate (ties in the scores move together).
@@ -388,7 +453,7 @@ def profit_curve(y_true, y_score, *, economics: Economics = Economics(), points:
         "profit_low": economics.profit(churners, loyal, gamma=g_low) / n,
         "profit_high": economics.profit(churners, loyal, gamma=g_high) / n,
     }).drop_duplicates("rate").reset_index(drop=True)
-    logger.info("profit curve over %d customers: EMPC %.4f at rate %.3f", n, empc, opt_rate)
+    logger.info("profit curve over %d customers: EMPC %.4f, most profitable at rate %.3f", n, empc, opt_rate)
     return ProfitCurve(economics, table, empc, opt_rate, opt_threshold, n, float(y.mean()), band)
 
 
@@ -453,11 +518,10 @@ def compare_strategies(y_true, y_score, *, economics: Economics = Economics(), t
     ``rule_mask`` marks the customers the rule-based baseline contacts (for example those matching two
     or more segment rules); the rules row is left out without it. Random contacts the same share as the
     optimal cut and is reported at its expectation (a random share catches churners at the base rate).
-    The optimal cut contacts everyone scoring at or above empulse's EMPC-optimal threshold (pass
-    ``threshold``, e.g. a :class:`ProfitCurve`'s ``optimal_threshold``, to skip computing it again).
+    The optimal cut contacts everyone scoring at or above the threshold of the highest expected profit,
+    the point :func:`profit_curve` marks (pass ``threshold``, e.g. that curve's ``optimal_threshold``,
+    to skip computing it again).
     """
-    from empulse.metrics import empc_score
-
     _check(top_k, "top_k", low=0, high=1)
     y, s = _labels_scores(y_true, y_score)
     n = len(y)
@@ -466,7 +530,8 @@ def compare_strategies(y_true, y_score, *, economics: Economics = Economics(), t
     y_sorted = y[order]
     churners_total, loyal_total = float(y.sum()), float(n - y.sum())
     if threshold is None:
-        threshold = float(empc_score.optimal_threshold(y, s, **economics.empulse_parameters()))
+        tp, fp, cuts = _cumulative(y, s)
+        threshold = float(cuts[_best_cut(tp, fp, economics)])
     cut = s >= threshold
 
     def top(rate: float) -> tuple[float, float]:
@@ -520,8 +585,17 @@ def targeting_inputs(comparison: StrategyComparison, *, strategy: str = "optimal
 
 # -- plain words -------------------------------------------------------------------------------------------
 
+def roi_note(case: BusinessCase, *, lang: str = "en") -> str:
+    """What the ROI and the payback count, in a sentence: ROI as the published cases define it (a saved
+    customer's whole LTV counted when saved), payback with the value spread over the lifetime."""
+    check_language(lang)
+    period = text("summary.period_one", lang=lang) if case.inputs.horizon_years == 1 else \
+        text("summary.period_years", lang=lang, n=case.inputs.horizon_years)
+    return text("summary.roi_note", lang=lang, period=period, lifetime=f"{case.lifetime_years:g}")
+
+
 def summary_text(case: BusinessCase, *, lang: str = "en", currency: str = "") -> str:
-    """The business case in two sentences, in English or Chinese."""
+    """The business case in two sentences and what its ROI and payback count, in English or Chinese."""
     check_language(lang)
 
     def money(x: float) -> str:
@@ -538,7 +612,8 @@ def summary_text(case: BusinessCase, *, lang: str = "en", currency: str = "") ->
         churners=f"{case.churners_per_year:,.0f}", at_risk=money(case.value_at_risk),
         target=f"{case.target_churn:.1%}", saved=f"{case.customers_saved:,.0f}", value=money(case.value_retained),
         years=years, cost=money(case.total_cost), net=money(case.net_benefit),
-        roi="–" if case.roi is None else f"{case.roi:.0%}", payback=payback)
+        roi="–" if case.roi is None else f"{case.roi:.0%}", payback=payback) + \
+        ("" if lang == "zh" else " ") + roi_note(case, lang=lang)
 
 
 # The published cases the tests reproduce (first-year figures).
@@ -550,6 +625,7 @@ PRESETS: dict[str, CaseInputs] = {
     "base_200k": CaseInputs(customers=200_000, baseline_churn=0.18, target_churn=0.12, ltv=4_000),
 }
 
-__all__ = ["PRESETS", "STRATEGIES", "BusinessCase", "CaseInputs", "Economics", "ProfitCurve", "Sensitivity",
-           "StrategyComparison", "business_case", "compare_strategies", "max_profit", "profit_curve",
-           "sensitivity", "summary_text", "targeting_inputs", "OutOfSample", "out_of_sample"]
+__all__ = ["DEFAULT_LIFETIME_YEARS", "PRESETS", "STRATEGIES", "BusinessCase", "CaseInputs", "Economics",
+           "ProfitCurve", "Sensitivity", "StrategyComparison", "business_case", "compare_strategies", "max_profit",
+           "profit_curve", "roi_note", "sensitivity", "summary_text", "targeting_inputs", "OutOfSample",
+           "out_of_sample"]

@@ -229,7 +229,22 @@ def test_roi_json_reproduces_the_published_case(capsys):
     assert {k: result[k] for k in ("customers_saved", "value_retained", "total_cost", "net_benefit")} == {
         "customers_saved": 376, "value_retained": 37_600_000, "total_cost": 2_100_000, "net_benefit": 35_500_000}
     assert round(result["roi"], 2) == 16.90  # a fraction: 16.90 means 1690%
-    assert result["payback_months"] == pytest.approx(0.486, abs=1e-3)
+    # Value spread over the default 5-year lifetime: 1.5M / (376 × 100,000 / 60 − 50,000) a month.
+    assert result["payback_months"] == pytest.approx(2.601, abs=1e-3) and result["lifetime_years"] == 5
+
+
+def test_roi_lifetime_years_moves_the_payback_not_the_roi(capsys):
+    code, out, err = run(capsys, "roi", "--preset", "telecom_8k", "--lifetime-years", "10", "--format", "json")
+    assert (code, err) == (0, "")
+    result = json.loads(out)
+    assert result["payback_months"] == pytest.approx(1_500_000 / (376 * 100_000 / 120 - 50_000), abs=1e-6)
+    assert round(result["roi"], 2) == 16.90 and result["inputs"]["lifetime_years"] == 10
+    code, out, _ = run(capsys, "roi", "--preset", "telecom_8k", "--lifetime-years", "10")
+    assert code == 0 and "ROI 1690% (whole lifetime value counted when saved); payback 5.7 months (value spread " \
+                         "over 10 years)" in out
+    code, out, err = run(capsys, "roi", "--preset", "telecom_8k", "--lifetime-years", "0")
+    assert code == 1 and out == ""
+    assert "'lifetime_years' parameter must be a number in (0, inf]. Got 0.0 instead. Give the years" in err
 
 
 def test_roi_preset_with_an_override_and_text_output(capsys):

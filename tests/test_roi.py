@@ -45,19 +45,81 @@ def test_200k_base_at_risk_and_saved():
     assert case.roi is None  # nothing spent: no ratio to show
 
 
-def test_payback_months_of_the_8k_case():
-    # 1.5M paid back from (37.6M − 0.6M) / 12 a month.
-    assert business_case(PRESETS["telecom_8k"]).payback_months == pytest.approx(1.5 / (37.0 / 12), abs=1e-6)
+@pytest.mark.parametrize(("preset", "payback"), [
+    # 1.5M paid back from 376 × 100,000 / 60 months − 50,000 running cost a month (was 0.49 months, the
+    # whole lifetime value counted in month one).
+    pytest.param("telecom_8k", 1_500_000 / (376 * 100_000 / 60 - 50_000), id="8k-customers"),
+    pytest.param("telecom_12k", 2_000_000 / (732 * 100_000 / 60 - 100_000), id="12k-customers"),
+])
+def test_payback_of_the_published_cases_spreads_the_value_over_five_years(preset, payback):
+    case = business_case(PRESETS[preset])
+    assert case.lifetime_years == 5
+    assert case.payback_months == pytest.approx(payback, abs=1e-6)
+    assert f"{case.payback_months:.1f}" == {"telecom_8k": "2.6", "telecom_12k": "1.8"}[preset]
+
+
+# 100 customers, 20% → 8% churn: 12 saved a year at LTV 100 over 5 years = 20 a month; running cost 5 a month.
+HAND = CaseInputs(customers=100, baseline_churn=0.2, target_churn=0.08, ltv=100, investment=120, annual_cost=60)
+
+
+def test_payback_by_hand():
+    case = business_case(HAND)
+    assert case.customers_saved == 12 and case.value_retained == 1_200 and case.total_cost == 180
+    assert case.roi == pytest.approx(1_020 / 180)  # ROI still counts the whole lifetime value
+    assert case.payback_months == 8  # 120 / (12 × 100 / 60 − 60 / 12) = 120 / 15
+    months = case.cumulative().set_index("month")
+    assert months.at[7, "net"] == pytest.approx(-15) and months.at[8, "net"] == pytest.approx(0)
+    assert months.at[12, "value"] == pytest.approx(240)  # a fifth of the lifetime value arrives in year one
+    assert business_case(replace(HAND, investment=127.5)).payback_months == 8.5  # interpolated within month 9
+
+
+def test_a_longer_lifetime_pays_back_later_with_the_same_roi():
+    cases = [business_case(replace(HAND, lifetime_years=years)) for years in (2, 5, 6)]
+    paybacks = [c.payback_months for c in cases]
+    assert paybacks == pytest.approx([120 / (12 * 100 / 24 - 5), 8, 120 / (12 * 100 / 72 - 5)])
+    assert paybacks == sorted(paybacks) and len(set(paybacks)) == 3
+    assert {(c.customers_saved, c.value_retained, c.net_benefit, c.roi) for c in cases} == {
+        (12, 1_200, 1_020, cases[0].roi)}
+    assert cases[0].roi == pytest.approx(1_020 / 180)
+
+
+def test_payback_beyond_the_horizon_is_none_and_a_longer_horizon_reaches_it():
+    slow = replace(HAND, investment=300)  # 300 / 15 = 20 months
+    assert business_case(slow).payback_months is None
+    two = business_case(replace(slow, horizon_years=2))
+    # Year two's saves add another 20 a month from month 12: 300 = 15 × 12 + 35 × (m − 12).
+    assert two.payback_months == pytest.approx(12 + (300 - 15 * 12) / 35, abs=1e-6)
 
 
 def test_month_by_month_net_crosses_zero_at_the_payback():
     case = business_case(replace(PRESETS["telecom_8k"], horizon_years=2))
     months = case.cumulative().set_index("month")
+    monthly = 376 * 100_000 / 60
     assert months.at[0, "net"] == -1_500_000  # the investment, up front
-    assert months.at[1, "net"] == pytest.approx(37_600_000 / 12 - 1_500_000 - 50_000)
-    assert months.at[24, "net"] == pytest.approx(case.net_benefit)
+    assert months.at[1, "net"] == pytest.approx(monthly - 1_500_000 - 50_000)
+    # By month 24 the first year's saves paid 24 months, the second year's 12; the rest arrives later.
+    assert months.at[24, "value"] == pytest.approx(monthly * 36)
+    assert months.at[24, "net"] == pytest.approx(monthly * 36 - 2_700_000)
+    assert months.at[24, "net"] < case.net_benefit == 75_200_000 - 2_700_000
     slope = months.at[1, "net"] - months.at[0, "net"]
     assert -1_500_000 + slope * case.payback_months == pytest.approx(0, abs=10)  # payback kept to 1e-6 months
+
+
+def test_a_lifetime_ending_inside_a_month_is_interpolated_exactly():
+    # 0.1 years = 1.2 months of 1,000 a month: 1,100 is paid back at 1.1 months (not 1.5, the straight
+    # line from month 1 to month 2), and once the lifetime has run out all the value has arrived.
+    case = business_case(CaseInputs(customers=100, baseline_churn=0.2, target_churn=0.08, ltv=100,
+                                    lifetime_years=0.1, investment=1_100, horizon_years=2))
+    assert case.payback_months == pytest.approx(1.1)
+    assert case.cumulative().set_index("month").at[24, "net"] == pytest.approx(case.net_benefit)
+
+
+def test_lifetime_defaults_to_the_remaining_years_of_an_annual_value():
+    parts = replace(PRESETS["telecom_8k"], ltv=None, annual_value=25_000, remaining_years=4)
+    assert business_case(parts).lifetime_years == 4
+    assert business_case(parts).payback_months == pytest.approx(1_500_000 / (376 * 25_000 / 12 - 50_000))
+    assert business_case(replace(parts, lifetime_years=5)).payback_months == \
+        business_case(PRESETS["telecom_8k"]).payback_months
 
 
 def test_ltv_from_annual_value_and_remaining_years():
@@ -108,6 +170,13 @@ def test_payback_never_when_running_costs_exceed_the_value():
     pytest.param({"investment": -1}, r"'investment' parameter must be a number in \[0, inf\]. Got -1",
                  id="negative-money"),
     pytest.param({"customers": 0}, "'customers' parameter must be a number", id="empty-base"),
+    pytest.param({"lifetime_years": 0}, r"'lifetime_years' parameter must be a number in \(0, inf\]. Got 0 "
+                 r"instead. Give the years a saved customer stays", id="zero-lifetime"),
+    pytest.param({"lifetime_years": -2.5}, r"'lifetime_years' parameter .* Got -2.5 instead", id="negative-lifetime"),
+    pytest.param({"lifetime_years": float("inf")}, r"'lifetime_years' parameter .* Got inf instead",
+                 id="endless-lifetime"),
+    pytest.param({"lifetime_years": float("nan")}, r"'lifetime_years' parameter .* Got nan instead",
+                 id="nan-lifetime"),
 ])
 def test_bad_inputs_say_what_and_how(changes, match):
     with pytest.raises(cc.ParameterError, match=match):
@@ -125,8 +194,14 @@ def test_summary_in_both_languages():
     case = business_case(PRESETS["telecom_8k"])
     en = cc.summary_text(case, lang="en", currency="$")
     zh = cc.summary_text(case, lang="zh", currency="¥")
-    assert "376 customers worth $37.6M" in en and "ROI 1690%" in en and "0.5 months" in en
-    assert "挽留 376 位客户" in zh and "¥3,760万" in zh and "投资回报率 1690%" in zh
+    assert "376 customers worth $37.6M" in en and "ROI 1690%" in en and "paid back within 2.6 months" in en
+    assert en.endswith("ROI is first-year ROI as the published cases define it (a saved customer's whole lifetime "
+                       "value counts when the customer is saved); payback spreads that value over a 5-year customer "
+                       "lifetime.")
+    assert "挽留 376 位客户" in zh and "¥3,760万" in zh and "投资回报率 1690%" in zh and "2.6 个月收回投资" in zh
+    assert "首年投资回报率" in zh and "5 年的客户生命周期" in zh
+    longer = business_case(replace(PRESETS["telecom_8k"], horizon_years=3, lifetime_years=7.5))
+    assert "ROI is 3-year ROI" in cc.roi_note(longer) and "7.5-year customer lifetime" in cc.roi_note(longer)
     with pytest.raises(cc.ParameterError, match="'lang' parameter must be one of"):
         cc.summary_text(case, lang="fr")
 
@@ -170,25 +245,66 @@ ECONOMICS = [
 
 
 @pytest.mark.parametrize("economics", ECONOMICS)
-def test_empc_optimal_rate_and_threshold_are_empulses(ranked, economics):
+def test_empc_is_empulses(ranked, economics):
     y, score = ranked
     curve = cc.profit_curve(y, score, economics=economics)
-    params = economics.empulse_parameters()
-    assert curve.empc == pytest.approx(empc_score(y, score, **params))
-    assert curve.optimal_rate == pytest.approx(empc_score.optimal_rate(y, score, **params))
-    assert curve.optimal_threshold == pytest.approx(empc_score.optimal_threshold(y, score, **params))
+    assert curve.empc == pytest.approx(empc_score(y, score, **economics.empulse_parameters()))
+
+
+@pytest.mark.parametrize("economics", ECONOMICS)
+def test_the_marked_optimum_is_the_drawn_curves_maximum(ranked, economics):
+    y, score = ranked
+    curve = cc.profit_curve(y, score, economics=economics)
+    best, profit = curve.best, curve.table["profit"]
+    assert best["profit"] == profit.max() and (best["profit"] >= profit).all()
+    assert best["rate"] == curve.optimal_rate and best["threshold"] == curve.optimal_threshold
+    contacted = score >= curve.optimal_threshold
+    assert contacted.mean() == pytest.approx(curve.optimal_rate)
+    assert best["profit"] == pytest.approx(economics.profit(y[contacted].sum(), (1 - y[contacted]).sum()) / len(y))
+    # EMPC's own "optimal" cut (an average over γ of the best cut) earns no more at the mean acceptance.
+    empc_cut = score >= empc_score.optimal_threshold(y, score, **economics.empulse_parameters())
+    assert economics.profit(y[empc_cut].sum(), (1 - y[empc_cut]).sum()) / len(y) <= best["profit"] + 1e-12
+
+
+def test_the_paper_defaults_optimum_beats_the_point_nearest_empcs_rate(ranked):
+    """Before: the page marked the point nearest empulse's EMPC-optimal rate, 26.4% here, below the curve's top."""
+    y, score = ranked
+    econ = ECONOMICS[0].values[0]
+    curve = cc.profit_curve(y, score, economics=econ)
+    empc_rate = empc_score.optimal_rate(y, score, **econ.empulse_parameters())
+    nearest = curve.table.iloc[int((curve.table["rate"] - empc_rate).abs().argmin())]
+    assert curve.optimal_rate == pytest.approx(0.253) and empc_rate == pytest.approx(0.2635, abs=1e-4)
+    assert nearest["profit"] < curve.best["profit"]
 
 
 @pytest.mark.parametrize("economics", ECONOMICS)
 def test_curve_peak_is_empulses_maximum_profit(ranked, economics):
     y, score = ranked
-    curve = cc.profit_curve(y, score, economics=economics, points=20_001)  # fine enough to hit every cut
+    curve = cc.profit_curve(y, score, economics=economics)  # the best cut is drawn, however coarse the grid
     accept = {"accept_rate": economics.acceptance, "clv": economics.clv,
               "incentive_cost": economics.incentive_cost, "contact_cost": economics.contact_cost}
     mpc = mpc_score(y, score, **accept)
-    assert curve.table["profit"].max() == pytest.approx(mpc, rel=1e-9)
+    assert curve.table["profit"].max() == pytest.approx(mpc, rel=1e-9, abs=1e-12)
+    assert curve.optimal_rate == pytest.approx(mpc_score.optimal_rate(y, score, **accept))
     assert cc.max_profit(y, score, economics=economics) == pytest.approx(
         (mpc, mpc_score.optimal_rate(y, score, **accept)))
+
+
+def test_ties_go_to_the_fewest_contacts():
+    econ = Economics(clv=100, incentive_cost=10, contact_cost=1, alpha=5, beta=5)  # a churner 44, a loyal −11
+    y, score = [1, 0, 0, 0, 0, 1], [0.9, 0.8, 0.7, 0.6, 0.5, 0.4]  # 44 after the first and after all six
+    curve = cc.profit_curve(y, score, economics=econ, points=7)
+    assert curve.table["profit"].tolist().count(44 / 6) == 2
+    assert (curve.optimal_rate, curve.optimal_threshold) == (pytest.approx(1 / 6), 0.9)
+    assert cc.compare_strategies(y, score, economics=econ).row("optimal")["contacted"] == 1
+
+
+def test_when_no_cut_pays_the_optimum_is_contacting_nobody(ranked):
+    y, score = ranked
+    econ = ECONOMICS[2].values[0]  # thin margin: every contact loses money on average
+    curve = cc.profit_curve(y, score, economics=econ)
+    assert curve.optimal_rate == 0 and curve.optimal_threshold == float("inf") and curve.best["profit"] == 0
+    assert cc.compare_strategies(y, score, economics=econ).row("optimal")["contacted"] == 0
 
 
 def test_curve_by_hand_on_four_customers():
@@ -273,8 +389,11 @@ def test_strategies_on_the_same_customers(ranked):
     assert t.at["everyone", "profit"] == pytest.approx(econ.profit(y.sum(), len(y) - y.sum()) * scale)
     assert t.at["rules", "contacted"] == pytest.approx(rules.sum() * scale)
     assert t.at["top_k", "rate"] == pytest.approx(0.1)
-    cut = score >= empc_score.optimal_threshold(y, score, **econ.empulse_parameters())
+    curve = cc.profit_curve(y, score, economics=econ)
+    cut = score >= curve.optimal_threshold  # the optimal strategy contacts the cut the curve marks
     assert t.at["optimal", "churners_reached"] == pytest.approx(y[cut].sum() * scale)
+    assert t.at["optimal", "rate"] == pytest.approx(curve.optimal_rate)
+    assert t.at["optimal", "profit"] == pytest.approx(curve.best["profit"] * 30_000)
     # Random at the optimal share earns that share of contacting everyone.
     assert t.at["random", "profit"] == pytest.approx(cut.mean() * t.at["everyone", "profit"])
     assert t.at["optimal", "profit"] > max(t.at["random", "profit"], t.at["everyone", "profit"], 0)

@@ -64,6 +64,7 @@ def _active_values() -> dict:
     return {"customers": int(d["customers"]), "baseline_pct": round(d["baseline_churn"] * 100, 2),
             "target_pct": round(d["baseline_churn"] * 80, 2), "success_pct": 30.0, "contacted": 0,
             "ltv_how": "given", "ltv": round(annual * 3), "annual_value": round(annual), "remaining_years": 3.0,
+            "lifetime_years": 3.0,  # the default LTV is three years of the data's value
             "investment": 0.0, "annual_cost": 0.0, "horizon": 1, "top_k_pct": 10.0,
             "source": "model" if state.champion() else "manual", **DEFAULT_ECONOMICS}
 
@@ -75,7 +76,7 @@ def _preset_values(inputs: cc.CaseInputs, **settings) -> dict:
               "success_pct": round((inputs.retention_success or 0.3) * 100, 4), "contacted": int(inputs.contacted),
               "ltv_how": "given" if inputs.ltv is not None else "annual", "ltv": inputs.resolved_ltv,
               "annual_value": inputs.annual_value or inputs.resolved_ltv,
-              "remaining_years": inputs.remaining_years or 1.0,
+              "remaining_years": inputs.remaining_years or 1.0, "lifetime_years": inputs.resolved_lifetime_years,
               "investment": inputs.investment, "annual_cost": inputs.annual_cost, "horizon": inputs.horizon_years,
               "source": "manual" if inputs.target_churn is not None else "reach"}
     if inputs.contact_cost or inputs.incentive_cost:
@@ -145,9 +146,12 @@ def analyst_inputs(*, has_model: bool) -> None:
             helptext = t("roi.ltv_help", column=d["value_column"] or "–",
                          average=fmt.number(d["value_average"])) if d["value_column"] else None
             _widget(st.number_input, "ltv", t("roi.ltv"), min_value=0.0, step=100.0, help=helptext)
+            _widget(st.number_input, "lifetime_years", t("roi.lifetime_years"), min_value=0.1, step=0.5,
+                    help=t("roi.lifetime_help"))
         else:
             _widget(st.number_input, "annual_value", t("roi.annual_value"), min_value=0.0, step=10.0)
-            _widget(st.number_input, "remaining_years", t("roi.remaining_years"), min_value=0.0, step=0.5)
+            _widget(st.number_input, "remaining_years", t("roi.remaining_years"), min_value=0.0, step=0.5,
+                    help=t("roi.remaining_years_help"))
     with effect:
         st.markdown(t("roi.h_effect"))
         options = SOURCES if has_model else SOURCES[1:]
@@ -202,8 +206,8 @@ def presentation_sliders(*, source: str) -> None:
 # -- computing --------------------------------------------------------------------------------------------
 
 INPUTS = ("customers", "baseline_pct", "target_pct", "success_pct", "contacted", "ltv_how", "ltv", "annual_value",
-          "remaining_years", "investment", "annual_cost", "horizon", "top_k_pct", "source", "currency",
-          *DEFAULT_ECONOMICS)
+          "remaining_years", "lifetime_years", "investment", "annual_cost", "horizon", "top_k_pct", "source",
+          "currency", *DEFAULT_ECONOMICS)
 
 
 def compute() -> RoiResult:
@@ -217,15 +221,17 @@ def compute() -> RoiResult:
 
 
 def _compute(values: dict, *, token: tuple) -> RoiResult:
-    ltv = float(values["ltv"]) if values["ltv_how"] == "given" else float(values["annual_value"]) * float(
-        values["remaining_years"])
+    given = values["ltv_how"] == "given"
+    ltv = float(values["ltv"]) if given else float(values["annual_value"]) * float(values["remaining_years"])
+    # The lifetime payback spreads the value over: asked for with a given LTV, the remaining years otherwise.
+    lifetime = float(values["lifetime_years"]) if given else float(values["remaining_years"]) or None
     economics = cc.Economics.with_acceptance(float(values["acceptance"]) / 100, strength=float(values["certainty"]),
                                              clv=max(ltv, 1e-9), incentive_cost=float(values["incentive_cost"]),
                                              contact_cost=float(values["contact_cost"]))
     customers, top_k = int(values["customers"]), float(values["top_k_pct"]) / 100
     baseline = float(values["baseline_pct"]) / 100
     fixed = {"investment": float(values["investment"]), "annual_cost": float(values["annual_cost"]),
-             "horizon_years": int(values["horizon"])}
+             "horizon_years": int(values["horizon"]), "lifetime_years": lifetime}
     oos = state.out_of_sample() if state.champion() else None
     curve = comparison = None
     if oos is not None:
@@ -381,7 +387,7 @@ def tornado(result: RoiResult) -> None:
 
 def threshold_button(result: RoiResult) -> None:
     """Store the profit-optimal cut on the champion's run (an analyst's action: it changes the Risk page)."""
-    if not auth.is_analyst():
+    if not auth.is_analyst() or result.curve.optimal_rate == 0:  # contacting nobody pays best: no cut to use
         return
     threshold = fmt.pct(result.curve.optimal_threshold)
     if st.button(t("roi.save_threshold"), help=t("roi.save_threshold_help", threshold=threshold),
@@ -459,7 +465,8 @@ def _assumptions(result: RoiResult) -> tuple[tuple[str, str], ...]:
             (t("roi.a.baseline_churn"), fmt.pct(i.baseline_churn)), (t("roi.a.target_churn"),
                                                                      fmt.pct(result.case.target_churn)),
             (t("roi.a.ltv"), money(i.resolved_ltv, c)), (t("roi.a.investment"), money(i.investment, c)),
-            (t("roi.a.annual_cost"), money(i.annual_cost, c)), (t("roi.a.horizon"), t("roi.years", n=i.horizon_years))]
+            (t("roi.a.annual_cost"), money(i.annual_cost, c)), (t("roi.a.horizon"), t("roi.years", n=i.horizon_years)),
+            (t("roi.a.lifetime_years"), t("roi.years", n=f"{result.case.lifetime_years:g}"))]
     if i.contacted:
         rows += [(t("roi.a.contacted"), fmt.count(i.contacted)), (t("roi.a.contact_cost"), money(i.contact_cost, c)),
                  (t("roi.a.incentive_cost"), money(i.incentive_cost, c))]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import json
 
+import numpy as np
 import pytest
 
 import churn_core as cc
@@ -26,6 +28,13 @@ def chart_title(element) -> str:
     return json.loads(element.proto.spec)["layout"]["title"]["text"]
 
 
+def values(data) -> np.ndarray:
+    """A plotly array as sent to the browser: a list, or base64 bytes with their dtype."""
+    if isinstance(data, dict):
+        return np.frombuffer(base64.b64decode(data["bdata"]), dtype=data["dtype"])
+    return np.asarray(data, dtype=float)
+
+
 def pick_start(at, preset: str):
     from ui.roi_views import STARTS
 
@@ -42,8 +51,13 @@ def test_published_case_in_both_modes(app, mode):
     assert shown["Value retained"] == "$37.6M"
     assert shown["Net benefit"] == "$35.5M"
     assert shown["ROI"] == "1690%"
-    assert shown["Payback"] == "0.5 months"
-    assert "376 customers worth $37.6M" in texts(at)
+    assert shown["Payback"] == "2.6 months"  # the value spread over 5 years, not counted in month one
+    page = texts(at)
+    assert "376 customers worth $37.6M" in page
+    assert "ROI is first-year ROI as the published cases define it" in page
+    assert "payback spreads that value over a 5-year customer lifetime" in page
+    (roi_metric,) = [m for m in at.metric if m.label == "ROI"]
+    assert "a saved customer's whole lifetime value counts when the customer is saved" in roi_metric.help
 
 
 def test_presentation_is_uncluttered_and_speaks_chinese(app):
@@ -55,9 +69,9 @@ def test_presentation_is_uncluttered_and_speaks_chinese(app):
     assert shown["投资回报率"] == "2188%"
     assert len(at.slider) == 3 and not at.number_input  # a few levers, no input form
     (chart,) = at.get("plotly_chart")  # one chart; without a model, the month-by-month net benefit
-    assert chart_title(chart) == "累计净收益：0.3 个月后收回投资"
+    assert chart_title(chart) == "累计净收益：1.8 个月后收回投资"
     assert not at.dataframe  # no tables in front of executives
-    assert "挽留 732 位客户" in texts(at)
+    assert "挽留 732 位客户" in texts(at) and "首年投资回报率" in texts(at)
 
 
 def test_presentation_sliders_move_the_numbers(app):
@@ -67,6 +81,18 @@ def test_presentation_sliders_move_the_numbers(app):
     at.slider(key="roi_s_horizon").set_value(2).run()
     assert metrics(at)["Customers saved"] == "376"
     assert metrics(at)["Value retained"] == "$37.6M"
+
+
+def test_analyst_sets_the_customer_lifetime(app):
+    at = pick_start(open_roi(app, mode="analyst"), "telecom_8k")
+    assert at.number_input(key="roi_w_lifetime_years").value == 5
+    at.number_input(key="roi_w_lifetime_years").set_value(10.0).run()
+    assert not at.exception, at.exception
+    assert metrics(at)["Payback"] == "5.7 months"  # 1.5M / (376 × 100,000 / 120 − 50,000)
+    assert metrics(at)["ROI"] == "1690%"  # ROI counts the whole lifetime value whatever the lifetime
+    assert "payback spreads that value over a 10-year customer lifetime" in texts(at)
+    at.segmented_control(key="roi_mode").set_value("presentation").run()
+    assert metrics(at)["Payback"] == "5.7 months"  # kept when the input is not drawn
 
 
 def test_inputs_survive_a_switch_of_mode(app):
@@ -94,6 +120,10 @@ def test_analyst_mode_with_a_model_compares_strategies(trained_app, trained_app_
     page = texts(at)
     assert "holdout customers it never trained on" in page
     assert len(at.get("plotly_chart")) == 3  # profit curve, strategies, tornado
+    curve = json.loads(at.get("plotly_chart")[0].proto.spec)["data"]
+    line, (top,) = values(curve[2]["y"]), values(curve[3]["y"])  # the profit, then the point marked on it
+    assert len(line) > 5 and top == line.max() and (top >= line).all()
+    assert top == pytest.approx(expected.at["optimal", "profit"])  # the 'optimal' strategy's cut
 
 
 def test_storing_the_cut_reaches_the_risk_page(trained_app, trained_app_db):
