@@ -172,7 +172,8 @@ def test_progress_reports_every_fit_and_cancel_stops(bundled_ds):
 def test_unknown_model_and_calibration_are_named(bundled_ds):
     with pytest.raises(cc.ParameterError, match="Unknown model.*'gbm'"):
         train_models(bundled_ds, models=("gbm",))
-    with pytest.raises(cc.ParameterError, match="'calibration' parameter must be 'beta', 'sigmoid', 'isotonic' or None"):
+    with pytest.raises(cc.ParameterError,
+                       match="'calibration' parameter must be 'beta', 'sigmoid', 'isotonic' or None"):
         train_models(bundled_ds, calibration="platt")
 
 
