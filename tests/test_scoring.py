@@ -292,3 +292,28 @@ def test_a_file_the_run_never_saw_is_scored_by_the_final_fit(honest, report_test
     scored = score_customers(unseen, store=store)
     assert scored.scoring == "final" and (scored.frame["scored_by"] == "final").all()
     assert scored.churned == 0 and scored.explained == unseen.n_rows
+
+
+def test_a_bank_export_in_another_schema_is_scored_just_as_honestly(tmp_path):
+    """The same rules on a generated file of another shape (ids, a row number, Exited), with the forest: the
+    slowest explainer, which used to leave half the customers without reasons."""
+    from tests.conftest import bank_customers
+
+    frame = bank_customers(3000, seed=11)
+    store = cc.Store(tmp_path / "bank.duckdb")
+    raw = frame.to_csv(index=False).encode()
+    stored = store.load_dataset(store.save_dataset(cc.load_dataset(raw, filename="bank.csv")).version)
+    _, result = cc.run_training(store, stored, promote=True, models=("random_forest",), cv_folds=3)
+    scored = score_dataset(stored, store=store, explain_budget_s=1.0)  # exact for 1 s, tree paths after
+    f, exited = scored.frame, frame["Exited"].to_numpy() == 1
+    assert scored.churned == exited.sum() and (f.loc[exited, "tier"] == "churned").all()
+    assert not exited[cc.filter_customers(scored).rows(limit=None)].any()
+    assert set(f["scored_by"]) == {"oof", "holdout"} and f.loc[~exited, "reason_1"].notna().all()
+    p = f["probability"].to_numpy()
+    assert 0.005 <= p.min() and p.max() <= 0.995 and len(np.unique(p)) >= 500
+    total = f[["reason_1_points", "reason_2_points", "reason_3_points", "other_points"]].sum(axis=1)
+    assert np.abs(scored.base_probability + total - f["probability"])[~exited].max() < 0.005
+    reasons = set(f[["reason_1", "reason_2", "reason_3"]].stack())
+    assert "RowNumber" not in reasons and "CustomerId" not in reasons and "Age" in reasons
+    model = result.models[0]
+    assert model.holdout.log_loss <= model.uncalibrated.log_loss + 0.002
