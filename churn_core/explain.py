@@ -285,11 +285,16 @@ def to_points(values: np.ndarray, base: float, *, units: str, calibrate: Calibra
     """Contributions (rows x drivers, in ``units``, summing to margin − ``base``) as points of the shown
     probability, and the shown probability of each row.
 
-    The reference moves from the model's base output to the output m* whose shown probability is the
-    population's mean p̄: the shift (base − m*, the same for everyone) is shared among a customer's drivers
-    in proportion to their size. The shifted contributions sum to margin − m*, which has the sign of
-    p − p̄ because the map from output to shown probability is monotone; the secant (p − p̄) / (margin − m*)
-    then turns them into points that add up to p − p̄ exactly, each keeping its sign.
+    1. The reference moves from the model's base output to the output m* whose shown probability is the
+       population's mean p̄: the shift (base − m*, the same for everyone) is shared among a customer's
+       drivers in proportion to their size, so the shifted contributions sum to margin − m*.
+    2. The drivers raising the risk (sum U) and those lowering it (sum D) are two coalitions walking from
+       m* to the margin on the monotone map h from output to shown probability. The raising coalition's
+       points are the average of its effect in either order, ½[h(m*+U) − p̄ + p − h(m*+D)]; the lowering
+       coalition gets the rest; each coalition shares its points in proportion to its drivers' sizes.
+
+    So the points add up to p − p̄ exactly, keep each driver's sign, and no driver or coalition moves the
+    probability by more than it can (a raising total never exceeds 100 points).
     """
     values = np.asarray(values, dtype=float)
     margin = base + values.sum(axis=1)
@@ -300,12 +305,15 @@ def to_points(values: np.ndarray, base: float, *, units: str, calibrate: Calibra
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(total > 0, size / total, 1.0 / max(values.shape[1], 1))
         shifted = values + (base - reference) * share
-        gap = margin - reference
-        step = 1e-4 if units == "log-odds" else 1e-5
-        slope = (shown_probability(reference + step, units=units, calibrate=calibrate)
-                 - shown_probability(reference - step, units=units, calibrate=calibrate)) / (2 * step)
-        scale = np.where(np.abs(gap) > 1e-9, (p - mean_probability) / np.where(gap == 0, 1, gap), slope)
-    return shifted * scale[:, None], p
+        up = np.where(shifted > 0, shifted, 0.0).sum(axis=1)
+        down = np.where(shifted < 0, shifted, 0.0).sum(axis=1)
+        h_up = shown_probability(reference + up, units=units, calibrate=calibrate)
+        h_down = shown_probability(reference + down, units=units, calibrate=calibrate)
+        raising = 0.5 * ((h_up - mean_probability) + (p - h_down))
+        lowering = (p - mean_probability) - raising
+        points = np.where(shifted > 0, shifted * (raising / np.where(up > 0, up, 1))[:, None],
+                          np.where(shifted < 0, shifted * (lowering / np.where(down < 0, down, -1))[:, None], 0.0))
+    return points, p
 
 
 def explain_customers(model, frame: pd.DataFrame, *, top_k: int = 3, background: pd.DataFrame | None = None,
