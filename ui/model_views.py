@@ -63,6 +63,9 @@ def _leaderboard_view(report) -> pa.Table:
         else:
             digits = 2 if col in ("threshold", "fit_seconds", "predict_seconds") else 3
             add(col, [f"{v:.{digits}f}" for v in board[col]], best.get(col))
+        if col == "roc_auc" and "roc_auc_ci_low" in board and board["roc_auc_ci_low"].notna().any():
+            add("roc_auc_ci", [f"{lo:.3f}–{hi:.3f}" for lo, hi in zip(board["roc_auc_ci_low"],
+                                                                       board["roc_auc_ci_high"])])
     # Text, not a pandas Styler: styling a table costs ~25 ms on every rerun, the whole page's budget.
     return pa.table(rows)
 
@@ -83,13 +86,14 @@ def model_choice(report) -> None:
 def history_table(runs, champion) -> None:
     rows = []
     for run in reversed(runs):
-        best = max(run.models, key=lambda m: m["roc_auc"]) if run.models else None
+        best = min(run.models, key=lambda m: (m.get("rank", 99), -m.get("cv_roc_auc_mean", 0.0))) \
+            if run.models else None  # the run's recommendation: the best cross-validated mean
         is_champion = champion is not None and champion.run_id == run.id
         rows.append({
             t("col.run"): run.id, t("col.dataset_version"): run.dataset_version,
             t("col.status"): t(f"status.{run.status}"), t("col.created"): run.created_at.strftime("%Y-%m-%d %H:%M"),
             t("col.duration"): fmt.number(run.duration_s, digits=1) if run.duration_s is not None else "–",
-            t("col.best_model"): model_name(best["name"]) if best else "–",
+            t("col.recommended"): model_name(best["name"]) if best else "–",
             t("metric.roc_auc"): best["roc_auc"] if best else None,
             t("col.champion"): model_name(champion.model) if is_champion else "",
             t("col.error"): (run.error or "")[:120],

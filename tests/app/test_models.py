@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import churn_core as cc
 from tests.app.conftest import texts
 
@@ -30,6 +32,14 @@ def test_leaderboard_and_charts_show_the_champion_run(trained_app, trained_app_d
     best = max(auc, key=auc.get)
     assert board.loc["ROC-AUC", "Best model"] == best and board.loc["ROC-AUC", best].endswith(" ★")
     assert board.loc["Brier", board.loc["Brier", "Best model"]].endswith(" ★")  # lower is better there
+    # the recommendation is the best cross-validated mean, with the holdout's bootstrap interval beside it
+    entry = champion.entry
+    low, high = (float(v) for v in board.loc["ROC-AUC 95% interval (bootstrap)", "XGBoost"].split("–"))
+    assert low == pytest.approx(entry["roc_auc_ci_low"], abs=5e-4) and low < entry["roc_auc"] < high
+    assert (f"Recommended champion: XGBoost, the best cross-validated ROC-AUC ({entry['cv_roc_auc_mean']:.3f}"
+            in texts(at).replace("**", ""))
+    history = at.dataframe[1].value
+    assert history.loc[0, "Recommended (best CV)"] == "XGBoost" and history.loc[0, "Champion"] == "XGBoost"
     # ROC, PR, gains, calibration, confusion, two importance charts, CV spread
     assert len(at.get("plotly_chart")) == 8
     assert "Calling the riskiest 20% by XGBoost reaches" in texts(at)
