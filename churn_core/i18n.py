@@ -501,7 +501,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "models.tab.confusion": "混淆矩阵",
         "models.tab.importance": "特征重要性",
         "models.tab.cv": "交叉验证波动",
-        "models.calibration_takeaway": "校准把期望校准误差从 {before} 降到 {after}：预测 80% 的风险，实际流失约为 80%。",
+        "models.calibration_takeaway": "校准把期望校准误差从 {before} 变为 {after}：预测 80% 的风险，实际流失约为 80%。",
         "models.calibration_title": "{model}：校准前后的预测风险与实际流失率",
         "models.before": "校准前",
         "models.after": "校准后",
