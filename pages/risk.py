@@ -4,7 +4,7 @@ import streamlit as st
 
 import churn_core as cc
 from ui import fmt, state
-from ui.i18n import t
+from ui.i18n import t, worded
 from ui.risk_views import (
     CUSTOMER_KEY,
     assumptions,
@@ -63,7 +63,7 @@ churned_apart(scored)
 sparse_tiers_note(scored)
 
 sort = st.segmented_control(t("risk.sort"), ["priority", "probability", "value"], default="priority",
-                            format_func=lambda k: t(f"risk.sort.{k}"), key="risk_sort") or "priority"
+                            format_func=worded("risk.sort."), key="risk_sort") or "priority"
 st.caption(t("risk.table_caption", shown=fmt.count(min(selection.customers, 500)),
              total=fmt.count(selection.customers)))
 call_table(selection, sort=sort, where=where)

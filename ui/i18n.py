@@ -36,6 +36,19 @@ def t(key: str, **params: Any) -> str:
     return text(key, lang=current_language(), **params)
 
 
+def worded(prefix: str, *, none: str | None = None):
+    """A widget's ``format_func`` that words option ``k`` as the key ``prefix + k`` in the language the page is
+    drawn in (bound now: a format function may be called outside the script run, e.g. by AppTest after a
+    language switch). ``none`` words an empty option."""
+    lang = current_language()
+
+    def word(option) -> str:
+        if not option and none is not None:
+            return text(none, lang=lang)
+        return text(f"{prefix}{option}", lang=lang) if prefix else str(option)
+    return word
+
+
 def _readable(params: dict[str, Any]) -> dict[str, str]:
     """Parameters as text: lists joined, {column: count} as "column (count)", rates as percentages."""
     out = {}

@@ -13,7 +13,7 @@ from churn_core import plots
 from churn_core._labels import flag_word, source_label
 
 from . import fmt, state
-from .i18n import current_language, t
+from .i18n import current_language, t, worded
 from .state import memo
 from .widgets import kpi_row, labels, segment_name
 
@@ -46,19 +46,21 @@ def filters(scored: cc.ScoredCustomers) -> cc.RiskFilter:
     lang = current_language()
     with st.container(border=True):
         a, b, c, d = st.columns(4)
-        tiers = a.multiselect(t("risk.f_tier"), [tr.key for tr in scored.policy.tiers], format_func=tier_name,
-                              placeholder=t("common.all"), key="risk_f_tier")
+        tiers = a.multiselect(t("risk.f_tier"), [tr.key for tr in scored.policy.tiers],
+                              format_func=worded("risk.tier."), placeholder=t("common.all"), key="risk_f_tier")
         low, high = b.slider(t("risk.f_probability"), 0, 100, (0, 100), format="%d%%", key="risk_f_prob")
-        segments = c.multiselect(t("risk.f_segment"), list(frame["segment"].cat.categories),
-                                 format_func=_segment, placeholder=t("common.all"), key="risk_f_segment")
+        options = list(frame["segment"].cat.categories)
+        names = {k: _segment(k) for k in options}  # worded now, in the page's language
+        segments = c.multiselect(t("risk.f_segment"), options, format_func=names.get, placeholder=t("common.all"),
+                                 key="risk_f_segment")
         bands = d.multiselect(t("risk.f_value_band"), ["high", "medium", "low"],
-                              format_func=lambda k: t(f"risk.band.{k}"), placeholder=t("common.all"),
+                              format_func=worded("risk.band."), placeholder=t("common.all"),
                               key="risk_f_band", disabled=not scored.has_value_column)
         a, b, c, d = st.columns(4)
         flags = []
         for i, flag in enumerate(roles.plan_flags[:2]):
             choice = (a, b)[i].selectbox(source_label(flag, roles=roles, lang=lang), ["any", "yes", "no"],
-                                         format_func=lambda k: t(f"risk.flag.{k}"), key=f"risk_f_flag_{flag}")
+                                         format_func=worded("risk.flag."), key=f"risk_f_flag_{flag}")
             if choice != "any":
                 flags.append((flag, choice == "yes"))
         calls = None
@@ -73,7 +75,7 @@ def filters(scored: cc.ScoredCustomers) -> cc.RiskFilter:
         if roles.categorical:
             a, b = st.columns([1, 3])
             column = a.selectbox(t("risk.f_column"), ["", *roles.categorical], key="risk_f_column",
-                                 format_func=lambda c: c or t("common.none"))
+                                 format_func=worded("", none="common.none"))
             if column:
                 levels = memo((*scored_token(scored), column), _levels, data[column])
                 values = b.multiselect(t("risk.f_values", column=column), levels, placeholder=t("common.all"),

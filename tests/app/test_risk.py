@@ -82,3 +82,15 @@ def test_chinese_panel(trained_app):
     shown = texts(at)
     assert "主要原因" in shown and "建议行动" in shown
     assert "个百分点" in shown
+
+
+def test_switching_the_language_twice_keeps_the_risk_page_whole(trained_app):
+    """en -> zh -> en -> zh with a customer open: every new sentence follows the language, nothing breaks."""
+    at = open_risk(trained_app, **{CUSTOMER_KEY: 0})
+    for lang, words in (("zh", ("已流失：", "在网客户中", "主要原因")), ("en", ("Already churned:", "Top reasons")),
+                        ("zh", ("已流失：", "降低风险的因素", "个百分点"))):
+        at.sidebar.radio(key="lang_choice").set_value(lang).run()
+        assert not at.exception, at.exception
+        shown = texts(at)
+        assert all(w in shown for w in words), (lang, [w for w in words if w not in shown])
+        assert ("Already churned" in shown) == (lang == "en")
