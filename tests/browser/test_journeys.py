@@ -92,7 +92,9 @@ def test_analyst_signs_in_uploads_maps_trains_and_promotes(page, secured_app_ser
     bad = tmp_path / "bad.csv"
     bad.write_text("id,plan,churn\n1,a,yes\n2,b,no\n3,a,maybe\n")
     good = tmp_path / "telco.csv"
-    telco(600).rename(columns={"Churn": "Outcome_Q3"}).to_csv(good, index=False)
+    frame = telco(600).rename(columns={"Churn": "Outcome_Q3"})
+    frame.to_csv(good, index=False)
+    stayed = int((frame["Outcome_Q3"] == "No").sum())  # the call list: customers still here
     uploader = lambda: main(page).get_by_test_id("stFileUploader").locator('input[type="file"]')
 
     # A viewer first: no uploader. A wrong password is refused, the right one signs the analyst in.
@@ -142,15 +144,17 @@ def test_analyst_signs_in_uploads_maps_trains_and_promotes(page, secured_app_ser
     # The director's risk list on the new champion: filtered, a row selected, its reasons, the export.
     sidebar(page).get_by_test_id("stSidebarNav").get_by_role("link", name="Risk").click()
     expect(main(page).locator("h1")).to_have_text("Customers at risk", timeout=60_000)
-    expect(metric_value(page, "Customers")).to_have_text("600", timeout=60_000)
+    expect(metric_value(page, "Customers")).to_have_text(f"{stayed:,}", timeout=60_000)
+    expect(main(page).get_by_text(re.compile(rf"^Already churned: {600 - stayed} customers"))).to_be_visible()
     main(page).get_by_test_id("stMultiSelect").filter(has_text="Risk tier").click()
     page.get_by_role("option", name="Critical", exact=True).click()
     page.keyboard.press("Escape")
-    expect(metric_value(page, "Customers")).not_to_have_text("600")
+    expect(metric_value(page, "Customers")).not_to_have_text(f"{stayed:,}")
     shown = int(metric_value(page, "Customers").inner_text().replace(",", ""))
-    assert 0 < shown < 600
+    assert 0 < shown < stayed
     page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]')
     grid = main(page).get_by_test_id("stDataFrame")
+    grid.scroll_into_view_if_needed()  # the mouse clicks within the viewport
     box = grid.bounding_box()
     page.mouse.click(box["x"] + 12, box["y"] + 35 + 17)  # the first row's selection cell
     expect(main(page).get_by_role("heading", name=re.compile(r"^Customer "))).to_be_visible(timeout=30_000)
@@ -163,8 +167,8 @@ def test_analyst_signs_in_uploads_maps_trains_and_promotes(page, secured_app_ser
     exported = (tmp_path / "risk.csv")
     download.value.save_as(exported)
     lines = exported.read_text(encoding="utf-8-sig").splitlines()
-    assert lines[0].startswith("id,churn_probability,risk_tier") and len(lines) == shown + 1
-    assert all(",critical," in line for line in lines[1:])
+    assert lines[0].startswith("id,status,churn_probability,risk_tier") and len(lines) == shown + 1
+    assert all(",active," in line and ",critical," in line for line in lines[1:])
     expect_no_errors(page)
 
 
