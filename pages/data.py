@@ -96,6 +96,7 @@ if comparison.reason is not None:
 else:
     role, winner = comparison.winner.split(":")
     takeaway(t(f"compare.winner_{role}", model=model_name(winner)))
+    st.caption(t("models.compared_on", n=fmt.count(comparison.customers), left=fmt.count(comparison.left_out)))
 table = comparison.table
 st.dataframe(table.assign(model=[model_name(m) for m in table["model"]],
                           role=[t(f"compare.role.{r}") for r in table["role"]])

@@ -71,6 +71,28 @@ def test_champion_is_scored_on_the_challengers_holdout(store, tmp_path):
     assert comparison.winner == "champion:xgboost"  # the XGBoost champion beats a plain logistic regression
 
 
+def test_champion_and_challenger_meet_only_on_customers_neither_was_trained_on(store, tmp_path):
+    """Another seed splits differently: most of the new holdout was in the champion's training split, and
+    judging the champion there would flatter it. Only the rows it never saw count, for both sides."""
+    dataset = store.load_dataset(1)
+    run_id, result = cc.run_training(store, dataset, artifact_root=tmp_path, models=("logistic_regression",),
+                                     cv_folds=2, calibration=None, seed=1)
+    comparison = compare_with_champion(dataset, store=store, run_id=run_id)
+    champion_train = set(store.load_predictions(1, "xgboost", split="train")["row_index"])
+    unseen = np.array(sorted(set(result.test_index) - champion_train))
+    assert comparison.customers == len(unseen) and comparison.left_out == len(result.test_index) - len(unseen)
+    assert 0 < comparison.customers < 1500 and comparison.left_out > 0
+    y = dataset.target().to_numpy()[unseen]
+    entry = store.champion().entry
+    model = cc.load_model(entry["artifact"], sha256=entry["sha256"])
+    table = comparison.table.set_index("role")
+    assert table.loc["champion", "roc_auc"] == pytest.approx(
+        skm.roc_auc_score(y, model.predict_proba(dataset.frame.iloc[unseen])[:, 1]))
+    challenger = result.models[0]
+    proba = pd.Series(challenger.test_proba, index=result.test_index).loc[unseen]
+    assert table.loc["challenger", "roc_auc"] == pytest.approx(skm.roc_auc_score(y, proba))
+
+
 def test_comparison_says_why_it_cannot_compare(store, tmp_path):
     dataset = store.load_dataset(1)
     assert compare_with_champion(dataset, store=store, run_id=1).reason == "same_run"

@@ -148,3 +148,16 @@ def test_drift_keeps_quiet_on_a_random_sample(trained_app):
     assert "a difference within sampling noise (p = 0.292)" in shown
     status = next(d.value for d in at.dataframe if "PSI" in d.value.columns).set_index("Column")["Status"]
     assert status["state"] == "within noise"
+
+
+def test_a_new_run_is_compared_with_the_champion_only_on_customers_it_never_saw(trained_app, trained_app_db):
+    at = open_data(trained_app)
+    at = upload(at, "telecom_churn.csv", cc.BUNDLED_CSV.read_bytes())
+    at = at.button(key="save").click().run()  # the same file: the stored version is reused
+    at.multiselect(key="train_models").set_value(["logistic_regression"])
+    at = at.button(key="train").click().run()
+    assert not at.exception, at.exception
+    # the same seed splits the same way: the new holdout is the champion's, none of it seen by either
+    assert "Compared on 1,500 holdout customers that neither the champion nor the new models were trained on " \
+           "(0 left out because the champion trained on them)." in texts(at)
+    assert "The current champion (XGBoost) still scores best on these customers" in texts(at)
