@@ -30,10 +30,14 @@ class ArtifactError(ChurnCoreError, RuntimeError):
 
 
 def save_model(estimator: object, path: str | Path) -> str:
-    """Write ``estimator`` to ``path`` with skops and return the file's sha256."""
+    """Write ``estimator`` to ``path`` with skops and return the file's sha256. An existing file is never
+    overwritten: a trained model is not lost silently."""
     import skops.io as sio
 
     path = Path(path)
+    if path.exists():
+        raise ArtifactError(f"The model file '{path}' exists already and is not overwritten (another run may "
+                            "use it). Save the model under a new path.", code="artifact_exists", path=str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     blob = sio.dumps(estimator)
     tmp = path.with_suffix(path.suffix + ".part")

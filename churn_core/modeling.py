@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -544,11 +545,14 @@ def run_training(store, dataset: Dataset, *, promote: bool = False, artifact_roo
         _report(progress, "saving", 1.0)
         test = dataset.frame.iloc[result.test_index]
         ranked = [m.name for m in result.ranked()]
+        # Run ids are per database, and databases can share a folder: the run's folder carries the database's
+        # name and a random suffix, so one database's run 1 never overwrites another's.
+        folder = root / f"{store.path.stem}_run_{run_id}_{uuid.uuid4().hex[:8]}"
         entries = []
         for m in result.models:
-            path = root / f"run_{run_id}" / f"{m.name}.skops"
+            path = folder / f"{m.name}.skops"
             sha = save_model(m.estimator, path)
-            folds_path = root / f"run_{run_id}" / f"{m.name}.folds.skops"
+            folds_path = folder / f"{m.name}.folds.skops"
             folds_sha = save_model(list(m.fold_models), folds_path)
             cv = {f"cv_{k}_{stat}": float(getattr(m.cv[k], stat)()) for k in ("roc_auc", "pr_auc", "f1")
                   for stat in ("mean", "std")}

@@ -51,3 +51,28 @@ def test_types_off_the_allow_list_are_refused(tmp_path):
     sha = save_model(Sneaky(payload=[1, 2]), path)
     with pytest.raises(ArtifactError, match=r"types that are not allowed: \['tests.test_artifacts.Sneaky'\]"):
         load_model(path, sha256=sha)
+
+
+def test_two_databases_in_one_folder_never_overwrite_each_others_models(tmp_path):
+    """Run ids are per database: run 1 of b.duckdb must not replace the model files of run 1 of a.duckdb."""
+    data = cc.load_dataset(cc.BUNDLED_CSV)
+    champions = []
+    for name in ("a", "b"):
+        store = cc.Store(tmp_path / f"{name}.duckdb")
+        version = store.save_dataset(data).version
+        cc.run_training(store, store.load_dataset(version), promote=True, models=("logistic_regression",),
+                        cv_folds=2, calibration=None, seed={"a": 0, "b": 1}[name])
+        champions.append(store.champion())
+    assert champions[0].run_id == champions[1].run_id == 1
+    assert champions[0].entry["artifact"] != champions[1].entry["artifact"]
+    for champion in champions:  # both still load: nothing was overwritten
+        cc.load_model(champion.entry["artifact"], sha256=champion.entry["sha256"])
+
+
+def test_an_existing_model_file_is_never_overwritten(tmp_path):
+    from churn_core.artifacts import save_model
+
+    path = tmp_path / "m.skops"
+    save_model({"a": 1}, path)
+    with pytest.raises(cc.ArtifactError, match="exists already and is not overwritten"):
+        save_model({"a": 2}, path)
