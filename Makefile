@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 8501
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-fast bench lint data screenshots clean
+.PHONY: help run test test-fast test-quick bench lint data screenshots clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -30,6 +30,9 @@ test: $(VENV)/.dev ## create .venv, install, and run the whole suite (browser te
 
 test-fast: $(VENV)/.dev ## the suite without the browser journeys
 	$(BIN)/python -m pytest -m "not browser"
+
+test-quick: $(VENV)/.dev ## the suite without the browser journeys and the tests marked slow
+	$(BIN)/python -m pytest -m "not slow and not browser"
 
 bench: $(VENV)/.dev ## benchmarks at 200k and 1M synthetic customers (prints tables)
 	$(BIN)/python bench/analysis.py

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -92,25 +94,55 @@ def make_csv() -> Callable[..., bytes]:
     return make
 
 
-# A run trained once per session (logistic regression and XGBoost, 3-fold CV, isotonic),
-# promoted to champion. Tests get their own copy of the database; artifacts are read-only.
+# -- trained runs, each trained once per session ------------------------------------------------------------
+# A test that only reads a trained run (scores, explains, compares, renders a page) takes one of these.
+# Their databases are templates: a test that promotes, scores or saves works on a copy (copy_db, or the
+# trained_db fixture), never on the template. The model files stay where the run recorded them (absolute
+# paths in the run's JSON), so a copy anywhere loads them; treat them as read-only.
+
+# A run of logistic regression and XGBoost, 3-fold CV, beta calibration, promoted to champion (XGBoost).
 TRAIN_FAST = dict(models=("logistic_regression", "xgboost"), cv_folds=3)
 
 
+@dataclass(frozen=True)
+class TrainedRun:
+    """A run recorded in a template database, and the training result it was recorded from."""
+
+    template: Path
+    run_id: int
+    result: cc.TrainingResult
+
+
+def copy_db(template: Path, folder: Path) -> Path:
+    """A copy of a template database in ``folder``, for one test (or one module) to open and change."""
+    folder.mkdir(parents=True, exist_ok=True)
+    return Path(shutil.copy(template, folder / template.name))
+
+
 @pytest.fixture(scope="session")
-def trained_template(tmp_path_factory) -> Path:
+def trained_run(tmp_path_factory) -> TrainedRun:
+    """The bundled dataset (version 1, active) and run 1 (TRAIN_FAST), whose best model is champion."""
     folder = tmp_path_factory.mktemp("trained")
     store = cc.Store(folder / "trained.duckdb")
     version = store.save_dataset(cc.load_dataset(cc.BUNDLED_CSV)).version
-    cc.run_training(store, store.load_dataset(version), promote=True, artifact_root=folder / "models", **TRAIN_FAST)
-    return folder / "trained.duckdb"
+    run_id, result = cc.run_training(store, store.load_dataset(version), promote=True,
+                                     artifact_root=folder / "models", **TRAIN_FAST)
+    return TrainedRun(store.path, run_id, result)
+
+
+@pytest.fixture(scope="session")
+def trained_template(trained_run) -> Path:
+    return trained_run.template
 
 
 @pytest.fixture
 def trained_db(trained_template, tmp_path) -> Path:
     """A database holding the bundled dataset (version 1, active) and run 1, whose best model is champion."""
-    import shutil
+    return copy_db(trained_template, tmp_path)
 
-    target = tmp_path / "trained.duckdb"
-    shutil.copy(trained_template, target)
-    return target
+
+@pytest.fixture(scope="session")
+def default_training() -> cc.TrainingResult:
+    """train_models with every default on the bundled data: three models, 70/30 split, 5-fold CV, beta
+    calibration, F1 threshold (a result only: nothing is stored). The slowest training of the suite."""
+    return cc.train_models(cc.load_dataset(cc.BUNDLED_CSV))

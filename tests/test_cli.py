@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import subprocess
 import sys
@@ -12,6 +14,7 @@ import pytest
 
 import churn_core as cc
 from churn_core.__main__ import main
+from tests.conftest import copy_db
 
 ROOT = Path(__file__).resolve().parents[1]
 LEVEL_KEYS = {"value", "customers", "churners", "churn_rate", "ci_low", "ci_high"}
@@ -152,11 +155,25 @@ def test_python_dash_m_runs(small_csv):
 
 # -- train and score (issue 3) ---------------------------------------------------------------------------
 
-def test_train_promote_then_score_the_unlabelled_file(tmp_path, capsys, report_test):
-    db = str(tmp_path / "cli.duckdb")
-    code = main(["train", "--data", str(cc.BUNDLED_CSV), "--promote", "--db", db, "--models", "xgboost",
-                 "--format", "json"])
-    out = json.loads(capsys.readouterr().out)
+@pytest.fixture(scope="module")
+def cli_trained(tmp_path_factory) -> tuple[Path, int, str]:
+    """`train --promote --models xgboost --format json` on a new database, once: (database, exit code, output)."""
+    db = tmp_path_factory.mktemp("cli") / "cli.duckdb"
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        code = main(["train", "--data", str(cc.BUNDLED_CSV), "--promote", "--db", str(db), "--models", "xgboost",
+                     "--format", "json"])
+    return db, code, out.getvalue()
+
+
+@pytest.fixture
+def cli_db(cli_trained, tmp_path) -> str:
+    """A copy of the database cli_trained trained and promoted in, for one test to score into."""
+    return str(copy_db(cli_trained[0], tmp_path))
+
+
+def test_train_promote_then_score_the_unlabelled_file(cli_trained, cli_db, tmp_path, report_test):
+    _, code, printed = cli_trained
+    out = json.loads(printed)
     assert code == 0 and out["run_id"] == 1 and out["champion"] == {"run_id": 1, "model": "xgboost"}
     assert set(out["models"][0]) >= {"name", "roc_auc", "pr_auc", "precision", "recall", "f1", "accuracy", "brier",
                                      "threshold", "cv_roc_auc_mean", "cv_roc_auc_sd", "roc_auc_ci_low",
@@ -167,7 +184,7 @@ def test_train_promote_then_score_the_unlabelled_file(tmp_path, capsys, report_t
     assert "number_customer_service_calls" in out["features"] and "churn" not in out["features"]
     assert out["excluded"] == {"churn": "target"} and out["choose_by"] == "roc_auc"
     scores_path = tmp_path / "scores.csv"
-    assert main(["score", "--data", str(report_test), "--out", str(scores_path), "--db", db]) == 0
+    assert main(["score", "--data", str(report_test), "--out", str(scores_path), "--db", cli_db]) == 0
     scores = pd.read_csv(scores_path, encoding="utf-8-sig")
     assert list(scores.columns) == ["id", "status", "churn_probability", "risk_tier", "due_within_hours", "priority",
                                     "value", "scored_by", "base_probability", "reason_1", "reason_1_pts", "reason_2",
@@ -181,14 +198,13 @@ def test_train_promote_then_score_the_unlabelled_file(tmp_path, capsys, report_t
     assert scores.loc[scores["risk_tier"] == "low", "action"].eq("No action needed").all()
 
 
-def test_score_the_active_dataset_in_chinese_and_keep_the_scores(tmp_path, capsys):
-    db = str(tmp_path / "cli.duckdb")
-    assert main(["train", "--data", str(cc.BUNDLED_CSV), "--promote", "--db", db, "--models", "xgboost",
-                 "--format", "json"]) == 0
-    trained = json.loads(capsys.readouterr().out)
+def test_score_the_active_dataset_in_chinese_and_keep_the_scores(cli_trained, cli_db, tmp_path, capsys):
+    _, code, printed = cli_trained
+    assert code == 0
+    trained = json.loads(printed)
     assert trained["score_set"] == 1  # promoting scores the active dataset, so the Risk page only reads it
     out_path = tmp_path / "active.csv"
-    assert main(["score", "--out", str(out_path), "--db", db, "--lang", "zh", "--format", "json"]) == 0
+    assert main(["score", "--out", str(out_path), "--db", cli_db, "--lang", "zh", "--format", "json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["rows"] == 5000 and result["score_set"] == 1 and result["scoring"] == "out_of_sample"
     assert result["churned"] == 707 and result["active"] == 4293 and result["explained"] == 4293
@@ -207,7 +223,7 @@ def test_score_the_active_dataset_in_chinese_and_keep_the_scores(tmp_path, capsy
 
     auc = roc_auc_score(churned, scores["churn_probability"])
     assert abs(auc - trained["models"][0]["roc_auc"]) < 0.03
-    assert cc.Store(db).load_scores(1)["explained"].sum() == 4293
+    assert cc.Store(cli_db).load_scores(1)["explained"].sum() == 4293
 
 
 def test_score_without_champion_fails_for_cron(tmp_path, capsys):

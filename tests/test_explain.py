@@ -9,7 +9,6 @@ from scipy.special import logit
 
 import churn_core as cc
 from churn_core.explain import design_matrix, importance, native_importance, shap_units, shap_values, unwrap
-from churn_core.modeling import train_models
 
 
 @pytest.fixture(scope="module")
@@ -18,8 +17,9 @@ def bundled_ds() -> cc.Dataset:
 
 
 @pytest.fixture(scope="module")
-def trained(bundled_ds):
-    return train_models(bundled_ds, cv_folds=2)
+def trained(default_training):
+    """The three models trained with the defaults (tests/conftest.py), shared with tests/test_modeling.py."""
+    return default_training
 
 
 @pytest.mark.parametrize("name", ["logistic_regression", "random_forest", "xgboost"])

@@ -8,6 +8,7 @@ from sklearn import metrics as skm
 
 import churn_core as cc
 from churn_core.modeling import choose_threshold, evaluate, expected_calibration_error, train_models
+from tests.conftest import TRAIN_FAST
 
 Y = np.array([0, 0, 1, 1, 0, 1, 0, 0, 1, 0])
 P = np.array([0.1, 0.4, 0.35, 0.8, 0.2, 0.9, 0.05, 0.6, 0.7, 0.3])
@@ -19,9 +20,9 @@ def bundled_ds() -> cc.Dataset:
 
 
 @pytest.fixture(scope="module")
-def trained(bundled_ds):
-    """The default run: three models, 70/30 split, 5-fold CV, isotonic calibration, F1 threshold."""
-    return train_models(bundled_ds)
+def trained(default_training):
+    """The default run: three models, 70/30 split, 5-fold CV, beta calibration, F1 threshold (tests/conftest.py)."""
+    return default_training
 
 
 def test_metrics_agree_with_sklearn():
@@ -64,6 +65,7 @@ def test_train_rejects_bad_split(bundled_ds):
         train_models(bundled_ds, test_size=1.2)
 
 
+@pytest.mark.slow  # the full default training: three models, 5-fold CV
 def test_quality_floor_on_bundled_data(trained):
     xgb = next(m for m in trained.models if m.name == "xgboost")
     assert xgb.holdout.roc_auc >= 0.92
@@ -74,6 +76,7 @@ def test_quality_floor_on_bundled_data(trained):
     assert len(trained.y_test) == 1500 and trained.y_test.sum() == pytest.approx(0.1414 * 1500, abs=1)
 
 
+@pytest.mark.slow  # the full default training: three models, 5-fold CV
 def test_calibration_improves_the_forest(trained):
     forest = next(m for m in trained.models if m.name == "random_forest")
     assert forest.holdout.ece < forest.uncalibrated.ece
@@ -94,19 +97,15 @@ def test_total_charge_lifts_xgboost(bundled_ds):
 
 # -- recorded runs -------------------------------------------------------------------------------------
 
-FAST = dict(models=("logistic_regression", "xgboost"), cv_folds=2, calibration=None)
-
-
 @pytest.fixture
-def stored(tmp_path, bundled_ds):
-    store = cc.Store(tmp_path / "runs.duckdb")
-    version = store.save_dataset(bundled_ds).version
-    return store, store.load_dataset(version)
+def recorded(trained_run, trained_db):
+    """The session's run 1 (tests/conftest.py: TRAIN_FAST, promoted), its result, in a copy of its database."""
+    store = cc.Store(trained_db)
+    return store, store.load_dataset(1), trained_run.run_id, trained_run.result
 
 
-def test_run_training_records_models_and_files(stored, tmp_path):
-    store, dataset = stored
-    run_id, result = cc.run_training(store, dataset, promote=True, artifact_root=tmp_path / "models", **FAST)
+def test_run_training_records_models_and_files(recorded):
+    store, dataset, run_id, result = recorded
     run = store.get_run(run_id)
     assert run.status == "complete" and [m["name"] for m in run.models] == ["logistic_regression", "xgboost"]
     champion = store.champion()
@@ -119,17 +118,17 @@ def test_run_training_records_models_and_files(stored, tmp_path):
     np.testing.assert_allclose(shown, best.test_proba, rtol=1e-6)
 
 
-def test_failed_training_leaves_the_champion(stored, tmp_path, monkeypatch):
-    store, dataset = stored
-    first, _ = cc.run_training(store, dataset, promote=True, artifact_root=tmp_path, **FAST)
+def test_failed_training_leaves_the_champion(recorded, tmp_path, monkeypatch):
+    store, dataset, *_ = recorded
     before = store.champion()
+    assert before is not None  # run 1's best model
 
     def broken(*args, **kwargs):
         raise MemoryError("out of memory while training")
 
     monkeypatch.setattr("churn_core.modeling.train_models", broken)
     with pytest.raises(MemoryError, match="out of memory"):
-        cc.run_training(store, dataset, promote=True, artifact_root=tmp_path, **FAST)
+        cc.run_training(store, dataset, promote=True, artifact_root=tmp_path, **TRAIN_FAST)
     runs = store.list_runs()
     assert [r.status for r in runs] == ["complete", "failed"]
     assert "MemoryError" in runs[-1].error
@@ -138,9 +137,10 @@ def test_failed_training_leaves_the_champion(stored, tmp_path, monkeypatch):
 
 def test_run_training_needs_a_stored_dataset(bundled_ds, tmp_path):
     with pytest.raises(cc.ParameterError, match="needs a stored dataset version"):
-        cc.run_training(cc.Store(tmp_path / "s.duckdb"), bundled_ds, **FAST)
+        cc.run_training(cc.Store(tmp_path / "s.duckdb"), bundled_ds, **TRAIN_FAST)
 
 
+@pytest.mark.slow  # the full default training: three models, 5-fold CV
 def test_calibrator_is_fitted_on_training_rows_only(trained):
     forest = next(m for m in trained.models if m.name == "random_forest")
     n_train = 5000 - len(trained.y_test)
@@ -177,11 +177,10 @@ def test_unknown_model_and_calibration_are_named(bundled_ds):
         train_models(bundled_ds, calibration="platt")
 
 
-def test_run_stores_predictions_folds_and_importance(stored, tmp_path):
-    store, dataset = stored
-    run_id, result = cc.run_training(store, dataset, artifact_root=tmp_path, **FAST)
+def test_run_stores_predictions_folds_and_importance(recorded):
+    store, _, run_id, result = recorded
     entry = store.get_run(run_id).model("xgboost")
-    assert len(entry["cv_folds"]) == 2 and set(entry["cv_folds"][0]) >= {"roc_auc", "f1"}
+    assert len(entry["cv_folds"]) == TRAIN_FAST["cv_folds"] and set(entry["cv_folds"][0]) >= {"roc_auc", "f1"}
     assert entry["importance"][0]["shap"] >= entry["importance"][-1]["shap"] and entry["shap_units"] == "log-odds"
     assert "total_charge" in entry["features"]
     saved = store.load_predictions(run_id, "xgboost")

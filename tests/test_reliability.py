@@ -327,6 +327,7 @@ def test_a_database_of_schema_6_gains_the_process_columns(tmp_path):
     assert store.get_run(1).status == "running"
 
 
+@pytest.mark.slow  # trains in a process of its own, and kills it
 def test_the_command_line_killed_mid_training_leaves_the_champion_and_a_failed_run(trained_db):
     proc = train(trained_db, seed=1)
     kill_while_running(proc, trained_db, run_id=2)
@@ -346,6 +347,7 @@ def test_the_command_line_killed_mid_training_leaves_the_champion_and_a_failed_r
 # -- a real server beside the command line -------------------------------------------------------------------
 
 
+@pytest.mark.slow  # a real server, ten sessions, and a whole training from the command line
 def test_ten_sessions_of_the_server_while_the_command_line_retrains(server_dir):
     """Ten sessions keep opening Risk and Models while `train --promote` runs; then they all see run 2."""
     db = server_dir / "churn.duckdb"
@@ -417,6 +419,7 @@ at.button(key="train").click().run()
 """
 
 
+@pytest.mark.slow  # a real server started twice, and a training in a process of its own, killed
 def test_killed_in_the_middle_of_a_training_the_app_restarts_with_its_champion(server_dir):
     """The training process and the server die mid-run (the server while drawing a page); after a restart
     the app opens, the champion is the one before, and the half-done run shows as failed."""

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import shutil
-
 import numpy as np
 import pytest
 
 import churn_core as cc
 from churn_core.risk import RiskFilter, call_list, compare_scores, customer_profile, filter_customers
+from tests.conftest import copy_db
 
 
 @pytest.fixture(scope="module")
 def scored(trained_template, tmp_path_factory):
     """The bundled data scored by the session's XGBoost champion (everyone explained)."""
-    db = tmp_path_factory.mktemp("risk") / "risk.duckdb"
-    shutil.copy(trained_template, db)
-    store = cc.Store(db)
+    store = cc.Store(copy_db(trained_template, tmp_path_factory.mktemp("risk")))
     return cc.score_dataset(store.load_dataset(), store=store), store
 
 

@@ -19,6 +19,7 @@ from churn_core.scoring import (
     write_csv,
     xlsx_bytes,
 )
+from tests.conftest import copy_db
 
 
 def test_cli_model_names_match_modeling():
@@ -46,12 +47,10 @@ def test_scoring_without_a_champion_says_how_to_get_one(tmp_path, bundled):
 
 
 @pytest.fixture(scope="module")
-def champion_store(tmp_path_factory):
-    dataset = cc.load_dataset(cc.BUNDLED_CSV)
-    store = cc.Store(tmp_path_factory.mktemp("score") / "s.duckdb")
-    stored = store.load_dataset(store.save_dataset(dataset).version)
-    cc.run_training(store, stored, promote=True, models=("xgboost",), cv_folds=2, calibration=None)
-    return store, stored
+def champion_store(trained_template, tmp_path_factory):
+    """A copy of the session's trained database (XGBoost champion), kept by this module's tests."""
+    store = cc.Store(copy_db(trained_template, tmp_path_factory.mktemp("score")))
+    return store, store.load_dataset(1)
 
 
 def test_scores_one_row_per_customer(champion_store):
@@ -218,16 +217,17 @@ def test_a_new_policy_rederives_tiers_without_the_model(champion_store):
 # -- who is scored, by which fit (the bundled data, trained as the app does) ---------------------------------
 
 @pytest.fixture(scope="module")
-def honest(tmp_path_factory):
-    """The bundled data trained with the defaults (beta calibration, 5 folds), promoted and scored."""
-    store = cc.Store(tmp_path_factory.mktemp("honest") / "h.duckdb")
-    stored = store.load_dataset(store.save_dataset(cc.load_dataset(cc.BUNDLED_CSV)).version)
-    run_id, result = cc.run_training(store, stored, promote=True, models=("xgboost",))
-    return store, stored, result, score_dataset(stored, store=store)
+def honest(trained_run, tmp_path_factory):
+    """The session's trained run (beta calibration, 3 folds, XGBoost champion) in a copy of its database, scored;
+    with the champion's training result."""
+    store = cc.Store(copy_db(trained_run.template, tmp_path_factory.mktemp("honest")))
+    stored = store.load_dataset(1)
+    champion = next(m for m in trained_run.result.models if m.name == store.champion().model)
+    return store, stored, trained_run.result, champion, score_dataset(stored, store=store)
 
 
 def test_no_churned_customer_is_called_or_tiered(honest):
-    _, dataset, _, scored = honest
+    _, dataset, _, _, scored = honest
     churned = dataset.target().to_numpy() == 1
     assert scored.churned == churned.sum() and not scored.active[churned].any()
     selection = cc.filter_customers(scored)
@@ -240,11 +240,10 @@ def test_no_churned_customer_is_called_or_tiered(honest):
 
 
 def test_each_training_customer_is_scored_by_a_fit_that_did_not_see_them(honest):
-    store, dataset, result, scored = honest
+    store, dataset, result, model, scored = honest
     frame = scored.frame
     by = frame["scored_by"].to_numpy()
     assert (by[result.test_index] == "holdout").all() and (by[result.train_index] == "oof").all()
-    model = result.models[0]
     # the training split's probabilities are the out-of-fold ones, the holdout's the holdout predictions
     np.testing.assert_allclose(frame["probability"].to_numpy()[result.train_index], model.oof_proba, atol=1e-9)
     np.testing.assert_allclose(frame["probability"].to_numpy()[result.test_index], model.test_proba, atol=1e-9)
@@ -257,11 +256,10 @@ def test_each_training_customer_is_scored_by_a_fit_that_did_not_see_them(honest)
 
 
 def test_probabilities_keep_their_resolution_and_are_never_certain(honest):
-    *_, result, scored = honest
+    *_, model, scored = honest
     p = scored.frame["probability"].to_numpy()
     assert p.min() >= 0.005 and p.max() <= 0.995 and not ((p == 0) | (p == 1)).any()
     assert len(np.unique(p)) >= min(len(p), 500)
-    model = result.models[0]
     assert model.holdout.log_loss <= model.uncalibrated.log_loss + 0.002
 
 
