@@ -119,7 +119,11 @@ def test_analyst_signs_in_uploads_maps_trains_and_promotes(page, secured_app_ser
     uploader().set_input_files(str(good))  # a single-file uploader: the new file replaces the bad one
     expect(main(page).get_by_role("heading", name="3 · Checks")).to_be_visible(timeout=30_000)
     expect(main(page).get_by_role("button", name="Save version")).to_have_count(0)  # no target yet
+    # a rerun still drawing the page would close the dropdown under the click: wait until the app is idle,
+    # then type to filter the (virtualised) option list rather than hoping the option is drawn
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]')
     main(page).get_by_test_id("stSelectbox").filter(has_text="Churn target").click()
+    page.keyboard.type("Outcome_Q3")
     page.get_by_role("option", name="Outcome_Q3", exact=True).click()
     main(page).get_by_role("button", name="Save version").click()
     expect(main(page).get_by_text("Working with dataset version 2.")).to_be_visible(timeout=30_000)
