@@ -297,7 +297,7 @@ def test_a_bank_export_in_another_schema_is_scored_just_as_honestly(tmp_path):
     slowest explainer, which used to leave half the customers without reasons."""
     from tests.conftest import bank_customers
 
-    frame = bank_customers(3000, seed=11)
+    frame = bank_customers(2000, seed=11)
     store = cc.Store(tmp_path / "bank.duckdb")
     raw = frame.to_csv(index=False).encode()
     stored = store.load_dataset(store.save_dataset(cc.load_dataset(raw, filename="bank.csv")).version)
