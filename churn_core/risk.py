@@ -386,7 +386,8 @@ class ScoreComparison:
 
 def compare_scores(a: pd.DataFrame, b: pd.DataFrame, *, policy: RiskPolicy | None = None,
                    top_share: float = 0.1) -> ScoreComparison:
-    """Compare two score sets (``Store.load_scores``) of the same dataset version."""
+    """Compare two score sets (``Store.load_scores``) of the same dataset version, on the customers still
+    here in both (those the data says churned have no tier)."""
     from scipy import stats
 
     from .scoring import assign_tiers
@@ -396,7 +397,11 @@ def compare_scores(a: pd.DataFrame, b: pd.DataFrame, *, policy: RiskPolicy | Non
         raise ParameterError(f"Score sets can only be compared on the same customers. Got {len(a)} and {len(b)} "
                              "rows with different row positions; compare score sets of one dataset version.",
                              code="bad_parameter", name="scores", value=[len(a), len(b)])
-    pa, pb = a["probability"].to_numpy(), b["probability"].to_numpy()
+    active = np.ones(len(a), dtype=bool)
+    for scores in (a, b):
+        if "status" in scores:
+            active &= (scores["status"].astype(str) != "churned").to_numpy()
+    pa, pb = a["probability"].to_numpy()[active], b["probability"].to_numpy()[active]
     keys = [t.key for t in policy.tiers]
     ta = pd.Categorical(assign_tiers(pa, tiers=policy.tiers), categories=keys)
     tb = pd.Categorical(assign_tiers(pb, tiers=policy.tiers), categories=keys)
