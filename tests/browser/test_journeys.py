@@ -9,7 +9,27 @@ import pytest
 pytestmark = pytest.mark.browser
 
 expect = pytest.importorskip("playwright.sync_api").expect
+PlaywrightTimeoutError = pytest.importorskip("playwright.sync_api").TimeoutError
 
+
+
+def choose(page, label: str, option: str, *, took, attempts: int = 3) -> None:
+    """Pick ``option`` in the selectbox labelled ``label``; ``took`` is a locator that shows once it did. Under
+    load a rerun still drawing the page can close the dropdown under the click, so wait until the app is idle,
+    type to filter the (virtualised) list, and try again if ``took`` does not show."""
+    box = main(page).get_by_test_id("stSelectbox").filter(has_text=label)
+    for attempt in range(attempts):
+        page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]')
+        box.click()
+        page.keyboard.type(option)
+        try:
+            page.get_by_role("option", name=option, exact=True).click(timeout=10_000)
+            expect(took).to_be_visible(timeout=10_000)
+            return
+        except (AssertionError, PlaywrightTimeoutError):
+            page.keyboard.press("Escape")
+            if attempt == attempts - 1:
+                raise
 
 def main(page):
     return page.get_by_test_id("stMain")
@@ -119,12 +139,8 @@ def test_analyst_signs_in_uploads_maps_trains_and_promotes(page, secured_app_ser
     uploader().set_input_files(str(good))  # a single-file uploader: the new file replaces the bad one
     expect(main(page).get_by_role("heading", name="3 · Checks")).to_be_visible(timeout=30_000)
     expect(main(page).get_by_role("button", name="Save version")).to_have_count(0)  # no target yet
-    # a rerun still drawing the page would close the dropdown under the click: wait until the app is idle,
-    # then type to filter the (virtualised) option list rather than hoping the option is drawn
-    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]')
-    main(page).get_by_test_id("stSelectbox").filter(has_text="Churn target").click()
-    page.keyboard.type("Outcome_Q3")
-    page.get_by_role("option", name="Outcome_Q3", exact=True).click()
+    choose(page, "Churn target", "Outcome_Q3",
+           took=main(page).get_by_test_id("stSelectbox").filter(has_text="Value that means churn"))
     main(page).get_by_role("button", name="Save version").click()
     expect(main(page).get_by_text("Working with dataset version 2.")).to_be_visible(timeout=30_000)
     expect(sidebar(page).get_by_text(re.compile(r"telco · v2 · 600"))).to_be_visible(timeout=10_000)
