@@ -180,10 +180,12 @@ class CrossTab:
 
 @dataclass(frozen=True, eq=False)
 class DriverRanking:
-    """Correlation of each numeric or binary column with churn (coded 1), strongest first.
+    """Every numeric, flag and categorical column against churn on one scale, strongest first
+    (see :func:`driver_ranking`).
     ``excluded`` names the columns left out because validation flagged them as leakage."""
 
-    table: pd.DataFrame  # column, kind, correlation, mean_churned, mean_retained, effect_size
+    table: pd.DataFrame  # column, kind, correlation, auc, direction, top_level, mean_churned, mean_retained,
+    # effect_size
     excluded: tuple[str, ...] = ()
 
     def to_frame(self) -> pd.DataFrame:
@@ -423,33 +425,88 @@ def leakage_columns(dataset: Dataset) -> tuple[str, ...]:
     return tuple(dataset.report.leakage) if dataset.report is not None else ()
 
 
-def driver_ranking(dataset: Dataset) -> DriverRanking:
-    """Point-biserial correlation with churn, churned vs retained means and Cohen's d,
-    for every numeric column and plan flag, sorted by |correlation|. Leakage columns are
-    left out and named in ``excluded``."""
+def driver_ranking(dataset: Dataset, *, folds: int = 5, smoothing: float = 20.0, seed: int = 0,
+                   sort_by: str = "correlation") -> DriverRanking:
+    """Every numeric column, plan flag and categorical column against churn, on one comparable scale.
+
+    Each column becomes a churn score: a numeric column's value, a flag's 0/1, a categorical column's
+    per-level churn rate computed out of fold (``folds`` folds, each level's rate shrunk towards the overall
+    rate by ``smoothing`` customers), so a many-level column is not flattered by its own noise. ``correlation``
+    is the point-biserial correlation of that score with churn (coded 1) and ``auc`` its univariate ROC-AUC
+    reported as max(AUC, 1 - AUC), with ``direction`` "higher" or "lower" (which end churns more; for a
+    categorical column the score is a churn rate, so "higher"). ``top_level`` is the highest-rate level of a
+    categorical column (30 customers or more). Churned vs retained means and Cohen's d are given for numeric
+    columns and flags. Sorted by |correlation| (``sort_by="auc"`` sorts by AUC). Leakage columns are left out
+    and named in ``excluded``."""
+    if sort_by not in ("correlation", "auc"):
+        raise ParameterError(f"The 'sort_by' parameter of driver_ranking must be 'correlation' or 'auc'. "
+                             f"Got {sort_by!r} instead.", code="bad_parameter", name="sort_by", value=sort_by)
+    _check_positive("folds", folds, "driver_ranking")
     roles = dataset.roles
     y = dataset.target().to_numpy(dtype=float)
     leaks = set(leakage_columns(dataset))
-    candidates = [c for c in (*roles.numeric, *roles.plan_flags) if c not in roles.ignored]
+    kinds = {**{c: "numeric" for c in roles.numeric}, **{c: "flag" for c in roles.plan_flags},
+             **{c: "categorical" for c in roles.categorical}}
+    candidates = [c for c in kinds if c not in roles.ignored]
     excluded = tuple(c for c in candidates if c in leaks)
-    cols = {c: ("numeric", _numeric(dataset, c)) for c in roles.numeric if c in candidates and c not in leaks}
-    cols.update({c: ("flag", dataset.flag(c)) for c in roles.plan_flags if c in candidates and c not in leaks})
+    fold = np.random.default_rng(seed).permutation(len(y)) % max(min(folds, len(y)), 1)
     rows = []
-    for col, (kind, x) in cols.items():
-        values = x.to_numpy(dtype=float)
+    for col in (c for c in candidates if c not in leaks):
+        kind, top_level = kinds[col], None
+        if kind == "categorical":
+            keys = dataset.frame[col].astype("string").fillna(MISSING_LABEL).to_numpy(dtype=object)
+            values, top_level = _out_of_fold_rates(keys, y, fold, smoothing=smoothing), _top_level(keys, y)
+        else:
+            values = (_numeric(dataset, col) if kind == "numeric" else dataset.flag(col)).to_numpy(dtype=float)
         ok = ~np.isnan(values)
         xv, yv = values[ok], y[ok]
         if xv.size < 3 or xv.std() == 0 or yv.std() == 0:
             continue
-        churned, retained = xv[yv == 1], xv[yv == 0]
-        pooled = math.sqrt(((churned.size - 1) * churned.var(ddof=1) + (retained.size - 1) * retained.var(ddof=1))
-                           / (xv.size - 2))
-        rows.append((col, kind, float(np.corrcoef(xv, yv)[0, 1]), float(churned.mean()), float(retained.mean()),
-                     float((churned.mean() - retained.mean()) / pooled) if pooled else np.nan))
-    table = pd.DataFrame(rows, columns=["column", "kind", "correlation", "mean_churned", "mean_retained",
-                                        "effect_size"])
-    table = table.reindex(table["correlation"].abs().sort_values(ascending=False).index).reset_index(drop=True)
+        auc = _auc(xv, yv)
+        means = (np.nan, np.nan, np.nan) if kind == "categorical" else _mean_contrast(xv, yv)
+        rows.append((col, kind, float(np.corrcoef(xv, yv)[0, 1]), max(auc, 1 - auc),
+                     "higher" if auc >= 0.5 else "lower", top_level, *means))
+    table = pd.DataFrame(rows, columns=["column", "kind", "correlation", "auc", "direction", "top_level",
+                                        "mean_churned", "mean_retained", "effect_size"])
+    key = table["correlation"].abs() if sort_by == "correlation" else table["auc"]
+    table = table.reindex(key.sort_values(ascending=False, kind="stable").index).reset_index(drop=True)
     return DriverRanking(table, excluded)
+
+
+def _mean_contrast(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
+    """Churned mean, retained mean and Cohen's d."""
+    churned, retained = x[y == 1], x[y == 0]
+    pooled = math.sqrt(((churned.size - 1) * churned.var(ddof=1) + (retained.size - 1) * retained.var(ddof=1))
+                       / (x.size - 2))
+    return (float(churned.mean()), float(retained.mean()),
+            float((churned.mean() - retained.mean()) / pooled) if pooled else np.nan)
+
+
+def _auc(score: np.ndarray, y: np.ndarray) -> float:
+    """ROC-AUC of ``score`` for churn (Mann-Whitney, ties counted half)."""
+    ranks = pd.Series(score).rank(method="average").to_numpy()
+    pos = int(y.sum())
+    neg = y.size - pos
+    return float((ranks[y == 1].sum() - pos * (pos + 1) / 2) / (pos * neg))
+
+
+def _out_of_fold_rates(keys: np.ndarray, y: np.ndarray, fold: np.ndarray, *, smoothing: float) -> np.ndarray:
+    """Each customer's level churn rate from the other folds, shrunk towards those folds' overall rate."""
+    out = np.empty(y.size, dtype=float)
+    frame = pd.DataFrame({"key": keys, "y": y})
+    for k in np.unique(fold):
+        train = fold != k
+        prior = float(y[train].mean())
+        stats = frame[train].groupby("key")["y"].agg(["sum", "count"])
+        rate = (stats["sum"] + smoothing * prior) / (stats["count"] + smoothing)
+        out[~train] = pd.Series(keys[~train]).map(rate).fillna(prior).to_numpy(dtype=float)
+    return out
+
+
+def _top_level(keys: np.ndarray, y: np.ndarray, *, min_group: int = 30) -> str | None:
+    stats = pd.DataFrame({"key": keys, "y": y}).groupby("key")["y"].agg(["mean", "count"])
+    stats = stats[stats["count"] >= min_group]
+    return None if stats.empty else str(stats["mean"].idxmax())
 
 
 def segment_masks(dataset: Dataset, *, segments: tuple[Segment, ...] = DEFAULT_SEGMENTS

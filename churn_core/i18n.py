@@ -54,6 +54,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "col.mean_churned": "Mean (churned)",
         "col.mean_retained": "Mean (retained)",
         "col.effect_size": "Effect size (Cohen's d)",
+        "col.auc": "ROC-AUC alone",
         "col.band": "Band",
         "overview.title": "Churn overview",
         "overview.caption": "Who leaves, where, and how much value goes with them.",
@@ -91,6 +92,8 @@ STRINGS: dict[str, dict[str, str]] = {
                                     "average {churned} against {retained} for retained ones.",
         "takeaway.drivers_flag": "The strongest linear driver is {column} (r = {r}): {churned} of churned "
                                  "customers have it against {retained} of retained ones.",
+        "takeaway.drivers_categorical": "The strongest driver is {column} (ROC-AUC alone {auc}); {level} churns "
+                                        "most.",
         "drivers.title": "Churn drivers",
         "drivers.caption": "Break churn down by any column, cross two of them, and rank what moves with churn.",
         "drivers.by_column": "Churn by column",
@@ -103,10 +106,13 @@ STRINGS: dict[str, dict[str, str]] = {
         "drivers.same_column": "Pick two different columns.",
         "drivers.ranking": "Driver ranking",
         "drivers.ranking_chart": "Correlation with churn (churn = 1)",
-        "drivers.ranking_caption": "Point-biserial correlation; plan flags coded 1 = yes. Correlation is not "
-                                   "cause: use it to choose what to look at.",
+        "drivers.ranking_caption": "Point-biserial correlation; plan flags coded 1 = yes; a categorical column "
+                                   "is scored by its levels' churn rates, computed out of fold. ROC-AUC alone: "
+                                   "how well the column on its own tells churners apart (0.5 = not at all). "
+                                   "Correlation is not cause: use it to choose what to look at.",
         "drivers.kind.numeric": "numeric",
         "drivers.kind.flag": "plan flag",
+        "drivers.kind.categorical": "categorical",
         "common.leakage_left_out": "Left out as leakage (they separate churn almost perfectly, so they were "
                                    "probably recorded after the customer left; the models leave them out too): "
                                    "{columns}.",
@@ -375,6 +381,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "col.mean_churned": "均值（流失）",
         "col.mean_retained": "均值（留存）",
         "col.effect_size": "效应量（Cohen's d）",
+        "col.auc": "单列 ROC-AUC",
         "col.band": "区间",
         "overview.title": "流失总览",
         "overview.caption": "谁在流失、集中在哪里、带走了多少价值。",
@@ -410,6 +417,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "takeaway.crosstab": "最高：{high}，{high_rate}（n={n}）；最低：{low}，{low_rate}。",
         "takeaway.drivers_numeric": "线性关系最强的驱动因素是 {column}（r = {r}）；流失客户均值 {churned}，留存客户 {retained}。",
         "takeaway.drivers_flag": "线性关系最强的驱动因素是 {column}（r = {r}）：{churned} 的流失客户开通了它，留存客户为 {retained}。",
+        "takeaway.drivers_categorical": "最强的驱动因素是 {column}（单列 ROC-AUC {auc}）；其中 {level} 的流失率最高。",
         "drivers.title": "流失驱动因素",
         "drivers.caption": "按任意列拆分流失，交叉两列，并排序与流失相关的因素。",
         "drivers.by_column": "按列看流失",
@@ -422,9 +430,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "drivers.same_column": "请选择两个不同的列。",
         "drivers.ranking": "驱动因素排序",
         "drivers.ranking_chart": "与流失的相关系数（流失 = 1）",
-        "drivers.ranking_caption": "点二列相关系数；套餐标志按 是 = 1 编码。相关不等于因果：用它决定先看什么。",
+        "drivers.ranking_caption": "点二列相关系数；套餐标志按 是 = 1 编码；分类列以各取值的流失率（交叉拟合计算）打分。"
+                                   "单列 ROC-AUC：仅凭该列区分流失客户的能力（0.5 = 无区分力）。相关不等于因果：用它决定先看什么。",
         "drivers.kind.numeric": "数值",
         "drivers.kind.flag": "套餐标志",
+        "drivers.kind.categorical": "分类",
         "common.leakage_left_out": "以下列视为数据泄漏而未列入（它们几乎能完全区分流失，很可能是在客户离开后才记录的；"
                                    "模型也不使用它们）：{columns}。",
         "segment.dual_high_risk": "双重高风险（国际套餐且客服来电 3 次以上）",

@@ -10,6 +10,7 @@ from ui.widgets import (
     chart,
     contrast_text,
     driver_table,
+    driver_text,
     guard,
     labels,
     page_header,
@@ -63,9 +64,7 @@ st.subheader(t("drivers.ranking"))
 ranking = desc.drivers.table
 if not ranking.empty:
     top = ranking.iloc[0]
-    as_share = fmt.pct if top["kind"] == "flag" else fmt.number
-    takeaway(t(f"takeaway.drivers_{top['kind']}", column=top["column"], r=f"{top['correlation']:+.3f}",
-               churned=as_share(top["mean_churned"]), retained=as_share(top["mean_retained"])))
+    takeaway(driver_text(top))
     chart(plots.driver_bars, desc.drivers, labels=labels(t("drivers.ranking_chart"), y=""), key="drivers", token=data)
     driver_table(desc.drivers, token=data)
 st.caption(t("drivers.ranking_caption"))

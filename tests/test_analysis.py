@@ -9,9 +9,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.metrics import roc_auc_score
 
 import churn_core as cc
 from churn_core._stats import wilson_interval
+from tests.conftest import ibm_customers
 
 REPORT_ROWS, REPORT_CHURNERS = 4250, 598
 
@@ -338,3 +340,58 @@ def test_bank_ranking_has_credit_score_and_no_row_number(bank):
     assert "CreditScore" in ranked and "Age" in ranked
     assert not {"RowNumber", "CustomerId"} & ranked
     assert "RowNumber" not in cc.describe(dataset).by_category
+
+
+# -- the ranking covers every column kind on one scale -------------------------------------------------------
+
+def test_ibm_like_ranking_puts_contract_first_among_all_kinds():
+    frame = ibm_customers()
+    ranking = cc.driver_ranking(dataset_from(frame)).table.set_index("column")
+    assert ranking.index[0] == "Contract"
+    assert ranking.at["Contract", "kind"] == "categorical"
+    assert ranking.at["Contract", "top_level"] == "Month-to-month"
+    assert {"InternetService", "PaymentMethod", "tenure", "MonthlyCharges", "SeniorCitizen", "Partner"} \
+        <= set(ranking.index)
+    assert list(ranking.index).index("Contract") < list(ranking.index).index("SeniorCitizen")
+    assert ranking.at["tenure", "direction"] == "lower"  # longer tenure, less churn
+    by_auc = cc.driver_ranking(dataset_from(frame), sort_by="auc").table
+    assert by_auc.at[0, "column"] == "Contract"
+    assert by_auc["auc"].is_monotonic_decreasing and (by_auc["auc"] >= 0.5).all()
+
+
+def test_ranking_auc_matches_a_direct_computation():
+    frame = ibm_customers()
+    dataset = dataset_from(frame)
+    ranking = cc.driver_ranking(dataset).table.set_index("column")
+    y = (frame["Churn"] == "Yes").astype(int)
+    auc = roc_auc_score(y, frame["tenure"])
+    assert ranking.at["tenure", "auc"] == pytest.approx(max(auc, 1 - auc))
+    assert ranking.at["tenure", "correlation"] == pytest.approx(frame["tenure"].corr(y))
+    assert np.isnan(ranking.at["Contract", "effect_size"])
+
+
+def test_many_level_noise_is_not_flattered():
+    """A column with a level per 30 customers separates churn in sample; out of fold it is worth nothing."""
+    frame = ibm_customers()
+    frame["voucher"] = [f"V{i}" for i in np.random.default_rng(2).integers(0, 100, len(frame))]
+    dataset = dataset_from(frame)
+    assert "voucher" in dataset.roles.categorical
+    y = (frame["Churn"] == "Yes").astype(int)
+    in_sample = y.groupby(frame["voucher"]).transform("mean")
+
+    assert roc_auc_score(y, in_sample) > 0.59
+    ranking = cc.driver_ranking(dataset).table.set_index("column")
+    assert ranking.at["voucher", "auc"] < 0.55
+    assert list(ranking.index).index("voucher") > list(ranking.index).index("PaymentMethod")
+
+
+def test_bank_ranking_puts_age_first_and_includes_categoricals(bank):
+    ranking = cc.driver_ranking(dataset_from(bank)).table
+    assert ranking.at[0, "column"] == "Age"
+    assert {"Geography", "Gender"} <= set(ranking["column"])
+    assert set(ranking.loc[ranking["column"].isin(["Geography", "Gender"]), "kind"]) == {"categorical"}
+
+
+def test_driver_ranking_rejects_an_unknown_sort(report):
+    with pytest.raises(cc.ParameterError, match="'sort_by' parameter of driver_ranking.*Got 'gini'"):
+        cc.driver_ranking(report, sort_by="gini")
