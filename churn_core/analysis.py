@@ -14,6 +14,7 @@ no threshold.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ import pandas as pd
 from ._stats import RATE_COLUMNS, add_rates, chi_square_2x2, grouped_rates, grouped_rates_2d, wilson_interval
 from .dataset import Dataset
 from .errors import ParameterError, SchemaError
+from .roles import ColumnRoles
 
 MISSING_LABEL = "(missing)"
 MAX_LEVELS = 25
@@ -145,6 +147,7 @@ class BandChurn:
     column: str
     edges: tuple[float, ...]
     table: pd.DataFrame  # band, lower, upper, customers, churners, churn_rate, ci_low, ci_high, small
+    unit: str | None = None  # "months", "years", or None when the unit is unknown
 
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
@@ -190,6 +193,15 @@ class DriverRanking:
 
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
+
+
+@dataclass(frozen=True)
+class Highlights:
+    """The columns the overview shows first: the strongest categorical breakdowns (plan flags and
+    categorical columns) and the strongest numeric curves, each in driver-ranking order."""
+
+    categories: tuple[str, ...] = ()
+    curves: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -275,6 +287,8 @@ class Description:
     value_tiers: ValueTiers | None
     crosstab: CrossTab | None = None
     notes: tuple[str, ...] = field(default=())
+    highlights: Highlights = field(default=Highlights())
+    curves: dict[str, ThresholdResult] = field(default_factory=dict)  # the churn curve of each highlighted curve
 
     def to_frame(self) -> pd.DataFrame:
         return self.overall.to_frame()
@@ -295,6 +309,7 @@ class Description:
             "drivers": _records(self.drivers.table),
             "segments": _records(self.segments.table),
             "value_tiers": None if self.value_tiers is None else _records(self.value_tiers.table),
+            "highlights": {"categories": list(self.highlights.categories), "curves": list(self.highlights.curves)},
         }
         if self.crosstab is not None:
             out["crosstab"] = {"row": self.crosstab.row, "column": self.crosstab.column,
@@ -374,12 +389,18 @@ def threshold_analysis(
 
 def tenure_bands(
     dataset: Dataset, *, column: str | None = None, edges: list[float] | None = None, min_group: int = 30,
+    unit: str | None = None,
 ) -> BandChurn:
-    """Churn per tenure band. Default edges: yearly bands up to 6 years for a month-like column
-    (maximum at most 120), otherwise about five equal bands on round numbers."""
+    """Churn per tenure band, in the column's own unit. ``unit`` ("months" or "years") defaults to
+    :func:`tenure_unit`'s guess from the values. Default edges: for years, one- or two-year bands; for
+    months, bands up to 6 years; otherwise about five equal bands on round numbers."""
+    if unit not in (None, *TENURE_UNITS):
+        raise ParameterError(f"The 'unit' parameter of tenure_bands must be one of {list(TENURE_UNITS)} or None. "
+                             f"Got {unit!r} instead.", code="bad_parameter", name="unit", value=unit)
     column = column or _require_role(dataset, "tenure", "tenure_bands")
     x = _numeric(dataset, column)
-    edges = sorted(edges) if edges is not None else default_band_edges(x, column=column)
+    unit = unit or tenure_unit(x, column=column)
+    edges = sorted(edges) if edges is not None else default_band_edges(x, column=column, unit=unit)
     if len(edges) < 2:
         raise ParameterError(f"The 'edges' parameter of tenure_bands needs at least 2 values. Got {edges!r} "
                              "instead. Pass increasing band edges, e.g. [0, 12, 24].", code="bad_parameter",
@@ -395,12 +416,33 @@ def tenure_bands(
     table["band"] = [labels[i] for i in table["band"]]
     table["small"] = table["customers"] < min_group
     cols = ["band", "lower", "upper", *RATE_COLUMNS, "small"]
-    return BandChurn(column, tuple(float(e) for e in bounds), table[cols].reset_index(drop=True))
+    return BandChurn(column, tuple(float(e) for e in bounds), table[cols].reset_index(drop=True), unit)
 
 
-def default_band_edges(x: pd.Series, *, column: str = "") -> list[float]:
+TENURE_UNITS = ("months", "years")
+
+
+def tenure_unit(x: pd.Series, *, column: str = "") -> str | None:
+    """Guess a tenure column's unit from its values: whole numbers up to 15 are years (nobody counts
+    customers' months only up to 15), a month-like name or whole numbers up to 120 are months, else None."""
+    known = x.dropna()
+    if known.empty:
+        return None
+    top, whole = float(known.max()), bool(np.all(np.mod(known, 1) == 0))
+    if whole and top <= 15 and not re.search(r"month|月", column, re.I):
+        return "years"
+    if top <= 120 and (re.search(r"month|tenure|在网|月", column, re.I) or whole):
+        return "months"
+    return None
+
+
+def default_band_edges(x: pd.Series, *, column: str = "", unit: str | None = None) -> list[float]:
     top = float(x.max())
-    if top <= 120 and re.search(r"month|tenure|在网|月", column, re.I):
+    unit = unit or tenure_unit(x, column=column)
+    if unit == "years":
+        step = 1 if top <= 6 else 2
+        return [float(v) for v in range(0, int(top) + step, step)]
+    if unit == "months" and top <= 120 and re.search(r"month|tenure|在网|月", column, re.I):
         return [0, 6, 12, 24, 36, 48, 60, 72]
     step = _nice_step(top / 5)
     return [float(step * i) for i in range(int(top // step) + 2)]
@@ -583,24 +625,45 @@ def count_columns(dataset: Dataset, *, max_levels: int = MAX_LEVELS) -> tuple[st
     return tuple(cols)
 
 
+def strongest_drivers(ranking: DriverRanking, *, roles: ColumnRoles, categories: int = 3, curves: int = 1,
+                      min_auc: float = 0.55) -> Highlights:
+    """The first ``categories`` plan flags or categorical columns and the first ``curves`` numeric columns
+    of the ranking whose ROC-AUC alone reaches ``min_auc`` (a column that barely tells churners apart is
+    not a driver worth a chart). The state column (it has its map) and the tenure column (it has its
+    bands) are not repeated."""
+    table = ranking.table
+    elsewhere = table["column"].isin([roles.state, roles.tenure]) | (table["auc"] < min_auc)
+    pick = lambda kinds, n: tuple(table.loc[table["kind"].isin(kinds) & ~elsewhere, "column"].head(n))
+    return Highlights(pick(("flag", "categorical"), categories), pick(("numeric",), curves))
+
+
 def describe(dataset: Dataset, *, crosstab: tuple[str, str] | None = None, min_group: int = 30,
-             segments: tuple[Segment, ...] = DEFAULT_SEGMENTS) -> Description:
+             segments: tuple[Segment, ...] = DEFAULT_SEGMENTS, tenure_unit: str | None = None) -> Description:
     """Run every descriptive analysis the dataset's roles allow. Leakage columns are left out of the
-    breakdowns (the state role's column is kept: the map is its own view)."""
+    breakdowns (the state role's column is kept: the map is its own view). ``highlights`` names the
+    strongest drivers of every kind (see :func:`strongest_drivers`); ``tenure_unit`` overrides the
+    guessed unit of the tenure column."""
     roles = dataset.roles
     notes = []
     left_out = {*roles.ignored, *leakage_columns(dataset)} - {roles.state}
     by_category = {c: churn_by_category(dataset, column=c, min_group=min_group)
                    for c in (*roles.plan_flags, *roles.categorical) if c not in left_out}
+    drivers = driver_ranking(dataset)
+    highlights = strongest_drivers(drivers, roles=roles)
+    highlights = dataclasses.replace(highlights, categories=tuple(  # many levels do not read as a bar chart
+        c for c in highlights.categories if c in by_category and len(by_category[c].table) <= MAX_LEVELS))
     thresholds = {c: threshold_analysis(dataset, column=c, min_support=min_group) for c in count_columns(dataset)}
-    bands = tenure_bands(dataset, min_group=min_group) if roles.tenure else None
+    curves = {c: thresholds.get(c) or threshold_analysis(dataset, column=c, min_support=min_group)
+              for c in highlights.curves}
+    bands = tenure_bands(dataset, min_group=min_group, unit=tenure_unit) if roles.tenure else None
     if bands is None:
         notes.append("no_tenure")
     has_value = any(c in dataset.frame for c in roles.value)
     tiers = value_tiers(dataset, min_group=min_group) if has_value else None
     xt = cross_tab(dataset, rows=crosstab[0], columns=crosstab[1], min_group=min_group) if crosstab else None
-    return Description(overall_churn(dataset), by_category, thresholds, bands, driver_ranking(dataset),
-                       segment_churn(dataset, segments=segments, min_group=min_group), tiers, xt, tuple(notes))
+    return Description(overall_churn(dataset), by_category, thresholds, bands, drivers,
+                       segment_churn(dataset, segments=segments, min_group=min_group), tiers, xt, tuple(notes),
+                       highlights, curves)
 
 
 # -- helpers -----------------------------------------------------------------------------------
@@ -689,7 +752,9 @@ def _labels(values: pd.Series) -> list[str]:
 def _band_label(lower: float, upper: float, integer: bool) -> str:
     if math.isinf(upper):
         return f"{lower:g}+"
-    return f"{lower:g}–{upper - 1:g}" if integer else f"[{lower:g}, {upper:g})"
+    if integer:
+        return f"{lower:g}" if upper - 1 == lower else f"{lower:g}–{upper - 1:g}"
+    return f"[{lower:g}, {upper:g})"
 
 
 def _nice_step(raw: float) -> float:

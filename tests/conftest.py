@@ -87,7 +87,7 @@ def ibm_customers(n: int = 3000, *, seed: int = 11) -> pd.DataFrame:
     monthly = (rng.uniform(18, 119, n)).round(2)
     base = np.select([contract == "Month-to-month", contract == "One year"], [0.3, -1.9], -3.5)
     logit = (base + np.where(internet == "Fiber optic", 0.6, np.where(internet == "No", -0.6, 0.0))
-             + np.where(payment == "Electronic check", 0.5, 0.0) - 0.01 * tenure + 0.004 * (monthly - 65)
+             + np.where(payment == "Electronic check", 0.9, 0.0) - 0.01 * tenure + 0.004 * (monthly - 65)
              + 0.15 * senior - 0.1 * (partner == "Yes"))
     churn = rng.random(n) < 1 / (1 + np.exp(-logit))
     return pd.DataFrame({

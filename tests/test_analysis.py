@@ -395,3 +395,45 @@ def test_bank_ranking_puts_age_first_and_includes_categoricals(bank):
 def test_driver_ranking_rejects_an_unknown_sort(report):
     with pytest.raises(cc.ParameterError, match="'sort_by' parameter of driver_ranking.*Got 'gini'"):
         cc.driver_ranking(report, sort_by="gini")
+
+
+# -- what the overview highlights, and tenure in its own unit ------------------------------------------------
+
+def test_describe_highlights_the_strongest_drivers_of_every_kind(bank):
+    ibm = cc.describe(dataset_from(ibm_customers()))
+    assert ibm.highlights.categories[0] == "Contract"
+    assert "SeniorCitizen" not in ibm.highlights.categories  # too weak to chart
+    assert "Contract" in ibm.by_category
+    bank_desc = cc.describe(dataset_from(bank))
+    assert bank_desc.highlights.curves == ("Age",)
+    assert bank_desc.curves["Age"].column == "Age"
+    assert bank_desc.highlights.categories == ("IsActiveMember",)
+
+
+def test_describe_highlights_keep_the_report_sections(report):
+    highlights = cc.describe(report).highlights
+    assert highlights.categories == ("international_plan", "voice_mail_plan")
+    assert highlights.curves == ("number_customer_service_calls",)
+
+
+@pytest.mark.parametrize(("values", "column", "unit"), [
+    pytest.param(range(0, 11), "Tenure", "years", id="bank-years"),
+    pytest.param(range(0, 73), "tenure", "months", id="telco-months"),
+    pytest.param(range(1, 244), "account_length", None, id="report-unknown"),
+    pytest.param([0.5, 1.5, 3.25], "Tenure", "months", id="fractional-not-years"),
+])
+def test_tenure_unit_is_read_from_the_values(values, column, unit):
+    assert cc.tenure_unit(pd.Series(list(values), dtype=float), column=column) == unit
+
+
+def test_year_tenure_gets_year_bands_and_the_unit_can_be_overridden(bank):
+    dataset = dataset_from(bank)
+    bands = cc.tenure_bands(dataset)
+    assert bands.unit == "years"
+    assert list(bands.table["band"]) == ["0–1", "2–3", "4–5", "6–7", "8–9", "10+"]
+    assert bands.table["customers"].sum() == len(bank)
+    as_months = cc.tenure_bands(dataset, unit="months")
+    assert as_months.unit == "months" and len(as_months.table) == 2  # what a months guess did to years
+    assert cc.describe(dataset, tenure_unit="months").bands.unit == "months"
+    with pytest.raises(cc.ParameterError, match="'unit' parameter of tenure_bands.*Got 'weeks'"):
+        cc.tenure_bands(dataset, unit="weeks")
