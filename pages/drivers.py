@@ -29,7 +29,8 @@ left_out = {*roles.ignored, *cc.leakage_columns(dataset)}
 dimensions = [c for c in (*roles.plan_flags, *roles.categorical, *roles.numeric) if c not in left_out]
 
 st.subheader(t("drivers.by_column"))
-default = dimensions.index(roles.service_calls) if roles.service_calls in dimensions else 0
+first = roles.service_calls or next(iter(desc.drivers.table["column"]), None)  # else the strongest driver
+default = dimensions.index(first) if first in dimensions else 0
 column = st.selectbox(t("drivers.pick_column"), dimensions, index=default, key="driver_column")
 with guard():
     result = state.churn_by(column)
