@@ -98,6 +98,26 @@ def ibm_customers(n: int = 3000, *, seed: int = 11) -> pd.DataFrame:
     })
 
 
+NAIVE_BAYES = ("Naive_Bayes_1", "Naive_Bayes_2")
+
+
+def credit_cards(n: int = 1500, seed: int = 3) -> pd.DataFrame:
+    """A credit-card churn export whose last two columns are another model's output (leakage)."""
+    rng = np.random.default_rng(seed)
+    attrited = rng.random(n) < 0.16
+    output = np.where(attrited, rng.uniform(0.99, 1.0, n), rng.uniform(0.0, 0.001, n)).round(5)
+    return pd.DataFrame({
+        "CLIENTNUM": 700_000_000 + rng.choice(10**7, n, replace=False),
+        "Attrition_Flag": np.where(attrited, "Attrited Customer", "Existing Customer"),
+        "Customer_Age": rng.integers(26, 70, n),
+        "Card_Category": rng.choice(["Blue", "Silver", "Gold"], n, p=[0.9, 0.07, 0.03]),
+        "Total_Trans_Ct": np.where(attrited, rng.normal(45, 14, n), rng.normal(68, 22, n)).round().clip(10),
+        "Months_Inactive_12_mon": rng.integers(0, 7, n),
+        NAIVE_BAYES[0]: output,
+        NAIVE_BAYES[1]: (1 - output).round(5),
+    })
+
+
 @pytest.fixture
 def bank() -> pd.DataFrame:
     """A fresh bank-like customer table (see bank_customers)."""

@@ -56,7 +56,11 @@ def _categories(desc: cc.Description, leaked: list[str], *, token: tuple) -> Non
 def _curves(desc: cc.Description, *, token: tuple) -> None:
     st.subheader(t("overview.curves"))
     for column, curve in desc.curves.items():
-        takeaway(threshold_text(curve))
+        if curve.threshold is None:  # no jump upwards (churn may fall along it): compare the extremes
+            contrast = cc.contrast(curve.levels, label="label")
+            takeaway(contrast_text(column, contrast) or threshold_text(curve), small=bool(contrast and contrast.small))
+        else:
+            takeaway(threshold_text(curve))
         chart(plots.threshold_curve, curve, labels=labels(t("overview.service_chart", column=column), x=column),
               key=f"curve_{column}", token=token)
 

@@ -150,3 +150,19 @@ def test_overview_partly_applicable_segments_are_not_named_by_key(app, app_db):
     assert "telecom churn report" not in page
     assert not [key for key in INTERNAL_KEYS if key in page]
     assert list(at.dataframe[0].value.iloc[:, 0].str[:18]) == ["Repeated complaint", "Heavy day users (d"]
+
+
+def test_overview_of_a_credit_card_file_has_no_empty_sections(app, app_db):
+    from tests.conftest import credit_cards
+
+    frame = credit_cards().drop(columns=["Naive_Bayes_1", "Naive_Bayes_2"])
+    cc.Store(app_db).save_dataset(cc.load_dataset(frame.to_csv(index=False).encode(), filename="cards.csv"))
+    at = app.run()
+    assert not at.exception
+    page = texts(at)
+    assert not at.info  # no "this dataset has no ... column" boxes
+    assert [s.value for s in at.subheader][:1] == ["Strongest numeric driver"]
+    assert "Strongest categories" not in page  # Card_Category barely matters: no chart, no empty heading
+    assert "Total_Trans_Ct = " in page and " churns at " in page  # fewer transactions, more churn
+    assert not [key for key in INTERNAL_KEYS if key in page] and "telecom churn report" not in page
+    assert len(at.get("plotly_chart")) == 1
