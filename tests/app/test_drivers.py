@@ -105,6 +105,8 @@ def test_drivers_rank_a_categorical_first_on_telco_data(app, ibm_db, lang, sente
     ranking = at.dataframe[-1].value
     assert ranking.iloc[0, 0] == "Contract"
     assert ranking.iloc[0, 1] == ("categorical" if lang == "en" else "分类")
+    assert not {"column", "kind", "auc", "correlation", "direction", "top_level"} & set(ranking.columns)
+    assert ("ROC-AUC alone" if lang == "en" else "单列 ROC-AUC") in ranking.columns
     page = texts(at)
     assert sentence in page and "Month-to-month" in page
     assert at.selectbox(key="driver_column").value == "Contract"  # no service calls: the strongest driver
