@@ -14,6 +14,7 @@ no threshold.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ import pandas as pd
 from ._stats import RATE_COLUMNS, add_rates, chi_square_2x2, grouped_rates, grouped_rates_2d, wilson_interval
 from .dataset import Dataset
 from .errors import ParameterError, SchemaError
+from .roles import ColumnRoles
 
 MISSING_LABEL = "(missing)"
 MAX_LEVELS = 25
@@ -145,6 +147,7 @@ class BandChurn:
     column: str
     edges: tuple[float, ...]
     table: pd.DataFrame  # band, lower, upper, customers, churners, churn_rate, ci_low, ci_high, small
+    unit: str | None = None  # "months", "years", or None when the unit is unknown
 
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
@@ -180,14 +183,25 @@ class CrossTab:
 
 @dataclass(frozen=True, eq=False)
 class DriverRanking:
-    """Correlation of each numeric or binary column with churn (coded 1), strongest first.
+    """Every numeric, flag and categorical column against churn on one scale, strongest first
+    (see :func:`driver_ranking`).
     ``excluded`` names the columns left out because validation flagged them as leakage."""
 
-    table: pd.DataFrame  # column, kind, correlation, mean_churned, mean_retained, effect_size
+    table: pd.DataFrame  # column, kind, correlation, auc, direction, top_level, mean_churned, mean_retained,
+    # effect_size
     excluded: tuple[str, ...] = ()
 
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
+
+
+@dataclass(frozen=True)
+class Highlights:
+    """The columns the overview shows first: the strongest categorical breakdowns (plan flags and
+    categorical columns) and the strongest numeric curves, each in driver-ranking order."""
+
+    categories: tuple[str, ...] = ()
+    curves: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -273,6 +287,8 @@ class Description:
     value_tiers: ValueTiers | None
     crosstab: CrossTab | None = None
     notes: tuple[str, ...] = field(default=())
+    highlights: Highlights = field(default=Highlights())
+    curves: dict[str, ThresholdResult] = field(default_factory=dict)  # the churn curve of each highlighted curve
 
     def to_frame(self) -> pd.DataFrame:
         return self.overall.to_frame()
@@ -293,6 +309,7 @@ class Description:
             "drivers": _records(self.drivers.table),
             "segments": _records(self.segments.table),
             "value_tiers": None if self.value_tiers is None else _records(self.value_tiers.table),
+            "highlights": {"categories": list(self.highlights.categories), "curves": list(self.highlights.curves)},
         }
         if self.crosstab is not None:
             out["crosstab"] = {"row": self.crosstab.row, "column": self.crosstab.column,
@@ -372,12 +389,18 @@ def threshold_analysis(
 
 def tenure_bands(
     dataset: Dataset, *, column: str | None = None, edges: list[float] | None = None, min_group: int = 30,
+    unit: str | None = None,
 ) -> BandChurn:
-    """Churn per tenure band. Default edges: yearly bands up to 6 years for a month-like column
-    (maximum at most 120), otherwise about five equal bands on round numbers."""
+    """Churn per tenure band, in the column's own unit. ``unit`` ("months" or "years") defaults to
+    :func:`tenure_unit`'s guess from the values. Default edges: for years, one- or two-year bands; for
+    months, bands up to 6 years; otherwise about five equal bands on round numbers."""
+    if unit not in (None, *TENURE_UNITS):
+        raise ParameterError(f"The 'unit' parameter of tenure_bands must be one of {list(TENURE_UNITS)} or None. "
+                             f"Got {unit!r} instead.", code="bad_parameter", name="unit", value=unit)
     column = column or _require_role(dataset, "tenure", "tenure_bands")
     x = _numeric(dataset, column)
-    edges = sorted(edges) if edges is not None else default_band_edges(x, column=column)
+    unit = unit or tenure_unit(x, column=column)
+    edges = sorted(edges) if edges is not None else default_band_edges(x, column=column, unit=unit)
     if len(edges) < 2:
         raise ParameterError(f"The 'edges' parameter of tenure_bands needs at least 2 values. Got {edges!r} "
                              "instead. Pass increasing band edges, e.g. [0, 12, 24].", code="bad_parameter",
@@ -393,12 +416,33 @@ def tenure_bands(
     table["band"] = [labels[i] for i in table["band"]]
     table["small"] = table["customers"] < min_group
     cols = ["band", "lower", "upper", *RATE_COLUMNS, "small"]
-    return BandChurn(column, tuple(float(e) for e in bounds), table[cols].reset_index(drop=True))
+    return BandChurn(column, tuple(float(e) for e in bounds), table[cols].reset_index(drop=True), unit)
 
 
-def default_band_edges(x: pd.Series, *, column: str = "") -> list[float]:
+TENURE_UNITS = ("months", "years")
+
+
+def tenure_unit(x: pd.Series, *, column: str = "") -> str | None:
+    """Guess a tenure column's unit from its values: whole numbers up to 15 are years (nobody counts
+    customers' months only up to 15), a month-like name or whole numbers up to 120 are months, else None."""
+    known = x.dropna()
+    if known.empty:
+        return None
+    top, whole = float(known.max()), bool(np.all(np.mod(known, 1) == 0))
+    if whole and top <= 15 and not re.search(r"month|月", column, re.I):
+        return "years"
+    if top <= 120 and (re.search(r"month|tenure|在网|月", column, re.I) or whole):
+        return "months"
+    return None
+
+
+def default_band_edges(x: pd.Series, *, column: str = "", unit: str | None = None) -> list[float]:
     top = float(x.max())
-    if top <= 120 and re.search(r"month|tenure|在网|月", column, re.I):
+    unit = unit or tenure_unit(x, column=column)
+    if unit == "years":
+        step = 1 if top <= 6 else 2
+        return [float(v) for v in range(0, int(top) + step, step)]
+    if unit == "months" and top <= 120 and re.search(r"month|tenure|在网|月", column, re.I):
         return [0, 6, 12, 24, 36, 48, 60, 72]
     step = _nice_step(top / 5)
     return [float(step * i) for i in range(int(top // step) + 2)]
@@ -423,33 +467,105 @@ def leakage_columns(dataset: Dataset) -> tuple[str, ...]:
     return tuple(dataset.report.leakage) if dataset.report is not None else ()
 
 
-def driver_ranking(dataset: Dataset) -> DriverRanking:
-    """Point-biserial correlation with churn, churned vs retained means and Cohen's d,
-    for every numeric column and plan flag, sorted by |correlation|. Leakage columns are
-    left out and named in ``excluded``."""
+def driver_ranking(dataset: Dataset, *, folds: int = 5, smoothing: float = 20.0, seed: int = 0,
+                   sort_by: str = "correlation") -> DriverRanking:
+    """Every numeric column, plan flag and categorical column against churn, on one comparable scale.
+
+    Each column becomes a churn score: a numeric column's value, a flag's 0/1, a categorical column's
+    per-level churn rate computed out of fold (``folds`` folds, each level's rate shrunk towards the overall
+    rate by ``smoothing`` customers), so a many-level column is not flattered by its own noise. ``correlation``
+    is the point-biserial correlation of that score with churn (coded 1) and ``auc`` its univariate ROC-AUC
+    reported as max(AUC, 1 - AUC), with ``direction`` "higher" or "lower" (which end churns more; for a
+    categorical column the score is a churn rate, so "higher"). ``top_level`` is the highest-rate level of a
+    categorical column (30 customers or more). Churned vs retained means and Cohen's d are given for numeric
+    columns and flags. Sorted by |correlation| (``sort_by="auc"`` sorts by AUC). Leakage columns are left out
+    and named in ``excluded``."""
+    if sort_by not in ("correlation", "auc"):
+        raise ParameterError(f"The 'sort_by' parameter of driver_ranking must be 'correlation' or 'auc'. "
+                             f"Got {sort_by!r} instead.", code="bad_parameter", name="sort_by", value=sort_by)
+    _check_positive("folds", folds, "driver_ranking")
     roles = dataset.roles
     y = dataset.target().to_numpy(dtype=float)
     leaks = set(leakage_columns(dataset))
-    candidates = [c for c in (*roles.numeric, *roles.plan_flags) if c not in roles.ignored]
+    kinds = {**{c: "numeric" for c in roles.numeric}, **{c: "flag" for c in roles.plan_flags},
+             **{c: "categorical" for c in roles.categorical}}
+    candidates = [c for c in kinds if c not in roles.ignored]
     excluded = tuple(c for c in candidates if c in leaks)
-    cols = {c: ("numeric", _numeric(dataset, c)) for c in roles.numeric if c in candidates and c not in leaks}
-    cols.update({c: ("flag", dataset.flag(c)) for c in roles.plan_flags if c in candidates and c not in leaks})
+    fold = np.random.default_rng(seed).permutation(len(y)) % max(min(folds, len(y)), 1)
     rows = []
-    for col, (kind, x) in cols.items():
-        values = x.to_numpy(dtype=float)
+    for col in (c for c in candidates if c not in leaks):
+        kind, top_level = kinds[col], None
+        if kind == "categorical":
+            codes, levels = _level_codes(dataset.frame[col])
+            values = _out_of_fold_rates(codes, len(levels), y, fold, smoothing=smoothing)
+            top_level = _top_level(codes, levels, y)
+        else:
+            values = (_numeric(dataset, col) if kind == "numeric" else dataset.flag(col)).to_numpy(dtype=float)
         ok = ~np.isnan(values)
         xv, yv = values[ok], y[ok]
         if xv.size < 3 or xv.std() == 0 or yv.std() == 0:
             continue
-        churned, retained = xv[yv == 1], xv[yv == 0]
-        pooled = math.sqrt(((churned.size - 1) * churned.var(ddof=1) + (retained.size - 1) * retained.var(ddof=1))
-                           / (xv.size - 2))
-        rows.append((col, kind, float(np.corrcoef(xv, yv)[0, 1]), float(churned.mean()), float(retained.mean()),
-                     float((churned.mean() - retained.mean()) / pooled) if pooled else np.nan))
-    table = pd.DataFrame(rows, columns=["column", "kind", "correlation", "mean_churned", "mean_retained",
-                                        "effect_size"])
-    table = table.reindex(table["correlation"].abs().sort_values(ascending=False).index).reset_index(drop=True)
+        auc = _auc(xv, yv)
+        means = (np.nan, np.nan, np.nan) if kind == "categorical" else _mean_contrast(xv, yv)
+        rows.append((col, kind, float(np.corrcoef(xv, yv)[0, 1]), max(auc, 1 - auc),
+                     "higher" if auc >= 0.5 else "lower", top_level, *means))
+    table = pd.DataFrame(rows, columns=["column", "kind", "correlation", "auc", "direction", "top_level",
+                                        "mean_churned", "mean_retained", "effect_size"])
+    key = table["correlation"].abs() if sort_by == "correlation" else table["auc"]
+    table = table.reindex(key.sort_values(ascending=False, kind="stable").index).reset_index(drop=True)
     return DriverRanking(table, excluded)
+
+
+def _mean_contrast(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
+    """Churned mean, retained mean and Cohen's d."""
+    churned, retained = x[y == 1], x[y == 0]
+    pooled = math.sqrt(((churned.size - 1) * churned.var(ddof=1) + (retained.size - 1) * retained.var(ddof=1))
+                       / (x.size - 2))
+    return (float(churned.mean()), float(retained.mean()),
+            float((churned.mean() - retained.mean()) / pooled) if pooled else np.nan)
+
+
+def _auc(score: np.ndarray, y: np.ndarray) -> float:
+    """ROC-AUC of ``score`` for churn: the Mann-Whitney statistic from the churners' mid-ranks (ties count
+    half), found by binary search in the sorted scores (one sort, no argsort)."""
+    ordered = np.sort(score)
+    churned = np.sort(score[y == 1])
+    below = np.searchsorted(ordered, churned, side="left")
+    ties = np.searchsorted(ordered, churned, side="right") - below
+    n_pos = churned.size
+    n_neg = score.size - n_pos
+    rank_sum = float((below + (ties + 1) / 2).sum())
+    return (rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+
+
+def _level_codes(x: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Integer codes of a column's levels, missing values as a level of their own (named last)."""
+    codes, uniques = pd.factorize(x)
+    levels = [str(v) for v in uniques]
+    if (codes < 0).any():
+        codes, levels = np.where(codes < 0, len(levels), codes), [*levels, MISSING_LABEL]
+    return codes, levels
+
+
+def _out_of_fold_rates(codes: np.ndarray, n_levels: int, y: np.ndarray, fold: np.ndarray, *,
+                       smoothing: float) -> np.ndarray:
+    """Each customer's level churn rate from the other folds, shrunk towards those folds' overall rate."""
+    n_folds = int(fold.max()) + 1
+    cell = fold * n_levels + codes
+    count = np.bincount(cell, minlength=n_folds * n_levels).reshape(n_folds, n_levels)
+    churn = np.bincount(cell, weights=y, minlength=n_folds * n_levels).reshape(n_folds, n_levels)
+    count_out, churn_out = count.sum(axis=0) - count, churn.sum(axis=0) - churn  # each fold's other folds
+    prior = churn_out.sum(axis=1, keepdims=True) / np.maximum(count_out.sum(axis=1, keepdims=True), 1)
+    rate = (churn_out + smoothing * prior) / (count_out + smoothing)
+    return rate[fold, codes]
+
+
+def _top_level(codes: np.ndarray, levels: list[str], y: np.ndarray, *, min_group: int = 30) -> str | None:
+    """The level with the highest churn rate among those of at least ``min_group`` customers."""
+    count = np.bincount(codes, minlength=len(levels))
+    rate = np.bincount(codes, weights=y, minlength=len(levels)) / np.maximum(count, 1)
+    rate[count < min_group] = -1
+    return None if (count < min_group).all() else levels[int(np.argmax(rate))]
 
 
 def segment_masks(dataset: Dataset, *, segments: tuple[Segment, ...] = DEFAULT_SEGMENTS
@@ -526,24 +642,45 @@ def count_columns(dataset: Dataset, *, max_levels: int = MAX_LEVELS) -> tuple[st
     return tuple(cols)
 
 
+def strongest_drivers(ranking: DriverRanking, *, roles: ColumnRoles, categories: int = 3, curves: int = 1,
+                      min_auc: float = 0.55) -> Highlights:
+    """The first ``categories`` plan flags or categorical columns and the first ``curves`` numeric columns
+    of the ranking whose ROC-AUC alone reaches ``min_auc`` (a column that barely tells churners apart is
+    not a driver worth a chart). The state column (it has its map) and the tenure column (it has its
+    bands) are not repeated."""
+    table = ranking.table
+    elsewhere = table["column"].isin([roles.state, roles.tenure]) | (table["auc"] < min_auc)
+    pick = lambda kinds, n: tuple(table.loc[table["kind"].isin(kinds) & ~elsewhere, "column"].head(n))
+    return Highlights(pick(("flag", "categorical"), categories), pick(("numeric",), curves))
+
+
 def describe(dataset: Dataset, *, crosstab: tuple[str, str] | None = None, min_group: int = 30,
-             segments: tuple[Segment, ...] = DEFAULT_SEGMENTS) -> Description:
+             segments: tuple[Segment, ...] = DEFAULT_SEGMENTS, tenure_unit: str | None = None) -> Description:
     """Run every descriptive analysis the dataset's roles allow. Leakage columns are left out of the
-    breakdowns (the state role's column is kept: the map is its own view)."""
+    breakdowns (the state role's column is kept: the map is its own view). ``highlights`` names the
+    strongest drivers of every kind (see :func:`strongest_drivers`); ``tenure_unit`` overrides the
+    guessed unit of the tenure column."""
     roles = dataset.roles
     notes = []
     left_out = {*roles.ignored, *leakage_columns(dataset)} - {roles.state}
     by_category = {c: churn_by_category(dataset, column=c, min_group=min_group)
                    for c in (*roles.plan_flags, *roles.categorical) if c not in left_out}
+    drivers = driver_ranking(dataset)
+    highlights = strongest_drivers(drivers, roles=roles)
+    highlights = dataclasses.replace(highlights, categories=tuple(  # many levels do not read as a bar chart
+        c for c in highlights.categories if c in by_category and len(by_category[c].table) <= MAX_LEVELS))
     thresholds = {c: threshold_analysis(dataset, column=c, min_support=min_group) for c in count_columns(dataset)}
-    bands = tenure_bands(dataset, min_group=min_group) if roles.tenure else None
+    curves = {c: thresholds.get(c) or threshold_analysis(dataset, column=c, min_support=min_group)
+              for c in highlights.curves}
+    bands = tenure_bands(dataset, min_group=min_group, unit=tenure_unit) if roles.tenure else None
     if bands is None:
         notes.append("no_tenure")
     has_value = any(c in dataset.frame for c in roles.value)
     tiers = value_tiers(dataset, min_group=min_group) if has_value else None
     xt = cross_tab(dataset, rows=crosstab[0], columns=crosstab[1], min_group=min_group) if crosstab else None
-    return Description(overall_churn(dataset), by_category, thresholds, bands, driver_ranking(dataset),
-                       segment_churn(dataset, segments=segments, min_group=min_group), tiers, xt, tuple(notes))
+    return Description(overall_churn(dataset), by_category, thresholds, bands, drivers,
+                       segment_churn(dataset, segments=segments, min_group=min_group), tiers, xt, tuple(notes),
+                       highlights, curves)
 
 
 # -- helpers -----------------------------------------------------------------------------------
@@ -632,7 +769,9 @@ def _labels(values: pd.Series) -> list[str]:
 def _band_label(lower: float, upper: float, integer: bool) -> str:
     if math.isinf(upper):
         return f"{lower:g}+"
-    return f"{lower:g}–{upper - 1:g}" if integer else f"[{lower:g}, {upper:g})"
+    if integer:
+        return f"{lower:g}" if upper - 1 == lower else f"{lower:g}–{upper - 1:g}"
+    return f"[{lower:g}, {upper:g})"
 
 
 def _nice_step(raw: float) -> float:

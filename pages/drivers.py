@@ -10,6 +10,7 @@ from ui.widgets import (
     chart,
     contrast_text,
     driver_table,
+    driver_text,
     guard,
     labels,
     page_header,
@@ -28,7 +29,8 @@ left_out = {*roles.ignored, *cc.leakage_columns(dataset)}
 dimensions = [c for c in (*roles.plan_flags, *roles.categorical, *roles.numeric) if c not in left_out]
 
 st.subheader(t("drivers.by_column"))
-default = dimensions.index(roles.service_calls) if roles.service_calls in dimensions else 0
+first = roles.service_calls or next(iter(desc.drivers.table["column"]), None)  # else the strongest driver
+default = dimensions.index(first) if first in dimensions else 0
 column = st.selectbox(t("drivers.pick_column"), dimensions, index=default, key="driver_column")
 with guard():
     result = state.churn_by(column)
@@ -63,9 +65,7 @@ st.subheader(t("drivers.ranking"))
 ranking = desc.drivers.table
 if not ranking.empty:
     top = ranking.iloc[0]
-    as_share = fmt.pct if top["kind"] == "flag" else fmt.number
-    takeaway(t(f"takeaway.drivers_{top['kind']}", column=top["column"], r=f"{top['correlation']:+.3f}",
-               churned=as_share(top["mean_churned"]), retained=as_share(top["mean_retained"])))
+    takeaway(driver_text(top))
     chart(plots.driver_bars, desc.drivers, labels=labels(t("drivers.ranking_chart"), y=""), key="drivers", token=data)
     driver_table(desc.drivers, token=data)
 st.caption(t("drivers.ranking_caption"))

@@ -72,6 +72,52 @@ def bank_customers(n: int = 2000, *, seed: int = 7) -> pd.DataFrame:
     })
 
 
+def ibm_customers(n: int = 3000, *, seed: int = 11) -> pd.DataFrame:
+    """An IBM Telco-like export: ``Contract`` (Month-to-month / One year / Two year) drives churn hard,
+    ``InternetService`` and ``PaymentMethod`` less, tenure in months and MonthlyCharges a little, and the
+    SeniorCitizen / Partner flags barely (about 26% churn)."""
+    rng = np.random.default_rng(seed)
+    contract = rng.choice(["Month-to-month", "One year", "Two year"], n, p=[0.55, 0.21, 0.24])
+    internet = rng.choice(["DSL", "Fiber optic", "No"], n, p=[0.34, 0.44, 0.22])
+    payment = rng.choice(["Electronic check", "Mailed check", "Bank transfer (automatic)",
+                          "Credit card (automatic)"], n, p=[0.34, 0.23, 0.22, 0.21])
+    senior = (rng.random(n) < 0.16).astype(int)
+    partner = rng.choice(["Yes", "No"], n)
+    tenure = rng.integers(0, 73, n)
+    monthly = (rng.uniform(18, 119, n)).round(2)
+    base = np.select([contract == "Month-to-month", contract == "One year"], [0.3, -1.9], -3.5)
+    logit = (base + np.where(internet == "Fiber optic", 0.6, np.where(internet == "No", -0.6, 0.0))
+             + np.where(payment == "Electronic check", 0.9, 0.0) - 0.01 * tenure + 0.004 * (monthly - 65)
+             + 0.15 * senior - 0.1 * (partner == "Yes"))
+    churn = rng.random(n) < 1 / (1 + np.exp(-logit))
+    return pd.DataFrame({
+        "customerID": [f"{i:04d}-{chr(65 + i % 26)}BCD" for i in range(n)],
+        "SeniorCitizen": senior, "Partner": partner, "tenure": tenure,
+        "InternetService": internet, "Contract": contract, "PaymentMethod": payment,
+        "MonthlyCharges": monthly, "Churn": np.where(churn, "Yes", "No"),
+    })
+
+
+NAIVE_BAYES = ("Naive_Bayes_1", "Naive_Bayes_2")
+
+
+def credit_cards(n: int = 1500, seed: int = 3) -> pd.DataFrame:
+    """A credit-card churn export whose last two columns are another model's output (leakage)."""
+    rng = np.random.default_rng(seed)
+    attrited = rng.random(n) < 0.16
+    output = np.where(attrited, rng.uniform(0.99, 1.0, n), rng.uniform(0.0, 0.001, n)).round(5)
+    return pd.DataFrame({
+        "CLIENTNUM": 700_000_000 + rng.choice(10**7, n, replace=False),
+        "Attrition_Flag": np.where(attrited, "Attrited Customer", "Existing Customer"),
+        "Customer_Age": rng.integers(26, 70, n),
+        "Card_Category": rng.choice(["Blue", "Silver", "Gold"], n, p=[0.9, 0.07, 0.03]),
+        "Total_Trans_Ct": np.where(attrited, rng.normal(45, 14, n), rng.normal(68, 22, n)).round().clip(10),
+        "Months_Inactive_12_mon": rng.integers(0, 7, n),
+        NAIVE_BAYES[0]: output,
+        NAIVE_BAYES[1]: (1 - output).round(5),
+    })
+
+
 @pytest.fixture
 def bank() -> pd.DataFrame:
     """A fresh bank-like customer table (see bank_customers)."""

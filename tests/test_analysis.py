@@ -9,9 +9,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.metrics import roc_auc_score
 
 import churn_core as cc
 from churn_core._stats import wilson_interval
+from tests.conftest import NAIVE_BAYES, credit_cards, ibm_customers
 
 REPORT_ROWS, REPORT_CHURNERS = 4250, 598
 
@@ -275,26 +277,6 @@ def test_results_are_frozen_with_frames(report):
 
 # -- leakage and row numbers stay out of the rankings -------------------------------------------------
 
-NAIVE_BAYES = ("Naive_Bayes_1", "Naive_Bayes_2")
-
-
-def credit_cards(n: int = 1500, seed: int = 3) -> pd.DataFrame:
-    """A credit-card churn export whose last two columns are another model's output (leakage)."""
-    rng = np.random.default_rng(seed)
-    attrited = rng.random(n) < 0.16
-    output = np.where(attrited, rng.uniform(0.99, 1.0, n), rng.uniform(0.0, 0.001, n)).round(5)
-    return pd.DataFrame({
-        "CLIENTNUM": 700_000_000 + rng.choice(10**7, n, replace=False),
-        "Attrition_Flag": np.where(attrited, "Attrited Customer", "Existing Customer"),
-        "Customer_Age": rng.integers(26, 70, n),
-        "Card_Category": rng.choice(["Blue", "Silver", "Gold"], n, p=[0.9, 0.07, 0.03]),
-        "Total_Trans_Ct": np.where(attrited, rng.normal(45, 14, n), rng.normal(68, 22, n)).round().clip(10),
-        "Months_Inactive_12_mon": rng.integers(0, 7, n),
-        NAIVE_BAYES[0]: output,
-        NAIVE_BAYES[1]: (1 - output).round(5),
-    })
-
-
 def test_driver_ranking_leaves_leakage_out_and_names_it():
     cards = credit_cards()
     dataset = dataset_from(cards)
@@ -338,3 +320,100 @@ def test_bank_ranking_has_credit_score_and_no_row_number(bank):
     assert "CreditScore" in ranked and "Age" in ranked
     assert not {"RowNumber", "CustomerId"} & ranked
     assert "RowNumber" not in cc.describe(dataset).by_category
+
+
+# -- the ranking covers every column kind on one scale -------------------------------------------------------
+
+def test_ibm_like_ranking_puts_contract_first_among_all_kinds():
+    frame = ibm_customers()
+    ranking = cc.driver_ranking(dataset_from(frame)).table.set_index("column")
+    assert ranking.index[0] == "Contract"
+    assert ranking.at["Contract", "kind"] == "categorical"
+    assert ranking.at["Contract", "top_level"] == "Month-to-month"
+    assert {"InternetService", "PaymentMethod", "tenure", "MonthlyCharges", "SeniorCitizen", "Partner"} \
+        <= set(ranking.index)
+    assert list(ranking.index).index("Contract") < list(ranking.index).index("SeniorCitizen")
+    assert ranking.at["tenure", "direction"] == "lower"  # longer tenure, less churn
+    by_auc = cc.driver_ranking(dataset_from(frame), sort_by="auc").table
+    assert by_auc.at[0, "column"] == "Contract"
+    assert by_auc["auc"].is_monotonic_decreasing and (by_auc["auc"] >= 0.5).all()
+
+
+def test_ranking_auc_matches_a_direct_computation():
+    frame = ibm_customers()
+    dataset = dataset_from(frame)
+    ranking = cc.driver_ranking(dataset).table.set_index("column")
+    y = (frame["Churn"] == "Yes").astype(int)
+    auc = roc_auc_score(y, frame["tenure"])
+    assert ranking.at["tenure", "auc"] == pytest.approx(max(auc, 1 - auc))
+    assert ranking.at["tenure", "correlation"] == pytest.approx(frame["tenure"].corr(y))
+    assert np.isnan(ranking.at["Contract", "effect_size"])
+
+
+def test_many_level_noise_is_not_flattered():
+    """A column with a level per 30 customers separates churn in sample; out of fold it is worth nothing."""
+    frame = ibm_customers()
+    frame["voucher"] = [f"V{i}" for i in np.random.default_rng(2).integers(0, 100, len(frame))]
+    dataset = dataset_from(frame)
+    assert "voucher" in dataset.roles.categorical
+    y = (frame["Churn"] == "Yes").astype(int)
+    in_sample = y.groupby(frame["voucher"]).transform("mean")
+
+    assert roc_auc_score(y, in_sample) > 0.59
+    ranking = cc.driver_ranking(dataset).table.set_index("column")
+    assert ranking.at["voucher", "auc"] < 0.55
+    assert list(ranking.index).index("voucher") > list(ranking.index).index("PaymentMethod")
+
+
+def test_bank_ranking_puts_age_first_and_includes_categoricals(bank):
+    ranking = cc.driver_ranking(dataset_from(bank)).table
+    assert ranking.at[0, "column"] == "Age"
+    assert {"Geography", "Gender"} <= set(ranking["column"])
+    assert set(ranking.loc[ranking["column"].isin(["Geography", "Gender"]), "kind"]) == {"categorical"}
+
+
+def test_driver_ranking_rejects_an_unknown_sort(report):
+    with pytest.raises(cc.ParameterError, match="'sort_by' parameter of driver_ranking.*Got 'gini'"):
+        cc.driver_ranking(report, sort_by="gini")
+
+
+# -- what the overview highlights, and tenure in its own unit ------------------------------------------------
+
+def test_describe_highlights_the_strongest_drivers_of_every_kind(bank):
+    ibm = cc.describe(dataset_from(ibm_customers()))
+    assert ibm.highlights.categories[0] == "Contract"
+    assert "SeniorCitizen" not in ibm.highlights.categories  # too weak to chart
+    assert "Contract" in ibm.by_category
+    bank_desc = cc.describe(dataset_from(bank))
+    assert bank_desc.highlights.curves == ("Age",)
+    assert bank_desc.curves["Age"].column == "Age"
+    assert bank_desc.highlights.categories == ("IsActiveMember",)
+
+
+def test_describe_highlights_keep_the_report_sections(report):
+    highlights = cc.describe(report).highlights
+    assert highlights.categories == ("international_plan", "voice_mail_plan")
+    assert highlights.curves == ("number_customer_service_calls",)
+
+
+@pytest.mark.parametrize(("values", "column", "unit"), [
+    pytest.param(range(0, 11), "Tenure", "years", id="bank-years"),
+    pytest.param(range(0, 73), "tenure", "months", id="telco-months"),
+    pytest.param(range(1, 244), "account_length", None, id="report-unknown"),
+    pytest.param([0.5, 1.5, 3.25], "Tenure", "months", id="fractional-not-years"),
+])
+def test_tenure_unit_is_read_from_the_values(values, column, unit):
+    assert cc.tenure_unit(pd.Series(list(values), dtype=float), column=column) == unit
+
+
+def test_year_tenure_gets_year_bands_and_the_unit_can_be_overridden(bank):
+    dataset = dataset_from(bank)
+    bands = cc.tenure_bands(dataset)
+    assert bands.unit == "years"
+    assert list(bands.table["band"]) == ["0–1", "2–3", "4–5", "6–7", "8–9", "10+"]
+    assert bands.table["customers"].sum() == len(bank)
+    as_months = cc.tenure_bands(dataset, unit="months")
+    assert as_months.unit == "months" and len(as_months.table) == 2  # what a months guess did to years
+    assert cc.describe(dataset, tenure_unit="months").bands.unit == "months"
+    with pytest.raises(cc.ParameterError, match="'unit' parameter of tenure_bands.*Got 'weeks'"):
+        cc.tenure_bands(dataset, unit="weeks")

@@ -128,6 +128,16 @@ def threshold_text(result: cc.ThresholdResult) -> str:
              ratio=fmt.ratio(result.lift), n=fmt.count(result.customers_at_or_above))
 
 
+def driver_text(row: pd.Series) -> str:
+    """The takeaway for one row of the driver ranking, worded for its kind."""
+    if row["kind"] == "categorical":
+        return t("takeaway.drivers_categorical", column=row["column"], auc=f"{row['auc']:.3f}",
+                 level=row["top_level"] if isinstance(row["top_level"], str) else "")
+    as_share = fmt.pct if row["kind"] == "flag" else fmt.number
+    return t(f"takeaway.drivers_{row['kind']}", column=row["column"], r=f"{row['correlation']:+.3f}",
+             churned=as_share(row["mean_churned"]), retained=as_share(row["mean_retained"]))
+
+
 def segment_name(key: str, name: str) -> str:
     """A segment's name in the user's language (its declared name for segments without a translation)."""
     return t(f"segment.{key}") if has_key(f"segment.{key}") else name
@@ -173,12 +183,12 @@ def driver_table(drivers: cc.DriverRanking, *, token: tuple) -> None:
     view = memo(token, _driver_view, drivers)
     st.dataframe(view, hide_index=True, width="stretch", height=35 * (view.num_rows + 1) + 3,
                  column_config={t(f"col.{c}"): st.column_config.NumberColumn(format="%.3f")
-                                for c in ("correlation", "mean_churned", "mean_retained", "effect_size")})
+                                for c in ("correlation", "auc", "mean_churned", "mean_retained", "effect_size")})
 
 
 def _driver_view(drivers: cc.DriverRanking) -> pa.Table:
-    view = drivers.table.rename(columns={c: t(f"col.{c}") for c in (
-        "column", "kind", "correlation", "mean_churned", "mean_retained", "effect_size")})
-    kinds = {"numeric": t("drivers.kind.numeric"), "flag": t("drivers.kind.flag")}
+    shown = ("column", "kind", "correlation", "auc", "mean_churned", "mean_retained", "effect_size")
+    view = drivers.table[list(shown)].rename(columns={c: t(f"col.{c}") for c in shown})
+    kinds = {k: t(f"drivers.kind.{k}") for k in ("numeric", "flag", "categorical")}
     view[t("col.kind")] = view[t("col.kind")].map(kinds).fillna(view[t("col.kind")])
     return pa.Table.from_pandas(view, preserve_index=False)

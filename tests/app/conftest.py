@@ -72,3 +72,13 @@ def trained_app_db(trained_db, monkeypatch) -> Path:
 @pytest.fixture
 def trained_app(trained_app_db) -> AppTest:
     return AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+
+
+@pytest.fixture
+def ibm_db(app_db) -> Path:
+    """The app's database with an IBM Telco-like export (see tests/conftest.ibm_customers) as the active dataset."""
+    from tests.conftest import ibm_customers
+
+    frame = ibm_customers()
+    cc.Store(app_db).save_dataset(cc.load_dataset(frame.to_csv(index=False).encode(), filename="telco.csv"))
+    return app_db

@@ -92,3 +92,21 @@ def test_drivers_leave_leakage_out_and_say_so(app, leaky_db, lang, note):
 def test_drivers_without_leakage_have_no_note(app):
     at = open_drivers(app)
     assert "Left out as leakage" not in texts(at)
+
+
+@pytest.mark.parametrize(("lang", "sentence"), [
+    pytest.param("en", "The strongest driver is Contract (ROC-AUC alone 0.", id="en"),
+    pytest.param("zh", "最强的驱动因素是 Contract（单列 ROC-AUC 0.", id="zh"),
+])
+def test_drivers_rank_a_categorical_first_on_telco_data(app, ibm_db, lang, sentence):
+    app.session_state["lang"] = lang
+    at = open_drivers(app)
+    assert not at.exception
+    ranking = at.dataframe[-1].value
+    assert ranking.iloc[0, 0] == "Contract"
+    assert ranking.iloc[0, 1] == ("categorical" if lang == "en" else "分类")
+    assert not {"column", "kind", "auc", "correlation", "direction", "top_level"} & set(ranking.columns)
+    assert ("ROC-AUC alone" if lang == "en" else "单列 ROC-AUC") in ranking.columns
+    page = texts(at)
+    assert sentence in page and "Month-to-month" in page
+    assert at.selectbox(key="driver_column").value == "Contract"  # no service calls: the strongest driver

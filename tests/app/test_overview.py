@@ -88,3 +88,81 @@ def test_overview_error_is_shown_not_raised(app, monkeypatch):
     at = app.run()
     assert not at.exception
     assert "no churn target column" in at.error[0].value
+
+
+INTERNAL_KEYS = ("dual_high_risk", "repeated_complaints", "heavy_day_users", "international_plan",
+                 "Not applicable", "不适用")
+
+
+@pytest.mark.parametrize(("lang", "contract", "report_caption"), [
+    pytest.param("en", "Contract = Month-to-month churns at", "telecom churn report", id="en"),
+    pytest.param("zh", "Contract 为 Month-to-month 的客户流失率", "电信流失报告", id="zh"),
+])
+def test_overview_builds_its_sections_from_a_telco_exports_drivers(app, ibm_db, lang, contract, report_caption):
+    app.session_state["lang"] = lang
+    at = app.run()
+    assert not at.exception
+    page = texts(at)
+    assert contract in page
+    assert "InternetService" in page and "PaymentMethod" in page
+    assert "SeniorCitizen" not in page  # too weak a driver to chart
+    assert not [key for key in INTERNAL_KEYS if key in page]
+    assert report_caption not in page  # the report's segments do not apply here
+    assert not at.info  # no "this dataset has no ... column" boxes
+    subheaders = [s.value for s in at.subheader]
+    assert subheaders[0] == ("Strongest categories" if lang == "en" else "最强的分类驱动因素")
+    assert len(at.get("plotly_chart")) == 4  # Contract, InternetService, PaymentMethod, tenure bands
+
+
+def test_overview_tenure_bands_in_years_on_bank_data(app, app_db):
+    from tests.conftest import bank_customers
+
+    frame = bank_customers()
+    cc.Store(app_db).save_dataset(cc.load_dataset(frame.to_csv(index=False).encode(), filename="bank.csv"))
+    at = app.run()
+    assert not at.exception
+    page = texts(at)
+    assert "Age" in page and "Customers with" in page  # the top driver's curve
+    assert not [key for key in INTERNAL_KEYS if key in page]
+    figures = "".join(chart.proto.spec for chart in at.get("plotly_chart"))
+    assert "Tenure (years)" in figures and "10+" in figures and "6–11" not in figures
+
+
+@pytest.mark.parametrize(("lang", "caption", "first"), [
+    pytest.param("en", "Rule-based segments from the telecom churn report; they overlap.", "Dual high risk", id="en"),
+    pytest.param("zh", "来自电信流失报告的规则细分；各群体之间有重叠。", "双重高风险", id="zh"),
+])
+def test_overview_bundled_segments_in_the_users_language(app, lang, caption, first):
+    app.session_state["lang"] = lang
+    at = app.run()
+    assert caption in texts(at)
+    assert at.dataframe[0].value.iloc[0, 0].startswith(first)
+    assert not [key for key in INTERNAL_KEYS[:3] if key in texts(at)]
+
+
+def test_overview_partly_applicable_segments_are_not_named_by_key(app, app_db):
+    frame = pd.read_csv(cc.BUNDLED_CSV).drop(columns=["international_plan"])
+    cc.Store(app_db).save_dataset(cc.load_dataset(frame.to_csv(index=False).encode(), filename="no_intl.csv"))
+    at = app.run()
+    assert not at.exception
+    page = texts(at)
+    assert "The rules that need columns this dataset lacks are left out." in page
+    assert "telecom churn report" not in page
+    assert not [key for key in INTERNAL_KEYS if key in page]
+    assert list(at.dataframe[0].value.iloc[:, 0].str[:18]) == ["Repeated complaint", "Heavy day users (d"]
+
+
+def test_overview_of_a_credit_card_file_has_no_empty_sections(app, app_db):
+    from tests.conftest import credit_cards
+
+    frame = credit_cards().drop(columns=["Naive_Bayes_1", "Naive_Bayes_2"])
+    cc.Store(app_db).save_dataset(cc.load_dataset(frame.to_csv(index=False).encode(), filename="cards.csv"))
+    at = app.run()
+    assert not at.exception
+    page = texts(at)
+    assert not at.info  # no "this dataset has no ... column" boxes
+    assert [s.value for s in at.subheader][:1] == ["Strongest numeric driver"]
+    assert "Strongest categories" not in page  # Card_Category barely matters: no chart, no empty heading
+    assert "Total_Trans_Ct = " in page and " churns at " in page  # fewer transactions, more churn
+    assert not [key for key in INTERNAL_KEYS if key in page] and "telecom churn report" not in page
+    assert len(at.get("plotly_chart")) == 1
