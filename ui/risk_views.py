@@ -229,8 +229,8 @@ def churned_apart(scored: cc.ScoredCustomers) -> None:
     note.caption(t("risk.churned", n=fmt.count(scored.churned), rate=fmt.pct(scored.churned_rate)))
     lang = current_language()
     gone = cc.filter_customers(scored, where=cc.RiskFilter(status="churned"))
-    button.download_button(t("risk.export_churned"), data=lambda: cc.csv_bytes(cc.call_list(
-        gone, lang=lang, sort="probability", limit=None)), file_name="churned_customers.csv", mime="text/csv",
+    button.download_button(t("risk.export_churned"), data=lambda: cc.call_list_for_people(
+        gone, lang=lang, sort="probability").csv_bytes(), file_name="churned_customers.csv", mime="text/csv",
                            key="risk_churned_csv", on_click="ignore")
 
 
@@ -273,12 +273,14 @@ def _similar_text(similar: cc.SimilarCustomers | None, names: dict[str, str], *,
 
 
 def exports(selection: cc.RiskSelection, *, sort: str) -> None:
+    """The call list as CSV and Excel for people: headers, tiers and statuses in the user's language
+    (``cc.call_list_for_people``; the command line writes the machine-readable ``cc.call_list``)."""
     lang = current_language()
     a, b, _ = st.columns([1, 1, 3])
-    a.download_button(t("risk.export_csv"), data=lambda: cc.csv_bytes(cc.call_list(selection, lang=lang, sort=sort,
-                                                                                   limit=None)),
+    a.download_button(t("risk.export_csv"), data=lambda: cc.call_list_for_people(selection, lang=lang,
+                                                                                  sort=sort).csv_bytes(),
                       file_name="churn_risk.csv", mime="text/csv", key="risk_csv", on_click="ignore")
-    b.download_button(t("risk.export_xlsx"), data=lambda: cc.xlsx_bytes(cc.call_list(selection, lang=lang, sort=sort,
-                                                                                     limit=None)),
+    b.download_button(t("risk.export_xlsx"), data=lambda: cc.call_list_for_people(selection, lang=lang,
+                                                                                  sort=sort).xlsx_bytes(),
                       file_name="churn_risk.xlsx", key="risk_xlsx", on_click="ignore",
                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
