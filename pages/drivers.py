@@ -63,7 +63,7 @@ st.subheader(t("drivers.ranking"))
 ranking = desc.drivers.table
 if not ranking.empty:
     top = ranking.iloc[0]
-    as_share = fmt.pct if top["kind"] == "flag" else fmt.number
+    as_share = fmt.pct if top["kind"] == "flag" else fmt.mean
     takeaway(t(f"takeaway.drivers_{top['kind']}", column=top["column"], r=f"{top['correlation']:+.3f}",
                churned=as_share(top["mean_churned"]), retained=as_share(top["mean_retained"])))
     chart(plots.driver_bars, desc.drivers, labels=labels(t("drivers.ranking_chart"), y=""), key="drivers", token=data)

@@ -107,7 +107,7 @@ def kpis(selection: cc.RiskSelection) -> None:
     scored, lang = selection.scored, current_language()
     kpi_row([(t("risk.k_customers"), fmt.count(selection.customers),
               t("risk.k_customers_help", total=fmt.count(len(scored.frame)))),
-             (t("risk.k_expected"), fmt.number(selection.expected_churners, digits=1), t("risk.k_expected_help")),
+             (t("risk.k_expected"), fmt.expected(selection.expected_churners), t("risk.k_expected_help")),
              (t("risk.k_value"), fmt.amount(selection.value_at_risk, lang=lang), t("risk.k_value_help")),
              (t("risk.k_urgent"), fmt.count(selection.due_within(72)), t("risk.k_urgent_help"))])
 
@@ -185,7 +185,7 @@ def customer_panel(scored: cc.ScoredCustomers, row: int) -> None:
         st.plotly_chart(plots.risk_gauge(profile.probability, bounds=bounds, labels=labels(t("risk.gauge"))),
                         key="risk_gauge")
         st.markdown(t("risk.tier_line", tier=tier_name(profile.tier), due=_due(profile.due_hours),
-                      priority=fmt.number(profile.priority), value=fmt.number(profile.value)))
+                      priority=fmt.number(profile.priority), value=fmt.money(profile.value)))
     with middle:
         raising, lowering = cc.explanation_in_words(scored, row, profile.explanation, lang=lang)
         st.markdown(t("risk.reasons") + "\n" + "\n".join(f"1. {s}" for s in raising))

@@ -171,13 +171,18 @@ def _rate_view(table: pd.DataFrame, *, label: str, label_title: str, names: list
 def driver_table(drivers: cc.DriverRanking, *, token: tuple) -> None:
     """The driver ranking as a table, its columns and kinds in the user's language (built once per token)."""
     view = memo(token, _driver_view, drivers)
-    st.dataframe(view, hide_index=True, width="stretch", height=35 * (view.num_rows + 1) + 3,
-                 column_config={t(f"col.{c}"): st.column_config.NumberColumn(format="%.3f")
-                                for c in ("correlation", "mean_churned", "mean_retained", "effect_size")})
+    config = {t(f"col.{c}"): st.column_config.NumberColumn(format="%.3f") for c in ("correlation", "effect_size")}
+    # means span columns of any size (a share, a bank balance): rounded to three significant digits, grouped
+    config.update({t(f"col.{c}"): st.column_config.NumberColumn(format="localized")
+                   for c in ("mean_churned", "mean_retained")})
+    st.dataframe(view, hide_index=True, width="stretch", height=35 * (view.num_rows + 1) + 3, column_config=config)
 
 
 def _driver_view(drivers: cc.DriverRanking) -> pa.Table:
-    view = drivers.table.rename(columns={c: t(f"col.{c}") for c in (
+    table = drivers.table.copy()
+    for c in ("mean_churned", "mean_retained"):
+        table[c] = [v if pd.isna(v) else round(float(v), fmt.mean_digits(float(v))) for v in table[c]]
+    view = table.rename(columns={c: t(f"col.{c}") for c in (
         "column", "kind", "correlation", "mean_churned", "mean_retained", "effect_size")})
     kinds = {"numeric": t("drivers.kind.numeric"), "flag": t("drivers.kind.flag")}
     view[t("col.kind")] = view[t("col.kind")].map(kinds).fillna(view[t("col.kind")])
