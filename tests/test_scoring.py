@@ -332,5 +332,7 @@ def test_a_bank_export_in_another_schema_is_scored_just_as_honestly(tmp_path):
     assert np.abs(scored.base_probability + total - f["probability"])[~exited].max() < 0.005
     reasons = set(f[["reason_1", "reason_2", "reason_3"]].stack())
     assert "RowNumber" not in reasons and "CustomerId" not in reasons and "Age" in reasons
+    people = cc.call_list_for_people(cc.filter_customers(scored), limit=5).frame  # the page's export
+    assert people.columns[0] == "Customer ID" and set(people["Customer ID"]) <= set(frame["CustomerId"].astype(str))
     model = result.models[0]
     assert model.holdout.log_loss <= model.uncalibrated.log_loss + 0.002
