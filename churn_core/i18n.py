@@ -1433,6 +1433,55 @@ STRINGS["zh"].update({
     "error.predictions_mismatch": "运行 {run} 的预测与当前数据集不一致。请激活该运行所用的数据集版本，或重新训练。",
 })
 
+STRINGS["en"].update({
+    "export.sheet": "Call list",
+    "export.id": "Customer ID",
+    "export.row_number": "Row number (the data has no customer ID column)",
+    "export.status": "Status",
+    "export.status.active": "Active",
+    "export.status.churned": "Churned",
+    "export.probability": "Churn probability (%)",
+    "export.tier": "Risk tier",
+    "export.due_hours": "Contact within (hours)",
+    "export.priority": "Priority",
+    "export.value": "Customer value",
+    "export.scored_by": "Scored by",
+    "export.by.oof": "Cross-validation model (never saw the customer)",
+    "export.by.holdout": "Final model (holdout customer)",
+    "export.by.final": "Final model",
+    "export.by.in_sample": "Final model (trained on this customer)",
+    "export.base_probability": "Average customer's probability (%)",
+    "export.reason": "Reason {k}",
+    "export.reason_points": "Reason {k} (percentage points)",
+    "export.other_points": "Other drivers (percentage points)",
+    "export.protective": "Lowers the risk",
+    "export.action": "Recommended action",
+})
+STRINGS["zh"].update({
+    "export.sheet": "外呼名单",
+    "export.id": "客户编号",
+    "export.row_number": "行号（数据中没有客户编号列）",
+    "export.status": "状态",
+    "export.status.active": "在网",
+    "export.status.churned": "已流失",
+    "export.probability": "流失概率（%）",
+    "export.tier": "风险等级",
+    "export.due_hours": "联系时限（小时）",
+    "export.priority": "优先级",
+    "export.value": "客户价值",
+    "export.scored_by": "打分模型",
+    "export.by.oof": "交叉验证模型（未见过该客户）",
+    "export.by.holdout": "最终模型（留出客户）",
+    "export.by.final": "最终模型",
+    "export.by.in_sample": "最终模型（训练时见过该客户）",
+    "export.base_probability": "平均客户的流失概率（%）",
+    "export.reason": "原因 {k}",
+    "export.reason_points": "原因 {k}（百分点）",
+    "export.other_points": "其他因素（百分点）",
+    "export.protective": "降低风险的因素",
+    "export.action": "建议行动",
+})
+
 
 def check_language(lang: str) -> str:
     if lang not in LANGUAGES:

@@ -14,8 +14,9 @@ import pandas as pd
 from ._labels import check_language, reason_sentences
 from ._stats import wilson_interval
 from .errors import ParameterError
+from .i18n import has_key, text
 from .roles import flag_codes
-from .scoring import STORED_REASONS, RiskPolicy, ScoredCustomers
+from .scoring import STORED_REASONS, RiskPolicy, ScoredCustomers, csv_bytes, xlsx_bytes
 
 SORT_KEYS = ("priority", "probability", "value")
 
@@ -177,6 +178,85 @@ def in_words(scored: ScoredCustomers, table: pd.DataFrame, *, lang: str = "en") 
     words = {key: scored.policy.action_text(key, lang=lang) for key in table["action"].cat.categories}
     out["action"] = table["action"].astype(object).map(words)
     return out
+
+
+# -- the call list for people: the page's CSV and Excel exports ----------------------------------------------
+
+PERCENT, MONEY, HOURS = "0.0%", "#,##0.00", "0"  # Excel number formats of the people's export
+# machine column -> (catalog key of its header, Excel number format); reason_k and reason_k_pts are added below
+_PEOPLE_COLUMNS: dict[str, tuple[str, str | None]] = {
+    "status": ("export.status", None), "churn_probability": ("export.probability", PERCENT),
+    "risk_tier": ("export.tier", None), "due_within_hours": ("export.due_hours", HOURS),
+    "priority": ("export.priority", MONEY), "value": ("export.value", MONEY),
+    "scored_by": ("export.scored_by", None), "base_probability": ("export.base_probability", PERCENT),
+    "other_pts": ("export.other_points", PERCENT), "protective": ("export.protective", None),
+    "action": ("export.action", None)}
+
+
+@dataclass(frozen=True, eq=False)
+class PeopleExport:
+    """The call list as people read it (the Risk page's CSV and Excel exports): headers, statuses, tiers and
+    who scored each customer in the reader's language.
+
+    ``frame`` keeps probabilities and points as fractions of 1; the Excel file shows them in percent
+    (``number_formats``), the CSV writes them in percent (83.12 for 0.8312), as their headers say.
+    The machine-readable list with English keys is :func:`call_list` (what ``python -m churn_core score`` writes).
+    """
+
+    frame: pd.DataFrame
+    number_formats: dict[str, str]
+    sheet: str
+
+    @property
+    def percent_columns(self) -> list[str]:
+        return [c for c, f in self.number_formats.items() if f == PERCENT]
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.frame.copy()
+
+    def csv_bytes(self) -> bytes:
+        """A spreadsheet-safe CSV (UTF-8 with BOM), probabilities and points in percent."""
+        out = self.frame.copy()
+        for column in self.percent_columns:
+            out[column] = (out[column] * 100).round(2)
+        return csv_bytes(out)
+
+    def xlsx_bytes(self) -> bytes:
+        """A spreadsheet-safe workbook: frozen header, autofilter, fitted widths, percent and money formats."""
+        return xlsx_bytes(self.frame, sheet=self.sheet, number_formats=self.number_formats)
+
+
+def call_list_for_people(selection: RiskSelection, *, lang: str = "en", sort: str | None = "priority",
+                         limit: int | None = None) -> PeopleExport:
+    """The call list (:func:`call_list`) with headers and words in ``lang`` for the people who export it.
+
+    The first column is the dataset's id column ("Customer ID"); a dataset without one gets the 1-based row
+    number, and the header says so.
+    """
+    check_language(lang)
+    scored = selection.scored
+    machine = call_list(selection, lang=lang, sort=sort, limit=limit)
+    roles = scored.dataset.roles
+    has_id = bool(roles.id) and roles.id in scored.dataset.frame
+    columns: dict[str, tuple[str, str | None]] = {
+        "id": (text("export.id" if has_id else "export.row_number", lang=lang), None)}
+    for name in machine.columns[1:]:
+        if name in _PEOPLE_COLUMNS:
+            key, number_format = _PEOPLE_COLUMNS[name]
+            columns[name] = (text(key, lang=lang), number_format)
+        elif name.endswith("_pts"):
+            columns[name] = (text("export.reason_points", lang=lang, k=name.split("_")[1]), PERCENT)
+        else:
+            columns[name] = (text("export.reason", lang=lang, k=name.split("_")[1]), None)
+    out = machine.copy()
+    if not has_id:
+        out["id"] = pd.to_numeric(out["id"]).astype("int64")
+    for name, prefix in (("status", "export.status."), ("risk_tier", "risk.tier."), ("scored_by", "export.by.")):
+        words = {v: text(prefix + v, lang=lang) if has_key(prefix + v) else v for v in out[name].unique()}
+        out[name] = out[name].map(words)
+    out.columns = [header for header, _ in columns.values()]
+    formats = {header: f for header, f in columns.values() if f is not None}
+    return PeopleExport(out, formats, text("export.sheet", lang=lang))
 
 
 def explanation_in_words(scored: ScoredCustomers, row: int, explanation, *, lang: str = "en", top: int = 3,

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import time
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -41,6 +42,8 @@ from .store import REASON_COLUMNS, SCORE_COLUMNS, Store
 logger = logging.getLogger(__name__)
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Characters a spreadsheet shows two columns wide (CJK, Hangul, full-width forms).
+_WIDE = re.compile(r"[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]")
 STORED_REASONS = 3
 
 
@@ -607,8 +610,6 @@ def apply_policy(base: pd.DataFrame, dataset: Dataset, *, derived: pd.DataFrame,
 
 def resolve_ref(ref: str, *, roles: ColumnRoles, sources) -> set[str]:
     """The sources (columns or derived features) a playbook or segment reference names."""
-    import re
-
     sources = [str(s) for s in sources]
     if ref == "@service_calls":
         return {roles.service_calls} if roles.service_calls else set()
@@ -718,17 +719,60 @@ def csv_bytes(frame: pd.DataFrame) -> bytes:
     return neutralise_formulas(frame).to_csv(index=False).encode("utf-8-sig")
 
 
-def xlsx_bytes(frame: pd.DataFrame, *, sheet: str = "risk") -> bytes:
-    """A spreadsheet-safe XLSX workbook as bytes (formula-like text is stored as text, prefixed with ')."""
+XLSX_WIDTH_ROWS = 2000  # column widths are fitted to the header and this many first rows
+XLSX_MAX_WIDTH = 60  # characters
+
+
+def xlsx_bytes(frame: pd.DataFrame, *, sheet: str = "risk", number_formats: dict[str, str] | None = None) -> bytes:
+    """A spreadsheet-safe XLSX workbook as bytes (formula-like text is stored as text, prefixed with ').
+
+    The header row is frozen, an autofilter covers the table, each column is as wide as its header and first
+    ``XLSX_WIDTH_ROWS`` values (wide characters count twice, at most ``XLSX_MAX_WIDTH``), and
+    ``number_formats`` (column -> Excel number format such as ``"0.0%"`` or ``"#,##0.00"``) formats the
+    data cells of those columns.
+    """
     import io
 
+    from openpyxl.utils import get_column_letter
+
+    unknown = set(number_formats or {}) - set(frame.columns)
+    if unknown:
+        raise ParameterError(f"The 'number_formats' parameter names columns the table does not have: "
+                             f"{sorted(map(str, unknown))}. Use some of {[str(c) for c in frame.columns][:12]}.",
+                             code="bad_parameter", name="number_formats", value=sorted(map(str, unknown)))
     buffer = io.BytesIO()
     safe = neutralise_formulas(frame)
+    formats = {i: (number_formats or {}).get(c) for i, c in enumerate(frame.columns)}
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
         safe.to_excel(writer, index=False, sheet_name=sheet[:31])
         sheet_ = writer.sheets[sheet[:31]]
         for row in sheet_.iter_rows(min_row=1):
-            for cell in row:
+            for i, cell in enumerate(row):
                 if cell.data_type == "f":  # openpyxl treats any text starting with = as a formula
                     cell.data_type = "s"
+                if formats[i] and cell.row > 1:
+                    cell.number_format = formats[i]
+        sheet_.freeze_panes = "A2"
+        if len(frame.columns):
+            sheet_.auto_filter.ref = f"A1:{get_column_letter(len(frame.columns))}{len(frame) + 1}"
+        for i, width in enumerate(_column_widths(safe, formats)):
+            sheet_.column_dimensions[get_column_letter(i + 1)].width = width
     return buffer.getvalue()
+
+
+def _column_widths(frame: pd.DataFrame, formats: dict[int, str | None]) -> list[float]:
+    """Each column's width in characters: its longest shown value or its header (and its filter button)."""
+    head = frame.head(XLSX_WIDTH_ROWS)
+    widths = []
+    for i, column in enumerate(head.columns):
+        values = head.iloc[:, i]
+        if values.dtype.kind in "biuf":
+            x = pd.to_numeric(values, errors="coerce").abs().max()
+            digits = 1 if pd.isna(x) or x < 1 else int(math.log10(x)) + 1
+            shown = digits + digits // 3 + 4 + (1 if formats.get(i) and "%" in formats[i] else 0)
+        else:
+            text = values.dropna().astype(str)
+            shown = int((text.str.len() + text.str.count(_WIDE)).max()) if len(text) else 0
+        header = len(str(column)) + len(_WIDE.findall(str(column)))
+        widths.append(float(min(max(shown + 2, header + 4), XLSX_MAX_WIDTH)))  # + the filter button
+    return widths

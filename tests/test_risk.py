@@ -124,6 +124,77 @@ def test_the_export_is_spreadsheet_safe(scored):
     assert "\n'=cmd|" in text and "\n=cmd" not in text
 
 
+
+def test_the_peoples_export_speaks_chinese_and_the_machine_list_keeps_its_keys(scored):
+    s, _ = scored
+    selection = filter_customers(s, where=RiskFilter(status="all"))
+    machine = call_list(selection, lang="zh", sort=None)
+    people = cc.call_list_for_people(selection, lang="zh", sort=None).frame
+    # the CLI's list keeps English keys and tier codes whatever the language; the people's one is worded
+    assert list(machine.columns[:4]) == ["id", "status", "churn_probability", "risk_tier"]
+    assert set(machine["risk_tier"]) <= {"critical", "high", "medium", "watch", "low", "churned"}
+    assert list(people.columns[:5]) == ["行号（数据中没有客户编号列）", "状态", "流失概率（%）", "风险等级",
+                                        "联系时限（小时）"]
+    assert "原因 1（百分点）" in people.columns and people.columns.is_unique
+    tiers = dict(zip(machine["risk_tier"], people["风险等级"]))
+    assert tiers["critical"] == "极高" and tiers["churned"] == "已流失" and tiers["low"] == "低"
+    assert set(people["状态"]) == {"在网", "已流失"}
+    assert not people["打分模型"].isin(["oof", "holdout", "final"]).any()
+    # the data has no id column: the first column is the 1-based row number, as a number
+    assert people.iloc[:, 0].tolist() == machine["id"].astype(int).tolist() and people.iloc[:, 0].min() >= 1
+    assert np.allclose(people["流失概率（%）"], machine["churn_probability"])
+
+
+def test_the_peoples_csv_writes_percent_and_stays_spreadsheet_safe(scored):
+    import io
+
+    import pandas as pd
+
+    s, _ = scored
+    export = cc.call_list_for_people(filter_customers(s), lang="en", limit=5)
+    export.frame.loc[0, "Recommended action"] = "=HYPERLINK(\"http://x\")"
+    back = pd.read_csv(io.BytesIO(export.csv_bytes()), encoding="utf-8-sig")
+    assert back.columns[0] == "Row number (the data has no customer ID column)"
+    assert back["Churn probability (%)"].tolist() == (export.frame["Churn probability (%)"] * 100).round(2).tolist()
+    assert back["Churn probability (%)"].max() > 1 and set(back["Risk tier"]) <= {"Critical", "High", "Medium",
+                                                                                  "Watch", "Low"}
+    assert back.loc[0, "Recommended action"] == "'=HYPERLINK(\"http://x\")"
+    assert back["Customer value"].tolist() == export.frame["Customer value"].tolist()
+
+
+def test_the_peoples_xlsx_is_ready_to_read(scored):
+    import io
+
+    import openpyxl
+
+    s, _ = scored
+    export = cc.call_list_for_people(filter_customers(s), lang="zh", limit=40)
+    export.frame.iloc[0, export.frame.columns.get_loc("建议行动")] = "@SUM(A1)"
+    book = openpyxl.load_workbook(io.BytesIO(export.xlsx_bytes()))
+    sheet = book["外呼名单"]
+    assert sheet.freeze_panes == "A2"
+    assert sheet.auto_filter.ref == f"A1:{openpyxl.utils.get_column_letter(sheet.max_column)}41"
+    header = [c.value for c in sheet[1]]
+    assert header == list(export.frame.columns)
+    probability, value, due = (header.index(h) + 1 for h in ("流失概率（%）", "客户价值", "联系时限（小时）"))
+    assert "%" in sheet.cell(2, probability).number_format
+    assert 0 < sheet.cell(2, probability).value <= 1  # a real fraction, shown as a percent
+    assert sheet.cell(2, value).number_format == "#,##0.00" and sheet.cell(2, due).number_format == "0"
+    assert sheet.cell(1, probability).number_format == "General"  # the header is text
+    widths = {col: sheet.column_dimensions[col].width for col in ("A", "B", "C")}
+    assert widths["A"] == 2 * 14 + 4 and widths["B"] == 2 * 2 + 4, widths  # wide characters count twice
+    reason = openpyxl.utils.get_column_letter(header.index("原因 1") + 1)
+    assert sheet.column_dimensions[reason].width > 2 * 7 + 4  # fitted to the sentences, not to the header
+    action = sheet.cell(2, header.index("建议行动") + 1)
+    assert action.value == "'@SUM(A1)" and action.data_type == "s"
+
+
+def test_export_headers_reject_an_unknown_language(scored):
+    s, _ = scored
+    with pytest.raises(cc.ParameterError, match=r"'lang' parameter must be one of \['en', 'zh'\]. Got 'de'"):
+        cc.call_list_for_people(filter_customers(s), lang="de")
+
+
 def test_customer_profile_adds_up_and_compares_like_customers(scored, model):
     s, _ = scored
     row = int(s.frame.loc[s.active, "probability"].idxmax())  # the riskiest customer still here

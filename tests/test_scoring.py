@@ -203,6 +203,25 @@ def test_xlsx_export_keeps_formulas_as_text():
     assert all(c.data_type != "f" for row in sheet.iter_rows() for c in row)
 
 
+
+def test_xlsx_export_freezes_filters_fits_and_formats():
+    import io
+
+    import openpyxl
+
+    frame = pd.DataFrame({"note": ["x" * 200, "short"], "p": [0.125, 0.5], "amount": [1234567.891, 2.0]})
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx_bytes(frame, number_formats={"p": "0.0%",
+                                                                               "amount": "#,##0.00"}))).active
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == "A1:C3"
+    assert sheet.column_dimensions["A"].width == 60  # capped
+    assert sheet.column_dimensions["C"].width >= len("1,234,567.89")
+    assert sheet["B2"].number_format == "0.0%" and sheet["B2"].value == 0.125
+    assert sheet["C3"].number_format == "#,##0.00" and sheet["A2"].number_format == "General"
+    with pytest.raises(cc.ParameterError, match=r"'number_formats' parameter names columns the table does not "
+                                                r"have: \['prob'\]"):
+        xlsx_bytes(frame, number_formats={"prob": "0%"})
+
+
 def test_a_new_policy_rederives_tiers_without_the_model(champion_store):
     store, dataset = champion_store
     scored = score_customers(dataset, store=store, explain=50)
@@ -313,5 +332,7 @@ def test_a_bank_export_in_another_schema_is_scored_just_as_honestly(tmp_path):
     assert np.abs(scored.base_probability + total - f["probability"])[~exited].max() < 0.005
     reasons = set(f[["reason_1", "reason_2", "reason_3"]].stack())
     assert "RowNumber" not in reasons and "CustomerId" not in reasons and "Age" in reasons
+    people = cc.call_list_for_people(cc.filter_customers(scored), limit=5).frame  # the page's export
+    assert people.columns[0] == "Customer ID" and set(people["Customer ID"]) <= set(frame["CustomerId"].astype(str))
     model = result.models[0]
     assert model.holdout.log_loss <= model.uncalibrated.log_loss + 0.002

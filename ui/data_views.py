@@ -156,8 +156,8 @@ def drift_view(raw: cc.RawTable, roles: cc.ColumnRoles) -> None:
     table = report.features
     view = pd.DataFrame({t("col.column"): table["feature"], "PSI": table["psi"], "p": table["p_value"],
                          t("col.status"): [("⚠ " if s == "shifted" else "") + t(f"drift.{s}") for s in table["status"]],
-                         t("data.ref_mean"): [fmt.number(v, digits=3) for v in table["reference_mean"]],
-                         t("data.new_mean"): [fmt.number(v, digits=3) for v in table["current_mean"]]})
+                         t("data.ref_mean"): [fmt.mean(v) for v in table["reference_mean"]],
+                         t("data.new_mean"): [fmt.mean(v) for v in table["current_mean"]]})
     st.dataframe(view, hide_index=True, width="stretch", height=min(400, 35 * (len(view) + 1) + 3),
                  column_config={"PSI": st.column_config.NumberColumn(format="%.3f"),
                                 "p": st.column_config.NumberColumn(format="%.3f")})

@@ -107,7 +107,7 @@ def kpis(selection: cc.RiskSelection) -> None:
     scored, lang = selection.scored, current_language()
     kpi_row([(t("risk.k_customers"), fmt.count(selection.customers),
               t("risk.k_customers_help", total=fmt.count(len(scored.frame)))),
-             (t("risk.k_expected"), fmt.number(selection.expected_churners, digits=1), t("risk.k_expected_help")),
+             (t("risk.k_expected"), fmt.expected(selection.expected_churners), t("risk.k_expected_help")),
              (t("risk.k_value"), fmt.amount(selection.value_at_risk, lang=lang), t("risk.k_value_help")),
              (t("risk.k_urgent"), fmt.count(selection.due_within(72)), t("risk.k_urgent_help"))])
 
@@ -185,7 +185,7 @@ def customer_panel(scored: cc.ScoredCustomers, row: int) -> None:
         st.plotly_chart(plots.risk_gauge(profile.probability, bounds=bounds, labels=labels(t("risk.gauge"))),
                         key="risk_gauge")
         st.markdown(t("risk.tier_line", tier=tier_name(profile.tier), due=_due(profile.due_hours),
-                      priority=fmt.number(profile.priority), value=fmt.number(profile.value)))
+                      priority=fmt.number(profile.priority), value=fmt.money(profile.value)))
     with middle:
         raising, lowering = cc.explanation_in_words(scored, row, profile.explanation, lang=lang)
         st.markdown(t("risk.reasons") + "\n" + "\n".join(f"1. {s}" for s in raising))
@@ -229,8 +229,8 @@ def churned_apart(scored: cc.ScoredCustomers) -> None:
     note.caption(t("risk.churned", n=fmt.count(scored.churned), rate=fmt.pct(scored.churned_rate)))
     lang = current_language()
     gone = cc.filter_customers(scored, where=cc.RiskFilter(status="churned"))
-    button.download_button(t("risk.export_churned"), data=lambda: cc.csv_bytes(cc.call_list(
-        gone, lang=lang, sort="probability", limit=None)), file_name="churned_customers.csv", mime="text/csv",
+    button.download_button(t("risk.export_churned"), data=lambda: cc.call_list_for_people(
+        gone, lang=lang, sort="probability").csv_bytes(), file_name="churned_customers.csv", mime="text/csv",
                            key="risk_churned_csv", on_click="ignore")
 
 
@@ -273,12 +273,14 @@ def _similar_text(similar: cc.SimilarCustomers | None, names: dict[str, str], *,
 
 
 def exports(selection: cc.RiskSelection, *, sort: str) -> None:
+    """The call list as CSV and Excel for people: headers, tiers and statuses in the user's language
+    (``cc.call_list_for_people``; the command line writes the machine-readable ``cc.call_list``)."""
     lang = current_language()
     a, b, _ = st.columns([1, 1, 3])
-    a.download_button(t("risk.export_csv"), data=lambda: cc.csv_bytes(cc.call_list(selection, lang=lang, sort=sort,
-                                                                                   limit=None)),
+    a.download_button(t("risk.export_csv"), data=lambda: cc.call_list_for_people(selection, lang=lang,
+                                                                                  sort=sort).csv_bytes(),
                       file_name="churn_risk.csv", mime="text/csv", key="risk_csv", on_click="ignore")
-    b.download_button(t("risk.export_xlsx"), data=lambda: cc.xlsx_bytes(cc.call_list(selection, lang=lang, sort=sort,
-                                                                                     limit=None)),
+    b.download_button(t("risk.export_xlsx"), data=lambda: cc.call_list_for_people(selection, lang=lang,
+                                                                                  sort=sort).xlsx_bytes(),
                       file_name="churn_risk.xlsx", key="risk_xlsx", on_click="ignore",
                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

@@ -144,7 +144,7 @@ def analyst_inputs(*, has_model: bool) -> None:
         if how == "given":
             d = state.roi_defaults()
             helptext = t("roi.ltv_help", column=d["value_column"] or "–",
-                         average=fmt.number(d["value_average"])) if d["value_column"] else None
+                         average=fmt.money(d["value_average"])) if d["value_column"] else None
             _widget(st.number_input, "ltv", t("roi.ltv"), min_value=0.0, step=100.0, help=helptext)
             _widget(st.number_input, "lifetime_years", t("roi.lifetime_years"), min_value=0.1, step=0.5,
                     help=t("roi.lifetime_help"))
@@ -198,7 +198,7 @@ def presentation_sliders(*, source: str) -> None:
             st.session_state[cap_key] = max(float(stored(name)) * 3, 100.0)  # fixed while the slider is shown
         cap = st.session_state[cap_key]
         _widget(st.slider, name, t(f"roi.{name}"), min_value=0.0, max_value=cap, step=float(max(round(cap / 300), 1)),
-                prefix="roi_s_", format="%.0f")
+                prefix="roi_s_", format=fmt.SLIDER_WHOLE)
     with cols[2]:
         _widget(st.slider, "horizon", t("roi.horizon"), min_value=1, max_value=10, prefix="roi_s_")
 

@@ -133,7 +133,7 @@ def driver_text(row: pd.Series) -> str:
     if row["kind"] == "categorical":
         return t("takeaway.drivers_categorical", column=row["column"], auc=f"{row['auc']:.3f}",
                  level=row["top_level"] if isinstance(row["top_level"], str) else "")
-    as_share = fmt.pct if row["kind"] == "flag" else fmt.number
+    as_share = fmt.pct if row["kind"] == "flag" else fmt.mean
     return t(f"takeaway.drivers_{row['kind']}", column=row["column"], r=f"{row['correlation']:+.3f}",
              churned=as_share(row["mean_churned"]), retained=as_share(row["mean_retained"]))
 
@@ -181,14 +181,20 @@ def _rate_view(table: pd.DataFrame, *, label: str, label_title: str, names: list
 def driver_table(drivers: cc.DriverRanking, *, token: tuple) -> None:
     """The driver ranking as a table, its columns and kinds in the user's language (built once per token)."""
     view = memo(token, _driver_view, drivers)
-    st.dataframe(view, hide_index=True, width="stretch", height=35 * (view.num_rows + 1) + 3,
-                 column_config={t(f"col.{c}"): st.column_config.NumberColumn(format="%.3f")
-                                for c in ("correlation", "auc", "mean_churned", "mean_retained", "effect_size")})
+    config = {t(f"col.{c}"): st.column_config.NumberColumn(format="%.3f")
+              for c in ("correlation", "auc", "effect_size")}
+    # means span columns of any size (a share, a bank balance): rounded to three significant digits, grouped
+    config.update({t(f"col.{c}"): st.column_config.NumberColumn(format="localized")
+                   for c in ("mean_churned", "mean_retained")})
+    st.dataframe(view, hide_index=True, width="stretch", height=35 * (view.num_rows + 1) + 3, column_config=config)
 
 
 def _driver_view(drivers: cc.DriverRanking) -> pa.Table:
     shown = ("column", "kind", "correlation", "auc", "mean_churned", "mean_retained", "effect_size")
-    view = drivers.table[list(shown)].rename(columns={c: t(f"col.{c}") for c in shown})
+    table = drivers.table[list(shown)].copy()
+    for c in ("mean_churned", "mean_retained"):
+        table[c] = [v if pd.isna(v) else round(float(v), fmt.mean_digits(float(v))) for v in table[c]]
+    view = table.rename(columns={c: t(f"col.{c}") for c in shown})
     kinds = {k: t(f"drivers.kind.{k}") for k in ("numeric", "flag", "categorical")}
     view[t("col.kind")] = view[t("col.kind")].map(kinds).fillna(view[t("col.kind")])
     return pa.Table.from_pandas(view, preserve_index=False)

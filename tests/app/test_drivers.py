@@ -50,6 +50,12 @@ def test_drivers_ranking_top_row(app):
     ranking = at.dataframe[-1].value
     expected = cc.driver_ranking(cc.load_dataset(cc.BUNDLED_CSV)).table
     assert ranking.iloc[0, 0] == expected.at[0, "column"] == "international_plan"
+    # means have three significant digits, whatever the column's size
+    calls = ranking.set_index("Column").loc["number_customer_service_calls"]
+    shown = expected.set_index("column").loc["number_customer_service_calls"]
+    assert calls["Mean (churned)"] == round(shown["mean_churned"], 2) != shown["mean_churned"]
+    minutes = ranking.set_index("Column").loc["total_day_minutes"]
+    assert minutes["Mean (retained)"] == round(expected.set_index("column").at["total_day_minutes", "mean_retained"])
     assert "The strongest linear driver is international_plan" in texts(at)
 
 

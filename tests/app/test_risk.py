@@ -31,7 +31,7 @@ def test_kpis_and_call_list_match_the_stored_scores(trained_app, trained_app_db)
     metrics = {m.label: m.value for m in at.metric}
     # the call list and its KPIs are the customers still here; those who left are counted apart
     assert metrics["Customers"] == f"{len(active):,}" == "4,293"
-    assert metrics["Expected churners"] == f"{active['probability'].sum():,.1f}"
+    assert metrics["Expected churners"] == f"{round(active['probability'].sum()):,}"  # whole customers
     shown = texts(at)
     assert "Already churned: 707 customers (14.1% of this file)" in shown
     assert "Every customer is scored by a model that never saw them" in shown
@@ -41,6 +41,13 @@ def test_kpis_and_call_list_match_the_stored_scores(trained_app, trained_app_db)
     assert table["Probability"].is_monotonic_decreasing or table["Priority"].is_monotonic_decreasing
     assert table["Reason 1"].str.contains(r"\((?:[+−])\d").all()
     assert not table["Probability"].isin([0.0, 100.0]).any()
+
+
+def test_expected_churners_shows_whole_customers_without_a_trailing_zero(trained_app, monkeypatch):
+    monkeypatch.setattr(cc.RiskSelection, "expected_churners", property(lambda self: 1715.0))
+    at = open_risk(trained_app)
+    assert not at.exception, at.exception
+    assert {m.label: m.value for m in at.metric}["Expected churners"] == "1,715"
 
 
 def test_a_filter_and_a_selection_show_the_customer_panel(trained_app, trained_app_db):

@@ -81,6 +81,8 @@ def test_presentation_sliders_move_the_numbers(app):
     at.slider(key="roi_s_horizon").set_value(2).run()
     assert metrics(at)["Customers saved"] == "376"
     assert metrics(at)["Value retained"] == "$37.6M"
+    ltv = at.slider(key="roi_s_ltv")
+    assert ltv.value == 100_000 and ltv.proto.format == "%,.0f"  # the browser shows 100,000, not 100000
 
 
 def test_analyst_sets_the_customer_lifetime(app):

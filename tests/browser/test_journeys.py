@@ -187,8 +187,9 @@ def test_analyst_signs_in_uploads_maps_trains_and_promotes(page, secured_app_ser
     exported = (tmp_path / "risk.csv")
     download.value.save_as(exported)
     lines = exported.read_text(encoding="utf-8-sig").splitlines()
-    assert lines[0].startswith("id,status,churn_probability,risk_tier") and len(lines) == shown + 1
-    assert all(",active," in line and ",critical," in line for line in lines[1:])
+    # the page's export is for people: worded headers and tiers (the command line keeps the machine keys)
+    assert lines[0].startswith("Customer ID,Status,Churn probability (%),Risk tier") and len(lines) == shown + 1
+    assert all(",Active," in line and ",Critical," in line for line in lines[1:])
     expect_no_errors(page)
 
 
