@@ -209,6 +209,17 @@ def test_a_file_the_champion_cannot_score_is_not_activated_by_default(trained_ap
     assert store.active_version().version == 1  # the Risk page keeps data the champion can score
 
 
+def test_picking_a_version_the_champion_cannot_score_says_so_before_activating(trained_app, trained_app_db):
+    store = cc.Store(trained_app_db)
+    frame = telco(300)
+    store.save_dataset(cc.load_dataset(frame.to_csv(index=False).encode(), filename="telco.csv"), activate=False)
+    at = open_data(trained_app).selectbox(key="version_pick").select(2).run()
+    warning = next(w.value for w in at.warning if w.value.startswith("The champion cannot score this version"))
+    assert "number_customer_service_calls" in warning
+    at = at.selectbox(key="version_pick").select(1).run()  # the champion's own data: nothing to warn about
+    assert not [w for w in at.warning if w.value.startswith("The champion cannot score")]
+
+
 def test_a_file_the_champion_can_score_is_activated_by_default(trained_app):
     sample = pd.read_csv(cc.BUNDLED_CSV).sample(200, random_state=0)
     at = upload(open_data(trained_app), "sample.csv", sample.to_csv(index=False).encode())
