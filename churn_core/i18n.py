@@ -1240,6 +1240,7 @@ STRINGS["en"].update({
     "data.version_cannot_score": "The champion cannot score this version (it lacks: {columns}): the pages would "
                                  "show it without risk scores until a model trained on it is promoted.",
     "data.sheet_choose": "Choose a sheet",
+    "data.promote_activate": "Also make {name} v{version} the active dataset (the champion scores the active one)",
 })
 STRINGS["zh"].update({
     "col.target": "目标列",
@@ -1254,6 +1255,7 @@ STRINGS["zh"].update({
     "data.champion_cannot_score": "冠军模型无法为此文件评分（缺少：{columns}）：在基于它训练的模型发布之前，各页面将显示它但没有风险评分。",
     "data.version_cannot_score": "冠军模型无法为此版本评分（缺少：{columns}）：在基于它训练的模型发布之前，各页面将显示它但没有风险评分。",
     "data.sheet_choose": "请选择工作表",
+    "data.promote_activate": "同时将 {name} v{version} 设为当前数据集（冠军模型为当前数据集评分）",
 })
 
 # Bad uploads (fuzz corpus)

@@ -11,7 +11,7 @@ import churn_core as cc
 
 from . import fmt, state
 from .i18n import t
-from .model_views import model_name, train_with_progress
+from .model_views import dataset_name, model_name, train_with_progress
 from .widgets import guard, takeaway
 
 
@@ -39,7 +39,7 @@ def train_compare_promote(version: int) -> None:
     run_id = st.session_state.get(run_key)
     if run_id is None:
         st.stop()
-    _promote(run_id, _compare(version, run_id))
+    _promote(version, run_id, _compare(version, run_id))
 
 
 def _compare(version: int, run_id: int) -> list[str]:
@@ -64,12 +64,23 @@ def _compare(version: int, run_id: int) -> list[str]:
     return list(table.loc[table["role"] == "challenger", "model"])
 
 
-def _promote(run_id: int, challengers: list[str]) -> None:
+def _promote(version: int, run_id: int, challengers: list[str]) -> None:
+    """Promote one of the new models; when its version is not the active dataset, make it active too (by
+    default): a champion scores the active dataset, and may lack the old version's columns."""
     st.subheader(t("data.step.promote"))
     pick = st.selectbox(t("models.promote_pick", run=run_id), challengers, format_func=model_name,
                         key="data_promote")
+    activate = version != state.active_version().version and st.checkbox(
+        t("data.promote_activate", name=dataset_name(version), version=version), value=True,
+        key=f"promote_activate_{version}")
     if st.button(t("models.promote"), key="data_promote_button"):
         with guard():
             state.store().promote(run_id, pick)
+            if activate:
+                state.store().activate(version)
+                state.refresh()
             state.prepare_scores(run_id=run_id, model=pick)  # the Risk page then reads stored scores
+        if activate:
+            st.toast(t("models.promoted", model=model_name(pick), run=run_id))
+            st.rerun()  # the sidebar, drawn before this page, shows the new active dataset
         st.success(t("models.promoted", model=model_name(pick), run=run_id))

@@ -193,6 +193,11 @@ def test_an_analyst_trains_a_chosen_version_again(app, app_db):
     assert (run.status, run.dataset_version) == ("complete", 2)
     assert store.active_version().version == 1  # training on a version does not activate it
     assert "There is no champion yet" in texts(at)
+    assert at.checkbox(key="promote_activate_2").value is True  # the champion scores the active dataset
+    at = at.button(key="data_promote_button").click().run()
+    assert not at.exception, at.exception
+    assert (store.champion().run_id, store.active_version().version) == (run.id, 2)
+    assert "**february** · v2" in " ".join(m.value for m in at.sidebar.markdown)
 
 
 def test_a_file_the_champion_cannot_score_is_not_activated_by_default(trained_app, trained_app_db):
