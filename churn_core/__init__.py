@@ -4,7 +4,7 @@ Plain Python, no Streamlit. Importing it has no side effects. The public API is
 what this module re-exports.
 """
 
-from ._io import DEFAULT_MAX_BYTES, RawTable, read_table
+from ._io import DEFAULT_MAX_BYTES, RawTable, read_table, sheet_names
 from ._labels import format_amount
 from .analysis import (
     DEFAULT_SEGMENTS,
@@ -74,6 +74,7 @@ _LAZY = {
     "pr_curve_points": "evaluation", "roc_curve_points": "evaluation", "threshold_sweep": "evaluation",
     "Importance": "explain", "importance": "explain", "shap_values": "explain",
     "ArtifactError": "artifacts", "load_model": "artifacts", "save_model": "artifacts",
+    "ColumnFit": "scoring", "column_fit": "scoring",
     "DEFAULT_PLAYBOOK": "scoring", "DEFAULT_TIERS": "scoring", "PlaybookRule": "scoring", "RiskPolicy": "scoring",
     "RiskTier": "scoring", "ScoredCustomers": "scoring", "apply_policy": "scoring", "assign_tiers": "scoring",
     "csv_bytes": "scoring", "explain_rows": "scoring", "neutralise_formulas": "scoring", "score_customers": "scoring",
@@ -112,6 +113,6 @@ __all__ = [*_LAZY, "Champion", "ModelRun", "RunThreshold", "Scenario", "ScoreSet
     "ValidationReport", "ValueTiers", "churn_by_category", "contrast", "count_columns", "cross_tab", "describe",
     "Highlights", "strongest_drivers", "tenure_unit",
     "detect_roles", "driver_ranking", "ensure_active_dataset", "inspect_table", "leakage_columns", "load_dataset",
-    "overall_churn", "read_table", "resolve_db_path", "segment_churn", "segment_masks", "tenure_bands",
+    "overall_churn", "read_table", "sheet_names", "resolve_db_path", "segment_churn", "segment_masks", "tenure_bands",
     "threshold_analysis", "validate", "value_tiers",
 ]

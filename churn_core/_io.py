@@ -157,18 +157,38 @@ def _size_text(n_bytes: float) -> str:
     return f"{int(n_bytes)} bytes"
 
 
-def _read_xlsx(data: bytes, *, name: str, sheet: str | None, max_columns: int) -> tuple[pd.DataFrame, str]:
+def sheet_names(source: Source, *, filename: str | None = None,
+                max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[str, ...]:
+    """The sheet names of an XLSX workbook, in workbook order, without reading any cell; () for a CSV.
+
+    Raises DataFormatError for a file that looks like a workbook but cannot be opened.
+    """
+    data, name = _read_bytes(source, filename=filename, max_bytes=max_bytes)
+    if not (data[:4] == b"PK\x03\x04" or name.lower().endswith((".xlsx", ".xlsm"))):
+        return ()
+    book = _open_workbook(data, name=name)
+    try:
+        return tuple(book.sheetnames)
+    finally:
+        book.close()
+
+
+def _open_workbook(data: bytes, *, name: str):
     import openpyxl
 
     _refuse_other_archives(data, name=name)
     try:
-        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        return openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as err:  # openpyxl raises many types for a damaged file
         raise DataFormatError(
             f"The file '{name}' looks like an Excel workbook but cannot be opened ({err}). "
             "Save it again from Excel as .xlsx, or export it as CSV.",
             code="bad_xlsx", name=name,
         ) from err
+
+
+def _read_xlsx(data: bytes, *, name: str, sheet: str | None, max_columns: int) -> tuple[pd.DataFrame, str]:
+    book = _open_workbook(data, name=name)
     try:
         sheets = list(book.sheetnames)
         if sheet is None and len(sheets) > 1:

@@ -177,7 +177,7 @@ STRINGS: dict[str, dict[str, str]] = {
         'models.no_champion': "No champion yet: promote one of this run's models below to score customers with it.",
         "models.champion_line": "Champion: {model} from run {run} (holdout ROC-AUC {auc}, F1 {f1} at threshold {threshold}).",
         "models.pick_run": "Training run",
-        "models.run_label": "Run {run} · dataset v{version} · {when}",
+        "models.run_label": "Run {run} · {name} v{version} · {when}",
         "models.leaderboard": "Leaderboard",
         "models.leaderboard_caption": "Holdout of {n} customers ({churners} churners), never used for training, calibration or the threshold. ★ marks the best value in each row; for Brier, log loss, ECE and times lower is better.",
         "models.roc_title": "ROC: how well each model ranks churners above stayers",
@@ -500,7 +500,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "models.no_champion": "尚无冠军模型：在下方把本次训练的一个模型设为冠军，即可用它为客户打分。",
         "models.champion_line": "冠军模型：第 {run} 次训练的{model}（留出集 ROC-AUC {auc}，阈值 {threshold} 时 F1 为 {f1}）。",
         "models.pick_run": "训练批次",
-        "models.run_label": "第 {run} 次训练 · 数据集 v{version} · {when}",
+        "models.run_label": "第 {run} 次训练 · {name} v{version} · {when}",
         "models.leaderboard": "排行榜",
         "models.leaderboard_caption": "留出集 {n} 位客户（其中流失 {churners} 位），从未用于训练、校准或选阈值。★ 标出每行的最佳值；Brier、对数损失、ECE 和耗时越低越好。",
         "models.roc_title": "ROC：各模型把流失客户排在留存客户之前的能力",
@@ -1240,6 +1240,40 @@ STRINGS["zh"].update({
     "error.delete_has_runs": "版本 {version} 不能删除：模型运行 {runs} 基于它训练，仍需要它。请保留。",
 })
 
+
+# The analyst's versions: pick a stored version, make it active or train on it again; what saving would change.
+STRINGS["en"].update({
+    "col.target": "Target",
+    "data.dataset_line": "{name} v{version}",
+    "data.pick_version": "Dataset version",
+    "data.version_option": "v{version} · {name} ({file}) · {rows} rows · {created} · target {target}",
+    "data.activate_version": "Make active",
+    "data.retrain_version": "Train again on this version",
+    "data.is_active": "{name} v{version} is the active dataset.",
+    "data.activated": "{name} v{version} is now the active dataset.",
+    "data.retrain_line": "Training again on {name} v{version}.",
+    "data.champion_cannot_score": "The champion cannot score this file (it lacks: {columns}): the pages would "
+                                  "show it without risk scores until a model trained on it is promoted.",
+    "data.version_cannot_score": "The champion cannot score this version (it lacks: {columns}): the pages would "
+                                 "show it without risk scores until a model trained on it is promoted.",
+    "data.sheet_choose": "Choose a sheet",
+    "data.promote_activate": "Also make {name} v{version} the active dataset (the champion scores the active one)",
+})
+STRINGS["zh"].update({
+    "col.target": "目标列",
+    "data.dataset_line": "{name} v{version}",
+    "data.pick_version": "数据集版本",
+    "data.version_option": "v{version} · {name}（{file}）· {rows} 行 · {created} · 目标列 {target}",
+    "data.activate_version": "设为当前数据集",
+    "data.retrain_version": "在此版本上重新训练",
+    "data.is_active": "{name} v{version} 是当前数据集。",
+    "data.activated": "{name} v{version} 现已成为当前数据集。",
+    "data.retrain_line": "正在 {name} v{version} 上重新训练。",
+    "data.champion_cannot_score": "冠军模型无法为此文件评分（缺少：{columns}）：在基于它训练的模型发布之前，各页面将显示它但没有风险评分。",
+    "data.version_cannot_score": "冠军模型无法为此版本评分（缺少：{columns}）：在基于它训练的模型发布之前，各页面将显示它但没有风险评分。",
+    "data.sheet_choose": "请选择工作表",
+    "data.promote_activate": "同时将 {name} v{version} 设为当前数据集（冠军模型为当前数据集评分）",
+})
 
 # Bad uploads (fuzz corpus)
 # tests/fixtures/bad_uploads/ holds a malformed file for each of these codes.

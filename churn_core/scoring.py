@@ -364,6 +364,26 @@ def input_columns(model) -> list[str]:
             *dict.fromkeys(c for s in features.steps_ for c in s.inputs)]
 
 
+@dataclass(frozen=True)
+class ColumnFit:
+    """Whether a model can score a table: the input columns it needs that the table lacks (none when it can,
+    or when there is no model yet)."""
+
+    missing: tuple[str, ...] = ()
+
+    @property
+    def can_score(self) -> bool:
+        return not self.missing
+
+
+def column_fit(model, columns) -> ColumnFit:
+    """Which of ``model``'s input columns (see :func:`input_columns`) are absent from ``columns``, sorted;
+    ``model`` None (no champion yet) lacks nothing."""
+    if model is None:
+        return ColumnFit()
+    return ColumnFit(tuple(sorted(set(input_columns(model)) - {str(c) for c in columns})))
+
+
 def _feature_step(model):
     model = getattr(model, "estimator_", model)
     return model.named_steps["features"]
@@ -395,7 +415,7 @@ def score_customers(dataset: Dataset, *, store: Store, policy: RiskPolicy | None
     """
     champion, loaded = champion_model(store, champion=champion)
     model = loaded if model is None else model
-    missing = sorted(set(input_columns(model)) - set(dataset.frame.columns))
+    missing = list(column_fit(model, dataset.frame.columns).missing)
     if missing:
         raise SchemaError(f"The file lacks columns the champion model was trained on: {missing}. Add them, "
                           "or train a model on data with this file's columns.", code="score_columns_missing",

@@ -131,6 +131,7 @@ class DatasetVersion:
     created_at: datetime
     active: bool = False
     reused: bool = False
+    target: str | None = None  # the target column of its stored roles
 
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame([self.__dict__])
@@ -687,9 +688,10 @@ class Store:
         con.execute("INSERT OR REPLACE INTO settings VALUES ('active_dataset', ?)", [str(version)])
 
     def _version(self, con: duckdb.DuckDBPyConnection, version: int, *, reused: bool = False) -> DatasetVersion:
-        row = _one(con, "SELECT id, name, source_file, sha256, rows, n_columns, created_at FROM datasets "
-                          "WHERE id = ?", [version])
-        return DatasetVersion(*row, active=self._active_id(con) == version, reused=reused)
+        row = _one(con, "SELECT id, name, source_file, sha256, rows, n_columns, created_at, roles_json "
+                          "FROM datasets WHERE id = ?", [version])
+        target = json.loads(row[-1]).get("target") if row[-1] else None
+        return DatasetVersion(*row[:-1], active=self._active_id(con) == version, reused=reused, target=target)
 
 
 @contextmanager

@@ -9,7 +9,8 @@ import streamlit as st
 import churn_core as cc
 from ui import auth, data_views, fmt, state
 from ui.i18n import t
-from ui.model_views import model_name, train_with_progress
+from ui.model_views import dataset_name
+from ui.train_views import train_compare_promote
 from ui.widgets import guard, page_header, takeaway
 
 page_header("data.title", "data.caption")
@@ -21,13 +22,18 @@ upload = st.file_uploader(t("data.upload"), type=["csv", "txt", "tsv", "xlsx"], 
                           help=t("data.upload_help"))
 if upload is None:
     st.info(t("data.upload_hint"))
-    data_views.versions_table()
+    retrain = data_views.versions_table()  # the version the analyst picked to train again on, if any
+    if retrain is not None:
+        takeaway(t("data.retrain_line", name=dataset_name(retrain), version=retrain))
+        train_compare_promote(retrain)
     st.stop()
 
+sheet = data_views.pick_sheet(upload)  # a workbook with several sheets: asked here, before anything is read
 with st.status(t("data.reading", name=upload.name), expanded=False) as reading:
-    raw = data_views.read_upload(upload)
+    raw = data_views.read_upload(upload, sheet=sheet)
     reading.update(label=t("data.read_done", name=upload.name, rows=fmt.count(len(raw.frame)),
                            columns=len(raw.frame.columns)), state="complete")
+key = data_views.table_key(raw)
 
 st.subheader(t("data.step.preview"))
 st.dataframe(raw.frame.head(20), width="stretch", height=260)
@@ -47,14 +53,17 @@ st.subheader(t("data.step.drift"))
 data_views.drift_view(raw, roles)
 
 st.subheader(t("data.step.save"))
-saved_key = f"saved_{raw.sha256}_{hash(roles.to_json())}"
-name = st.text_input(t("data.name"), value=upload.name.rsplit(".", 1)[0], key=f"name_{raw.sha256[:10]}")
-activate = st.checkbox(t("data.activate"), value=True, key="activate")
+saved_key = f"saved_{key}_{hash(roles.to_json())}"
+name = st.text_input(t("data.name"), value=upload.name.rsplit(".", 1)[0], key=f"name_{key}")
+fit = state.champion_fit(raw.frame.columns)  # activate by default only what the champion can score
+if not fit.can_score:
+    st.warning(t("data.champion_cannot_score", columns=", ".join(fit.missing)))
+activate = st.checkbox(t("data.activate"), value=fit.can_score, key=f"activate_{key}")
 if st.button(t("data.save"), type="primary", key="save"):
     with st.spinner(t("data.saving")), guard():
         version = state.store().save_dataset(cc.load_dataset(raw, roles=roles, name=name), activate=activate)
     state.refresh()
-    if activate:
+    if activate and fit.can_score:
         state.prepare_scores()
     st.session_state[saved_key] = version.version
     st.toast(t("data.saved_reused" if version.reused else "data.saved", version=version.version))
@@ -64,52 +73,4 @@ if version is None:
     st.caption(t("data.save_first"))
     st.stop()
 takeaway(t("data.saved_line", version=version))
-
-st.subheader(t("data.step.train"))
-with st.expander(t("train.options")):
-    models = st.multiselect(t("train.models"), list(cc.MODEL_NAMES), default=list(cc.MODEL_NAMES),
-                            format_func=model_name, key="train_models",
-                            placeholder=t("common.choose"))
-    rule = st.radio(t("train.threshold_rule"), ["f1", "0.5", "recall"], format_func=lambda r: t(f"train.rule.{r}"),
-                    horizontal=True, key="train_rule")
-    calibration = st.radio(t("train.calibration"), ["beta", "sigmoid", "isotonic", "none"],
-                           format_func=lambda c: t(f"train.calibration.{c}"), horizontal=True, key="train_cal")
-    weights = st.checkbox(t("train.class_weight"), key="train_weights")
-run_key = f"run_for_{version}"
-if st.button(t("train.start"), type="primary", key="train", disabled=not models):
-    with guard():
-        dataset = state.dataset(version)
-    trained = train_with_progress(dataset, options=dict(
-        models=tuple(models), threshold_rule=rule, calibration=None if calibration == "none" else calibration,
-        class_weight=weights))
-    if trained is not None:
-        st.session_state[run_key] = trained[0]
-run_id = st.session_state.get(run_key)
-if run_id is None:
-    st.stop()
-
-st.subheader(t("data.step.compare"))
-with guard():
-    comparison = state.comparison(version, run_id)
-if comparison.reason is not None:
-    st.info(t(f"compare.{comparison.reason}", columns=", ".join(comparison.missing_columns)))
-else:
-    role, winner = comparison.winner.split(":")
-    takeaway(t(f"compare.winner_{role}", model=model_name(winner)))
-    st.caption(t("models.compared_on", n=fmt.count(comparison.customers), left=fmt.count(comparison.left_out)))
-table = comparison.table
-st.dataframe(table.assign(model=[model_name(m) for m in table["model"]],
-                          role=[t(f"compare.role.{r}") for r in table["role"]])
-             [["model", "role", "run_id", "roc_auc", "pr_auc", "f1", "brier", "threshold"]]
-             .rename(columns={"model": t("col.model"), "role": t("compare.role"), "run_id": t("col.run"),
-                              **{m: t(f"metric.{m}") for m in ("roc_auc", "pr_auc", "f1", "brier", "threshold")}}),
-             hide_index=True, width="stretch")
-
-st.subheader(t("data.step.promote"))
-challengers = list(table.loc[table["role"] == "challenger", "model"])
-pick = st.selectbox(t("models.promote_pick", run=run_id), challengers, format_func=model_name, key="data_promote")
-if st.button(t("models.promote"), key="data_promote_button"):
-    with guard():
-        state.store().promote(run_id, pick)
-        state.prepare_scores(run_id=run_id, model=pick)  # the Risk page then reads stored scores
-    st.success(t("models.promoted", model=model_name(pick), run=run_id))
+train_compare_promote(version)

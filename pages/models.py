@@ -27,7 +27,8 @@ else:
 
 ids = list(complete)
 start = ids.index(champion.run_id) if champion and champion.run_id in complete else 0
-run_id = st.selectbox(t("models.pick_run"), ids, index=start, format_func=lambda i: run_label(complete[i]),
+labels = {i: run_label(r) for i, r in complete.items()}  # worded now, in the page's language
+run_id = st.selectbox(t("models.pick_run"), ids, index=start, format_func=labels.get,
                       key="models_run")
 with guard():
     report = state.model_report(run_id)

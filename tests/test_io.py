@@ -209,6 +209,14 @@ def test_xlsx_with_several_sheets_requires_a_choice():
     assert (info.value.code, info.value.params["sheets"]) == ("sheet_required", ["Notes", "Customers"])
 
 
+def test_sheet_names_lists_a_workbook_without_reading_it_and_none_for_a_csv():
+    data = xlsx_bytes({"Notes": pd.DataFrame({"note": ["x"]}), "Customers": SMALL})
+    assert cc.sheet_names(data, filename="book.xlsx") == ("Notes", "Customers")
+    assert cc.sheet_names(SMALL.to_csv(index=False).encode(), filename="small.csv") == ()
+    with pytest.raises(cc.DataFormatError, match="looks like an Excel workbook but cannot be opened"):
+        cc.sheet_names(b"not a workbook at all", filename="broken.xlsx")
+
+
 def test_xlsx_sheet_option_picks_the_sheet():
     data = xlsx_bytes({"Notes": pd.DataFrame({"note": ["x"]}), "Customers": SMALL})
     raw = cc.read_table(data, filename="book.xlsx", sheet="Customers")

@@ -78,6 +78,16 @@ def test_missing_model_columns_are_named(champion_store):
         score_customers(other, store=store)
 
 
+def test_column_fit_names_the_champion_columns_a_table_lacks(champion_store):
+    store, dataset = champion_store
+    model = cc.load_model(store.champion().entry["artifact"], sha256=store.champion().entry["sha256"])
+    assert cc.column_fit(model, dataset.frame.columns) == cc.ColumnFit(())
+    assert cc.column_fit(model, dataset.frame.columns).can_score
+    fit = cc.column_fit(model, dataset.frame.columns.drop(["total_day_minutes", "number_customer_service_calls"]))
+    assert fit.missing == ("number_customer_service_calls", "total_day_minutes") and not fit.can_score
+    assert cc.column_fit(None, ["a"]).can_score  # no champion yet: nothing is lacking
+
+
 # -- tiers, policy and priority -----------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("p", "tier"), [(1.0, "critical"), (0.8, "critical"), (0.7999, "high"), (0.6, "high"),

@@ -50,7 +50,7 @@ def test_new_store_is_empty_and_migrated(tmp_store):
     assert tmp_store.list_datasets().versions == ()
     assert tmp_store.active_version() is None
     assert list(tmp_store.list_datasets().to_frame().columns) == [
-        "version", "name", "source_file", "sha256", "rows", "n_columns", "created_at", "active", "reused"]
+        "version", "name", "source_file", "sha256", "rows", "n_columns", "created_at", "active", "reused", "target"]
 
 
 def test_round_trip_keeps_values_roles_and_report(tmp_store, bundled):
@@ -74,6 +74,17 @@ def test_loaded_categories_are_unordered_like_the_saved_ones(tmp_store):
         assert back.frame[column].cat.categories.tolist() == dataset.frame[column].cat.categories.tolist()
 
 
+def test_an_older_version_is_activated_and_listed_with_its_target(tmp_store):
+    tmp_store.save_dataset(small_dataset("january", seed=1))
+    frame = small_dataset("february", seed=2).frame.rename(columns={"churn": "left"})
+    tmp_store.save_dataset(cc.load_dataset(frame.to_csv(index=False).encode(), filename="february.csv"))
+    back = tmp_store.activate(1)
+    assert (back.version, back.active, back.name, back.target) == (1, True, "january", "churn")
+    assert [(v.version, v.active, v.target) for v in tmp_store.list_datasets().versions] == [
+        (1, True, "churn"), (2, False, "left")]
+    assert tmp_store.load_dataset().name == "january"
+
+
 def test_same_content_is_reused(tmp_store):
     first = tmp_store.save_dataset(small_dataset())
     again = tmp_store.save_dataset(small_dataset())
@@ -89,6 +100,7 @@ def test_second_dataset_becomes_version_2_and_active(tmp_store):
     assert (saved.version, saved.active) == (2, True)
     assert [(v.version, v.active) for v in tmp_store.list_datasets().versions] == [(1, False), (2, True)]
     assert tmp_store.load_dataset().name == "february"
+    assert [v.target for v in tmp_store.list_datasets().versions] == ["churn", "churn"]
     old = tmp_store.load_dataset(1)
     assert (old.name, old.version) == ("january", 1)
     pd.testing.assert_frame_equal(old.frame, first.frame, check_dtype=False)

@@ -14,29 +14,47 @@ from .widgets import guard, kpi_row, takeaway
 NONE = "—"
 
 
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _sheets(file_id: str, name: str, _data: bytes) -> tuple[str, ...]:
+    return cc.sheet_names(_data, filename=name)
+
+
+def pick_sheet(upload) -> str | None:
+    """For a workbook with several sheets, a visible choice of its sheet names before anything is read (the
+    page stops until one is chosen); None for a CSV or a one-sheet workbook."""
+    try:
+        sheets = _sheets(upload.file_id, upload.name, upload.getvalue())
+    except cc.DataFormatError:
+        return None  # reading the file says what is wrong with it
+    if len(sheets) < 2:
+        return None
+    st.info(t("data.sheet_prompt", count=len(sheets)))
+    sheet = st.selectbox(t("data.sheet"), sheets, index=None, placeholder=t("data.sheet_choose"),
+                         key=f"sheet_{upload.file_id}")
+    if sheet is None:
+        st.stop()
+    return sheet
+
+
 @st.cache_resource(max_entries=2, show_spinner=False)
 def _read(file_id: str, name: str, sheet: str | None, _data: bytes) -> cc.RawTable:
     return cc.read_table(_data, filename=name, sheet=sheet)
 
 
-def read_upload(upload) -> cc.RawTable:
-    """The uploaded file as a table; an XLSX with several sheets asks which one. Errors stop the page."""
-    sheet = None
-    try:
-        return _read(upload.file_id, upload.name, None, upload.getvalue())
-    except cc.DataFormatError as err:
-        if err.code != "sheet_required":
-            st.error(error_text(err))
-            st.stop()
-        sheets = list(err.params.get("sheets", []))
-        st.info(t("data.sheet_prompt", count=len(sheets)))
-        sheet = st.selectbox(t("data.sheet"), sheets, key=f"sheet_{upload.file_id}")
+def read_upload(upload, *, sheet: str | None = None) -> cc.RawTable:
+    """The uploaded file (the chosen sheet of a workbook) as a table. Errors stop the page."""
     with guard():
         return _read(upload.file_id, upload.name, sheet, upload.getvalue())
 
 
+def table_key(raw: cc.RawTable) -> str:
+    """What identifies an upload as read: its content and, in a workbook, the sheet (two sheets of one file
+    share a sha256, and must not share detected roles, checks or widgets)."""
+    return raw.sha256 if raw.sheet is None else f"{raw.sha256}:{raw.sheet}"
+
+
 @st.cache_resource(max_entries=16, show_spinner=False)
-def _detect(sha256: str, target: str | None, positive: str | None, id_column: str | None,
+def _detect(key: str, target: str | None, positive: str | None, id_column: str | None,
             _frame: pd.DataFrame) -> cc.ColumnRoles:
     return cc.detect_roles(_frame, target=target, positive=positive, id_column=id_column)
 
@@ -44,17 +62,17 @@ def _detect(sha256: str, target: str | None, positive: str | None, id_column: st
 def detect(raw: cc.RawTable, *, target: str | None = None, positive: str | None = None,
            id_column: str | None = None) -> cc.ColumnRoles:
     """Detected roles of the upload, computed once per file and choice (not on every widget change)."""
-    return _detect(raw.sha256, target, positive, id_column, raw.frame)
+    return _detect(table_key(raw), target, positive, id_column, raw.frame)
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
-def _inspect(sha256: str, roles_json: str, _raw: cc.RawTable, _roles: cc.ColumnRoles):
+def _inspect(key: str, roles_json: str, _raw: cc.RawTable, _roles: cc.ColumnRoles):
     return cc.inspect_table(_raw, roles=_roles)
 
 
 def inspect(raw: cc.RawTable, roles: cc.ColumnRoles) -> tuple[cc.ColumnRoles, cc.ValidationReport]:
     """The checks of the upload under this role mapping, computed once per file and mapping."""
-    return _inspect(raw.sha256, roles.to_json(), raw, roles)
+    return _inspect(table_key(raw), roles.to_json(), raw, roles)
 
 
 def _pick(label: str, options: list, default, *, key: str, help_text: str | None = None):
@@ -66,7 +84,7 @@ def _pick(label: str, options: list, default, *, key: str, help_text: str | None
 
 def role_mapping(raw: cc.RawTable) -> cc.ColumnRoles:
     """Auto-detected roles, every one editable; returns the mapping as the analyst left it."""
-    frame, key = raw.frame, f"map_{raw.sha256[:10]}"
+    frame, key = raw.frame, f"map_{raw.sha256[:10]}_{raw.sheet or ''}"
     columns = list(frame.columns)
     with guard():
         detected = detect(raw)
@@ -116,8 +134,8 @@ def report_view(raw: cc.RawTable, report: cc.ValidationReport) -> None:
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
-def _drift(path: str, version: int, sha256: str, roles_json: str, _frame: pd.DataFrame,
-           _roles: cc.ColumnRoles):  # path, version, sha256 and roles_json: the cache key
+def _drift(path: str, version: int, key: str, roles_json: str, _frame: pd.DataFrame,
+           _roles: cc.ColumnRoles):  # path, version, key and roles_json: the cache key
     from churn_core.drift import drift_report
 
     reference = state.dataset(version)
@@ -137,7 +155,7 @@ def drift_view(raw: cc.RawTable, roles: cc.ColumnRoles) -> None:
         return
     version = state.store().get_run(champion.run_id).dataset_version
     try:
-        report = _drift(str(state.store().path), version, raw.sha256, roles.to_json(), raw.frame, roles)
+        report = _drift(str(state.store().path), version, table_key(raw), roles.to_json(), raw.frame, roles)
     except cc.ChurnCoreError as err:
         st.warning(error_text(err))
         return
@@ -164,19 +182,60 @@ def drift_view(raw: cc.RawTable, roles: cc.ColumnRoles) -> None:
     st.caption(t("data.drift_caption", p_threshold=f"{report.p_threshold:.2g}", count=len(table)))
 
 
-def versions_table() -> None:
+def versions_table() -> int | None:
+    """The stored versions: name, file, rows, date and target. An analyst picks one to make active or to train
+    again on; returns the version to train again on, or None."""
     with guard():
         versions = state.datasets().to_frame()
     if versions.empty:
-        return
+        return None
     st.subheader(t("data.versions"))
     view = pd.DataFrame({t("col.version"): versions["version"], t("col.name"): versions["name"],
                          t("col.file"): versions["source_file"], t("col.rows"): versions["rows"],
                          t("col.created"): versions["created_at"].dt.strftime("%Y-%m-%d %H:%M"),
+                         t("col.target"): versions["target"].fillna("–"),
                          t("col.active"): versions["active"].map({True: "✓", False: ""})})
     st.dataframe(view.iloc[::-1], hide_index=True, width="stretch")
-    if auth.is_analyst():
-        delete_version(versions)
+    if not auth.is_analyst():
+        return None
+    retrain = version_picker(versions)
+    delete_version(versions)
+    return retrain
+
+
+def version_picker(versions: pd.DataFrame) -> int | None:
+    """An analyst makes any stored version active, or trains on it again. Returns the version to train again
+    on while it stays picked, else None."""
+    rows = versions.set_index("version")
+    options = [int(v) for v in rows.index[::-1]]
+    active = next((int(v) for v in rows.index[rows["active"]]), options[0])
+
+    # Worded now, in the page's language (a format function may be called outside the script run).
+    labels = {v: t("data.version_option", version=v, name=rows.loc[v, "name"], file=rows.loc[v, "source_file"] or "–",
+                   rows=fmt.count(rows.loc[v, "rows"]), created=rows.loc[v, "created_at"].strftime("%Y-%m-%d %H:%M"),
+                   target=rows.loc[v, "target"] or "–") for v in options}
+    version = st.selectbox(t("data.pick_version"), options, index=options.index(active), format_func=labels.get,
+                           key="version_pick")
+    name = rows.loc[version, "name"]
+    left, right = st.columns(2)
+    if rows.loc[version, "active"]:
+        st.caption(t("data.is_active", name=name, version=version))
+    else:
+        with guard():
+            fit = state.champion_fit(state.dataset(version).frame.columns)
+        if not fit.can_score:
+            st.warning(t("data.version_cannot_score", columns=", ".join(fit.missing)))
+        if left.button(t("data.activate_version"), key="activate_version", icon=":material/check_circle:"):
+            with guard():
+                state.store().activate(version)
+            state.refresh()
+            if fit.can_score:
+                state.prepare_scores()  # the Risk page then reads stored scores
+            st.toast(t("data.activated", name=name, version=version))
+            st.rerun()  # the sidebar, drawn before this page, shows the new active dataset
+    if right.button(t("data.retrain_version"), key="retrain_version", icon=":material/model_training:"):
+        st.session_state["retrain_pick"] = version
+    return version if st.session_state.get("retrain_pick") == version else None
 
 
 def delete_version(versions: pd.DataFrame) -> None:

@@ -22,8 +22,15 @@ def model_name(name: str) -> str:
 
 
 def run_label(run) -> str:
+    """"Run 6 · bank v3 · 2026-11-27 17:03": the run, the name and version of its dataset, and when."""
     when = run.created_at.strftime("%Y-%m-%d %H:%M")
-    return t("models.run_label", run=run.id, version=run.dataset_version, when=when)
+    return t("models.run_label", run=run.id, name=dataset_name(run.dataset_version), version=run.dataset_version,
+             when=when)
+
+
+def dataset_name(version: int) -> str:
+    """The stored name of a dataset version ("–" if it is gone)."""
+    return next((v.name for v in state.datasets().versions if v.version == version), "–")
 
 
 def chart_labels(title: str, *, x: str = "", y: str = "") -> Labels:
@@ -90,7 +97,9 @@ def history_table(runs, champion) -> None:
             if run.models else None  # the run's recommendation: the best cross-validated mean
         is_champion = champion is not None and champion.run_id == run.id
         rows.append({
-            t("col.run"): run.id, t("col.dataset_version"): run.dataset_version,
+            t("col.run"): run.id,
+            t("col.dataset_version"): t("data.dataset_line", name=dataset_name(run.dataset_version),
+                                        version=run.dataset_version),
             t("col.status"): t(f"status.{run.status}"), t("col.created"): run.created_at.strftime("%Y-%m-%d %H:%M"),
             t("col.duration"): fmt.number(run.duration_s, digits=1) if run.duration_s is not None else "–",
             t("col.recommended"): model_name(best["name"]) if best else "–",

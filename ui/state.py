@@ -226,6 +226,11 @@ def champion_model():
     return None if champ is None else _model(str(store().path), champ.run_id, champ.model)
 
 
+def champion_fit(columns) -> cc.ColumnFit:
+    """Whether the champion can score a table with these columns (what it lacks); no champion lacks nothing."""
+    return cc.column_fit(champion_model(), columns)
+
+
 @st.cache_resource(max_entries=4, show_spinner=False)
 def _scored(path: str, version: int, run_id: int, name: str) -> cc.ScoredCustomers:
     return cc.score_dataset(_dataset(path, version), store=_store(path), champion=_pinned(path, run_id, name),

@@ -10,6 +10,7 @@ import pytest
 
 import churn_core as cc
 from tests.app.conftest import texts
+from tests.test_store import small_dataset
 
 
 def telco(n: int = 600, seed: int = 0) -> pd.DataFrame:
@@ -106,18 +107,129 @@ def test_gbk_upload_in_chinese(app):
     assert list(at.dataframe[0].value.columns)[:2] == ["客户编号", "gender"]
 
 
-def test_xlsx_with_two_sheets_asks_which(app):
+def bank(n: int = 150, seed: int = 1) -> pd.DataFrame:
+    """A bank-like export: another schema again, an Exited 1/0 target."""
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({"CustomerId": np.arange(15_600_000, 15_600_000 + n), "Age": rng.integers(18, 90, n),
+                         "Balance": rng.uniform(0, 200_000, n).round(2), "Geography": rng.choice(["FR", "DE"], n),
+                         "Exited": rng.choice([0, 1], n, p=[0.8, 0.2])})
+
+
+def workbook(sheets: dict[str, pd.DataFrame]) -> bytes:
     buffer = io.BytesIO()
     with pd.ExcelWriter(buffer, engine="openpyxl") as book:
-        pd.DataFrame({"note": ["read me"]}).to_excel(book, sheet_name="About", index=False)
-        telco(200).to_excel(book, sheet_name="Customers", index=False)
-    at = upload(open_data(app), "book.xlsx", buffer.getvalue(),
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        for name, frame in sheets.items():
+            frame.to_excel(book, sheet_name=name, index=False)
+    return buffer.getvalue()
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def metric(at, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def test_xlsx_with_two_sheets_asks_which_before_reading_anything(app):
+    data = workbook({"About": pd.DataFrame({"note": ["read me"]}), "Customers": telco(200)})
+    at = upload(open_data(app), "book.xlsx", data, XLSX)
+    assert not at.exception
     assert "This workbook has 2 sheets" in texts(at)
     sheet = next(s for s in at.selectbox if str(s.key).startswith("sheet_"))
+    assert (sheet.options, sheet.value) == (["About", "Customers"], None)  # nothing chosen, nothing read
+    assert not at.dataframe and not at.metric and not at.get("status")
     at = sheet.select("Customers").run()
     assert not at.exception
     assert at.dataframe[0].value.shape == (20, 8)
+    assert next(s for s in at.selectbox if str(s.key).endswith("_target")).value == "Churn"
+
+
+def test_preview_roles_and_checks_follow_the_chosen_sheet_at_once(app):
+    data = workbook({"Bank": bank(150), "Telco": telco(200)})
+    at = upload(open_data(app), "two.xlsx", data, XLSX)
+    at = next(s for s in at.selectbox if str(s.key).startswith("sheet_")).select("Bank").run()
+    assert next(s for s in at.selectbox if str(s.key).endswith("_target")).value == "Exited"
+    assert metric(at, "Rows") == "150"
+    at = next(s for s in at.selectbox if str(s.key).startswith("sheet_")).select("Telco").run()
+    assert not at.exception
+    assert list(at.dataframe[0].value.columns) == list(telco(5).columns)
+    assert next(s for s in at.selectbox if str(s.key).endswith("_target")).value == "Churn"  # not picked by hand
+    assert metric(at, "Rows") == "200" and metric(at, "Columns") == "8"
+
+
+def test_an_analyst_activates_an_older_version_and_the_sidebar_shows_it(app, app_db):
+    at = open_data(app)  # the app seeds version 1, the bundled data
+    store = cc.Store(app_db)
+    store.save_dataset(small_dataset("february"))  # version 2, active
+    at = at.run()
+    assert "**february** · v2" in " ".join(m.value for m in at.sidebar.markdown)
+    table = at.dataframe[0].value
+    assert list(table["Target"]) == ["churn", "churn"] and list(table["Name"]) == ["february", "telecom_churn"]
+    picker = at.selectbox(key="version_pick")
+    assert picker.options[1].startswith("v1 · telecom_churn (telecom_churn.csv) · 5,000 rows")
+    at = picker.select(2).run()
+    assert not [b for b in at.button if b.key == "activate_version"]  # the active one needs no activation
+    assert "february v2 is the active dataset." in texts(at)
+    at = at.selectbox(key="version_pick").select(1).run()
+    at = at.button(key="activate_version").click().run()
+    assert not at.exception
+    assert store.active_version().version == 1
+    assert "**telecom_churn** · v1" in " ".join(m.value for m in at.sidebar.markdown)
+    assert "telecom_churn v1 is the active dataset." in texts(at)
+
+
+def test_an_analyst_trains_a_chosen_version_again(app, app_db):
+    at = open_data(app)
+    store = cc.Store(app_db)
+    store.save_dataset(small_dataset("february", n=300), activate=False)  # version 2, not active
+    at = at.run().selectbox(key="version_pick").select(2).run()
+    assert not [b for b in at.button if b.key == "train"]  # nothing to train before asking
+    at = at.button(key="retrain_version").click().run()
+    assert "Training again on february v2." in texts(at)
+    at.multiselect(key="train_models").set_value(["logistic_regression"])
+    at = at.button(key="train").click().run()
+    assert not at.exception, at.exception
+    run = store.list_runs()[-1]
+    assert (run.status, run.dataset_version) == ("complete", 2)
+    assert store.active_version().version == 1  # training on a version does not activate it
+    assert "There is no champion yet" in texts(at)
+    assert at.checkbox(key="promote_activate_2").value is True  # the champion scores the active dataset
+    at = at.button(key="data_promote_button").click().run()
+    assert not at.exception, at.exception
+    assert (store.champion().run_id, store.active_version().version) == (run.id, 2)
+    assert "**february** · v2" in " ".join(m.value for m in at.sidebar.markdown)
+
+
+def test_a_file_the_champion_cannot_score_is_not_activated_by_default(trained_app, trained_app_db):
+    at = upload(open_data(trained_app), "telco.csv", telco().to_csv(index=False).encode())
+    assert not at.exception
+    warning = next(w.value for w in at.warning if w.value.startswith("The champion cannot score this file"))
+    assert "number_customer_service_calls" in warning and "total_day_minutes" in warning
+    assert warning.endswith("the pages would show it without risk scores until a model trained on it is promoted.")
+    activate = next(c for c in at.checkbox if str(c.key).startswith("activate_"))
+    assert activate.value is False
+    at = at.button(key="save").click().run()
+    store = cc.Store(trained_app_db)
+    assert [v.version for v in store.list_datasets().versions] == [1, 2]
+    assert store.active_version().version == 1  # the Risk page keeps data the champion can score
+
+
+def test_picking_a_version_the_champion_cannot_score_says_so_before_activating(trained_app, trained_app_db):
+    store = cc.Store(trained_app_db)
+    frame = telco(300)
+    store.save_dataset(cc.load_dataset(frame.to_csv(index=False).encode(), filename="telco.csv"), activate=False)
+    at = open_data(trained_app).selectbox(key="version_pick").select(2).run()
+    warning = next(w.value for w in at.warning if w.value.startswith("The champion cannot score this version"))
+    assert "number_customer_service_calls" in warning
+    at = at.selectbox(key="version_pick").select(1).run()  # the champion's own data: nothing to warn about
+    assert not [w for w in at.warning if w.value.startswith("The champion cannot score")]
+
+
+def test_a_file_the_champion_can_score_is_activated_by_default(trained_app):
+    sample = pd.read_csv(cc.BUNDLED_CSV).sample(200, random_state=0)
+    at = upload(open_data(trained_app), "sample.csv", sample.to_csv(index=False).encode())
+    assert next(c for c in at.checkbox if str(c.key).startswith("activate_")).value is True
+    assert not [w for w in at.warning if w.value.startswith("The champion cannot score")]
 
 
 @pytest.mark.parametrize(("lang", "shifted", "churn"), [

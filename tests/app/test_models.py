@@ -40,9 +40,20 @@ def test_leaderboard_and_charts_show_the_champion_run(trained_app, trained_app_d
             in texts(at).replace("**", ""))
     history = at.dataframe[1].value
     assert history.loc[0, "Recommended (best CV)"] == "XGBoost" and history.loc[0, "Champion"] == "XGBoost"
+    assert history.loc[0, "Dataset version"] == "telecom_churn v1"
     # ROC, PR, gains, calibration, confusion, two importance charts, CV spread
     assert len(at.get("plotly_chart")) == 8
     assert "Calling the riskiest 20% by XGBoost reaches" in texts(at)
+
+
+@pytest.mark.parametrize(("lang", "label"), [("en", "Run 1 · telecom_churn v1 · "),
+                                              ("zh", "第 1 次训练 · telecom_churn v1 · ")])
+def test_a_run_is_labelled_with_its_dataset_name_and_version(trained_app, trained_app_db, lang, label):
+    at = open_models(trained_app, lang=lang)
+    assert not at.exception
+    run = cc.Store(trained_app_db).get_run(1)
+    picker = at.selectbox(key="models_run")
+    assert picker.options == [label + run.created_at.strftime("%Y-%m-%d %H:%M")]
 
 
 def test_threshold_slider_moves_the_confusion_counts(trained_app, trained_app_db):

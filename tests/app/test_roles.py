@@ -134,7 +134,9 @@ def test_an_analyst_deletes_a_version_after_confirming_and_a_viewer_cannot(app, 
     assert extra.version not in [v.version for v in store.list_datasets().versions]
     store.save_dataset(small_dataset("kept"), activate=False)
     viewer = open_page(with_password(AppTest.from_file(app._script_path, default_timeout=60)), "pages/data.py")
-    assert not [b for b in viewer.button if b.key == "delete_button"]
+    assert not [b for b in viewer.button if b.key in ("delete_button", "activate_version", "retrain_version")]
+    assert not [s for s in viewer.selectbox if s.key == "version_pick"]
+    assert "kept" in list(viewer.dataframe[0].value["Name"])  # the versions are still listed
     assert len(store.list_datasets().versions) == 2
 
 

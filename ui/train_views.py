@@ -1,0 +1,86 @@
+"""The Data page's last steps on one stored dataset version: train, compare with the champion, promote.
+
+Drawn after saving an upload, and for a stored version the analyst picked to train again on.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+import churn_core as cc
+
+from . import fmt, state
+from .i18n import t
+from .model_views import dataset_name, model_name, train_with_progress
+from .widgets import guard, takeaway
+
+
+def train_compare_promote(version: int) -> None:
+    """Training options and the button for ``version``; once trained, the champion against the new models on
+    customers neither saw, and promotion. Stops the page until a run exists."""
+    st.subheader(t("data.step.train"))
+    with st.expander(t("train.options")):
+        models = st.multiselect(t("train.models"), list(cc.MODEL_NAMES), default=list(cc.MODEL_NAMES),
+                                format_func=model_name, key="train_models", placeholder=t("common.choose"))
+        rule = st.radio(t("train.threshold_rule"), ["f1", "0.5", "recall"],
+                        format_func=lambda r: t(f"train.rule.{r}"), horizontal=True, key="train_rule")
+        calibration = st.radio(t("train.calibration"), ["beta", "sigmoid", "isotonic", "none"],
+                               format_func=lambda c: t(f"train.calibration.{c}"), horizontal=True, key="train_cal")
+        weights = st.checkbox(t("train.class_weight"), key="train_weights")
+    run_key = f"run_for_{version}"
+    if st.button(t("train.start"), type="primary", key="train", disabled=not models):
+        with guard():
+            dataset = state.dataset(version)
+        trained = train_with_progress(dataset, options=dict(
+            models=tuple(models), threshold_rule=rule, calibration=None if calibration == "none" else calibration,
+            class_weight=weights))
+        if trained is not None:
+            st.session_state[run_key] = trained[0]
+    run_id = st.session_state.get(run_key)
+    if run_id is None:
+        st.stop()
+    _promote(version, run_id, _compare(version, run_id))
+
+
+def _compare(version: int, run_id: int) -> list[str]:
+    """The comparison table; returns the new run's models (the challengers)."""
+    st.subheader(t("data.step.compare"))
+    with guard():
+        comparison = state.comparison(version, run_id)
+    if comparison.reason is not None:
+        st.info(t(f"compare.{comparison.reason}", columns=", ".join(comparison.missing_columns)))
+    else:
+        role, winner = comparison.winner.split(":")
+        takeaway(t(f"compare.winner_{role}", model=model_name(winner)))
+        st.caption(t("models.compared_on", n=fmt.count(comparison.customers), left=fmt.count(comparison.left_out)))
+    table = comparison.table
+    metrics = ("roc_auc", "pr_auc", "f1", "brier", "threshold")
+    st.dataframe(table.assign(model=[model_name(m) for m in table["model"]],
+                              role=[t(f"compare.role.{r}") for r in table["role"]])
+                 [["model", "role", "run_id", *metrics]]
+                 .rename(columns={"model": t("col.model"), "role": t("compare.role"), "run_id": t("col.run"),
+                                  **{m: t(f"metric.{m}") for m in metrics}}),
+                 hide_index=True, width="stretch")
+    return list(table.loc[table["role"] == "challenger", "model"])
+
+
+def _promote(version: int, run_id: int, challengers: list[str]) -> None:
+    """Promote one of the new models; when its version is not the active dataset, make it active too (by
+    default): a champion scores the active dataset, and may lack the old version's columns."""
+    st.subheader(t("data.step.promote"))
+    pick = st.selectbox(t("models.promote_pick", run=run_id), challengers, format_func=model_name,
+                        key="data_promote")
+    activate = version != state.active_version().version and st.checkbox(
+        t("data.promote_activate", name=dataset_name(version), version=version), value=True,
+        key=f"promote_activate_{version}")
+    if st.button(t("models.promote"), key="data_promote_button"):
+        with guard():
+            state.store().promote(run_id, pick)
+            if activate:
+                state.store().activate(version)
+                state.refresh()
+            state.prepare_scores(run_id=run_id, model=pick)  # the Risk page then reads stored scores
+        if activate:
+            st.toast(t("models.promoted", model=model_name(pick), run=run_id))
+            st.rerun()  # the sidebar, drawn before this page, shows the new active dataset
+        st.success(t("models.promoted", model=model_name(pick), run=run_id))
