@@ -84,6 +84,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "takeaway.contrast_noratio": "{column} = {high} churns at {high_rate} (n={n}); {low} at {low_rate}.",
         "takeaway.threshold": "Customers with {threshold} or more {column} churn at {above}, {ratio}× the rest "
                               "({below}; n={n}).",
+        "takeaway.threshold_count": "Customers with {threshold} or more {column} churn at {above}, {ratio}× the rest "
+                                    "({below}; n={n}).",
         "takeaway.no_threshold": "No clear jump in churn along {column}: no split is backed by enough customers.",
         "takeaway.band": "Churn is highest in the {high} band ({high_rate}, n={n}) and lowest in {low} ({low_rate}).",
         "takeaway.state": "{high} has the highest churn ({high_rate}, n={n}); {low} the lowest ({low_rate}).",
@@ -412,8 +414,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "overview.value_tiers": "价值分层",
         "takeaway.contrast": "{column} 为 {high} 的客户流失率 {high_rate}，是 {low}（{low_rate}）的 {ratio} 倍（n={n}）。",
         "takeaway.contrast_noratio": "{column} 为 {high} 的客户流失率 {high_rate}（n={n}）；{low} 为 {low_rate}。",
-        "takeaway.threshold": "{column} 达到 {threshold} 次及以上的客户流失率 {above}，是其余客户（{below}）的 "
+        "takeaway.threshold": "{column} 达到 {threshold} 及以上的客户流失率 {above}，是其余客户（{below}）的 "
                               "{ratio} 倍（n={n}）。",
+        "takeaway.threshold_count": "{column} 达到 {threshold} 次及以上的客户流失率 {above}，是其余客户（{below}）的 "
+                                    "{ratio} 倍（n={n}）。",
         "takeaway.no_threshold": "{column} 上没有明显的流失跃升点：没有客户数足够支撑的切分。",
         "takeaway.band": "{high} 区间流失率最高（{high_rate}，n={n}），{low} 区间最低（{low_rate}）。",
         "takeaway.state": "{high} 州流失率最高（{high_rate}，n={n}）；{low} 州最低（{low_rate}）。",

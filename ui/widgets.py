@@ -121,9 +121,12 @@ def contrast_text(column: str, c: cc.Contrast | None, *, key: str = "takeaway.co
 
 
 def threshold_text(result: cc.ThresholdResult) -> str:
+    """The threshold takeaway; a count (the service-call column) is worded as "N times or more"."""
     if result.threshold is None:
         return t("takeaway.no_threshold", column=result.column)
-    return t("takeaway.threshold", threshold=f"{result.threshold:g}", column=result.column,
+    counts = result.column == state.active_dataset().roles.service_calls
+    return t("takeaway.threshold_count" if counts else "takeaway.threshold", threshold=f"{result.threshold:g}",
+             column=result.column,
              above=fmt.pct(result.rate_at_or_above), below=fmt.pct(result.rate_below),
              ratio=fmt.ratio(result.lift), n=fmt.count(result.customers_at_or_above))
 

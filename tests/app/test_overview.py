@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -126,6 +128,10 @@ def test_overview_tenure_bands_in_years_on_bank_data(app, app_db):
     assert not [key for key in INTERNAL_KEYS if key in page]
     figures = "".join(chart.proto.spec for chart in at.get("plotly_chart"))
     assert "Tenure (years)" in figures and "10+" in figures and "6–11" not in figures
+    at.sidebar.radio(key="lang_choice").set_value("zh").run()
+    page = texts(at)
+    # an age is no count: "达到 61 及以上", never "61 次" (times), which only service calls say
+    assert re.search(r"Age 达到 \d+ 及以上的客户流失率", page) and " 次及以上" not in page
 
 
 @pytest.mark.parametrize(("lang", "caption", "first"), [
