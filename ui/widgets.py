@@ -186,17 +186,14 @@ def driver_table(drivers: cc.DriverRanking, *, token: tuple) -> None:
     view = memo(token, _driver_view, drivers)
     config = {t(f"col.{c}"): st.column_config.NumberColumn(format="%.3f")
               for c in ("correlation", "auc", "effect_size")}
-    # means span columns of any size (a share, a bank balance): rounded to three significant digits, grouped
-    config.update({t(f"col.{c}"): st.column_config.NumberColumn(format="localized")
-                   for c in ("mean_churned", "mean_retained")})
     st.dataframe(view, hide_index=True, width="stretch", height=35 * (view.num_rows + 1) + 3, column_config=config)
 
 
 def _driver_view(drivers: cc.DriverRanking) -> pa.Table:
     shown = ("column", "kind", "correlation", "auc", "mean_churned", "mean_retained", "effect_size")
     table = drivers.table[list(shown)].copy()
-    for c in ("mean_churned", "mean_retained"):
-        table[c] = [v if pd.isna(v) else round(float(v), fmt.mean_digits(float(v))) for v in table[c]]
+    for c in ("mean_churned", "mean_retained"):  # any size (a share, a balance), and none for a category: text
+        table[c] = [fmt.mean(None if pd.isna(v) else float(v)) for v in table[c]]
     view = table.rename(columns={c: t(f"col.{c}") for c in shown})
     kinds = {k: t(f"drivers.kind.{k}") for k in ("numeric", "flag", "categorical")}
     view[t("col.kind")] = view[t("col.kind")].map(kinds).fillna(view[t("col.kind")])

@@ -53,9 +53,12 @@ def test_drivers_ranking_top_row(app):
     # means have three significant digits, whatever the column's size
     calls = ranking.set_index("Column").loc["number_customer_service_calls"]
     shown = expected.set_index("column").loc["number_customer_service_calls"]
-    assert calls["Mean (churned)"] == round(shown["mean_churned"], 2) != shown["mean_churned"]
+    assert calls["Mean (churned)"] == f"{shown['mean_churned']:.2f}" != str(shown["mean_churned"])
     minutes = ranking.set_index("Column").loc["total_day_minutes"]
-    assert minutes["Mean (retained)"] == round(expected.set_index("column").at["total_day_minutes", "mean_retained"])
+    assert minutes["Mean (retained)"] == f"{expected.set_index('column').at['total_day_minutes', 'mean_retained']:,.0f}"
+    # a category has no mean: a dash, not "None"
+    assert not ranking[["Mean (churned)", "Mean (retained)"]].isin(["None", "nan"]).any().any()
+    assert (ranking.set_index("Column").loc["state", ["Mean (churned)", "Mean (retained)"]] == "–").all()
     assert "The strongest linear driver is international_plan" in texts(at)
 
 
