@@ -8,7 +8,7 @@ import streamlit as st
 
 import churn_core as cc
 from ui import auth, data_views, fmt, state
-from ui.i18n import t
+from ui.i18n import t, worded, wording
 from ui.model_views import model_name, train_with_progress
 from ui.widgets import guard, page_header, takeaway
 
@@ -68,12 +68,12 @@ takeaway(t("data.saved_line", version=version))
 st.subheader(t("data.step.train"))
 with st.expander(t("train.options")):
     models = st.multiselect(t("train.models"), list(cc.MODEL_NAMES), default=list(cc.MODEL_NAMES),
-                            format_func=model_name, key="train_models",
+                            format_func=wording(cc.MODEL_NAMES, model_name), key="train_models",
                             placeholder=t("common.choose"))
-    rule = st.radio(t("train.threshold_rule"), ["f1", "0.5", "recall"], format_func=lambda r: t(f"train.rule.{r}"),
+    rule = st.radio(t("train.threshold_rule"), ["f1", "0.5", "recall"], format_func=worded("train.rule."),
                     horizontal=True, key="train_rule")
     calibration = st.radio(t("train.calibration"), ["beta", "sigmoid", "isotonic", "none"],
-                           format_func=lambda c: t(f"train.calibration.{c}"), horizontal=True, key="train_cal")
+                           format_func=worded("train.calibration."), horizontal=True, key="train_cal")
     weights = st.checkbox(t("train.class_weight"), key="train_weights")
 run_key = f"run_for_{version}"
 if st.button(t("train.start"), type="primary", key="train", disabled=not models):
@@ -107,7 +107,8 @@ st.dataframe(table.assign(model=[model_name(m) for m in table["model"]],
 
 st.subheader(t("data.step.promote"))
 challengers = list(table.loc[table["role"] == "challenger", "model"])
-pick = st.selectbox(t("models.promote_pick", run=run_id), challengers, format_func=model_name, key="data_promote")
+pick = st.selectbox(t("models.promote_pick", run=run_id), challengers,
+                    format_func=wording(challengers, model_name), key="data_promote")
 if st.button(t("models.promote"), key="data_promote_button"):
     with guard():
         state.store().promote(run_id, pick)

@@ -17,7 +17,7 @@ import churn_core as cc
 from churn_core.plots import payback_chart, profit_chart, strategy_bars, tornado_chart
 
 from . import auth, fmt, state
-from .i18n import current_language, error_text, t
+from .i18n import current_language, error_text, t, worded, wording
 from .state import memo
 from .widgets import figure, labels
 
@@ -120,14 +120,14 @@ def toolbar() -> str:
     default = st.query_params.get("mode", "presentation")
     mode = mode_col.segmented_control(t("roi.mode"), ["presentation", "analyst"], key="roi_mode",
                                       default=default if default in ("presentation", "analyst") else "presentation",
-                                      format_func=lambda m: t(f"roi.mode.{m}")) or "presentation"
+                                      format_func=worded("roi.mode.")) or "presentation"
     version = state.active_version().version
     st.session_state.setdefault("roi_w_start", stored("start"))
     start_col.selectbox(t("roi.start"), STARTS, key="roi_w_start", on_change=_on_start,
-                        format_func=lambda s: t(f"roi.start.{s}", version=version))
+                        format_func=wording(STARTS, lambda s: t(f"roi.start.{s}", version=version)))
     st.session_state["roi_w_currency"] = stored("currency")
     currency_col.selectbox(t("roi.currency"), CURRENCIES, key="roi_w_currency", on_change=_on_currency,
-                           format_func=lambda c: c or t("roi.currency.none"))
+                           format_func=wording(CURRENCIES, lambda c: c or t("roi.currency.none")))
     return mode
 
 
@@ -140,7 +140,7 @@ def analyst_inputs(*, has_model: bool) -> None:
         _widget(st.number_input, "baseline_pct", t("roi.baseline_churn"), min_value=0.0, max_value=100.0, step=0.1)
         _widget(st.number_input, "horizon", t("roi.horizon"), min_value=1, max_value=10, step=1)
         how = _widget(st.radio, "ltv_how", t("roi.ltv_how"), options=["given", "annual"], horizontal=True,
-                      format_func=lambda k: t(f"roi.ltv_how.{k}"))
+                      format_func=worded("roi.ltv_how."))
         if how == "given":
             d = state.roi_defaults()
             helptext = t("roi.ltv_help", column=d["value_column"] or "–",
@@ -158,7 +158,7 @@ def analyst_inputs(*, has_model: bool) -> None:
         if stored("source") not in options:
             _apply({"source": "manual"})
         source = _widget(st.radio, "source", t("roi.source"), options=list(options),
-                         format_func=lambda k: t(f"roi.source.{k}"))
+                         format_func=worded("roi.source."))
         if source == "manual":
             _widget(st.number_input, "target_pct", t("roi.target_churn"), min_value=0.0, max_value=100.0, step=0.1)
         elif source == "reach":
@@ -448,8 +448,8 @@ def scenarios(result: RoiResult) -> None:
     options = [(s.name, s.version) for s in saved_list]
     when = {(s.name, s.version): s.created_at for s in saved_list}
     load_col.selectbox(t("roi.scenario_pick"), options, key="roi_scenario_choice",
-                       format_func=lambda o: t("roi.scenario_line", name=o[0], version=o[1],
-                                               when=f"{when[o]:%Y-%m-%d %H:%M}"))
+                       format_func=wording(options, lambda o: t("roi.scenario_line", name=o[0], version=o[1],
+                                                                when=f"{when[o]:%Y-%m-%d %H:%M}")))
     load_col.button(t("roi.scenario_load"), key="roi_scenario_load", on_click=_on_load)
 
 
