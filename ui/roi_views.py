@@ -19,7 +19,7 @@ from churn_core.plots import payback_chart, profit_chart, strategy_bars, tornado
 from . import auth, fmt, state
 from .i18n import current_language, error_text, t, worded, wording
 from .state import memo
-from .widgets import figure, labels
+from .widgets import figure, keep_choice, labels
 
 CURRENCIES = ("$", "¥", "€", "£", "")
 STARTS = ("active", *cc.PRESETS)
@@ -97,6 +97,8 @@ def init() -> None:
 
 def _on_start() -> None:
     start = st.session_state["roi_w_start"]
+    if start not in STARTS:  # a label the browser still held from another language: not a choice
+        return
     _apply({**(_active_values() if start == "active" else _preset_values(cc.PRESETS[start])), "start": start})
 
 
@@ -107,7 +109,9 @@ def _on_currency() -> None:
 
 def _widget(kind, name: str, label: str, *, prefix: str = "roi_w_", **options):
     key = f"{prefix}{name}"
-    if key not in st.session_state:
+    if "options" in options:  # a worded choice: its state is one of the options, sent again in this language
+        keep_choice(key, options["options"], stored(name))
+    elif key not in st.session_state:
         st.session_state[key] = stored(name)
     value = kind(label, key=key, **options)
     st.session_state[f"roi_{name}"] = value
@@ -117,12 +121,13 @@ def _widget(kind, name: str, label: str, *, prefix: str = "roi_w_", **options):
 def toolbar() -> str:
     """Mode, starting point and currency; returns the mode."""
     mode_col, start_col, currency_col = st.columns([2, 4, 1])
-    default = st.query_params.get("mode", "presentation")
-    mode = mode_col.segmented_control(t("roi.mode"), ["presentation", "analyst"], key="roi_mode",
-                                      default=default if default in ("presentation", "analyst") else "presentation",
+    modes = ("presentation", "analyst")
+    asked = st.query_params.get("mode", "presentation")
+    keep_choice("roi_mode", modes, asked if asked in modes else "presentation")
+    mode = mode_col.segmented_control(t("roi.mode"), modes, key="roi_mode",
                                       format_func=worded("roi.mode.")) or "presentation"
     version = state.active_version().version
-    st.session_state.setdefault("roi_w_start", stored("start"))
+    keep_choice("roi_w_start", STARTS, stored("start"))
     start_col.selectbox(t("roi.start"), STARTS, key="roi_w_start", on_change=_on_start,
                         format_func=wording(STARTS, lambda s: t(f"roi.start.{s}", version=version)))
     st.session_state["roi_w_currency"] = stored("currency")
