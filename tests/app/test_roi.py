@@ -273,3 +273,16 @@ def test_a_champion_trained_on_other_data_does_not_drive_the_figures(trained_app
         assert not [c for c in at.get("plotly_chart") if chart_title(c).startswith("Contacting the riskiest")]
         assert at.session_state["roi_customers"] == 3_000 and at.session_state["roi_source"] == "manual"
     assert at.radio(key="roi_w_source").options == ["A target churn rate", "Retention success × customers reached"]
+
+
+def test_a_new_session_starts_from_the_costs_of_the_last_scenario_saved_on_the_data(app, app_db):
+    open_roi(app)  # seeds the database with the bundled data (version 1)
+    inputs = cc.CaseInputs(customers=5_000, baseline_churn=0.14, target_churn=0.11, ltv=2_000, investment=50_000,
+                           annual_cost=12_000).to_dict()
+    store = cc.Store(app_db)
+    store.save_scenario("Other data", inputs={**inputs, "investment": 1.0}, dataset_version=99)
+    store.save_scenario("Board case", inputs=inputs, dataset_version=1)
+    store.save_scenario("Newer, other data", inputs={**inputs, "investment": 2.0}, dataset_version=99)
+    at = open_roi(AppTest.from_file(str(ROOT / "app.py"), default_timeout=60))  # a new session
+    assert not at.exception, at.exception
+    assert (at.session_state["roi_investment"], at.session_state["roi_annual_cost"]) == (50_000, 12_000)
