@@ -10,7 +10,7 @@ import churn_core as cc
 from ui import auth, data_views, fmt, state
 from ui.i18n import t, worded, wording
 from ui.model_views import model_name, train_with_progress
-from ui.widgets import guard, page_header, takeaway
+from ui.widgets import guard, keep_choice, page_header, takeaway
 
 page_header("data.title", "data.caption")
 if not auth.is_analyst():  # viewers see the stored versions; uploading and training are the analyst's
@@ -67,11 +67,14 @@ takeaway(t("data.saved_line", version=version))
 
 st.subheader(t("data.step.train"))
 with st.expander(t("train.options")):
-    models = st.multiselect(t("train.models"), list(cc.MODEL_NAMES), default=list(cc.MODEL_NAMES),
+    keep_choice("train_models", list(cc.MODEL_NAMES), list(cc.MODEL_NAMES))
+    models = st.multiselect(t("train.models"), list(cc.MODEL_NAMES),
                             format_func=wording(cc.MODEL_NAMES, model_name), key="train_models",
                             placeholder=t("common.choose"))
+    keep_choice("train_rule", ["f1", "0.5", "recall"], "f1")
     rule = st.radio(t("train.threshold_rule"), ["f1", "0.5", "recall"], format_func=worded("train.rule."),
                     horizontal=True, key="train_rule")
+    keep_choice("train_cal", ["beta", "sigmoid", "isotonic", "none"], "beta")
     calibration = st.radio(t("train.calibration"), ["beta", "sigmoid", "isotonic", "none"],
                            format_func=worded("train.calibration."), horizontal=True, key="train_cal")
     weights = st.checkbox(t("train.class_weight"), key="train_weights")
@@ -107,6 +110,7 @@ st.dataframe(table.assign(model=[model_name(m) for m in table["model"]],
 
 st.subheader(t("data.step.promote"))
 challengers = list(table.loc[table["role"] == "challenger", "model"])
+keep_choice("data_promote", challengers, challengers[0] if challengers else None)
 pick = st.selectbox(t("models.promote_pick", run=run_id), challengers,
                     format_func=wording(challengers, model_name), key="data_promote")
 if st.button(t("models.promote"), key="data_promote_button"):

@@ -494,6 +494,7 @@ def scenarios(result: RoiResult) -> None:
         return
     options = [(s.name, s.version) for s in saved_list]
     when = {(s.name, s.version): s.created_at for s in saved_list}
+    keep_choice("roi_scenario_choice", options, options[0])
     load_col.selectbox(t("roi.scenario_pick"), options, key="roi_scenario_choice",
                        format_func=wording(options, lambda o: t("roi.scenario_line", name=o[0], version=o[1],
                                                                 when=f"{when[o]:%Y-%m-%d %H:%M}")))
