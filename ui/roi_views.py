@@ -240,7 +240,7 @@ def compute() -> RoiResult:
     champ = state.champion()
     values = {name: stored(name) for name in INPUTS}
     start, fit = stored("start"), state.model_fit()
-    token = (*state.data_token(), None if champ is None else (champ.run_id, champ.model), start, fit.usable,
+    token = (*state.data_token(), None if champ is None else (champ.run_id, champ.model), start, fit,
              tuple(values.values()))
     return memo(token, _compute, values, start=start, fit=fit, token=token)
 
