@@ -61,8 +61,8 @@ def _apply(values: dict) -> None:
 
 
 def _costs(customers: int, ltv: float) -> dict:
-    """Investment and running cost: the last scenario saved on the active data, else the published case's rates
-    per customer times the active data's customers (cc.default_costs), never a free programme."""
+    """Investment and running cost: the last scenario saved on the active data, else the published case's costs
+    as a share of the base's lifetime value (cc.default_costs), never a free programme."""
     version = state.active_version().version
     for scenario in state.scenarios():  # newest first
         if scenario.dataset_version == version and scenario.inputs.get("investment"):
