@@ -1039,6 +1039,11 @@ STRINGS["en"].update({
     "roi.pdf_title": "Retention business case",
     "roi.pdf_subtitle": "Dataset {dataset} · model {model} · {date}",
     "roi.pdf_no_model": "none",
+    "roi.pdf_subtitle_case": "{case} · {date}",
+    "roi.preset_note": "{case}: the case's own figures, not the active data's or a model's.",
+    "roi.model_other_data": "The champion (run {run} · {model}) was trained on dataset v{trained}, not on the "
+                            "active v{active}, so its predictions describe other customers: these figures use "
+                            "the target churn rate instead.",
     "roi.pdf_footer": "Churn Radar · ROI = (value retained − total cost) ÷ total cost · payback = the month the "
                       "cumulative net benefit reaches zero, each saved customer's value spread over the customer "
                       "lifetime · model figures are expected values on holdout customers",
@@ -1183,6 +1188,10 @@ STRINGS["zh"].update({
     "roi.pdf_title": "客户挽留商业论证",
     "roi.pdf_subtitle": "数据集 {dataset} · 模型 {model} · {date}",
     "roi.pdf_no_model": "（无）",
+    "roi.pdf_subtitle_case": "{case} · {date}",
+    "roi.preset_note": "{case}：数字均来自该案例本身，而非当前数据或模型。",
+    "roi.model_other_data": "冠军模型（运行 {run} · {model}）是在数据集 v{trained} 上训练的，而不是当前的 v{active}，"
+                            "其预测描述的是其他客户：以下数字改用目标流失率。",
     "roi.pdf_footer": "Churn Radar · 投资回报率 =（保住的价值 − 总成本）÷ 总成本 · 回收期 = 累计净收益回到零的月份，"
                       "每位挽留客户的价值分摊到客户生命周期内 · 模型数字为留出客户上的期望值",
     "roi.pdf_curve": "按联系客户比例的预期活动利润",

@@ -616,6 +616,62 @@ def summary_text(case: BusinessCase, *, lang: str = "en", currency: str = "") ->
         ("" if lang == "zh" else " ") + roi_note(case, lang=lang)
 
 
+# -- which figures the model may drive ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ModelFit:
+    """Whether the champion's out-of-sample predictions may drive a business case of the active dataset.
+
+    ``reason`` is ``"fits"`` (the champion was trained on the active dataset: same version, or a version
+    with the same file content), ``"no_champion"``, or ``"other_dataset"`` (its holdout customers are not
+    the active data's, so its churner counts and profit curve would describe other customers).
+    """
+
+    usable: bool
+    reason: str
+    dataset_version: int  # the active version
+    run_id: int | None = None
+    model: str | None = None
+    trained_on: int | None = None  # the dataset version the champion run was trained on
+
+
+def model_fit(active, *, store, champion) -> ModelFit:
+    """Whether ``champion`` (a store Champion, or None) may drive the figures of the ``active`` dataset
+    version (a store DatasetVersion): only when its run was trained on that version or on one with the same
+    sha256. Otherwise the case falls back to a target churn rate and the page says why."""
+    if champion is None:
+        return ModelFit(False, "no_champion", active.version)
+    trained_on = store.get_run(champion.run_id).dataset_version
+    same = trained_on == active.version or any(
+        v.version == trained_on and v.sha256 == active.sha256 for v in store.list_datasets().versions)
+    return ModelFit(same, "fits" if same else "other_dataset", active.version, champion.run_id, champion.model,
+                    trained_on)
+
+
+# -- presentable defaults ----------------------------------------------------------------------------------
+
+# A programme's cost per customer, as a share of that customer's lifetime value, from the published
+# 8,000-customer telecom case (PRESETS["telecom_8k"]): 1.5M invested once and 600k a year of running cost for
+# 8,000 customers worth 100,000 each, i.e. 187.5 (0.1875% of the LTV) once and 75 (0.075%) a year per
+# customer. (The 12,000-customer case is close: 0.167% and 0.1%.) Scaled by the LTV as well as the
+# customers, because the cases' LTV is 100,000 and a data's own may be a few thousand: per customer alone,
+# a small-value base would never pay the programme back. The ROI page seeds a new case from these rates, so
+# it never starts from a free programme.
+INVESTMENT_PER_CUSTOMER = 1_500_000 / (8_000 * 100_000)  # of one customer's LTV, once
+ANNUAL_COST_PER_CUSTOMER = 600_000 / (8_000 * 100_000)  # of one customer's LTV, a year
+
+
+def default_costs(customers: int, *, ltv: float) -> dict[str, float]:
+    """The investment and annual running cost of a programme for ``customers`` customers worth ``ltv`` each,
+    at the published case's rates (:data:`INVESTMENT_PER_CUSTOMER`, :data:`ANNUAL_COST_PER_CUSTOMER`, shares
+    of the base's lifetime value), rounded to whole money."""
+    _check(customers, "customers", low=1)
+    _check(ltv, "ltv", low=0)
+    base = customers * ltv
+    return {"investment": float(round(base * INVESTMENT_PER_CUSTOMER)),
+            "annual_cost": float(round(base * ANNUAL_COST_PER_CUSTOMER))}
+
+
 # The published cases the tests reproduce (first-year figures).
 PRESETS: dict[str, CaseInputs] = {
     "telecom_8k": CaseInputs(customers=8_000, baseline_churn=0.145, target_churn=0.098, ltv=100_000,
@@ -628,4 +684,5 @@ PRESETS: dict[str, CaseInputs] = {
 __all__ = ["DEFAULT_LIFETIME_YEARS", "PRESETS", "STRATEGIES", "BusinessCase", "CaseInputs", "Economics",
            "ProfitCurve", "Sensitivity", "StrategyComparison", "business_case", "compare_strategies", "max_profit",
            "profit_curve", "roi_note", "sensitivity", "summary_text", "targeting_inputs", "OutOfSample",
-           "out_of_sample"]
+           "out_of_sample", "ModelFit", "model_fit", "INVESTMENT_PER_CUSTOMER", "ANNUAL_COST_PER_CUSTOMER",
+           "default_costs"]

@@ -4,9 +4,9 @@ import streamlit as st
 
 from churn_core import plots
 from ui import auth, fmt, state
-from ui.i18n import t
+from ui.i18n import t, worded, wording
 from ui.model_views import chart_labels, history_table, leaderboard, model_choice, model_name, named, run_label
-from ui.widgets import chart, guard, kpi_row, page_header, takeaway
+from ui.widgets import chart, guard, keep_choice, kpi_row, page_header, takeaway
 
 page_header("models.title", "models.caption")
 with guard():
@@ -27,9 +27,9 @@ else:
 
 ids = list(complete)
 start = ids.index(champion.run_id) if champion and champion.run_id in complete else 0
-labels = {i: run_label(r) for i, r in complete.items()}  # worded now, in the page's language
-run_id = st.selectbox(t("models.pick_run"), ids, index=start, format_func=labels.get,
-                      key="models_run")
+keep_choice("models_run", ids, ids[start])
+run_id = st.selectbox(t("models.pick_run"), ids,
+                      format_func=wording(ids, lambda i: run_label(complete[i])), key="models_run")
 with guard():
     report = state.model_report(run_id)
 run = (str(state.store().path), run_id)  # a complete run never changes: a cache key for its views
@@ -52,8 +52,9 @@ takeaway(t("models.gains_takeaway", model=model_name(best_model),
            captured=fmt.pct(float(best_gains.captured[1])), lift=fmt.ratio(float(best_gains.lift[0]))))
 
 st.subheader(t("models.inside"))
-model = st.selectbox(t("models.pick_model"), report.models, index=report.models.index(best_model),
-                     format_func=model_name, key="models_model")
+keep_choice("models_model", report.models, best_model)
+model = st.selectbox(t("models.pick_model"), report.models,
+                     format_func=wording(report.models, model_name), key="models_model")
 tab_cal, tab_conf, tab_imp, tab_cv = st.tabs([t("models.tab.calibration"), t("models.tab.confusion"),
                                               t("models.tab.importance"), t("models.tab.cv")])
 with tab_cal:
@@ -87,7 +88,8 @@ with tab_imp:
           key="shap_importance", container=shap, token=(*run, model))
     st.caption(t("models.importance_caption", units=t(f"models.units.{report.shap_units[model] or 'log-odds'}")))
 with tab_cv:
-    metric = st.radio(t("models.cv_metric"), ["roc_auc", "pr_auc", "f1"], format_func=lambda m: t(f"metric.{m}"),
+    keep_choice("cv_metric", ["roc_auc", "pr_auc", "f1"], "roc_auc")
+    metric = st.radio(t("models.cv_metric"), ["roc_auc", "pr_auc", "f1"], format_func=worded("metric."),
                       horizontal=True, key="cv_metric")
     chart(plots.cv_spread, named(report.folds), metric=metric, labels=chart_labels(
         t("models.cv_title", folds=len(report.folds[model])), y=t(f"metric.{metric}")), key="cv_spread",
@@ -97,8 +99,9 @@ st.subheader(t("models.history"))
 history_table(runs, champion)
 auth.require_analyst()  # promoting and rolling back are the analyst's; everything above is for all
 pick_col, promote_col, rollback_col = st.columns([2, 1, 1], vertical_alignment="bottom")
+keep_choice("promote_pick", report.models, best_model)
 pick = pick_col.selectbox(t("models.promote_pick", run=run_id), report.models,
-                          index=report.models.index(best_model), format_func=model_name, key="promote_pick")
+                          format_func=wording(report.models, model_name), key="promote_pick")
 if promote_col.button(t("models.promote"), type="primary", key="promote"):
     with guard():
         state.store().promote(run_id, pick)

@@ -19,7 +19,7 @@ from ui.risk_views import (
     sparse_tiers_note,
     wait_for_scores,
 )
-from ui.widgets import guard, page_header
+from ui.widgets import guard, keep_choice, page_header
 
 page_header("risk.title", "risk.caption")
 with guard():
@@ -62,8 +62,9 @@ kpis(selection)
 churned_apart(scored)
 sparse_tiers_note(scored)
 
-sort = st.segmented_control(t("risk.sort"), ["priority", "probability", "value"], default="priority",
-                            format_func=worded("risk.sort."), key="risk_sort") or "priority"
+SORTS = ["priority", "probability", "value"]
+keep_choice("risk_sort", SORTS, "priority")
+sort = st.segmented_control(t("risk.sort"), SORTS, format_func=worded("risk.sort."), key="risk_sort") or "priority"
 st.caption(t("risk.table_caption", shown=fmt.count(min(selection.customers, 500)),
              total=fmt.count(selection.customers)))
 call_table(selection, sort=sort, where=where)

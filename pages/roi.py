@@ -11,7 +11,8 @@ page_header("roi.title", "roi.caption")
 with guard():
     views.init()
 mode = views.toolbar()
-has_model = state.champion() is not None
+has_model = views.uses_model(views.stored("start"), state.model_fit())
+views.keep_source(has_model=has_model)
 
 if mode == "analyst":
     with st.expander(t("roi.h_inputs"), expanded=True):
@@ -24,6 +25,8 @@ with guard():
 
 if mode == "presentation":
     views.big_numbers(result)
+    if result.curve is None:
+        views.model_absence(result, analyst=False)
     chart = views.cash_chart(result, big=True) if result.curve is None else views.curve_chart(result, big=True)
     st.plotly_chart(chart, key="roi_curve_big")
     views.summary_block(result)
@@ -33,7 +36,7 @@ if mode == "presentation":
 views.big_numbers(result)
 st.markdown(views.summary(result))
 if result.curve is None:
-    st.info(t("roi.no_model"))
+    views.model_absence(result, analyst=True)
     st.plotly_chart(views.cash_chart(result), key="roi_cash")
 else:
     views.model_note(result)

@@ -445,3 +445,40 @@ def test_a_given_threshold_is_the_optimal_cut(ranked):
     assert given.equals(cc.compare_strategies(y, score, economics=econ).table)
     stricter = cc.compare_strategies(y, score, economics=econ, threshold=0.99).row("optimal")
     assert stricter["contacted"] == (score >= 0.99).sum()
+
+
+# -- which figures the model may drive, and the costs a new case starts from ------------------------------
+
+def test_the_champion_drives_the_figures_only_of_the_data_it_was_trained_on(trained_db, tmp_path):
+    store = cc.Store(trained_db)
+    champion, v1 = store.champion(), store.active_version()
+    fit = cc.model_fit(v1, store=store, champion=champion)
+    assert (fit.usable, fit.reason, fit.trained_on, fit.run_id) == (True, "fits", 1, champion.run_id)
+    # Another version with the same file content (e.g. saved again with other roles) is the same customers.
+    assert cc.model_fit(replace(v1, version=99), store=store, champion=champion).usable
+
+    path = tmp_path / "fewer.csv"
+    cc.load_dataset(cc.BUNDLED_CSV).frame.head(3_000).to_csv(path, index=False)
+    v2 = store.save_dataset(cc.load_dataset(path))
+    other = cc.model_fit(v2, store=store, champion=champion)
+    assert (other.usable, other.reason, other.trained_on, other.dataset_version) == (False, "other_dataset", 1,
+                                                                                      v2.version)
+    assert cc.model_fit(v2, store=store, champion=None) == cc.ModelFit(False, "no_champion", v2.version)
+
+
+def test_default_costs_are_the_published_case_at_the_datas_scale():
+    """At the 8,000-customer case's size and value they are its costs; they scale with customers and value."""
+    assert cc.default_costs(8_000, ltv=100_000) == {"investment": 1_500_000, "annual_cost": 600_000}
+    assert cc.default_costs(4_000, ltv=2_000) == {"investment": 15_000, "annual_cost": 6_000}
+    case = business_case(CaseInputs(customers=4_000, baseline_churn=0.145, target_churn=0.098, ltv=2_000,
+                                    **cc.default_costs(4_000, ltv=2_000)))
+    assert case.payback_months == pytest.approx(business_case(PRESETS["telecom_8k"]).payback_months)
+
+
+@pytest.mark.parametrize(("customers", "ltv", "name"), [
+    pytest.param(0, 100.0, "customers", id="no-customers"),
+    pytest.param(10, -1.0, "ltv", id="negative-ltv"),
+])
+def test_default_costs_reject_impossible_bases(customers, ltv, name):
+    with pytest.raises(cc.ParameterError, match=f"The '{name}' parameter must be a number"):
+        cc.default_costs(customers, ltv=ltv)

@@ -8,8 +8,8 @@ import streamlit as st
 import churn_core as cc
 
 from . import auth, fmt, state
-from .i18n import error_text, issue_text, t
-from .widgets import guard, kpi_row, takeaway
+from .i18n import error_text, issue_text, t, wording
+from .widgets import guard, keep_choice, kpi_row, takeaway
 
 NONE = "—"
 
@@ -245,8 +245,9 @@ def delete_version(versions: pd.DataFrame) -> None:
         return
     names = dict(zip(versions["version"], versions["name"]))
     with st.popover(t("data.delete"), icon=":material/delete:"):
-        version = st.selectbox(t("data.delete_pick"), candidates, key="delete_pick",
-                               format_func=lambda v: t("data.delete_line", version=v, name=names[v]))
+        words = wording(candidates, lambda v: t("data.delete_line", version=v, name=names[v]))
+        keep_choice("delete_pick", candidates, candidates[0])
+        version = st.selectbox(t("data.delete_pick"), candidates, key="delete_pick", format_func=words)
         sure = st.checkbox(t("data.delete_confirm", version=version), key="delete_sure")
         if st.button(t("data.delete_button"), type="primary", disabled=not sure, key="delete_button"):
             with guard():

@@ -11,7 +11,8 @@ from churn_core.i18n import DEFAULT_LANGUAGE, LANGUAGES, STRINGS, has_key, text
 
 from .state import once_per_run
 
-__all__ = ["LANGUAGES", "STRINGS", "current_language", "error_text", "has_key", "issue_text", "t"]
+__all__ = ["LANGUAGES", "STRINGS", "current_language", "error_text", "has_key", "issue_text", "t", "worded",
+           "wording"]
 
 
 def current_language() -> str:
@@ -47,6 +48,14 @@ def worded(prefix: str, *, none: str | None = None):
             return text(none, lang=lang)
         return text(f"{prefix}{option}", lang=lang) if prefix else str(option)
     return word
+
+
+def wording(options, word):
+    """A widget's ``format_func`` that words each of ``options`` with ``word(option)`` now, in the language the
+    page is drawn in (like :func:`worded`, for options worded with parameters or by a function). Anything else
+    (AppTest formats an already worded label again) is shown as it is."""
+    names = {option: word(option) for option in options}
+    return lambda option: names.get(option, str(option))
 
 
 def _readable(params: dict[str, Any]) -> dict[str, str]:

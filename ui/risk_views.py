@@ -15,7 +15,7 @@ from churn_core._labels import flag_word, source_label
 from . import fmt, state
 from .i18n import current_language, t, worded
 from .state import memo
-from .widgets import kpi_row, labels, segment_name
+from .widgets import keep_choice, kpi_row, labels, segment_name
 
 TABLE_ROWS = 500
 CUSTOMER_KEY = "risk_customer"  # session state: the position of the customer whose panel is open
@@ -46,19 +46,24 @@ def filters(scored: cc.ScoredCustomers) -> cc.RiskFilter:
     lang = current_language()
     with st.container(border=True):
         a, b, c, d = st.columns(4)
-        tiers = a.multiselect(t("risk.f_tier"), [tr.key for tr in scored.policy.tiers],
+        tier_keys = [tr.key for tr in scored.policy.tiers]
+        keep_choice("risk_f_tier", tier_keys, [])
+        tiers = a.multiselect(t("risk.f_tier"), tier_keys,
                               format_func=worded("risk.tier."), placeholder=t("common.all"), key="risk_f_tier")
         low, high = b.slider(t("risk.f_probability"), 0, 100, (0, 100), format="%d%%", key="risk_f_prob")
         options = list(frame["segment"].cat.categories)
         names = {k: _segment(k) for k in options}  # worded now, in the page's language
+        keep_choice("risk_f_segment", options, [])
         segments = c.multiselect(t("risk.f_segment"), options, format_func=names.get, placeholder=t("common.all"),
                                  key="risk_f_segment")
+        keep_choice("risk_f_band", ["high", "medium", "low"], [])
         bands = d.multiselect(t("risk.f_value_band"), ["high", "medium", "low"],
                               format_func=worded("risk.band."), placeholder=t("common.all"),
                               key="risk_f_band", disabled=not scored.has_value_column)
         a, b, c, d = st.columns(4)
         flags = []
         for i, flag in enumerate(roles.plan_flags[:2]):
+            keep_choice(f"risk_f_flag_{flag}", ["any", "yes", "no"], "any")
             choice = (a, b)[i].selectbox(source_label(flag, roles=roles, lang=lang), ["any", "yes", "no"],
                                          format_func=worded("risk.flag."), key=f"risk_f_flag_{flag}")
             if choice != "any":
@@ -69,11 +74,13 @@ def filters(scored: cc.ScoredCustomers) -> cc.RiskFilter:
             if hi > lo:
                 picked = c.slider(t("risk.f_calls"), lo, hi, (lo, hi), key="risk_f_calls")
                 calls = None if picked == (lo, hi) else picked
+        keep_choice("risk_f_reason", list(scored.top_reasons), [])
         top = d.multiselect(t("risk.f_reason"), scored.top_reasons, placeholder=t("common.all"),
                             format_func=lambda s: source_label(s, roles=roles, lang=lang), key="risk_f_reason")
         categories = []
         if roles.categorical:
             a, b = st.columns([1, 3])
+            keep_choice("risk_f_column", ["", *roles.categorical], "")
             column = a.selectbox(t("risk.f_column"), ["", *roles.categorical], key="risk_f_column",
                                  format_func=worded("", none="common.none"))
             if column:

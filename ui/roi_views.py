@@ -17,9 +17,9 @@ import churn_core as cc
 from churn_core.plots import payback_chart, profit_chart, strategy_bars, tornado_chart
 
 from . import auth, fmt, state
-from .i18n import current_language, error_text, t
+from .i18n import current_language, error_text, t, worded, wording
 from .state import memo
-from .widgets import figure, labels
+from .widgets import figure, keep_choice, labels
 
 CURRENCIES = ("$", "¥", "€", "£", "")
 STARTS = ("active", *cc.PRESETS)
@@ -41,6 +41,8 @@ class RoiResult:
     oos: cc.OutOfSample | None
     top_k: float
     currency: str
+    start: str  # "active", or the published case (cc.PRESETS) the figures come from
+    fit: cc.ModelFit  # whether the champion drives the figures, and why not
     token: tuple  # the inputs, dataset and champion these figures come from: a cache key for views of them
 
 
@@ -58,6 +60,17 @@ def _apply(values: dict) -> None:
             st.session_state.pop(f"{prefix}{name}", None)
 
 
+def _costs(customers: int, ltv: float) -> dict:
+    """Investment and running cost: the last scenario saved on the active data, else the published case's costs
+    as a share of the base's lifetime value (cc.default_costs), never a free programme."""
+    version = state.active_version().version
+    for scenario in state.scenarios():  # newest first
+        if scenario.dataset_version == version and scenario.inputs.get("investment"):
+            return {"investment": float(scenario.inputs["investment"]),
+                    "annual_cost": float(scenario.inputs.get("annual_cost") or 0.0)}
+    return cc.default_costs(customers, ltv=ltv)
+
+
 def _active_values() -> dict:
     d = state.roi_defaults()
     annual = (d["value_average"] or 100.0) * 12
@@ -65,8 +78,8 @@ def _active_values() -> dict:
             "target_pct": round(d["baseline_churn"] * 80, 2), "success_pct": 30.0, "contacted": 0,
             "ltv_how": "given", "ltv": round(annual * 3), "annual_value": round(annual), "remaining_years": 3.0,
             "lifetime_years": 3.0,  # the default LTV is three years of the data's value
-            "investment": 0.0, "annual_cost": 0.0, "horizon": 1, "top_k_pct": 10.0,
-            "source": "model" if state.champion() else "manual", **DEFAULT_ECONOMICS}
+            **_costs(int(d["customers"]), round(annual * 3)), "horizon": 1, "top_k_pct": 10.0,
+            "source": "model" if state.model_fit().usable else "manual", **DEFAULT_ECONOMICS}
 
 
 def _preset_values(inputs: cc.CaseInputs, **settings) -> dict:
@@ -97,6 +110,8 @@ def init() -> None:
 
 def _on_start() -> None:
     start = st.session_state["roi_w_start"]
+    if start not in STARTS:  # a label the browser still held from another language: not a choice
+        return
     _apply({**(_active_values() if start == "active" else _preset_values(cc.PRESETS[start])), "start": start})
 
 
@@ -107,7 +122,9 @@ def _on_currency() -> None:
 
 def _widget(kind, name: str, label: str, *, prefix: str = "roi_w_", **options):
     key = f"{prefix}{name}"
-    if key not in st.session_state:
+    if "options" in options:  # a worded choice: its state is one of the options, sent again in this language
+        keep_choice(key, options["options"], stored(name))
+    elif key not in st.session_state:
         st.session_state[key] = stored(name)
     value = kind(label, key=key, **options)
     st.session_state[f"roi_{name}"] = value
@@ -117,18 +134,25 @@ def _widget(kind, name: str, label: str, *, prefix: str = "roi_w_", **options):
 def toolbar() -> str:
     """Mode, starting point and currency; returns the mode."""
     mode_col, start_col, currency_col = st.columns([2, 4, 1])
-    default = st.query_params.get("mode", "presentation")
-    mode = mode_col.segmented_control(t("roi.mode"), ["presentation", "analyst"], key="roi_mode",
-                                      default=default if default in ("presentation", "analyst") else "presentation",
-                                      format_func=lambda m: t(f"roi.mode.{m}")) or "presentation"
+    modes = ("presentation", "analyst")
+    asked = st.query_params.get("mode", "presentation")
+    keep_choice("roi_mode", modes, asked if asked in modes else "presentation")
+    mode = mode_col.segmented_control(t("roi.mode"), modes, key="roi_mode",
+                                      format_func=worded("roi.mode.")) or "presentation"
     version = state.active_version().version
-    st.session_state.setdefault("roi_w_start", stored("start"))
+    keep_choice("roi_w_start", STARTS, stored("start"))
     start_col.selectbox(t("roi.start"), STARTS, key="roi_w_start", on_change=_on_start,
-                        format_func=lambda s: t(f"roi.start.{s}", version=version))
+                        format_func=wording(STARTS, lambda s: t(f"roi.start.{s}", version=version)))
     st.session_state["roi_w_currency"] = stored("currency")
     currency_col.selectbox(t("roi.currency"), CURRENCIES, key="roi_w_currency", on_change=_on_currency,
-                           format_func=lambda c: c or t("roi.currency.none"))
+                           format_func=wording(CURRENCIES, lambda c: c or t("roi.currency.none")))
     return mode
+
+
+def keep_source(*, has_model: bool) -> None:
+    """Without a model that fits the active data, the effect comes from the target churn rate."""
+    if not has_model and stored("source") == "model":
+        _apply({"source": "manual"})
 
 
 def analyst_inputs(*, has_model: bool) -> None:
@@ -140,7 +164,7 @@ def analyst_inputs(*, has_model: bool) -> None:
         _widget(st.number_input, "baseline_pct", t("roi.baseline_churn"), min_value=0.0, max_value=100.0, step=0.1)
         _widget(st.number_input, "horizon", t("roi.horizon"), min_value=1, max_value=10, step=1)
         how = _widget(st.radio, "ltv_how", t("roi.ltv_how"), options=["given", "annual"], horizontal=True,
-                      format_func=lambda k: t(f"roi.ltv_how.{k}"))
+                      format_func=worded("roi.ltv_how."))
         if how == "given":
             d = state.roi_defaults()
             helptext = t("roi.ltv_help", column=d["value_column"] or "–",
@@ -158,7 +182,7 @@ def analyst_inputs(*, has_model: bool) -> None:
         if stored("source") not in options:
             _apply({"source": "manual"})
         source = _widget(st.radio, "source", t("roi.source"), options=list(options),
-                         format_func=lambda k: t(f"roi.source.{k}"))
+                         format_func=worded("roi.source."))
         if source == "manual":
             _widget(st.number_input, "target_pct", t("roi.target_churn"), min_value=0.0, max_value=100.0, step=0.1)
         elif source == "reach":
@@ -215,12 +239,18 @@ def compute() -> RoiResult:
     (computed once per set of inputs, dataset and champion)."""
     champ = state.champion()
     values = {name: stored(name) for name in INPUTS}
-    token = (*state.data_token(), None if champ is None else (champ.run_id, champ.model),
+    start, fit = stored("start"), state.model_fit()
+    token = (*state.data_token(), None if champ is None else (champ.run_id, champ.model), start, fit,
              tuple(values.values()))
-    return memo(token, _compute, values, token=token)
+    return memo(token, _compute, values, start=start, fit=fit, token=token)
 
 
-def _compute(values: dict, *, token: tuple) -> RoiResult:
+def uses_model(start: str, fit: cc.ModelFit) -> bool:
+    """The champion drives the figures only on the active data it was trained on: never for a published case."""
+    return start == "active" and fit.usable
+
+
+def _compute(values: dict, *, start: str, fit: cc.ModelFit, token: tuple) -> RoiResult:
     given = values["ltv_how"] == "given"
     ltv = float(values["ltv"]) if given else float(values["annual_value"]) * float(values["remaining_years"])
     # The lifetime payback spreads the value over: asked for with a given LTV, the remaining years otherwise.
@@ -232,7 +262,7 @@ def _compute(values: dict, *, token: tuple) -> RoiResult:
     baseline = float(values["baseline_pct"]) / 100
     fixed = {"investment": float(values["investment"]), "annual_cost": float(values["annual_cost"]),
              "horizon_years": int(values["horizon"]), "lifetime_years": lifetime}
-    oos = state.out_of_sample() if state.champion() else None
+    oos = state.out_of_sample() if uses_model(start, fit) else None
     curve = comparison = None
     if oos is not None:
         curve, comparison = state.targeting(economics, top_k=top_k, customers=customers)
@@ -247,7 +277,7 @@ def _compute(values: dict, *, token: tuple) -> RoiResult:
         inputs = cc.CaseInputs(customers=customers, baseline_churn=baseline, **effect, **per_customer, **fixed)
     case = cc.business_case(inputs)
     return RoiResult(inputs, case, cc.sensitivity(inputs), source, economics, curve, comparison, oos, top_k,
-                     values["currency"], token)
+                     values["currency"], start, fit, token)
 
 
 # -- drawing ----------------------------------------------------------------------------------------------
@@ -329,6 +359,23 @@ def cash_chart(result: RoiResult, *, big: bool = False):
     words = cc.plots.Labels(**{**words.__dict__, "optimum": t("roi.k_payback")})
     return figure(payback_chart, result.case, labels=words, currency=result.currency, big=big,
                   token=(*result.token, "cash", big))
+
+
+def case_name(start: str) -> str:
+    return t(f"roi.start.{start}", version=state.active_version().version)
+
+
+def model_absence(result: RoiResult, *, analyst: bool) -> None:
+    """Why no model drives the figures, in one sentence: a published case, a champion trained on other data,
+    or (for the analyst) no champion yet."""
+    fit = result.fit
+    if result.start != "active":
+        st.caption(t("roi.preset_note", case=case_name(result.start)))
+    elif fit.reason == "other_dataset":
+        st.info(t("roi.model_other_data", run=fit.run_id, model=t(f"model.{fit.model}"), trained=fit.trained_on,
+                  active=fit.dataset_version))
+    elif analyst:
+        st.info(t("roi.no_model"))
 
 
 def model_note(result: RoiResult) -> None:
@@ -447,9 +494,10 @@ def scenarios(result: RoiResult) -> None:
         return
     options = [(s.name, s.version) for s in saved_list]
     when = {(s.name, s.version): s.created_at for s in saved_list}
+    keep_choice("roi_scenario_choice", options, options[0])
     load_col.selectbox(t("roi.scenario_pick"), options, key="roi_scenario_choice",
-                       format_func=lambda o: t("roi.scenario_line", name=o[0], version=o[1],
-                                               when=f"{when[o]:%Y-%m-%d %H:%M}"))
+                       format_func=wording(options, lambda o: t("roi.scenario_line", name=o[0], version=o[1],
+                                                                when=f"{when[o]:%Y-%m-%d %H:%M}")))
     load_col.button(t("roi.scenario_load"), key="roi_scenario_load", on_click=_on_load)
 
 
@@ -522,15 +570,22 @@ def one_page(result: RoiResult):
 def _one_page(result: RoiResult, *, version: cc.DatasetVersion):
     from churn_core.onepager import OnePage
 
-    champ = state.champion()
-    model = f"{champ.run_id} · {t(f'model.{champ.model}')}" if champ else t("roi.pdf_no_model")
-    return OnePage(lang=current_language(), title=t("roi.pdf_title"),
-                   subtitle=t("roi.pdf_subtitle", dataset=f"{version.name} v{version.version}", model=model,
-                              date=today()),
+    fit = result.fit
+    if result.start != "active":  # a published case: its own figures, no dataset or model behind them
+        subtitle = t("roi.pdf_subtitle_case", case=case_name(result.start), date=today())
+    else:
+        model = f"{fit.run_id} · {t(f'model.{fit.model}')}" if result.curve is not None else t("roi.pdf_no_model")
+        subtitle = t("roi.pdf_subtitle", dataset=f"{version.name} v{version.version}", model=model, date=today())
+    return OnePage(lang=current_language(), title=t("roi.pdf_title"), subtitle=subtitle,
                    kpis=tuple((label, value) for label, value, _ in kpi_items(result)),
                    chart_title=t("roi.pdf_curve") if result.curve is not None else t("roi.pdf_payback"),
                    chart=_chart(result), summary=summary(result),
                    assumptions=_assumptions(result), footer=t("roi.pdf_footer"))
+
+
+def export_name(result: RoiResult) -> str:
+    """The export's file name, without extension: a published case names itself."""
+    return f"churn-radar-roi-{today()}" if result.start == "active" else f"churn-radar-roi-{result.start}-{today()}"
 
 
 def exports(result: RoiResult) -> None:
@@ -542,7 +597,7 @@ def exports(result: RoiResult) -> None:
         st.warning(t("error.no_cjk_font"))
         return
     page = one_page(result)
-    name = f"churn-radar-roi-{today()}"
+    name = export_name(result)
     pdf_col, png_col, _ = st.columns([1, 1, 4])
     pdf_col.download_button(t("roi.export_pdf"), data=lambda: onepager.render_pdf(page), file_name=f"{name}.pdf",
                             mime="application/pdf", key="roi_pdf", on_click="ignore", icon=":material/picture_as_pdf:")

@@ -350,6 +350,23 @@ def _out_of_sample(path: str, run_id: int, model: str) -> cc.OutOfSample:
                             model=model)
 
 
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _model_fit(path: str, stamp: tuple, version: int, run_id: int | None, model: str | None) -> cc.ModelFit:
+    store_ = _store(path)
+    active = next(v for v in store_.list_datasets().versions if v.version == version)
+    return cc.model_fit(active, store=store_, champion=None if run_id is None else _pinned(path, run_id, model))
+
+
+def model_fit() -> cc.ModelFit:
+    """Whether the champion may drive the ROI figures of the active dataset (trained on it), read once per
+    run and from the database only when it changed."""
+    def read() -> cc.ModelFit:
+        path, champ = str(store().path), champion()
+        return _model_fit(path, _stamp(path), active_version().version, champ and champ.run_id,
+                          champ and champ.model)
+    return once_per_run("model_fit", read)
+
+
 def out_of_sample() -> cc.OutOfSample | None:
     """The champion's holdout predictions (None without a champion)."""
     champ = champion()

@@ -10,9 +10,9 @@ import streamlit as st
 import churn_core as cc
 
 from . import fmt, state
-from .i18n import t
+from .i18n import t, worded, wording
 from .model_views import dataset_name, model_name, train_with_progress
-from .widgets import guard, takeaway
+from .widgets import guard, keep_choice, takeaway
 
 
 def train_compare_promote(version: int) -> None:
@@ -20,12 +20,17 @@ def train_compare_promote(version: int) -> None:
     customers neither saw, and promotion. Stops the page until a run exists."""
     st.subheader(t("data.step.train"))
     with st.expander(t("train.options")):
-        models = st.multiselect(t("train.models"), list(cc.MODEL_NAMES), default=list(cc.MODEL_NAMES),
-                                format_func=model_name, key="train_models", placeholder=t("common.choose"))
-        rule = st.radio(t("train.threshold_rule"), ["f1", "0.5", "recall"],
-                        format_func=lambda r: t(f"train.rule.{r}"), horizontal=True, key="train_rule")
+        # worded choices keep a stable option in their state (keep_choice), so a language switch never breaks them
+        keep_choice("train_models", list(cc.MODEL_NAMES), list(cc.MODEL_NAMES))
+        models = st.multiselect(t("train.models"), list(cc.MODEL_NAMES),
+                                format_func=wording(cc.MODEL_NAMES, model_name), key="train_models",
+                                placeholder=t("common.choose"))
+        keep_choice("train_rule", ["f1", "0.5", "recall"], "f1")
+        rule = st.radio(t("train.threshold_rule"), ["f1", "0.5", "recall"], format_func=worded("train.rule."),
+                        horizontal=True, key="train_rule")
+        keep_choice("train_cal", ["beta", "sigmoid", "isotonic", "none"], "beta")
         calibration = st.radio(t("train.calibration"), ["beta", "sigmoid", "isotonic", "none"],
-                               format_func=lambda c: t(f"train.calibration.{c}"), horizontal=True, key="train_cal")
+                               format_func=worded("train.calibration."), horizontal=True, key="train_cal")
         weights = st.checkbox(t("train.class_weight"), key="train_weights")
     run_key = f"run_for_{version}"
     if st.button(t("train.start"), type="primary", key="train", disabled=not models):
@@ -68,8 +73,9 @@ def _promote(version: int, run_id: int, challengers: list[str]) -> None:
     """Promote one of the new models; when its version is not the active dataset, make it active too (by
     default): a champion scores the active dataset, and may lack the old version's columns."""
     st.subheader(t("data.step.promote"))
-    pick = st.selectbox(t("models.promote_pick", run=run_id), challengers, format_func=model_name,
-                        key="data_promote")
+    keep_choice("data_promote", challengers, challengers[0] if challengers else None)
+    pick = st.selectbox(t("models.promote_pick", run=run_id), challengers,
+                        format_func=wording(challengers, model_name), key="data_promote")
     activate = version != state.active_version().version and st.checkbox(
         t("data.promote_activate", name=dataset_name(version), version=version), value=True,
         key=f"promote_activate_{version}")

@@ -31,6 +31,24 @@ def page_header(title_key: str, caption_key: str) -> None:
     st.caption(t(caption_key))
 
 
+def keep_choice(key: str, options, default):
+    """Call before drawing the keyed choice widget ``key`` whose options are worded (and give it no ``index`` or
+    ``default``): keep its state one of ``options`` (else ``default``; a list for a multiselect) and send it to
+    the browser again.
+
+    The browser holds a choice as its worded label, so after a language switch it would send back a label of
+    the old language, which matches no option and reaches the page as that label ('The active data (v1)').
+    Setting the state each run makes the browser show the choice in the language the page is drawn in.
+    """
+    value = st.session_state.get(key, default)
+    if isinstance(default, list):  # a multiselect: keep the chosen options that still are options
+        value = [v for v in value if v in options] if isinstance(value, list) else default
+    elif value not in options:
+        value = default
+    st.session_state[key] = value
+    return value
+
+
 def language_switch() -> None:
     lang = current_language()
     choice = st.sidebar.radio(t("sidebar.language"), list(LANGUAGES), index=list(LANGUAGES).index(lang),

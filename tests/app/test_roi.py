@@ -7,9 +7,10 @@ import json
 
 import numpy as np
 import pytest
+from streamlit.testing.v1 import AppTest
 
 import churn_core as cc
-from tests.app.conftest import texts
+from tests.app.conftest import ROOT, texts
 
 
 def open_roi(app, *, mode: str | None = None, lang: str | None = None):
@@ -151,9 +152,9 @@ def test_without_a_model_the_case_still_works(app):
     assert "No champion model with holdout predictions yet" in texts(at)
     assert at.radio(key="roi_w_source").options == ["A target churn rate", "Retention success × customers reached"]
     assert metrics(at)["Customers saved"] == "142"  # 5,000 × (14.14% − 11.31%, a fifth less churn)
-    # Instead of the profit curve: the month-by-month net benefit (nothing invested, so paid back at once).
+    # Instead of the profit curve: the month-by-month net benefit, the default investment paid back as value arrives.
     (cash, _tornado) = at.get("plotly_chart")
-    assert chart_title(cash) == "Cumulative net benefit: the investment is paid back after 0.0 months"
+    assert chart_title(cash) == "Cumulative net benefit: the investment is paid back after 2.6 months"
 
 
 def test_scenarios_save_new_versions_and_reload(app, app_db):
@@ -191,3 +192,99 @@ def test_export_buttons_are_offered(app):
     at = pick_start(open_roi(app), "telecom_8k")
     labels = [b.label for b in at.get("download_button")]
     assert labels == ["One-page PDF", "PNG"]
+
+
+def test_a_fresh_install_starts_from_a_programme_that_costs_something(app):
+    """Investment and running cost are seeded from the active data (the published case's share of the base's
+    lifetime value), so the first screen shows an ROI and a payback in months, not "–" and "Immediate"."""
+    at = open_roi(app)
+    assert not at.exception, at.exception
+    ltv = at.session_state["roi_ltv"]
+    assert at.session_state["roi_investment"] == round(5_000 * ltv * cc.INVESTMENT_PER_CUSTOMER) > 0
+    assert at.session_state["roi_annual_cost"] == round(5_000 * ltv * cc.ANNUAL_COST_PER_CUSTOMER) > 0
+    shown = metrics(at)
+    assert shown["Payback"] == "2.6 months" and shown["ROI"] != "–"
+    assert "Immediate" not in texts(at) and "paid back after 0.0 months" not in texts(at)
+
+
+def test_a_published_case_draws_no_model_curve(trained_app):
+    """With a champion that fits the active data the page draws its profit curve; a published case draws only
+    its own month-by-month net benefit and says where its figures come from."""
+    at = open_roi(trained_app)
+    (curve,) = at.get("plotly_chart")
+    assert chart_title(curve).startswith("Contacting the riskiest")
+    at = pick_start(at, "telecom_8k")
+    assert not at.exception, at.exception
+    (chart,) = at.get("plotly_chart")
+    assert chart_title(chart) == "Cumulative net benefit: the investment is paid back after 2.6 months"
+    assert "Published case: 8,000 customers, 14.5% → 9.8%: the case's own figures" in texts(at)
+    assert metrics(at)["Customers saved"] == "376"  # the case's, not the model's
+    analyst = pick_start(open_roi(trained_app, mode="analyst"), "telecom_8k")
+    assert not analyst.exception, analyst.exception
+    assert not [c for c in analyst.get("plotly_chart") if chart_title(c).startswith("Contacting the riskiest")]
+    assert "Model-driven figures use run" not in texts(analyst)
+
+
+def _export_script():
+    import streamlit as st
+
+    import churn_core as cc
+    from ui import roi_views as views
+
+    views.init()
+    start = st.session_state.get("want_start", "active")
+    if start != "active":
+        views._apply({**views._preset_values(cc.PRESETS[start]), "start": start})
+    result = views.compute()
+    st.write(views.one_page(result).subtitle)
+    st.write(views.export_name(result))
+
+
+@pytest.mark.parametrize("start", ["telecom_8k", "active"])
+def test_the_export_of_a_published_case_names_the_case(trained_app_db, start):
+    from streamlit.testing.v1 import AppTest
+
+    from ui.roi_views import today
+
+    at = AppTest.from_function(_export_script, default_timeout=60)
+    at.session_state["want_start"] = start
+    at.run()
+    assert not at.exception, at.exception
+    subtitle, name = (m.value for m in at.markdown)
+    if start == "active":
+        assert subtitle.startswith("Dataset ") and " · model 1 · " in subtitle
+        assert name == f"churn-radar-roi-{today()}"
+    else:
+        assert subtitle == f"Published case: 8,000 customers, 14.5% → 9.8% · {today()}"
+        assert "Dataset" not in subtitle and "model" not in subtitle
+        assert name == f"churn-radar-roi-telecom_8k-{today()}"
+
+
+def test_a_champion_trained_on_other_data_does_not_drive_the_figures(trained_app_db, tmp_path):
+    """The active data is another file than the champion's: no holdout counts of other customers beside the
+    active data's churn rate; one sentence says why, and the case uses the target churn rate."""
+    path = tmp_path / "fewer.csv"
+    cc.load_dataset(cc.BUNDLED_CSV).frame.head(3_000).to_csv(path, index=False)
+    cc.Store(trained_app_db).save_dataset(cc.load_dataset(path))  # now active: version 2
+    for mode in ("presentation", "analyst"):
+        at = open_roi(AppTest.from_file(str(ROOT / "app.py"), default_timeout=120), mode=mode)
+        assert not at.exception, at.exception
+        shown = texts(at)
+        assert "was trained on dataset v1, not on the active v2" in shown
+        assert "the model reaches" not in shown and "Model-driven figures use run" not in shown
+        assert not [c for c in at.get("plotly_chart") if chart_title(c).startswith("Contacting the riskiest")]
+        assert at.session_state["roi_customers"] == 3_000 and at.session_state["roi_source"] == "manual"
+    assert at.radio(key="roi_w_source").options == ["A target churn rate", "Retention success × customers reached"]
+
+
+def test_a_new_session_starts_from_the_costs_of_the_last_scenario_saved_on_the_data(app, app_db):
+    open_roi(app)  # seeds the database with the bundled data (version 1)
+    inputs = cc.CaseInputs(customers=5_000, baseline_churn=0.14, target_churn=0.11, ltv=2_000, investment=50_000,
+                           annual_cost=12_000).to_dict()
+    store = cc.Store(app_db)
+    store.save_scenario("Other data", inputs={**inputs, "investment": 1.0}, dataset_version=99)
+    store.save_scenario("Board case", inputs=inputs, dataset_version=1)
+    store.save_scenario("Newer, other data", inputs={**inputs, "investment": 2.0}, dataset_version=99)
+    at = open_roi(AppTest.from_file(str(ROOT / "app.py"), default_timeout=60))  # a new session
+    assert not at.exception, at.exception
+    assert (at.session_state["roi_investment"], at.session_state["roi_annual_cost"]) == (50_000, 12_000)

@@ -214,6 +214,7 @@ def test_executive_presents_the_roi_and_exports_one_page(page, app_url, tmp_path
         page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]')
         with page.expect_download() as event:
             main(page).get_by_role("button", name=label, exact=True).click()
+        assert "telecom_8k" in event.value.suggested_filename  # the export names the published case
         event.value.save_as(tmp_path / name)
         return tmp_path / name
 
@@ -223,8 +224,10 @@ def test_executive_presents_the_roi_and_exports_one_page(page, app_url, tmp_path
         return pdf[0].get_textpage().get_text_range()
 
     text = pdf_text(download("One-page PDF", "roi-en.pdf"))
-    for shown in ("Retention business case", "376", "$37.6M", "$35.5M", "1690%", "2.6 months", "telecom_churn v1"):
+    for shown in ("Retention business case", "376", "$37.6M", "$35.5M", "1690%", "2.6 months",
+                  "Published case: 8,000 customers"):
         assert shown in text, shown
+    assert "telecom_churn" not in text and "Dataset" not in text  # the case's figures, not the data's or a model's
     width, height = Image.open(download("PNG", "roi-en.png")).size
     assert width > height > 1000
 
@@ -236,3 +239,34 @@ def test_executive_presents_the_roi_and_exports_one_page(page, app_url, tmp_path
         assert shown in text, shown
     assert Image.open(download("PNG", "roi-zh.png")).size == (width, height)
     expect_no_errors(page)
+
+    # Switching the language twice more keeps the page whole, and the start box speaks the page's language
+    # (it once kept its English label in Chinese, then crashed with KeyError: 'The active data (v1)').
+    def start(label: str):
+        return main(page).get_by_role("combobox", name=label)
+
+    expect(start("起点")).to_have_value(re.compile("^公开案例：8,000 位客户"))
+    for lang, title, label, case in (
+            ("English", "Return on retention", "Start from", "Published case: 8,000 customers"),
+            ("中文", "挽留投资回报", "起点", "公开案例：8,000 位客户")):
+        sidebar(page).get_by_test_id("stRadio").get_by_text(lang, exact=True).click()
+        expect(main(page).locator("h1")).to_have_text(title)
+        expect(start(label)).to_have_value(re.compile(f"^{case}"))
+        expect_no_errors(page)
+    expect(metric_value(page, "挽留客户")).to_have_text("376")
+
+
+def test_switching_the_language_twice_keeps_the_roi_choices_in_that_language(page, app_url):
+    """The browser holds a choice as its label: before the fix the Start box kept "The active data (v1)" in the
+    Chinese page and the next switch crashed with KeyError: 'The active data (v1)'."""
+    page.goto(f"{app_url}/roi")
+    expect(main(page).locator("h1")).to_have_text("Return on retention")
+    for lang, title, label, value in (("中文", "挽留投资回报", "起点", "当前数据"),
+                                      ("English", "Return on retention", "Start from", "The active data"),
+                                      ("中文", "挽留投资回报", "起点", "当前数据"),
+                                      ("English", "Return on retention", "Start from", "The active data")):
+        sidebar(page).get_by_test_id("stRadio").get_by_text(lang, exact=True).click()
+        expect(main(page).locator("h1")).to_have_text(title)
+        page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]')
+        expect(main(page).get_by_role("combobox", name=label)).to_have_value(re.compile(f"^{value}"))
+        expect_no_errors(page)
