@@ -288,3 +288,10 @@ def test_a_new_session_starts_from_the_costs_of_the_last_scenario_saved_on_the_d
     at = open_roi(AppTest.from_file(str(ROOT / "app.py"), default_timeout=60))  # a new session
     assert not at.exception, at.exception
     assert (at.session_state["roi_investment"], at.session_state["roi_annual_cost"]) == (50_000, 12_000)
+
+
+def test_a_payback_beyond_the_horizon_fits_its_big_number_box():
+    """The KPI box holds about 15 Latin or 6 Chinese characters at 1400 px ('期限内无法收回' was cut)."""
+    from churn_core.i18n import text
+
+    assert len(text("roi.payback_never", lang="en")) <= 15 and len(text("roi.payback_never", lang="zh")) <= 6
