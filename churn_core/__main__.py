@@ -7,7 +7,8 @@
     python -m churn_core score [--data FILE] --out FILE.csv [--lang en|zh] [--explain auto|all|none|N] [--db PATH]
     python -m churn_core drift --data FILE [--db PATH] --format json
     python -m churn_core roi --customers N --baseline-churn F --target-churn F --ltv X [--investment X]
-                             [--annual-cost X] [--years N] [--lifetime-years N] [--preset NAME] --format json
+                             [--annual-cost X] [--years N] [--lifetime-years N] [--preset NAME]
+                             [--pdf FILE] [--png FILE] [--lang en|zh] [--currency SYMBOL] --format json
 
 Exit codes: 0 success; 1 the input or an option is wrong (message on stderr);
 2 the command line itself is wrong; 3 the database cannot be used.
@@ -123,6 +124,11 @@ def build_parser() -> argparse.ArgumentParser:
             ("--lifetime-years", float, "customer lifetime in years; payback spreads the lifetime value evenly "
                                         "over it (default --remaining-years, else 5)")):
         roi.add_argument(flag, type=kind, help=text)
+    roi.add_argument("--pdf", metavar="FILE", help="also write the ROI page's one-page export (A4 landscape) as PDF")
+    roi.add_argument("--png", metavar="FILE", help="also write that page as a PNG image")
+    roi.add_argument("--lang", choices=("en", "zh"), default="en", help="language of the exported page (default en)")
+    roi.add_argument("--currency", help="currency symbol on the exported page (default $ in English, ¥ in Chinese, "
+                                        "as on the ROI page)")
     roi.add_argument("--format", choices=("json", "text"), default="text")
     return parser
 
@@ -259,7 +265,35 @@ def _roi(args: argparse.Namespace) -> dict[str, Any]:
         raise ParameterError(f"The roi command needs {' and '.join(missing)}, which was not given. Add it, or "
                              f"start from a published case with --preset {PRESET_NAMES[0]}.",
                              code="roi_missing_inputs", names=missing)
-    return business_case(CaseInputs(**values)).to_dict()
+    case = business_case(CaseInputs(**values))
+    return {**case.to_dict(), **_roi_exports(case, args)}
+
+
+def _roi_exports(case, args: argparse.Namespace) -> dict[str, str]:
+    """Write the ROI page's one-page export of ``case`` to --pdf / --png; their paths by format."""
+    if not (args.pdf or args.png):
+        return {}
+    import datetime as dt
+    from pathlib import Path
+
+    from . import onepager, roi_page
+
+    currency = args.currency if args.currency is not None else "¥" if args.lang == "zh" else "$"
+    source = "manual" if case.inputs.target_churn is not None else "reach"
+    page = roi_page.one_page(case, subtitle=roi_page.case_subtitle(args.preset, date=dt.date.today().isoformat(),
+                                                                   lang=args.lang),
+                             lang=args.lang, currency=currency, source=source)
+    written = {}
+    for kind, path, render in (("pdf", args.pdf, onepager.render_pdf), ("png", args.png, onepager.render_png)):
+        if path:
+            try:
+                Path(path).write_bytes(render(page))
+            except OSError as err:
+                raise ParameterError(f"The --{kind} file {path!r} cannot be written ({err.strerror}). Give a path "
+                                     "in a folder that exists and that you may write to.",
+                                     code="unwritable_file", path=str(path)) from err
+            written[kind] = str(path)
+    return written
 
 
 _COMMANDS = {"describe": _describe, "import": _import, "datasets": _datasets, "train": _train, "score": _score,
@@ -300,7 +334,8 @@ def _text(command: str, result: dict[str, Any]) -> str:
         return (f"customers saved {result['customers_saved']:,.0f}; value retained {result['value_retained']:,.0f}; "
                 f"total cost {result['total_cost']:,.0f}; net benefit {result['net_benefit']:,.0f}; ROI {roi} "
                 f"(whole lifetime value counted when saved); payback {payback} (value spread over "
-                f"{result['lifetime_years']:g} years)\n")
+                f"{result['lifetime_years']:g} years)\n" + "".join(f"{kind}: {result[kind]}\n"
+                                                                for kind in ("pdf", "png") if kind in result))
     if command == "drift":
         return _drift_text(result)
     if command == "score":

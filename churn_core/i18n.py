@@ -1040,6 +1040,7 @@ STRINGS["en"].update({
     "roi.pdf_subtitle": "Dataset {dataset} · model {model} · {date}",
     "roi.pdf_no_model": "none",
     "roi.pdf_subtitle_case": "{case} · {date}",
+    "roi.pdf_subtitle_inputs": "Your own assumptions · {date}",
     "roi.preset_note": "{case}: the case's own figures, not the active data's or a model's.",
     "roi.model_other_data": "The champion (run {run} · {model}) was trained on dataset v{trained}, not on the "
                             "active v{active}, so its predictions describe other customers: these figures use "
@@ -1189,6 +1190,7 @@ STRINGS["zh"].update({
     "roi.pdf_subtitle": "数据集 {dataset} · 模型 {model} · {date}",
     "roi.pdf_no_model": "（无）",
     "roi.pdf_subtitle_case": "{case} · {date}",
+    "roi.pdf_subtitle_inputs": "自定假设 · {date}",
     "roi.preset_note": "{case}：数字均来自该案例本身，而非当前数据或模型。",
     "roi.model_other_data": "冠军模型（运行 {run} · {model}）是在数据集 v{trained} 上训练的，而不是当前的 v{active}，"
                             "其预测描述的是其他客户：以下数字改用目标流失率。",

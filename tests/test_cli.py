@@ -278,6 +278,129 @@ def test_roi_missing_inputs_fail_with_the_fix(capsys):
     assert code == 1 and "needs either 'target_churn' or 'retention_success'" in err
 
 
+def pdf_text(path: Path) -> tuple[int, str]:
+    """(pages, text) of a PDF, read back with PDFium."""
+    import pypdfium2
+
+    document = pypdfium2.PdfDocument(str(path))
+    try:
+        return len(document), "".join(page.get_textpage().get_text_range() for page in document).replace("\r\n", "\n")
+    finally:
+        document.close()
+
+
+def test_roi_pdf_is_the_pages_one_page_export_of_the_case(capsys, tmp_path):
+    path = tmp_path / "out.pdf"
+    code, out, err = run(capsys, "roi", "--preset", "telecom_8k", "--pdf", str(path), "--format", "json")
+    assert (code, err) == (0, "")
+    assert json.loads(out)["pdf"] == str(path) and "png" not in json.loads(out)
+    pages, text = pdf_text(path)
+    assert pages == 1
+    assert "Published case: 8,000 customers, 14.5% → 9.8%" in text  # the case named, as the page names it
+    for shown in ("Retention business case", "Customers saved", "376", "1690%", "$35.5M", "2.6 months",
+                  "Cumulative net benefit, month by month", "A target churn rate"):
+        assert shown in text, shown
+    code, out, _ = run(capsys, "roi", "--preset", "telecom_8k", "--pdf", str(path))
+    assert code == 0 and out.endswith(f"pdf: {path}\n")
+
+
+def test_roi_pdf_of_own_inputs_says_so(capsys, tmp_path):
+    path = tmp_path / "own.pdf"
+    code, _, err = run(capsys, "roi", "--customers", "1000", "--baseline-churn", "0.2", "--target-churn", "0.15",
+                       "--ltv", "500", "--investment", "1000", "--currency", "€", "--pdf", str(path))
+    assert (code, err) == (0, "")
+    text = pdf_text(path)[1]
+    assert "Your own assumptions" in text and "Published case" not in text
+    assert "Customers saved\n50\n" in text and "€25.0K" in text  # 1,000 × (20% − 15%) saved, each worth 500
+
+
+def _has_cjk_font() -> bool:
+    from churn_core import onepager
+
+    return onepager.find_font("zh") is not None
+
+
+needs_cjk = pytest.mark.skipif(not _has_cjk_font(), reason="no CJK font on this machine (apt-get install "
+                                                           "fonts-noto-cjk)")
+
+
+@needs_cjk
+def test_roi_pdf_in_chinese_with_yuan(capsys, tmp_path):
+    path = tmp_path / "zh.pdf"
+    code, out, err = run(capsys, "roi", "--preset", "telecom_8k", "--lang", "zh", "--pdf", str(path),
+                         "--format", "json")
+    assert (code, err) == (0, "")
+    text = pdf_text(path)[1]
+    for shown in ("客户挽留商业论证", "挽留客户", "投资回报率", "公开案例", "¥3,550万", "1690%"):
+        assert shown in text, shown
+    assert "$" not in text
+
+
+def test_roi_png_is_an_a4_landscape_image(capsys, tmp_path):
+    from PIL import Image
+
+    path = tmp_path / "out.png"
+    code, out, err = run(capsys, "roi", "--preset", "telecom_8k", "--png", str(path), "--format", "json")
+    assert (code, err) == (0, "")
+    assert json.loads(out)["png"] == str(path)
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert Image.open(io.BytesIO(data)).size == (1684, 1191)  # A4 landscape at 2 x 72 dpi
+
+
+def test_roi_chinese_export_without_a_cjk_font_fails_clearly(capsys, tmp_path, monkeypatch):
+    from churn_core import onepager
+
+    monkeypatch.delenv(onepager.FONT_ENV, raising=False)
+    monkeypatch.setattr(onepager, "_CJK_CANDIDATES", ())
+    path = tmp_path / "zh.pdf"
+    code, out, err = run(capsys, "roi", "--preset", "telecom_8k", "--lang", "zh", "--pdf", str(path),
+                         "--format", "json")
+    assert (code, out) == (1, "")
+    assert err.startswith("error: No font with Chinese characters was found") and "fonts-noto-cjk" in err
+    assert "Traceback" not in err and not path.exists()
+
+
+def test_roi_export_to_a_missing_folder_fails_with_the_fix(capsys, tmp_path):
+    code, out, err = run(capsys, "roi", "--preset", "telecom_8k", "--pdf", str(tmp_path / "no" / "x.pdf"))
+    assert (code, out) == (1, "")
+    assert "The --pdf file" in err and "cannot be written" in err and "folder that exists" in err
+
+
+def _page_export_script():
+    import streamlit as st
+
+    import churn_core as cc
+    from churn_core import onepager
+    from ui import roi_views as views
+
+    views.init()
+    views._apply({**views._preset_values(cc.PRESETS["telecom_8k"]), "start": "telecom_8k"})
+    result = views.compute()
+    with open(st.session_state["pdf_path"], "wb") as f:
+        f.write(onepager.render_pdf(views.one_page(result)))
+    st.write(views.export_name(result))
+
+
+def test_roi_pdf_matches_the_pages_export_of_the_same_case(capsys, tmp_path, monkeypatch):
+    """One builder: the ROI page's export of a published case and the command's are the same page."""
+    import datetime as dt
+
+    from streamlit.testing.v1 import AppTest
+
+    page_pdf, cli_pdf = tmp_path / "page.pdf", tmp_path / "cli.pdf"
+    code, _, err = run(capsys, "roi", "--preset", "telecom_8k", "--pdf", str(cli_pdf))
+    assert (code, err) == (0, "")
+    monkeypatch.setenv(cc.store.ENV_VAR, str(tmp_path / "app.duckdb"))
+    at = AppTest.from_function(_page_export_script, default_timeout=60)
+    at.session_state["pdf_path"] = str(page_pdf)
+    at.run()
+    assert not at.exception, at.exception
+    assert at.markdown[0].value == f"churn-radar-roi-telecom_8k-{dt.date.today().isoformat()}"
+    assert pdf_text(page_pdf) == pdf_text(cli_pdf)
+    assert page_pdf.read_bytes() == cli_pdf.read_bytes()
+
+
 # -- drift --------------------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")

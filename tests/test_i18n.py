@@ -98,7 +98,7 @@ def test_amounts_are_formatted_for_the_locale(x, lang, expected):
 # message is what their reader needs. sheet_required is the Data page's sheet prompt, not an error.
 NOT_SHOWN_IN_THE_APP = {"bad_font", "bad_font_path", "bad_lang", "bad_parameter", "bad_scale", "chart_length",
                         "dataset_not_stored", "roi_missing_inputs", "roi_unknown_inputs", "unknown_model",
-                        "sheet_required"}
+                        "sheet_required", "unwritable_file"}
 
 
 def test_every_error_a_page_can_meet_is_worded_in_both_languages():

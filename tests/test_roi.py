@@ -482,3 +482,49 @@ def test_default_costs_are_the_published_case_at_the_datas_scale():
 def test_default_costs_reject_impossible_bases(customers, ltv, name):
     with pytest.raises(cc.ParameterError, match=f"The '{name}' parameter must be a number"):
         cc.default_costs(customers, ltv=ltv)
+
+
+# -- the one-page export (churn_core.roi_page) --------------------------------------------------------------
+
+def test_one_page_of_a_case_without_a_model_draws_the_cumulative_net_benefit():
+    from churn_core import roi_page
+
+    case = business_case(PRESETS["telecom_8k"])
+    page = roi_page.one_page(case, subtitle=roi_page.case_subtitle("telecom_8k", date="2026-01-02"), currency="$")
+    assert page.subtitle == "Published case: 8,000 customers, 14.5% → 9.8% · 2026-01-02"
+    assert dict(page.kpis) == {"Customers saved": "376", "Value retained": "$37.6M", "Net benefit": "$35.5M",
+                               "ROI": "1690%", "Payback": "2.6 months"}
+    assert page.chart_title == "Cumulative net benefit, month by month"
+    assert page.chart.x == tuple(float(m) for m in range(13)) and page.chart.y[-1] < case.net_benefit
+    assert page.chart.marker[2] == "Payback: 2.6 months"
+    assert page.summary == cc.summary_text(case, currency="$")
+    assert roi_page.export_name("telecom_8k", date="2026-01-02") == "churn-radar-roi-telecom_8k-2026-01-02"
+    assert roi_page.case_subtitle(None, date="2026-01-02", lang="zh") == "自定假设 · 2026-01-02"
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_one_page_of_a_model_driven_case_draws_the_profit_curve(lang):
+    from churn_core import roi_page
+
+    rng = np.random.default_rng(0)
+    y = rng.random(2_000) < 0.15
+    score = np.clip(y * 0.4 + rng.random(2_000) * 0.6, 0, 1)
+    curve = cc.profit_curve(y, score, economics=Economics(clv=500.0))
+    case = business_case(CaseInputs(customers=2_000, baseline_churn=0.15, target_churn=0.1, ltv=500.0,
+                                    contacted=300, contact_cost=10, incentive_cost=100))
+    page = roi_page.one_page(case, subtitle="s", lang=lang, currency="¥", source="model", curve=curve,
+                             customers=2_000, acceptance=0.3)
+    assert page.chart_title == cc.i18n.text("roi.pdf_curve", lang=lang)
+    assert page.chart.low is not None and len(page.chart.x) == len(curve.table)
+    assert page.chart.marker[1] == pytest.approx(float(curve.best["profit"]) * 2_000)
+    names = dict(page.assumptions)
+    assert names[cc.i18n.text("roi.a.acceptance", lang=lang)] == "30.0%"
+    assert names[cc.i18n.text("roi.a.contacted", lang=lang)] == "300"
+    assert names[cc.i18n.text("roi.a.source", lang=lang)] == cc.i18n.text("roi.source.model", lang=lang)
+
+
+def test_one_page_names_a_bad_language():
+    from churn_core import roi_page
+
+    with pytest.raises(cc.ParameterError, match="The 'lang' parameter must be one of"):
+        roi_page.one_page(business_case(PRESETS["telecom_8k"]), subtitle="s", lang="fr")

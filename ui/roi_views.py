@@ -14,6 +14,7 @@ import pyarrow as pa
 import streamlit as st
 
 import churn_core as cc
+from churn_core import roi_page
 from churn_core.plots import payback_chart, profit_chart, strategy_bars, tornado_chart
 
 from . import auth, fmt, state
@@ -284,25 +285,17 @@ def _compute(values: dict, *, start: str, fit: cc.ModelFit, token: tuple) -> Roi
 
 def money(x: float | None, currency: str) -> str:
     """An amount with its currency, the sign first: −¥26.7万, $1.2M."""
-    if x is None:
-        return "–"
-    return ("−" if x < 0 else "") + f"{currency}{fmt.amount(abs(x), lang=current_language())}"
+    return roi_page.money(x, currency, lang=current_language())
 
 
 def payback_value(case: cc.BusinessCase) -> str:
-    if case.payback_months is None:
-        return t("roi.payback_never")
-    return t("roi.payback_now") if case.payback_months == 0 else t("roi.payback_months", m=f"{case.payback_months:.1f}")
+    return roi_page.payback_words(case, lang=current_language())
 
 
 def kpi_items(result: RoiResult) -> list[tuple[str, str, str | None]]:
-    case, c = result.case, result.currency
-    payback = payback_value(case)
-    return [(t("roi.k_saved"), fmt.count(round(case.customers_saved)), None),
-            (t("roi.k_retained"), money(case.value_retained, c), None),
-            (t("roi.k_net"), money(case.net_benefit, c), None),
-            (t("roi.k_roi"), t("roi.no_cost") if case.roi is None else f"{case.roi:.0%}", t("roi.roi_help")),
-            (t("roi.k_payback"), payback, None)]
+    """(label, value, help): the export's big numbers, the ROI explained."""
+    items = roi_page.kpis(result.case, lang=current_language(), currency=result.currency)
+    return [(label, value, t("roi.roi_help") if i == 3 else None) for i, (label, value) in enumerate(items)]
 
 
 def big_numbers(result: RoiResult) -> None:
@@ -507,85 +500,29 @@ def today() -> str:
 
 # -- the one-page export -----------------------------------------------------------------------------------
 
-def _assumptions(result: RoiResult) -> tuple[tuple[str, str], ...]:
-    i, c = result.inputs, result.currency
-    rows = [(t("roi.a.source"), t(f"roi.source.{result.source}")), (t("roi.a.customers"), fmt.count(i.customers)),
-            (t("roi.a.baseline_churn"), fmt.pct(i.baseline_churn)), (t("roi.a.target_churn"),
-                                                                     fmt.pct(result.case.target_churn)),
-            (t("roi.a.ltv"), money(i.resolved_ltv, c)), (t("roi.a.investment"), money(i.investment, c)),
-            (t("roi.a.annual_cost"), money(i.annual_cost, c)), (t("roi.a.horizon"), t("roi.years", n=i.horizon_years)),
-            (t("roi.a.lifetime_years"), t("roi.years", n=f"{result.case.lifetime_years:g}"))]
-    if i.contacted:
-        rows += [(t("roi.a.contacted"), fmt.count(i.contacted)), (t("roi.a.contact_cost"), money(i.contact_cost, c)),
-                 (t("roi.a.incentive_cost"), money(i.incentive_cost, c))]
-    if result.source == "model":
-        rows.append((t("roi.a.acceptance"), fmt.pct(result.economics.acceptance)))
-    return tuple(rows)
-
-
-def _chart(result: RoiResult):
-    from churn_core.onepager import Chart
-
-    if result.curve is None:
-        return _cash_chart(result)
-    table, scale, c = result.curve.table, result.comparison.customers, result.currency
-    low, high = float(table["profit_low"].min() * scale), float(table["profit_high"].max() * scale)
-    best = result.curve.best
-    return Chart(x=tuple(table["rate"]), y=tuple(table["profit"] * scale), low=tuple(table["profit_low"] * scale),
-                 high=tuple(table["profit_high"] * scale), x_label=t("roi.curve_x"), y_label=t("roi.curve_y"),
-                 x_ticks=tuple((k / 4, f"{k * 25}%") for k in range(5)), y_ticks=_money_ticks(low, high, c),
-                 marker=(float(best["rate"]), float(best["profit"] * scale),
-                         f"{t('roi.optimum')}: {fmt.pct(best['rate'])}"))
-
-
-def _money_ticks(low: float, high: float, currency: str) -> tuple[tuple[float, str], ...]:
-    """Round y ticks from ``low`` to ``high``, labelled as money the way the page's charts label them."""
-    from churn_core.plots import money_tick, nice_ticks
-
-    lang = current_language()
-    return tuple((v, money_tick(v, currency, lang=lang)) for v in nice_ticks(min(low, 0.0), max(high, 0.0)))
-
-
-def _cash_chart(result: RoiResult):
-    from churn_core.onepager import Chart
-
-    t_ = result.case.cumulative()
-    c, last = result.currency, int(t_["month"].iloc[-1])
-    low, high = float(t_["net"].min()), float(t_["net"].max())
-    payback = result.case.payback_months
-    marker = None if payback is None or payback > last else \
-        (payback, 0.0, f"{t('roi.k_payback')}: {payback_value(result.case)}")
-    return Chart(x=tuple(t_["month"].astype(float)), y=tuple(t_["net"]), x_label=t("roi.payback_x"),
-                 y_label=t("roi.payback_y"), marker=marker,
-                 x_ticks=tuple((m, str(m)) for m in range(0, last + 1, max(last // 6, 1))),
-                 y_ticks=_money_ticks(low, high, c))
-
-
 def one_page(result: RoiResult):
-    """The presentation view as a plain, worded summary for churn_core.onepager."""
+    """The presentation view as a plain, worded summary for churn_core.onepager (built by churn_core.roi_page,
+    as the command line's export is)."""
     version = state.active_version()
     return memo((*result.token, version.name, today()), _one_page, result, version=version)
 
 
 def _one_page(result: RoiResult, *, version: cc.DatasetVersion):
-    from churn_core.onepager import OnePage
-
-    fit = result.fit
+    fit, lang = result.fit, current_language()
     if result.start != "active":  # a published case: its own figures, no dataset or model behind them
-        subtitle = t("roi.pdf_subtitle_case", case=case_name(result.start), date=today())
+        subtitle = roi_page.case_subtitle(result.start, date=today(), lang=lang)
     else:
         model = f"{fit.run_id} · {t(f'model.{fit.model}')}" if result.curve is not None else t("roi.pdf_no_model")
         subtitle = t("roi.pdf_subtitle", dataset=f"{version.name} v{version.version}", model=model, date=today())
-    return OnePage(lang=current_language(), title=t("roi.pdf_title"), subtitle=subtitle,
-                   kpis=tuple((label, value) for label, value, _ in kpi_items(result)),
-                   chart_title=t("roi.pdf_curve") if result.curve is not None else t("roi.pdf_payback"),
-                   chart=_chart(result), summary=summary(result),
-                   assumptions=_assumptions(result), footer=t("roi.pdf_footer"))
+    return roi_page.one_page(result.case, subtitle=subtitle, lang=lang, currency=result.currency,
+                             source=result.source, summary=summary(result), curve=result.curve,
+                             customers=None if result.comparison is None else result.comparison.customers,
+                             acceptance=result.economics.acceptance)
 
 
 def export_name(result: RoiResult) -> str:
     """The export's file name, without extension: a published case names itself."""
-    return f"churn-radar-roi-{today()}" if result.start == "active" else f"churn-radar-roi-{result.start}-{today()}"
+    return roi_page.export_name(None if result.start == "active" else result.start, date=today())
 
 
 def exports(result: RoiResult) -> None:
