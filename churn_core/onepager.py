@@ -421,15 +421,26 @@ def _draw_text_column(cv: _Canvas, page: OnePage, x: float, y: float, w: float, 
     for text_size, pair_size in levels:
         cv.font(text_size)
         text_h = len(cv.wrap(summary, w)) * _line_height(text_size) if summary else 0.0
-        if text_h + gap + _pairs_height(page.assumptions, pair_size) <= h:
+        if text_h + gap + _pairs_height(cv, page.assumptions, pair_size, w) <= h:
             break
-    pairs_h = min(_pairs_height(page.assumptions, pair_size), max(h - text_h - gap, h * 0.45))
+    pairs_h = min(_pairs_height(cv, page.assumptions, pair_size, w), max(h - text_h - gap, h * 0.45))
     used = _draw_paragraph(cv, summary, x, y, w, h - pairs_h - gap, (text_size,))
     _draw_pairs(cv, page, x, y + used + gap, w, h - used - gap, (pair_size,))
 
 
-def _pairs_height(pairs: tuple[tuple[str, str], ...], size: float) -> float:
-    return (_line_height(11, 1.9) + len(pairs) * _line_height(size, 1.8)) if pairs else 0.0
+def _pairs_height(cv: _Canvas, pairs: tuple[tuple[str, str], ...], size: float, w: float) -> float:
+    lines = sum(_pair_lines(cv, name, value, size, w) for name, value in pairs)
+    return (_line_height(11, 1.9) + lines * _line_height(size, 1.8)) if pairs else 0.0
+
+
+def _pair_lines(cv: _Canvas, name: str, value: str, size: float, w: float) -> int:
+    """1 when the name and its value share a row; 2 when a long value (wider than 45% of the row) would
+    not fit beside its name: it then goes under the name, right-aligned, rather than being cut."""
+    name, value = cv.clean(name), cv.clean(value)
+    cv.font(size, bold=True)
+    value_w = cv.width(value)
+    cv.font(size)
+    return 1 if value_w <= w * 0.45 or cv.width(name) + value_w + 3 <= w else 2
 
 
 def _draw_paragraph(cv: _Canvas, text: str, x: float, y: float, w: float, h: float, sizes: tuple[float, ...]) -> float:
@@ -450,32 +461,41 @@ def _draw_paragraph(cv: _Canvas, text: str, x: float, y: float, w: float, h: flo
 
 
 def _draw_pairs(cv: _Canvas, page: OnePage, x: float, y: float, w: float, h: float, sizes: tuple[float, ...]) -> None:
-    """A heading, then one row per assumption: name on the left, value right-aligned; cut rows end in '… (+n)'."""
+    """A heading, then one row per assumption: name on the left, value right-aligned (a long value on its own
+    line under the name); rows that do not fit end in '… (+n)'."""
     pairs = page.assumptions
     head_h = _line_height(11, 1.9)
     if not pairs or h < head_h:
         return
     cv.font(11, bold=True, color=GREY)
     cv.write(x, y, w, cv.clean(text("pdf.assumptions", lang=page.lang)), h=head_h * 0.8)
-    size = next((s for s in sizes if _pairs_height(pairs, s) <= h), sizes[-1])
+    size = next((s for s in sizes if _pairs_height(cv, pairs, s, w) <= h), sizes[-1])
     row_h = _line_height(size, 1.8)
     rows = max(0, int((h - head_h) // row_h))
-    shown = [(cv.clean(n), cv.clean(v)) for n, v in pairs]
-    if len(shown) > rows:
-        shown = shown[: rows - 1] + [(f"{cv.ellipsis} (+{len(pairs) - rows + 1})", "")] if rows else []
+    shown = [(cv.clean(n), cv.clean(v), _pair_lines(cv, n, v, size, w)) for n, v in pairs]
+    if sum(lines for *_, lines in shown) > rows:  # keep what fits, then one row saying how many are left out
+        kept, used = [], 0
+        for pair in shown:
+            if used + pair[2] > rows - 1:
+                break
+            kept.append(pair)
+            used += pair[2]
+        shown = kept + [(f"{cv.ellipsis} (+{len(pairs) - len(kept)})", "", 1)] if rows else []
     cv.pdf.set_draw_color(*RULE)
     cv.pdf.set_line_width(0.2)
-    for i, (name, value) in enumerate(shown):
-        top = y + head_h + i * row_h
+    top = y + head_h
+    for name, value, lines in shown:
         cv.pdf.line(x, top, x + w, top)
         cv.font(size, bold=True)
-        value = cv.cut(value, w * 0.45)
+        value = cv.cut(value, w if lines == 2 else w * 0.45)
         value_w = cv.width(value)
-        cv.write(x, top, w, value, h=row_h, align="R")
+        cv.write(x, top + (lines - 1) * row_h, w, value, h=row_h, align="R")
         cv.font(size)
-        cv.write(x, top, w - value_w - 3, cv.cut(name, w - value_w - 3), h=row_h)
+        name_w = w if lines == 2 else w - value_w - 3
+        cv.write(x, top, name_w, cv.cut(name, name_w), h=row_h)
+        top += lines * row_h
     if shown:
-        cv.pdf.line(x, y + head_h + len(shown) * row_h, x + w, y + head_h + len(shown) * row_h)
+        cv.pdf.line(x, top, x + w, top)
 
 
 def _draw_chart(cv: _Canvas, chart: Chart, x: float, y: float, w: float, h: float) -> None:

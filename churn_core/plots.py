@@ -394,8 +394,13 @@ def reason_waterfall(explanation, *, names: dict[str, str], labels: Labels, top:
                                  increasing={"marker": {"color": RISK}}, decreasing={"marker": {"color": CALM}},
                                  totals={"marker": {"color": "#444"}}, connector={"line": {"color": MUTED}}))
     fig.update_yaxes(autorange="reversed")
-    fig.update_xaxes(ticksuffix="%")
-    return _layout(fig, labels, height=120 + 34 * len(x))
+    ends = np.cumsum([v for v in y[:-1]])  # where each bar ends; the total ends at the last of them
+    low, high = min(0.0, float(ends.min())), max(0.0, float(ends.max()))
+    pad = (high - low) * 0.15 or 1.0  # room for the outside labels ("+3.2", "41.0%") at both ends
+    fig.update_xaxes(ticksuffix="%", range=[low - (pad if low < 0 else 0), high + pad])
+    _layout(fig, labels, height=120 + 34 * len(x))
+    fig.update_layout(margin={"r": 40})
+    return fig
 
 
 def population_percentiles(population: pd.DataFrame, *, names: dict[str, str], labels: Labels) -> go.Figure:
@@ -475,7 +480,8 @@ def profit_chart(curve, *, scale: float, labels: Labels, currency: str = "", top
     best = curve.best
     fig.add_trace(go.Scatter(x=[best["rate"] * 100], y=[best["profit"] * scale], mode="markers+text",
                              marker={"color": RISK, "size": 16 if big else 11}, text=[labels.optimum],
-                             textposition="top right", textfont={"size": 18 if big else 13}, hoverinfo="skip"))
+                             cliponaxis=False, textposition="top right" if best["rate"] <= 0.5 else "top left",
+                             textfont={"size": 18 if big else 13}, hoverinfo="skip"))
     fig.add_hline(y=0, line={"color": MUTED, "dash": "dash", "width": 1})
     if top_k is not None:
         fig.add_vline(x=top_k * 100, line={"color": "#444", "dash": "dot", "width": 1.5})
@@ -493,8 +499,10 @@ def payback_chart(case, *, labels: Labels, currency: str = "", big: bool = False
                                fill="tozeroy", fillcolor="rgba(46,134,171,0.12)",
                                hovertemplate="%{x}: " + currency + "%{y:,.0f}<extra></extra>"))
     if case.payback_months is not None and case.payback_months <= t["month"].iloc[-1]:
+        early = case.payback_months <= t["month"].iloc[-1] / 2  # the label goes toward the wider side
         fig.add_trace(go.Scatter(x=[case.payback_months], y=[0], mode="markers+text", text=[labels.optimum],
-                                 marker={"color": RISK, "size": 16 if big else 11}, textposition="top left",
+                                 marker={"color": RISK, "size": 16 if big else 11}, cliponaxis=False,
+                                 textposition="top right" if early else "top left",
                                  textfont={"size": 18 if big else 13}, hoverinfo="skip"))
     fig.add_hline(y=0, line={"color": MUTED, "dash": "dash", "width": 1})
     _money_axis(fig, currency, t["net"], lang=labels.lang)
@@ -530,5 +538,8 @@ def tornado_chart(sensitivity, *, names: dict[str, str], labels: Labels, currenc
     fig.update_yaxes(autorange="reversed")
     fig.update_layout(barmode="overlay")
     _money_axis(fig, currency, [t["net_low"], t["net_high"], [base]], lang=labels.lang, axis="x", zero=False)
-    _layout(fig, labels, height=120 + 40 * len(t))
-    return _legend(fig, x=1, y=1.12)
+    _layout(fig, labels, height=150 + 40 * len(t))
+    # The legend sits in the top margin, under the title and above the bars, never over them.
+    fig.update_layout(showlegend=True, margin={"t": 90},
+                      legend={"orientation": "h", "x": 1, "xanchor": "right", "y": 1.0, "yanchor": "bottom"})
+    return fig

@@ -25,12 +25,12 @@ with guard():
 
 if mode == "presentation":
     views.big_numbers(result)
+    views.exports(result)  # next to the big numbers: above the fold on a 1920×1080 screen
     if result.curve is None:
         views.model_absence(result, analyst=False)
     chart = views.cash_chart(result, big=True) if result.curve is None else views.curve_chart(result, big=True)
     st.plotly_chart(chart, key="roi_curve_big")
     views.summary_block(result)
-    views.exports(result)
     st.stop()
 
 views.big_numbers(result)

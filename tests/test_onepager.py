@@ -235,3 +235,15 @@ def test_png_scale_out_of_range_is_a_parameter_error(scale):
 def test_same_page_gives_the_same_bytes():
     assert render_pdf(make_page()) == render_pdf(make_page())
     assert render_pdf(make_page()) != render_pdf(make_page(summary="Something else."))
+
+
+@pytest.mark.parametrize("lang", ["en", pytest.param("zh", marks=needs_cjk)], ids=["english", "chinese"])
+def test_a_long_assumption_value_goes_under_its_name_uncut(lang):
+    """Issue 14: 'The champion model's pr…' was cut beside its long name; it now takes a line of its own."""
+    value = "冠军模型的利润最优截断" if lang == "zh" else "The champion model's profit-optimal cut"
+    name = "计划效果来源" if lang == "zh" else "Effect of the programme"
+    page = make_page(lang, assumptions=((name, value), ("Discount rate", "8%"), ("Customers", "8,000")))
+    text = _pdf_text(render_pdf(page))
+    assert value in text and name in text
+    assert "…" not in text
+    assert "Customers" in text and "8,000" in text, "the rows after the two-line one are still drawn"

@@ -188,3 +188,44 @@ def test_roi_charts_label_money_in_the_labels_language():
     assert tornado.layout.xaxis.ticktext and all("k" not in text for text in tornado.layout.xaxis.ticktext)
     # the tornado's bars start at the base case, not at zero: its ticks stay around the base
     assert min(tornado.layout.xaxis.tickvals) > 0 and len(tornado.layout.xaxis.tickvals) >= 3
+
+
+# -- no clipped labels (issue 14): end labels and legends stay inside the figure ----------------------------
+
+def _explanation(points: list[float], *, base: float = 0.14):
+    from types import SimpleNamespace
+    table = pd.DataFrame({"source": [f"f{i}" for i in range(len(points))], "value": ["1"] * len(points),
+                          "points": points})
+    return SimpleNamespace(table=table, base_probability=base, probability=base + sum(points))
+
+
+@pytest.mark.parametrize("points", [[0.5, 0.3, 0.06], [-0.05, -0.03, 0.01], [0.02] * 12],
+                         ids=["near-100%", "falling", "pooled-rest"])
+def test_reason_waterfall_leaves_room_for_its_end_labels(points):
+    explanation = _explanation(points)
+    fig = plots.reason_waterfall(explanation, names={}, labels=Labels(title="w"))
+    ends = np.cumsum([explanation.base_probability, *points]) * 100
+    low, high = fig.layout.xaxis.range
+    span = max(ends.max(), 0) - min(ends.min(), 0)
+    assert fig.data[0].cliponaxis is False
+    assert high >= ends.max() + 0.1 * span  # the "100.0%" after the last bar is inside the axis
+    assert low <= min(ends.min(), 0)
+
+
+@pytest.mark.parametrize("share", [0.05, 0.5, 0.95], ids=["first-month", "mid", "late"])
+def test_payback_label_points_toward_the_wider_side_and_is_not_clipped(share):
+    case = cc.business_case(cc.PRESETS["telecom_8k"])
+    months = share * case.cumulative()["month"].iloc[-1]
+    case = type("Case", (), {"payback_months": months, "cumulative": case.cumulative})()
+    fig = plots.payback_chart(case, labels=Labels(title="p", optimum="Payback"), big=True)
+    marker = fig.data[-1]
+    last = case.cumulative()["month"].iloc[-1]
+    assert marker.text == ("Payback",) and marker.cliponaxis is False
+    assert marker.textposition == ("top right" if months <= last / 2 else "top left")
+
+
+def test_tornado_legend_sits_above_the_bars_not_over_them():
+    fig = plots.tornado_chart(cc.sensitivity(cc.PRESETS["telecom_8k"]), names={}, labels=Labels(title="t"))
+    legend = fig.layout.legend
+    assert legend.orientation == "h" and legend.y >= 1.0 and legend.yanchor == "bottom"
+    assert fig.layout.margin.t >= 80  # room for the title and the legend row
