@@ -62,7 +62,7 @@ class Page:
 PAGES: dict[str, Page] = {
     "overview": Page(path="", nav_key="nav.overview"),
     "drivers": Page(path="drivers", nav_key="nav.drivers"),
-    "risk": Page(path="risk", nav_key="nav.risk", query="customer=2802"),  # critical, still a customer
+    "risk": Page(path="risk", nav_key="nav.risk", query="customer=2802"),  # critical, still a customer (bundled data)
     "roi": Page(path="roi", nav_key="nav.roi"),
     "roi-analyst": Page(path="roi", nav_key="nav.roi", query="mode=analyst"),
     "models": Page(path="models", nav_key="nav.models"),
