@@ -5,7 +5,17 @@ import streamlit as st
 from churn_core import plots
 from ui import auth, fmt, state
 from ui.i18n import t, worded, wording
-from ui.model_views import chart_labels, history_table, leaderboard, model_choice, model_name, named, run_label
+from ui.model_views import (
+    chart_labels,
+    dataset_name,
+    history_table,
+    leaderboard,
+    model_choice,
+    model_name,
+    named,
+    run_label,
+)
+from ui.train_views import also_activate, promote
 from ui.widgets import chart, guard, keep_choice, kpi_row, page_header, takeaway
 
 page_header("models.title", "models.caption")
@@ -21,7 +31,9 @@ if not complete:
 if champion is None:
     st.info(t("models.no_champion"))
 else:
+    trained_on = state.run_dataset_version(champion.run_id)
     takeaway(t("models.champion_line", model=model_name(champion.model), run=champion.run_id,
+               name=dataset_name(trained_on), version=trained_on,
                auc=fmt.number(champion.entry["roc_auc"], digits=3), f1=fmt.number(champion.entry["f1"], digits=3),
                threshold=fmt.number(champion.entry["threshold"], digits=2)))
 
@@ -102,10 +114,9 @@ pick_col, promote_col, rollback_col = st.columns([2, 1, 1], vertical_alignment="
 keep_choice("promote_pick", report.models, best_model)
 pick = pick_col.selectbox(t("models.promote_pick", run=run_id), report.models,
                           format_func=wording(report.models, model_name), key="promote_pick")
+activate = also_activate(report.dataset_version, key=f"models_activate_{run_id}")
 if promote_col.button(t("models.promote"), type="primary", key="promote"):
-    with guard():
-        state.store().promote(run_id, pick)
-    state.prepare_scores(run_id=run_id, model=pick)  # the Risk page then reads stored scores
+    promote(run_id, pick, activate=report.dataset_version if activate else None)
     st.toast(t("models.promoted", model=model_name(pick), run=run_id))
     st.rerun()
 if rollback_col.button(t("models.rollback"), help=t("models.rollback_help"), key="rollback"):

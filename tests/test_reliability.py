@@ -45,8 +45,8 @@ from screenshot import running_app  # noqa: E402
 
 BUNDLED = ROOT / "data" / "telecom_churn.csv"
 NAMES = {"XGBoost": "xgboost", "Logistic regression": "logistic_regression"}
-SCORED_BY = re.compile(r"Scored by run (\d+) · (.+?)\. Reasons")
-CHAMPION_LINE = re.compile(r"Champion: (.+?) from run (\d+) \(holdout")
+SCORED_BY = re.compile(r"Scored by run (\d+) \(.+? v\d+\) · (.+?)\. Reasons")
+CHAMPION_LINE = re.compile(r"Champion: (.+?) from run (\d+) on .+? v\d+ \(holdout")
 FINISHED_FOR_RERUN = 2  # ForwardMsg.script_finished: the run stopped early because another one follows
 
 

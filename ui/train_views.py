@@ -76,17 +76,28 @@ def _promote(version: int, run_id: int, challengers: list[str]) -> None:
     keep_choice("data_promote", challengers, challengers[0] if challengers else None)
     pick = st.selectbox(t("models.promote_pick", run=run_id), challengers,
                         format_func=wording(challengers, model_name), key="data_promote")
-    activate = version != state.active_version().version and st.checkbox(
-        t("data.promote_activate", name=dataset_name(version), version=version), value=True,
-        key=f"promote_activate_{version}")
+    activate = also_activate(version, key=f"promote_activate_{version}")
     if st.button(t("models.promote"), key="data_promote_button"):
-        with guard():
-            state.store().promote(run_id, pick)
-            if activate:
-                state.store().activate(version)
-                state.refresh()
-            state.prepare_scores(run_id=run_id, model=pick)  # the Risk page then reads stored scores
+        promote(run_id, pick, activate=version if activate else None)
         if activate:
             st.toast(t("models.promoted", model=model_name(pick), run=run_id))
             st.rerun()  # the sidebar, drawn before this page, shows the new active dataset
         st.success(t("models.promoted", model=model_name(pick), run=run_id))
+
+
+def also_activate(version: int, *, key: str) -> bool:
+    """When the run to promote was trained on a version that is not the active dataset: a checkbox (on by
+    default) to make that version active too, since the champion scores the active dataset."""
+    return version != state.active_version().version and st.checkbox(
+        t("data.promote_activate", name=dataset_name(version), version=version), value=True, key=key)
+
+
+def promote(run_id: int, model: str, *, activate: int | None) -> None:
+    """Promote ``model`` of run ``run_id``; with ``activate``, make that dataset version active too; then score the
+    active dataset in the background, so the Risk page reads stored scores."""
+    with guard():
+        state.store().promote(run_id, model)
+        if activate is not None:
+            state.store().activate(activate)
+            state.refresh()
+        state.prepare_scores(run_id=run_id, model=model)

@@ -24,7 +24,8 @@ def test_leaderboard_and_charts_show_the_champion_run(trained_app, trained_app_d
     at = open_models(trained_app)
     assert not at.exception
     champion = cc.Store(trained_app_db).champion()
-    assert f"Champion: XGBoost from run 1 (holdout ROC-AUC {champion.entry['roc_auc']:.3f}" in texts(at)
+    assert (f"Champion: XGBoost from run 1 on telecom_churn v1 (holdout ROC-AUC {champion.entry['roc_auc']:.3f}"
+            in texts(at))
     board = at.dataframe[0].value.set_index("Metric")
     assert list(board.columns) == ["Logistic regression", "XGBoost", "Best model"]
     assert board.loc["ROC-AUC", "XGBoost"].rstrip(" ★") == f"{champion.entry['roc_auc']:.3f}"
@@ -78,8 +79,25 @@ def test_promote_then_roll_back(trained_app, trained_app_db):
     assert store.champion().model == "xgboost"
 
 
+def test_promoting_a_run_of_an_inactive_version_makes_that_version_active(trained_app, trained_app_db):
+    """The champion scores the active dataset: promoting run 1 (trained on v1) while v2 is active offers to make
+    v1 active again, on by default, as the Data page does."""
+    from tests.conftest import bank_customers
+
+    store = cc.Store(trained_app_db)
+    other = store.save_dataset(cc.load_dataset(bank_customers(300).to_csv(index=False).encode(), filename="bank.csv"))
+    assert store.active_version().version == other.version == 2
+    at = open_models(trained_app)
+    assert at.checkbox(key="models_activate_1").value is True
+    assert "Also make telecom_churn v1 the active dataset" in at.checkbox(key="models_activate_1").label
+    at.selectbox(key="promote_pick").select("logistic_regression")
+    at.button(key="promote").click().run()
+    assert not at.exception, at.exception
+    assert store.champion().model == "logistic_regression" and store.active_version().version == 1
+
+
 def test_models_page_in_chinese(trained_app):
     at = open_models(trained_app, lang="zh")
     assert not at.exception
-    assert "冠军模型：第 1 次训练的XGBoost" in texts(at)
+    assert "冠军模型：第 1 次训练（telecom_churn v1）的XGBoost" in texts(at)
     assert at.dataframe[0].value.columns[0] == "指标"

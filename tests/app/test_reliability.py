@@ -22,8 +22,8 @@ import churn_core as cc
 from tests.app.conftest import ROOT, texts
 
 NAMES = {"XGBoost": "xgboost", "Logistic regression": "logistic_regression"}
-SCORED_BY = re.compile(r"Scored by run (\d+) · (.+?)\. Reasons")
-CHAMPION_LINE = re.compile(r"Champion: (.+?) from run (\d+) \(holdout")
+SCORED_BY = re.compile(r"Scored by run (\d+) \(.+? v\d+\) · (.+?)\. Reasons")
+CHAMPION_LINE = re.compile(r"Champion: (.+?) from run (\d+) on .+? v\d+ \(holdout")
 
 
 @dataclass(frozen=True)

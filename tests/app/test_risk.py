@@ -35,6 +35,7 @@ def test_kpis_and_call_list_match_the_stored_scores(trained_app, trained_app_db)
     shown = texts(at)
     assert "Already churned: 707 customers (14.1% of this file)" in shown
     assert "Every customer is scored by a model that never saw them" in shown
+    assert "Scored by run 1 (telecom_churn v1) · XGBoost." in shown  # which run, on which data
     assert "are in the medium tier or above" in shown  # the bundled data leaves the upper tiers nearly empty
     table = at.dataframe[0].value
     assert len(table) == 500 and "Churned" not in set(table["Tier"])

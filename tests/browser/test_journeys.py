@@ -156,7 +156,7 @@ def test_analyst_signs_in_uploads_maps_trains_and_promotes(page, secured_app_ser
     expect(main(page).locator("h1")).to_have_text("Churn overview")
     expect(metric_value(page, "Customers")).to_have_text("600")
     sidebar(page).get_by_test_id("stSidebarNav").get_by_role("link", name="Models").click()
-    expect(main(page).get_by_text(re.compile(r"^Champion: .* from run 1 \(holdout ROC-AUC"))).to_be_visible(
+    expect(main(page).get_by_text(re.compile(r"^Champion: .* from run 1 on telco v2 \(holdout ROC-AUC"))).to_be_visible(
         timeout=30_000)
     expect(chart_title(page, "ROC: how well each model ranks churners above stayers")).to_be_visible()
     expect_no_errors(page)
