@@ -171,10 +171,6 @@ def _share(values: pd.Series) -> np.ndarray:
 
 # -- reasons: contributions per customer, grouped by driver, in points of the shown probability -------
 
-# Measured on 2 cores (bench/explain.py): seconds per cost unit, where a unit is one leaf x depth^2
-# of one tree (exact TreeSHAP's cost). The linear model costs next to nothing per customer.
-_SECONDS_PER_UNIT = {"xgboost": 4.5e-9, "random_forest": 5.3e-9}
-_LINEAR_SECONDS_PER_ROW = 2e-6
 REASON_COLUMNS = ("reason_{k}", "reason_{k}_value", "reason_{k}_points")
 Calibrate = Callable[[np.ndarray], np.ndarray]
 
@@ -242,21 +238,6 @@ def feature_drivers(model) -> list[str]:
     """For each feature the model sees, its driver: the source, or the lead of the source's twins."""
     drivers = getattr(_parts(model)[0], "drivers_", {}) or {}
     return [drivers.get(s, s) for s in feature_sources(model)]
-
-
-def explain_seconds_per_row(model) -> float:
-    """Estimated cost of exact SHAP for one customer on 2 cores (trees x leaves x depth^2 for trees)."""
-    final = _parts(model)[2]
-    kind = model_kind(model)
-    if kind == "xgboost":
-        table = final.get_booster().trees_to_dataframe()
-        leaves = int((table["Feature"] == "Leaf").sum())
-        depth = final.max_depth or 6
-        return leaves * depth ** 2 * _SECONDS_PER_UNIT[kind]
-    if kind == "random_forest":
-        units = sum(t.tree_.n_leaves * t.tree_.max_depth ** 2 for t in final.estimators_)
-        return units * _SECONDS_PER_UNIT[kind]
-    return _LINEAR_SECONDS_PER_ROW
 
 
 def shown_probability(margin, *, units: str, calibrate: Calibrate | None = None) -> np.ndarray:

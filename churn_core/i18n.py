@@ -762,7 +762,6 @@ STRINGS["en"].update({
     "risk.wf_base": "Average customer",
     "risk.wf_customer": "This customer",
     "risk.wf_other": "Other factors",
-    "risk.wf_calibration": "Calibration",
     "risk.units_note": "SHAP values of the model ({units}), rescaled to points of the probability shown: from the "
                        "average customer ({base}) they add up to this customer's probability.",
     "risk.units.log-odds": "computed in log-odds",
@@ -872,7 +871,6 @@ STRINGS["zh"].update({
     "risk.wf_base": "平均客户",
     "risk.wf_customer": "该客户",
     "risk.wf_other": "其他因素",
-    "risk.wf_calibration": "校准",
     "risk.units_note": "模型的 SHAP 值（{units}），换算为所显示概率的百分点：从平均客户（{base}）开始，逐项相加即得该客户的概率。",
     "risk.units.log-odds": "以对数几率计算",
     "risk.units.probability": "以概率计算",
