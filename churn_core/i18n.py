@@ -691,6 +691,10 @@ STRINGS["en"].update({
     "risk.title": "Customers at risk",
     "risk.caption": "Every customer scored by the champion model: who is likely to leave, why, what to do and by when.",
     "risk.no_champion": "No champion model yet, so there is nothing to score. Train and promote one on the Models page.",
+    "risk.other_schema": "The champion ({model}, run {run}) was trained on {name} v{version} and cannot score the "
+                         "active dataset {active} v{active_version}: it lacks {columns}. No customer here is scored. "
+                         "On the Data page, train a model on this version and promote it, or make {name} v{version} "
+                         "active again.",
     "risk.scoring": "Scoring {rows} customers and explaining the riskiest…",
     "risk.scored_by": "Scored by run {run} ({name} v{version}) · {model}. Reasons computed for {explained} of {rows} customers still here.",
     "risk.partial": "Reasons are computed for the {explained} riskiest of {rows} customers first (exact SHAP for this "
@@ -800,6 +804,9 @@ STRINGS["zh"].update({
     "risk.title": "流失风险客户",
     "risk.caption": "冠军模型为每位客户打分：谁可能流失、原因、该做什么以及何时完成。",
     "risk.no_champion": "尚无冠军模型，无法打分。请在模型页训练并设定冠军模型。",
+    "risk.other_schema": "冠军模型（{model}，第 {run} 次运行）是在 {name} v{version} 上训练的，无法为当前数据集 "
+                         "{active} v{active_version} 打分：缺少 {columns}。这里的客户均未打分。请在数据页用此版本训练并"
+                         "设定冠军模型，或重新启用 {name} v{version}。",
     "risk.scoring": "正在为 {rows} 位客户打分，并解释风险最高的客户…",
     "risk.scored_by": "由运行 {run}（{name} v{version}）· {model} 打分。已为 {rows} 位在网客户中的 {explained} 位计算原因。",
     "risk.partial": "已优先为 {rows} 位客户中风险最高的 {explained} 位计算原因（该模型的精确 SHAP 计算较慢）。"

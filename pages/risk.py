@@ -30,6 +30,14 @@ if champion is None:
     st.info(t("risk.no_champion"))
     st.page_link("pages/models.py", label=t("nav.models"), icon=":material/model_training:")
     st.stop()
+fit = state.champion_fit(dataset.frame.columns)
+if not fit.can_score:  # a champion of another schema: say whose it is, never score with it
+    trained_on = state.run_dataset_version(champion.run_id)
+    st.info(t("risk.other_schema", model=t(f"model.{champion.model}"), run=champion.run_id,
+              name=dataset_name(trained_on), version=trained_on, active=dataset.name, active_version=dataset.version,
+              columns=", ".join(fit.missing[:6]) + (" …" if len(fit.missing) > 6 else "")))
+    st.page_link("pages/data.py", label=t("nav.data"), icon=":material/upload_file:")
+    st.stop()
 
 settings = assumptions(has_value_column=any(c in dataset.frame for c in dataset.roles.value))
 status, error = state.scores_state()
