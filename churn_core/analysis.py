@@ -642,16 +642,35 @@ def count_columns(dataset: Dataset, *, max_levels: int = MAX_LEVELS) -> tuple[st
     return tuple(cols)
 
 
-def strongest_drivers(ranking: DriverRanking, *, roles: ColumnRoles, categories: int = 3, curves: int = 1,
-                      min_auc: float = 0.55) -> Highlights:
+def strongest_drivers(ranking: DriverRanking, *, roles: ColumnRoles, categories: int = 3, curves: int | None = None,
+                      min_auc: float = 0.55, frame: pd.DataFrame | None = None, twin_r: float = 0.8) -> Highlights:
     """The first ``categories`` plan flags or categorical columns and the first ``curves`` numeric columns
     of the ranking whose ROC-AUC alone reaches ``min_auc`` (a column that barely tells churners apart is
     not a driver worth a chart). The state column (it has its map) and the tenure column (it has its
-    bands) are not repeated."""
+    bands) are not repeated.
+
+    ``curves`` None: one curve, or as many as the categorical places left unused (a dataset whose drivers
+    are all numeric still fills the page). With ``frame``, a numeric column correlated beyond ``twin_r``
+    with one already picked (the amount beside the count of the same transactions) is skipped."""
     table = ranking.table
     elsewhere = table["column"].isin([roles.state, roles.tenure]) | (table["auc"] < min_auc)
-    pick = lambda kinds, n: tuple(table.loc[table["kind"].isin(kinds) & ~elsewhere, "column"].head(n))
-    return Highlights(pick(("flag", "categorical"), categories), pick(("numeric",), curves))
+    candidates = lambda kinds: list(table.loc[table["kind"].isin(kinds) & ~elsewhere, "column"])
+    picked_categories = tuple(candidates(("flag", "categorical"))[:categories])
+    wanted = max(1, categories - len(picked_categories)) if curves is None else curves
+    picked: list[str] = []
+    for column in candidates(("numeric",)):
+        if len(picked) == wanted:
+            break
+        if frame is not None and any(_twins(frame[column], frame[other], twin_r) for other in picked):
+            continue
+        picked.append(column)
+    return Highlights(picked_categories, tuple(picked))
+
+
+def _twins(a: pd.Series, b: pd.Series, r: float) -> bool:
+    x, y = pd.to_numeric(a, errors="coerce"), pd.to_numeric(b, errors="coerce")
+    corr = x.corr(y, method="spearman")
+    return bool(np.isfinite(corr) and abs(corr) > r)
 
 
 def describe(dataset: Dataset, *, crosstab: tuple[str, str] | None = None, min_group: int = 30,
@@ -666,7 +685,7 @@ def describe(dataset: Dataset, *, crosstab: tuple[str, str] | None = None, min_g
     by_category = {c: churn_by_category(dataset, column=c, min_group=min_group)
                    for c in (*roles.plan_flags, *roles.categorical) if c not in left_out}
     drivers = driver_ranking(dataset)
-    highlights = strongest_drivers(drivers, roles=roles)
+    highlights = strongest_drivers(drivers, roles=roles, frame=dataset.frame)
     highlights = dataclasses.replace(highlights, categories=tuple(  # many levels do not read as a bar chart
         c for c in highlights.categories if c in by_category and len(by_category[c].table) <= MAX_LEVELS))
     thresholds = {c: threshold_analysis(dataset, column=c, min_support=min_group) for c in count_columns(dataset)}

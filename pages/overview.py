@@ -24,5 +24,6 @@ if o.value_at_risk is not None:
 kpi_row(kpis)
 
 overview_views.draw_in_pairs(overview_views.driver_sections(desc, dataset, token=data))
+overview_views.leakage_note(dataset)
 overview_views.segments(desc.segments, token=data)
 overview_views.value_tiers(desc.value_tiers, token=data)

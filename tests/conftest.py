@@ -118,6 +118,44 @@ def credit_cards(n: int = 1500, seed: int = 3) -> pd.DataFrame:
     })
 
 
+def bank_churners(n: int = 3000, *, seed: int = 5) -> pd.DataFrame:
+    """A credit-card issuer's export in the Kaggle "BankChurners" layout (about 16% attrited): few
+    transactions, a small revolving balance, many contacts and inactive months drive attrition; the
+    income band a little; tenure ``Months_on_book`` in months; the two Naive Bayes columns are another
+    model's output (leakage)."""
+    rng = np.random.default_rng(seed)
+    income = rng.choice(["Less than $40K", "$40K - $60K", "$60K - $80K", "$80K - $120K", "$120K +"], n,
+                        p=[0.35, 0.18, 0.15, 0.17, 0.15])
+    trans_ct = rng.normal(65, 22, n).round().clip(10, 139)
+    revolving = np.where(rng.random(n) < 0.25, 0, rng.uniform(300, 2517, n)).round()
+    contacts = rng.choice(np.arange(7), n, p=[0.04, 0.15, 0.32, 0.33, 0.13, 0.02, 0.01])
+    inactive = rng.choice(np.arange(7), n, p=[0.01, 0.22, 0.32, 0.38, 0.04, 0.02, 0.01])
+    score = (-2.8 - 0.06 * (trans_ct - 65) + 1.3 * (revolving == 0) + 0.45 * (contacts - 2.5)
+             + 0.35 * (inactive - 2.3) + 0.9 * (income == "Less than $40K"))
+    attrited = rng.random(n) < 1 / (1 + np.exp(-score))
+    output = np.where(attrited, rng.uniform(0.99, 1.0, n), rng.uniform(0.0, 0.001, n)).round(5)
+    return pd.DataFrame({
+        "CLIENTNUM": 700_000_000 + rng.choice(10**8, n, replace=False),
+        "Attrition_Flag": np.where(attrited, "Attrited Customer", "Existing Customer"),
+        "Customer_Age": rng.integers(26, 74, n),
+        "Gender": rng.choice(["F", "M"], n),
+        "Education_Level": rng.choice(["Graduate", "High School", "Uneducated", "College", "Unknown"], n),
+        "Marital_Status": rng.choice(["Married", "Single", "Divorced", "Unknown"], n, p=[0.46, 0.39, 0.07, 0.08]),
+        "Income_Category": income,
+        "Card_Category": rng.choice(["Blue", "Silver", "Gold", "Platinum"], n, p=[0.93, 0.055, 0.012, 0.003]),
+        "Months_on_book": rng.integers(13, 57, n),
+        "Total_Relationship_Count": rng.integers(1, 7, n),
+        "Months_Inactive_12_mon": inactive,
+        "Contacts_Count_12_mon": contacts,
+        "Credit_Limit": rng.uniform(1438, 34516, n).round(1),
+        "Total_Revolving_Bal": revolving,
+        "Total_Trans_Amt": (trans_ct * rng.uniform(40, 80, n)).round(),
+        "Total_Trans_Ct": trans_ct,
+        NAIVE_BAYES[0]: output,
+        NAIVE_BAYES[1]: (1 - output).round(5),
+    })
+
+
 @pytest.fixture
 def bank() -> pd.DataFrame:
     """A fresh bank-like customer table (see bank_customers)."""

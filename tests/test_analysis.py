@@ -385,9 +385,22 @@ def test_describe_highlights_the_strongest_drivers_of_every_kind(bank):
     assert "SeniorCitizen" not in ibm.highlights.categories  # too weak to chart
     assert "Contract" in ibm.by_category
     bank_desc = cc.describe(dataset_from(bank))
-    assert bank_desc.highlights.curves == ("Age",)
+    assert bank_desc.highlights.curves == ("Age", "CreditScore")  # one category leaves room for two curves
     assert bank_desc.curves["Age"].column == "Age"
     assert bank_desc.highlights.categories == ("IsActiveMember",)
+
+
+def test_highlighted_curves_skip_a_twin_of_one_already_shown():
+    """The transaction amount ranks second but moves with the count ranked first: the next distinct
+    driver is charted instead. Without the frame (no correlations), the twin is kept."""
+    from tests.conftest import bank_churners
+
+    dataset = dataset_from(bank_churners())
+    assert cc.describe(dataset).highlights.curves == ("Total_Trans_Ct", "Contacts_Count_12_mon")
+    ranking = cc.driver_ranking(dataset)
+    assert cc.strongest_drivers(ranking, roles=dataset.roles).curves == ("Total_Trans_Ct", "Total_Trans_Amt")
+    assert cc.strongest_drivers(ranking, roles=dataset.roles, curves=1, frame=dataset.frame).curves == (
+        "Total_Trans_Ct",)
 
 
 def test_describe_highlights_keep_the_report_sections(report):

@@ -20,10 +20,9 @@ Section = Callable[[], None]
 def driver_sections(desc: cc.Description, dataset: cc.Dataset, *, token: tuple) -> list[Section]:
     """The sections this dataset can fill, strongest drivers first, each a function that draws it."""
     roles = dataset.roles
-    leaked = [c for c in (*roles.plan_flags, *roles.categorical) if c in cc.leakage_columns(dataset)]
     sections: list[Section] = []
-    if desc.highlights.categories or leaked:
-        sections.append(lambda: _categories(desc, leaked, token=token))
+    if desc.highlights.categories:
+        sections.append(lambda: _categories(desc, token=token))
     if desc.curves:
         sections.append(lambda: _curves(desc, token=token))
     if desc.bands is not None:
@@ -41,7 +40,14 @@ def draw_in_pairs(sections: list[Section]) -> None:
                 draw()
 
 
-def _categories(desc: cc.Description, leaked: list[str], *, token: tuple) -> None:
+def leakage_note(dataset: cc.Dataset) -> None:
+    """One line naming the columns left out of every section as leakage, of any kind."""
+    leaked = cc.leakage_columns(dataset)
+    if leaked:
+        st.caption(t("common.leakage_left_out", columns=", ".join(leaked)))
+
+
+def _categories(desc: cc.Description, *, token: tuple) -> None:
     st.subheader(t("overview.categories"))
     for column in desc.highlights.categories:
         result = desc.by_category[column]
@@ -49,12 +55,10 @@ def _categories(desc: cc.Description, leaked: list[str], *, token: tuple) -> Non
         takeaway(contrast_text(column, contrast), small=contrast is not None and contrast.small)
         chart(plots.rate_bars, result.table, label="value", overall=desc.overall.churn_rate,
               labels=labels(t("overview.plan_chart", column=column), x=column), key=f"plan_{column}", token=token)
-    if leaked:
-        st.caption(t("common.leakage_left_out", columns=", ".join(leaked)))
 
 
 def _curves(desc: cc.Description, *, token: tuple) -> None:
-    st.subheader(t("overview.curves"))
+    st.subheader(t("overview.curves" if len(desc.curves) == 1 else "overview.curves_many"))
     for column, curve in desc.curves.items():
         if curve.threshold is None:  # no jump upwards (churn may fall along it): compare the extremes
             contrast = cc.contrast(curve.levels, label="label")

@@ -172,3 +172,26 @@ def test_overview_of_a_credit_card_file_has_no_empty_sections(app, app_db):
     assert "Total_Trans_Ct = " in page and " churns at " in page  # fewer transactions, more churn
     assert not [key for key in INTERNAL_KEYS if key in page] and "telecom churn report" not in page
     assert len(at.get("plotly_chart")) == 1
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_overview_of_a_bank_churners_file_is_built_from_its_own_drivers(app, app_db, lang):
+    """The Kaggle BankChurners layout: no telecom column, its drivers all but one numeric. The page charts the
+    income band, the two strongest distinct numeric drivers (the transaction amount, a twin of the count, is
+    skipped), tenure in months, and names the leaking Naive Bayes columns once."""
+    from churn_core.i18n import text
+    from tests.conftest import NAIVE_BAYES, bank_churners
+
+    cc.Store(app_db).save_dataset(cc.load_dataset(bank_churners().to_csv(index=False).encode(),
+                                                  filename="BankChurners.csv"))
+    app.query_params["lang"] = lang
+    at = app.run()
+    assert not at.exception
+    page = texts(at)
+    assert [s.value for s in at.subheader][:3] == [text(k, lang=lang) for k in (
+        "overview.categories", "overview.curves_many", "overview.tenure")]
+    assert "Income_Category" in page and "Total_Trans_Ct" in page and "Contacts_Count_12_mon" in page
+    assert "Total_Trans_Amt" not in page
+    assert text("common.leakage_left_out", lang=lang, columns=", ".join(NAIVE_BAYES)) in page
+    assert len(at.get("plotly_chart")) == 4  # income band, two curves, tenure bands
+    assert not at.info and not [key for key in INTERNAL_KEYS if key in page] and "telecom" not in page
