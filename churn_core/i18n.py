@@ -976,7 +976,7 @@ STRINGS["en"].update({
                     "lifetime value counts when the customer is saved; payback instead spreads it over the "
                     "customer lifetime.",
     "roi.payback_months": "{m} months",
-    "roi.payback_never": "Beyond horizon",
+    "roi.payback_never": "> {years} yr",
     "roi.payback_now": "Immediate",
     "roi.payback_title": "Cumulative net benefit: the investment is paid back after {m} months",
     "roi.payback_title_never": "Cumulative net benefit: the investment is not paid back within the horizon",
@@ -1127,7 +1127,7 @@ STRINGS["zh"].update({
     "roi.k_at_risk_help": "按 {rate} 的流失率每年流失 {churners} 位客户，每位价值 {ltv}。",
     "roi.roi_help": "（保住的价值 − 总成本）÷ 总成本。与已发布案例一致，挽留客户的全部终身价值在挽留时一次计入；回收期则把它分摊到客户生命周期内。",
     "roi.payback_months": "{m} 个月",
-    "roi.payback_never": "超出期限",
+    "roi.payback_never": "> {years} 年",
     "roi.payback_now": "立即",
     "roi.payback_title": "累计净收益：{m} 个月后收回投资",
     "roi.payback_title_never": "累计净收益：期限内无法收回投资",

@@ -34,9 +34,10 @@ def _count(n: float) -> str:
 
 
 def payback_words(case: BusinessCase, *, lang: str = "en") -> str:
-    """The payback as a KPI value: "2.6 months", "Immediate", "Not within the horizon"."""
+    """The payback as a KPI value: "2.6 months", "Immediate", "> 3 yr" (not within the horizon: short enough
+    for a KPI card at 1400 px)."""
     if case.payback_months is None:
-        return text("roi.payback_never", lang=lang)
+        return text("roi.payback_never", lang=lang, years=f"{case.inputs.horizon_years:g}")
     return text("roi.payback_now", lang=lang) if case.payback_months == 0 else \
         text("roi.payback_months", lang=lang, m=f"{case.payback_months:.1f}")
 

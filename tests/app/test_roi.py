@@ -291,7 +291,10 @@ def test_a_new_session_starts_from_the_costs_of_the_last_scenario_saved_on_the_d
 
 
 def test_a_payback_beyond_the_horizon_fits_its_big_number_box():
-    """The KPI box holds about 15 Latin or 6 Chinese characters at 1400 px ('期限内无法收回' was cut)."""
+    """The ROI page's five KPI boxes hold about 10 Latin or 6 Chinese characters at 1400 px ('期限内无法收回' and
+    'Beyond horizon' were cut)."""
     from churn_core.i18n import text
 
-    assert len(text("roi.payback_never", lang="en")) <= 15 and len(text("roi.payback_never", lang="zh")) <= 6
+    assert text("roi.payback_never", lang="en", years=3) == "> 3 yr"
+    assert len(text("roi.payback_never", lang="en", years=10)) <= 10
+    assert len(text("roi.payback_never", lang="zh", years=10)) <= 6
