@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 import re
 import struct
+import threading
 from collections import ChainMap
 from collections.abc import Iterator, Mapping, MutableMapping
 from pathlib import Path
@@ -58,6 +59,7 @@ class Catalog(Mapping[str, MutableMapping[str, str]]):
         self.locales, self.domain, self.fallback = Path(locales), domain, fallback
         self._own: dict[str, dict[str, str]] = {}
         self._views: dict[str, MutableMapping[str, str]] = {}
+        self._lock = threading.Lock()  # the server's sessions may ask first at the same time: read each file once
 
     def po_path(self, lang: str) -> Path:
         return self.locales / lang / "LC_MESSAGES" / f"{self.domain}.po"
@@ -65,7 +67,9 @@ class Catalog(Mapping[str, MutableMapping[str, str]]):
     def own(self, lang: str) -> dict[str, str]:
         """This domain's messages in ``lang``, without the fallback's."""
         if lang not in self._own:
-            self._own[lang] = load_messages(self.po_path(check_language(lang)))
+            with self._lock:
+                if lang not in self._own:
+                    self._own[lang] = load_messages(self.po_path(check_language(lang)))
         return self._own[lang]
 
     def __getitem__(self, lang: str) -> MutableMapping[str, str]:
