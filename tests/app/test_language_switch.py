@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from churn_core.i18n import text
+from ui.i18n import text
 
 PAGES = [  # (page file, its title key, the URL's ?mode=)
     pytest.param("pages/overview.py", "overview.title", None, id="overview"),
