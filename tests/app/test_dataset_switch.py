@@ -9,7 +9,7 @@ import time
 import pytest
 
 import churn_core as cc
-from churn_core.i18n import text
+from ui.i18n import text
 from tests.app.conftest import texts
 from tests.conftest import bank_customers
 
