@@ -12,6 +12,49 @@ from .i18n import error_text, issue_text, t, wording
 from .widgets import guard, keep_choice, kpi_row, takeaway
 
 NONE = "—"
+UPLOAD_TYPES = ("csv", "txt", "tsv", "xlsx")
+
+
+def upload_limit_mb() -> int:
+    """The largest upload in MB: the server's ``server.maxUploadSize`` (.streamlit/config.toml) or churn_core's
+    own limit, whichever is smaller (the widget is given it, so it refuses what either would refuse)."""
+    return int(min(st.get_option("server.maxUploadSize"), cc.DEFAULT_MAX_BYTES // (1024 * 1024)))
+
+
+def uploader():
+    """The customer-file uploader, its texts in the session's language.
+
+    Streamlit draws its own English inside the drop zone (the "Upload" button, "200MB per file • CSV, …",
+    and "Drag and drop a file here" while a file is dragged over it). CSS scoped to this widget hides those
+    and shows the catalog's instead; the size shown is :func:`upload_limit_mb`, the limit the widget is given.
+    Selectors checked on Streamlit 1.67 (tests/browser/test_uploader.py fails when they stop matching).
+    """
+    limit = upload_limit_mb()
+    st.html(_uploader_css("upload", button=t("data.uploader.button"), drop=t("data.uploader.drop"),
+                          limits=t("data.uploader.limits", mb=limit,
+                                   types=" / ".join(kind.upper() for kind in UPLOAD_TYPES))))
+    return st.file_uploader(t("data.upload"), type=list(UPLOAD_TYPES), key="upload", help=t("data.upload_help"),
+                            max_upload_size=limit)
+
+
+def _css_text(text: str) -> str:
+    """``text`` as a CSS string literal (quotes, backslashes and angle brackets escaped)."""
+    return '"' + "".join(f"\\{ord(c):x} " if c in '\\"<>' or ord(c) < 0x20 else c for c in text) + '"'
+
+
+def _uploader_css(key: str, *, button: str, limits: str, drop: str) -> str:
+    zone = f'.st-key-{key} [data-testid="stFileUploaderDropzone"]'
+    primary = st.get_option("theme.primaryColor") or "inherit"
+    return f"""<style>
+{zone} button [data-testid="stMarkdownContainer"] p {{display: none;}}
+{zone} button [data-testid="stMarkdownContainer"]::after {{content: {_css_text(button)}; font-size: 0.875rem;}}
+{zone} [data-testid="stFileUploaderDropzoneInstructions"] > div > span {{display: none;}}
+{zone} [data-testid="stFileUploaderDropzoneInstructions"] > div::after {{content: {_css_text(limits)};
+  font-size: 0.875rem; opacity: 0.7;}}
+{zone} > div:not([data-testid]) > span:only-child {{display: none;}}
+{zone} > div:not([data-testid]):has(> span:only-child)::after {{content: {_css_text(drop)}; color: {primary};
+  font-size: 0.875rem; font-weight: 800;}}
+</style>"""
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)

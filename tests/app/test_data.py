@@ -45,6 +45,27 @@ def test_without_upload_the_versions_are_listed(app):
     assert at.dataframe[0].value.iloc[0, 1] == "telecom_churn"
 
 
+@pytest.mark.parametrize(("lang", "button", "limits"), [
+    ("en", "Browse files", "Drag and drop a file here · up to {mb} MB · CSV / TXT / TSV / XLSX"),
+    ("zh", "选择文件", "将文件拖放到此处 · 单个文件不超过 {mb} MB · CSV / TXT / TSV / XLSX"),
+])
+def test_the_uploader_speaks_the_users_language_and_states_the_real_limit(app, lang, button, limits):
+    """Streamlit's own uploader texts are English; the page replaces them (what the browser shows:
+    tests/browser/test_uploader.py). The size is the one the widget, the server and churn_core enforce."""
+    import tomllib
+
+    from tests.app.conftest import ROOT
+
+    at = open_data(app, lang)
+    widget = at.file_uploader(key="upload").proto
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())["server"]["maxUploadSize"]
+    mb = min(config, cc.DEFAULT_MAX_BYTES // 2**20)
+    assert widget.max_upload_size_mb == mb
+    assert f"{mb} MB" in widget.help  # the tooltip's "up to 200 MB" too
+    [css] = [h.proto.body for h in at.get("html") if "stFileUploaderDropzone" in h.proto.body]
+    assert f'content: "{button}"' in css and f'content: "{limits.format(mb=mb)}"' in css
+
+
 def test_telco_export_end_to_end(app, app_db):
     at = open_data(app)
     frame = telco()

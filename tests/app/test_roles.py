@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import time
+
 import pytest
 from argon2 import PasswordHasher
 from streamlit.testing.v1 import AppTest
@@ -185,3 +188,155 @@ def test_with_oidc_and_an_analyst_list_other_users_only_view(trained_app, traine
     at.run()
     assert [b.key for b in at.button if b.key in ("promote", "rollback")] == ["promote", "rollback"]
     assert cc.Store(trained_app_db).champion() == champion
+
+
+# -- a sign-in that survives a reload: the signed, expiring session cookie ------------------------------
+
+SECRET = b"k" * 32
+T0 = 1_800_000_000.0
+
+
+def test_a_token_verifies_for_its_lifetime_only():
+    token = auth.sign_token("analyst", secret=SECRET, lifetime_s=3600, now=T0)
+    assert token.startswith(f"v1.analyst.{int(T0)}.{int(T0) + 3600}.")
+    assert auth.verify_token(token, secret=SECRET, now=T0) == "analyst"
+    assert auth.verify_token(token, secret=SECRET, now=T0 + 3599) == "analyst"
+    assert auth.verify_token(token, secret=SECRET, now=T0 + 3600) is None  # expired
+    assert auth.verify_token(token, secret=SECRET, now=T0 + 1800, max_age_s=1800) is None  # session shortened
+    assert auth.verify_token(token, secret=SECRET, now=T0 - 3600) is None  # issued in the future
+
+
+def _tamper(token: str, index: int, value: str) -> str:
+    parts = token.split(".")
+    parts[index] = value
+    return ".".join(parts)
+
+
+TOKEN = auth.sign_token("analyst", secret=SECRET, lifetime_s=3600, now=T0)
+
+
+@pytest.mark.parametrize("token", [
+    pytest.param(_tamper(TOKEN, 1, "admin"), id="other-user"),
+    pytest.param(_tamper(TOKEN, 2, str(int(T0) - 10)), id="earlier-issued"),
+    pytest.param(_tamper(TOKEN, 3, str(int(T0) + 86_400)), id="later-expiry"),
+    pytest.param(_tamper(TOKEN, 4, "0" * 64), id="zero-signature"),
+    pytest.param(_tamper(TOKEN, 4, TOKEN.rsplit(".", 1)[1][:-1] + "x"), id="one-char-signature"),
+    pytest.param(_tamper(TOKEN, 0, "v2"), id="other-version"),
+    pytest.param(TOKEN + ".x", id="extra-part"),
+    pytest.param(TOKEN.rsplit(".", 1)[0], id="no-signature"),
+    pytest.param(_tamper(TOKEN, 3, "-1"), id="negative-expiry"),
+    pytest.param("", id="empty"),
+    pytest.param("v1." + "a" * 300, id="oversized"),
+])
+def test_a_tampered_or_malformed_token_is_rejected(token):
+    assert auth.verify_token(TOKEN, secret=SECRET, now=T0 + 1) == "analyst"  # the untouched one passes
+    assert auth.verify_token(token, secret=SECRET, now=T0 + 1) is None
+
+
+def test_a_token_signed_with_another_secret_is_rejected():
+    assert auth.verify_token(TOKEN, secret=b"z" * 32, now=T0 + 1) is None
+
+
+@pytest.mark.parametrize(("user", "lifetime", "match"), [("Analyst.x", 60, "'user'"), ("analyst", 0, "'lifetime_s'")],
+                         ids=["dotted-user", "zero-lifetime"])
+def test_sign_token_refuses_what_it_cannot_sign(user, lifetime, match):
+    with pytest.raises(ValueError, match=match):
+        auth.sign_token(user, secret=SECRET, lifetime_s=lifetime)
+
+
+def test_the_key_file_is_created_once_private_and_kept(tmp_path):
+    path = tmp_path / auth.SECRET_FILE_NAME
+    key = auth.load_or_create_secret(path)
+    assert len(key) == 64 and path.stat().st_mode & 0o777 == 0o600
+    auth._SECRET_FILES.clear()  # a restarted server reads the same key back
+    assert auth.load_or_create_secret(path) == key
+    other = tmp_path / "elsewhere.key"
+    other.write_text("short\n")
+    with pytest.raises(ValueError, match="needs at least 32"):
+        auth.load_or_create_secret(other)
+
+
+def test_the_key_file_sits_next_to_the_database_unless_a_secret_is_configured(app_db, monkeypatch):
+    key = auth.install_secret()
+    assert (app_db.parent / auth.SECRET_FILE_NAME).read_bytes().strip() == key
+    monkeypatch.setenv(auth.SECRET_ENV_VAR, "e" * 40)
+    assert auth.install_secret() == b"e" * 40
+
+
+def cookie_jar(monkeypatch, token: str | None) -> None:
+    """The seam for the browser's cookies: AppTest cannot send any (st.context.cookies is empty there)."""
+    monkeypatch.setattr(auth, "_request_cookies", lambda: {auth.COOKIE_NAME: token} if token else {})
+
+
+def cookie_scripts(at) -> list[str]:
+    return [h.proto.body for h in at.get("html") if "document.cookie" in h.proto.body]
+
+
+def test_signing_in_writes_a_cookie_that_signs_in_the_next_session(app, app_db, monkeypatch):
+    at = sign_in(open_page(with_password(app), "pages/data.py"), PASSWORD)
+    assert len(at.get("file_uploader")) == 1
+    [script] = cookie_scripts(at)
+    token = re.search(rf"{auth.COOKIE_NAME}=([^;]+);", script).group(1)
+    assert "Max-Age=28800" in script and "SameSite=Strict" in script  # 8 hours by default
+    assert auth.verify_token(token, secret=auth.install_secret()) == "analyst"
+    assert (app_db.parent / auth.SECRET_FILE_NAME).is_file()
+
+    cookie_jar(monkeypatch, token)  # a reload: a new session opened with that cookie
+    reloaded = open_page(with_password(AppTest.from_file(app._script_path, default_timeout=60)), "pages/data.py")
+    assert not reloaded.exception
+    assert "Signed in as analyst." in " ".join(c.value for c in reloaded.sidebar.caption)
+    assert len(reloaded.get("file_uploader")) == 1
+    assert not cookie_scripts(reloaded)  # nothing to write: the browser has it
+
+
+def test_the_session_length_is_configurable(app):
+    at = with_password(app)
+    at.secrets["roles"] = {"analyst_password_hash": HASH, "session_hours": 0.5}
+    at = sign_in(open_page(at, "pages/data.py"), PASSWORD)
+    [script] = cookie_scripts(at)
+    _, _, issued, expiry, _ = re.search(rf"{auth.COOKIE_NAME}=([^;]+);", script).group(1).split(".")
+    assert int(expiry) - int(issued) == 1800 and "Max-Age=1800" in script
+
+
+@pytest.mark.parametrize("make", [
+    pytest.param(lambda: auth.sign_token("analyst", secret=auth.install_secret(), lifetime_s=60, now=time.time() - 120),
+                 id="expired"),
+    pytest.param(lambda: _tamper(auth.sign_token("analyst", secret=auth.install_secret(), lifetime_s=3600), 3,
+                                 str(int(time.time()) + 86_400)), id="tampered"),
+    pytest.param(lambda: auth.sign_token("analyst", secret=b"another install's key" * 2, lifetime_s=3600),
+                 id="other-install"),
+])
+def test_an_expired_or_tampered_cookie_leaves_a_viewer_and_is_cleared(app, app_db, monkeypatch, make):
+    cookie_jar(monkeypatch, make())
+    at = with_password(app).run()  # the first run of the new session tells the browser to forget it
+    assert not at.exception
+    assert "Viewing." in " ".join(c.value for c in at.sidebar.caption)
+    [script] = cookie_scripts(at)
+    assert f"{auth.COOKIE_NAME}=; Path=/; Max-Age=0" in script
+    at = at.switch_page("pages/data.py").run()
+    assert not at.get("file_uploader")
+
+
+def test_signing_out_clears_and_revokes_the_cookie(app, app_db, monkeypatch):
+    token = auth.sign_token("analyst", secret=auth.install_secret(), lifetime_s=3600)
+    cookie_jar(monkeypatch, token)
+    at = open_page(with_password(app), "pages/data.py")
+    assert len(at.get("file_uploader")) == 1
+    at.sidebar.button(key="auth_sign_out").click().run()
+    assert not at.get("file_uploader")  # the session still holds the cookie it was opened with: ignored
+    assert "Viewing." in " ".join(c.value for c in at.sidebar.caption)
+    assert [s for s in cookie_scripts(at) if "Max-Age=0" in s]
+    again = open_page(with_password(AppTest.from_file(app._script_path, default_timeout=60)), "pages/data.py")
+    assert not again.get("file_uploader")  # a copy of the signed-out token no longer works here
+
+
+def test_a_cookie_is_no_way_around_the_password_limit(app, app_db, monkeypatch):
+    forged = _tamper(auth.sign_token("analyst", secret=auth.install_secret(), lifetime_s=3600), 4, "0" * 64)
+    cookie_jar(monkeypatch, forged)
+    at = open_page(with_password(app), "pages/data.py")
+    for _ in range(auth.MAX_FAILURES):
+        at = sign_in(at, "wrong")
+    at = sign_in(at, PASSWORD)
+    assert "Too many failed sign-ins from here" in at.sidebar.error[0].value
+    assert not at.get("file_uploader")
+    assert not [s for s in cookie_scripts(at) if "v1.analyst." in s]  # no cookie issued while locked out
