@@ -39,19 +39,6 @@ DEFAULT_LANGUAGE = "en"
 LOCALES = Path(__file__).resolve().parent / "locales"
 
 
-# The file uploader's own texts (Streamlit draws them in English; ui.data_views.uploader replaces them).
-STRINGS["en"].update({
-    "data.uploader.button": "Browse files",
-    "data.uploader.limits": "Drag and drop a file here · up to {mb} MB · {types}",
-    "data.uploader.drop": "Drop the file to upload it",
-})
-STRINGS["zh"].update({
-    "data.uploader.button": "选择文件",
-    "data.uploader.limits": "将文件拖放到此处 · 单个文件不超过 {mb} MB · {types}",
-    "data.uploader.drop": "松开鼠标即可上传文件",
-})
-
-
 def check_language(lang: str) -> str:
     if lang not in LANGUAGES:
         raise ParameterError(f"The 'lang' parameter must be one of {list(LANGUAGES)}. Got {lang!r} instead.",
