@@ -62,7 +62,6 @@ STRINGS: dict[str, dict[str, str]] = {
         "kpi.churners": "Churned",
         "kpi.churn_rate": "Churn rate",
         "kpi.churn_rate_help": "95% Wilson interval: {low} – {high}",
-        "kpi.value_at_risk": "Value lost to churn",
         "kpi.value_at_risk_help": "Sum of the value column ({columns}) over churned customers: {share} of all value.",
         "overview.categories": "Strongest categories",
         "overview.plan_chart": "Churn by {column}",
@@ -273,7 +272,6 @@ STRINGS: dict[str, dict[str, str]] = {
         "data.role.service_calls": "Service-call count",
         "data.role.tenure": "Tenure",
         "data.role.value": "Customer value",
-        "data.role.value_help": "Monthly charge, revenue or ARPU. Several columns are summed.",
         "data.role.ignored": "Ignore",
         "data.role.ignored_help": "Columns left out of the analysis and the models.",
         "data.kpi.rows": "Rows",
@@ -395,7 +393,6 @@ STRINGS: dict[str, dict[str, str]] = {
         "kpi.churners": "流失客户",
         "kpi.churn_rate": "流失率",
         "kpi.churn_rate_help": "95% Wilson 区间：{low} – {high}",
-        "kpi.value_at_risk": "流失带走的价值",
         "kpi.value_at_risk_help": "流失客户的价值列（{columns}）之和：占全部价值的 {share}。",
         "overview.categories": "最强的分类驱动因素",
         "overview.plan_chart": "按 {column} 的流失率",
@@ -598,7 +595,6 @@ STRINGS: dict[str, dict[str, str]] = {
         "data.role.service_calls": "客服来电次数",
         "data.role.tenure": "在网时长",
         "data.role.value": "客户价值",
-        "data.role.value_help": "月费、收入或 ARPU。选多列时求和。",
         "data.role.ignored": "忽略",
         "data.role.ignored_help": "不参与分析和建模的列。",
         "data.kpi.rows": "行数",
@@ -701,8 +697,6 @@ STRINGS["en"].update({
     "risk.retention": "Retention likelihood",
     "risk.retention_help": "Share of contacted customers who would otherwise leave but stay.",
     "risk.contact_cost": "Contact cost per customer",
-    "risk.ltv": "Customer value (no value column)",
-    "risk.ltv_help": "Used only when the dataset has no value column; otherwise each customer's own value is used.",
     "risk.priority_formula": "Priority = probability × customer value × retention likelihood ÷ contact cost.",
     "risk.tier.critical": "Critical",
     "risk.tier.high": "High",
@@ -728,8 +722,6 @@ STRINGS["en"].update({
     "risk.k_customers_help": "Customers matching the filters, of {total}.",
     "risk.k_expected": "Expected churners",
     "risk.k_expected_help": "The sum of their churn probabilities.",
-    "risk.k_value": "Value at risk",
-    "risk.k_value_help": "The sum of probability × customer value.",
     "risk.k_urgent": "Due within 3 days",
     "risk.k_urgent_help": "Critical and high-risk customers to call within 24 hours or 3 days.",
     "risk.sort": "Rank by",
@@ -742,7 +734,6 @@ STRINGS["en"].update({
     "risk.c_tier": "Tier",
     "risk.c_due": "Contact within",
     "risk.c_priority": "Priority",
-    "risk.c_value": "Value",
     "risk.c_reason": "Reason {k}",
     "risk.c_action": "Action",
     "risk.due_hours": "{n} hours",
@@ -810,8 +801,6 @@ STRINGS["zh"].update({
     "risk.retention": "挽留成功率",
     "risk.retention_help": "本会流失的客户中，经联系后留下的比例。",
     "risk.contact_cost": "每位客户的联系成本",
-    "risk.ltv": "客户价值（无价值列时）",
-    "risk.ltv_help": "仅在数据集没有价值列时使用；否则使用每位客户自己的价值。",
     "risk.priority_formula": "优先级 = 流失概率 × 客户价值 × 挽留成功率 ÷ 联系成本。",
     "risk.tier.critical": "极高",
     "risk.tier.high": "高",
@@ -837,8 +826,6 @@ STRINGS["zh"].update({
     "risk.k_customers_help": "符合筛选条件的客户（共 {total} 位）。",
     "risk.k_expected": "预计流失人数",
     "risk.k_expected_help": "这些客户流失概率之和。",
-    "risk.k_value": "风险价值",
-    "risk.k_value_help": "流失概率 × 客户价值之和。",
     "risk.k_urgent": "3 天内需联系",
     "risk.k_urgent_help": "需在 24 小时或 3 天内致电的极高和高风险客户。",
     "risk.sort": "排序依据",
@@ -851,7 +838,6 @@ STRINGS["zh"].update({
     "risk.c_tier": "等级",
     "risk.c_due": "联系时限",
     "risk.c_priority": "优先级",
-    "risk.c_value": "价值",
     "risk.c_reason": "原因 {k}",
     "risk.c_action": "行动",
     "risk.due_hours": "{n} 小时",
@@ -1370,7 +1356,6 @@ STRINGS["en"].update({
     "action.automated_care": "Automated care: a satisfaction check and a loyalty offer",
     "action.monitor": "Monitor; no contact yet",
     "action.none": "No action needed",
-    "summary.case": "Of {customers} customers, {churn} leave a year ({churners}, {at_risk} of value at risk). The programme aims to bring churn down to {target}, keeping {saved} customers worth {value} over {years} at {cost} in total: a net benefit of {net}, ROI {roi}, {payback}.",
     "summary.one_year": "one year",
     "summary.years": "{n} years",
     "summary.payback": "paid back within {m} months",
@@ -1436,7 +1421,6 @@ STRINGS["zh"].update({
     "action.automated_care": "自动关怀：满意度回访并推送忠诚度优惠",
     "action.monitor": "持续关注，暂不联系",
     "action.none": "无需行动",
-    "summary.case": "{customers} 位客户中每年流失 {churn}（{churners} 位，风险价值 {at_risk}）。该计划的目标是把流失率降到 {target}，在{years}内挽留 {saved} 位客户，保住价值 {value}，总成本 {cost}：净收益 {net}，投资回报率 {roi}，{payback}。",
     "summary.one_year": "一年",
     "summary.years": "{n}年",
     "summary.payback": "{m} 个月收回投资",
@@ -1491,7 +1475,6 @@ STRINGS["en"].update({
     "export.tier": "Risk tier",
     "export.due_hours": "Contact within (hours)",
     "export.priority": "Priority",
-    "export.value": "Customer value",
     "export.scored_by": "Scored by",
     "export.by.oof": "Cross-validation model (never saw the customer)",
     "export.by.holdout": "Final model (holdout customer)",
@@ -1515,7 +1498,6 @@ STRINGS["zh"].update({
     "export.tier": "风险等级",
     "export.due_hours": "联系时限（小时）",
     "export.priority": "优先级",
-    "export.value": "客户价值",
     "export.scored_by": "打分模型",
     "export.by.oof": "交叉验证模型（未见过该客户）",
     "export.by.holdout": "最终模型（留出客户）",
@@ -1527,6 +1509,88 @@ STRINGS["zh"].update({
     "export.other_points": "其他因素（百分点）",
     "export.protective": "降低风险的因素",
     "export.action": "建议行动",
+})
+
+
+# Money: the dataset's currency, value named with its unit, a value per customer when no column holds one.
+STRINGS["en"].update({
+    "kpi.value_at_risk": "Value lost to churn ({unit})",
+    "risk.k_value": "Expected value at risk (probability × {unit})",
+    "risk.k_value_help": "The sum over these customers of churn probability × customer value ({value}).",
+    "risk.k_value_none": "Expected value at risk",
+    "risk.k_value_none_help": "No customer value yet: enter a value per customer in the assumptions.",
+    "risk.ltv": "Value per customer (no value column: enter your average customer value)",
+    "risk.ltv_help": "This dataset has no value column, so one value is used for every customer. {amount}",
+    "risk.ltv_entered": "Entered: {amount}.",
+    "risk.ltv_empty": "Until you enter it, the list ranks by churn probability alone and shows no values.",
+    "risk.no_value_column": "This dataset has no value column (such as revenue, balance or monthly charges), so "
+                            "no customer value is invented. Enter a value per customer below, or map a value "
+                            "column on the Data page. Until then the list ranks by churn probability alone.",
+    "risk.c_value": "Value ({currency})",
+    "risk.contact_cost_help": "Entered: {amount}.",
+    "export.value": "Customer value ({currency})",
+    "data.role.value_help": "Any numeric column holding money per customer (monthly charge, revenue, ARPU, "
+                            "balance...). Several columns are summed. It must be a number, and not negative, for "
+                            "almost every customer.",
+    "data.value_rejected": "'{column}' cannot be the customer value: {why}. It was left out.",
+    "data.value_why.not_numeric": "it is not a number for most customers",
+    "data.value_why.negative": "more than 5% of its values are negative",
+    "data.no_value_column": "No value column: the Risk and ROI pages will ask for a value per customer instead "
+                            "of inventing one.",
+    "data.currency": "Currency",
+    "data.currency_help": "The currency of this data's money, used on every page and export for every version "
+                          "of this dataset, whatever the language. Default: guessed from the data (Chinese "
+                          "headers or values: ¥, else $).",
+    "data.currency_active": "Currency of {name}",
+    "money.unit": "{value}, {currency}",
+    "money.more_columns": "{first} + {n} more columns",
+    "money.value_per_customer": "value per customer",
+    "money.no_value": "no value column",
+    "money.entered": "Entered: {amount}.",
+    "roi.no_value_column": "This dataset has no value column: the lifetime value below is your entry, not the "
+                           "data's. Enter your average customer value.",
+    "summary.case": "Of {customers} customers, {churn} leave a year ({churners}; lifetime value at risk, LTV × "
+                    "churners: {at_risk}). The programme aims to bring churn down to {target}, keeping {saved} "
+                    "customers worth {value} over {years} at {cost} in total: a net benefit of {net}, ROI {roi}, "
+                    "{payback}.",
+    "error.bad_currency": "A currency must be a symbol of at most 5 characters, such as $, € or CHF. Got {value}.",
+})
+
+STRINGS["zh"].update({
+    "kpi.value_at_risk": "流失带走的价值（{unit}）",
+    "risk.k_value": "预期风险价值（流失概率 × {unit}）",
+    "risk.k_value_help": "所选客户的流失概率 × 客户价值（{value}）之和。",
+    "risk.k_value_none": "预期风险价值",
+    "risk.k_value_none_help": "尚无客户价值：请在假设中输入每位客户的价值。",
+    "risk.ltv": "每位客户的价值（无价值列：请输入平均客户价值）",
+    "risk.ltv_help": "该数据集没有价值列，因此所有客户使用同一个价值。{amount}",
+    "risk.ltv_entered": "已输入：{amount}。",
+    "risk.ltv_empty": "输入之前，名单只按流失概率排序，不显示价值。",
+    "risk.no_value_column": "该数据集没有价值列（如收入、余额或月费），因此不会编造客户价值。请在下方输入每位客户的价值，"
+                            "或在数据页映射一个价值列。在此之前，名单只按流失概率排序。",
+    "risk.c_value": "价值（{currency}）",
+    "risk.contact_cost_help": "已输入：{amount}。",
+    "export.value": "客户价值（{currency}）",
+    "data.role.value_help": "任何表示每位客户金额的数值列（月费、收入、ARPU、余额……）。选多列时求和。几乎每位客户的值都必须是"
+                            "数字且不为负。",
+    "data.value_rejected": "“{column}”不能作为客户价值：{why}。已将其排除。",
+    "data.value_why.not_numeric": "大多数客户的值不是数字",
+    "data.value_why.negative": "超过 5% 的值为负数",
+    "data.no_value_column": "没有价值列：风险页和投资回报页会请您输入每位客户的价值，而不是编造一个。",
+    "data.currency": "货币",
+    "data.currency_help": "该数据金额使用的货币，用于该数据集所有版本的每个页面和导出，与界面语言无关。默认值根据数据推断"
+                          "（中文表头或取值：¥，否则 $）。",
+    "data.currency_active": "{name} 的货币",
+    "money.unit": "{value}，{currency}",
+    "money.more_columns": "{first} 等 {n} 列之和",
+    "money.value_per_customer": "每位客户的价值",
+    "money.no_value": "无价值列",
+    "money.entered": "已输入：{amount}。",
+    "roi.no_value_column": "该数据集没有价值列：下方的终身价值是您的输入，而非来自数据。请输入平均客户价值。",
+    "summary.case": "{customers} 位客户中每年流失 {churn}（{churners} 位；终身风险价值，即 LTV × 流失人数：{at_risk}）。"
+                    "该计划的目标是把流失率降到 {target}，在{years}内挽留 {saved} 位客户，保住价值 {value}，总成本 {cost}："
+                    "净收益 {net}，投资回报率 {roi}，{payback}。",
+    "error.bad_currency": "货币必须是不超过 5 个字符的符号，例如 $、€ 或 CHF。收到的是 {value}。",
 })
 
 
