@@ -1527,7 +1527,6 @@ STRINGS["en"].update({
                             "no customer value is invented. Enter a value per customer below, or map a value "
                             "column on the Data page. Until then the list ranks by churn probability alone.",
     "risk.c_value": "Value ({currency})",
-    "risk.contact_cost_help": "Entered: {amount}.",
     "export.value": "Customer value ({currency})",
     "data.role.value_help": "Any numeric column holding money per customer (monthly charge, revenue, ARPU, "
                             "balance...). Several columns are summed. It must be a number, and not negative, for "
@@ -1545,7 +1544,6 @@ STRINGS["en"].update({
     "money.unit": "{value}, {currency}",
     "money.more_columns": "{first} + {n} more columns",
     "money.value_per_customer": "value per customer",
-    "money.no_value": "no value column",
     "money.entered": "Entered: {amount}.",
     "roi.no_value_column": "This dataset has no value column: the lifetime value below is your entry, not the "
                            "data's. Enter your average customer value.",
@@ -1569,7 +1567,6 @@ STRINGS["zh"].update({
     "risk.no_value_column": "该数据集没有价值列（如收入、余额或月费），因此不会编造客户价值。请在下方输入每位客户的价值，"
                             "或在数据页映射一个价值列。在此之前，名单只按流失概率排序。",
     "risk.c_value": "价值（{currency}）",
-    "risk.contact_cost_help": "已输入：{amount}。",
     "export.value": "客户价值（{currency}）",
     "data.role.value_help": "任何表示每位客户金额的数值列（月费、收入、ARPU、余额……）。选多列时求和。几乎每位客户的值都必须是"
                             "数字且不为负。",
@@ -1584,7 +1581,6 @@ STRINGS["zh"].update({
     "money.unit": "{value}，{currency}",
     "money.more_columns": "{first} 等 {n} 列之和",
     "money.value_per_customer": "每位客户的价值",
-    "money.no_value": "无价值列",
     "money.entered": "已输入：{amount}。",
     "roi.no_value_column": "该数据集没有价值列：下方的终身价值是您的输入，而非来自数据。请输入平均客户价值。",
     "summary.case": "{customers} 位客户中每年流失 {churn}（{churners} 位；终身风险价值，即 LTV × 流失人数：{at_risk}）。"
