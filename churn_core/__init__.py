@@ -47,6 +47,7 @@ from .errors import (
     StoreError,
     ValidationError,
 )
+from .money import CURRENCIES, check_currency, detect_currency, value_column_problem
 from .roles import ColumnRoles, detect_roles
 from .store import (
     Champion,
@@ -106,7 +107,8 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'churn_core' has no attribute '{name}'")
 
 
-__all__ = [*_LAZY, "Champion", "ModelRun", "RunThreshold", "Scenario", "ScoreSet", "format_amount",
+__all__ = [*_LAZY, "CURRENCIES", "check_currency", "detect_currency", "value_column_problem",
+    "Champion", "ModelRun", "RunThreshold", "Scenario", "ScoreSet", "format_amount",
     "BUNDLED_CSV", "BandChurn", "CategoryChurn", "ChurnCoreError", "Clause", "ColumnRoles", "Contrast", "CrossTab",
     "DEFAULT_MAX_BYTES", "DEFAULT_SEGMENTS", "DataFormatError", "Dataset", "DatasetList", "DatasetVersion",
     "Description", "DriverRanking", "Issue", "NotFoundError", "OverallChurn", "ParameterError", "RawTable",

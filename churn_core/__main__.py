@@ -8,7 +8,7 @@
     python -m churn_core drift --data FILE [--db PATH] --format json
     python -m churn_core roi --customers N --baseline-churn F --target-churn F --ltv X [--investment X]
                              [--annual-cost X] [--years N] [--lifetime-years N] [--preset NAME]
-                             [--pdf FILE] [--png FILE] [--lang en|zh] [--currency SYMBOL] --format json
+                             [--pdf FILE] [--png FILE] [--lang en|zh] [--currency SYMBOL] [--db FILE] --format json
 
 Exit codes: 0 success; 1 the input or an option is wrong (message on stderr);
 2 the command line itself is wrong; 3 the database cannot be used.
@@ -127,8 +127,10 @@ def build_parser() -> argparse.ArgumentParser:
     roi.add_argument("--pdf", metavar="FILE", help="also write the ROI page's one-page export (A4 landscape) as PDF")
     roi.add_argument("--png", metavar="FILE", help="also write that page as a PNG image")
     roi.add_argument("--lang", choices=("en", "zh"), default="en", help="language of the exported page (default en)")
-    roi.add_argument("--currency", help="currency symbol on the exported page (default $ in English, ¥ in Chinese, "
-                                        "as on the ROI page)")
+    roi.add_argument("--currency", help="currency symbol on the exported page (default: the active dataset's "
+                                        "stored currency, as on the ROI page; $ without a database)")
+    roi.add_argument("--db", help="database whose active dataset's currency the export uses (default "
+                                  "$CHURN_RADAR_DB or data/churn.duckdb)")
     roi.add_argument("--format", choices=("json", "text"), default="text")
     return parser
 
@@ -278,7 +280,7 @@ def _roi_exports(case, args: argparse.Namespace) -> dict[str, str]:
 
     from . import onepager, roi_page
 
-    currency = args.currency if args.currency is not None else "¥" if args.lang == "zh" else "$"
+    currency = args.currency if args.currency is not None else _stored_currency(args.db)
     source = "manual" if case.inputs.target_churn is not None else "reach"
     page = roi_page.one_page(case, subtitle=roi_page.case_subtitle(args.preset, date=dt.date.today().isoformat(),
                                                                    lang=args.lang),
@@ -294,6 +296,18 @@ def _roi_exports(case, args: argparse.Namespace) -> dict[str, str]:
                                      code="unwritable_file", path=str(path)) from err
             written[kind] = str(path)
     return written
+
+
+def _stored_currency(db: str | None) -> str:
+    """The active dataset's currency in the database (never created for this); "$" without one."""
+    from .store import resolve_db_path
+
+    path = resolve_db_path(db)
+    if not path.exists():
+        return "$"
+    store = Store(path)
+    active = store.active_version()
+    return "$" if active is None else store.currency(active.version)
 
 
 _COMMANDS = {"describe": _describe, "import": _import, "datasets": _datasets, "train": _train, "score": _score,

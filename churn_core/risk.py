@@ -54,8 +54,10 @@ class RiskSelection:
         return float(self.scored.arrays["probability"][self.mask].sum())
 
     @property
-    def value_at_risk(self) -> float:
-        """The sum of probability x value."""
+    def value_at_risk(self) -> float | None:
+        """The expected value at risk, the sum of probability x value (None when customers have no value)."""
+        if not self.scored.has_value:
+            return None
         a = self.scored.arrays
         return float((a["probability"][self.mask] * a["value"][self.mask]).sum())
 
@@ -227,8 +229,9 @@ class PeopleExport:
 
 
 def call_list_for_people(selection: RiskSelection, *, lang: str = "en", sort: str | None = "priority",
-                         limit: int | None = None) -> PeopleExport:
-    """The call list (:func:`call_list`) with headers and words in ``lang`` for the people who export it.
+                         limit: int | None = None, currency: str = "") -> PeopleExport:
+    """The call list (:func:`call_list`) with headers and words in ``lang`` for the people who export it;
+    the value's header names ``currency`` (the dataset's, :meth:`churn_core.store.Store.currency`).
 
     The first column is the dataset's id column ("Customer ID"); a dataset without one gets the 1-based row
     number, and the header says so.
@@ -243,7 +246,8 @@ def call_list_for_people(selection: RiskSelection, *, lang: str = "en", sort: st
     for name in machine.columns[1:]:
         if name in _PEOPLE_COLUMNS:
             key, number_format = _PEOPLE_COLUMNS[name]
-            columns[name] = (text(key, lang=lang), number_format)
+            columns[name] = (text(key, lang=lang, currency=currency or "–") if name == "value" else
+                             text(key, lang=lang), number_format)
         elif name.endswith("_pts"):
             columns[name] = (text("export.reason_points", lang=lang, k=name.split("_")[1]), PERCENT)
         else:

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import SchemaError
+from .money import value_column_problem
 
 POSITIVE_TOKENS = frozenset({
     "yes", "y", "true", "t", "1", "1.0", "churn", "churned", "exited", "left", "lost", "closed",
@@ -289,7 +290,8 @@ def detect_roles(
         target=target, positive_label=positive, id=id_col,
         categorical=tuple(roles["categorical"]), numeric=tuple(numeric),
         plan_flags=tuple(roles["plan_flags"]), service_calls=service, tenure=tenure,
-        value=_detect_value(numeric), state=state, ignored=tuple(roles["ignored"]),
+        value=tuple(c for c in _detect_value(numeric) if value_column_problem(coerced[c]) is None),
+        state=state, ignored=tuple(roles["ignored"]),
     )
 
 

@@ -109,7 +109,9 @@ class RiskPolicy:
     tiers: tuple[RiskTier, ...] = DEFAULT_TIERS
     retention_likelihood: float = 0.3  # share of contacted churners who stay
     contact_cost: float = 5.0  # cost of one contact, in the value's currency
-    ltv: float = 1000.0  # customer value used when the dataset has no value column
+    # The value of every customer when the dataset has no value column, as the analyst entered it. None (the
+    # default) invents nothing: values stay missing and the priority ranks by probability alone.
+    ltv: float | None = None
     playbook: tuple[PlaybookRule, ...] = DEFAULT_PLAYBOOK
     value_top_share: float = 0.2  # value bands: the top and bottom shares of customers by value
 
@@ -125,7 +127,8 @@ class RiskPolicy:
                                  f"{[(t.key, t.channel) for t in self.tiers]} instead.", code="bad_parameter",
                                  name="tiers", value=[t.key for t in self.tiers])
         checks = (("retention_likelihood", self.retention_likelihood, 0, 1),
-                  ("contact_cost", self.contact_cost, 0, None), ("ltv", self.ltv, 0, None),
+                  ("contact_cost", self.contact_cost, 0, None),
+                  *((("ltv", self.ltv, 0, None),) if self.ltv is not None else ()),
                   ("value_top_share", self.value_top_share, 0, 0.5))
         for name, value, low, high in checks:
             bad = not isinstance(value, (int, float)) or not math.isfinite(value) or value <= low or (
@@ -230,6 +233,11 @@ class ScoredCustomers:
     @property
     def has_value_column(self) -> bool:
         return any(c in self.dataset.frame for c in self.dataset.roles.value)
+
+    @property
+    def has_value(self) -> bool:
+        """Whether customers have a value: a value column, or the value per customer the analyst entered."""
+        return self.has_value_column or self.policy.ltv is not None
 
     def source_values(self, source: str) -> pd.Series:
         """A source's values for every customer: a dataset column, or a derived feature."""
@@ -606,8 +614,8 @@ def apply_policy(base: pd.DataFrame, dataset: Dataset, *, derived: pd.DataFrame,
     out["due_hours"] = pd.array([by_key.get(k, gone).due_hours for k in tier], dtype="Int64")
     out["channel"] = pd.Categorical([by_key.get(k, gone).channel for k in tier], categories=list(CHANNELS))
     value = dataset.value()
-    if value is None:
-        out["value"] = float(policy.ltv)
+    if value is None:  # the value the analyst entered for everyone, else none (priority then ranks by probability)
+        out["value"] = np.nan if policy.ltv is None else float(policy.ltv)
         out["value_band"] = pd.Categorical(np.full(len(out), "n/a"), categories=["high", "medium", "low", "n/a"])
     else:
         v = value.to_numpy(dtype=float)
@@ -620,7 +628,8 @@ def apply_policy(base: pd.DataFrame, dataset: Dataset, *, derived: pd.DataFrame,
     for key in reversed(list(masks.columns)):  # the first segment (highest priority) wins
         segment[masks[key].to_numpy()] = key
     out["segment"] = pd.Categorical(segment, categories=[*masks.columns, "none"])
-    out["priority"] = np.where(churned, np.nan, out["probability"] * out["value"] * policy.retention_likelihood
+    worth = out["value"].fillna(1.0) if value is None and policy.ltv is None else out["value"]
+    out["priority"] = np.where(churned, np.nan, out["probability"] * worth * policy.retention_likelihood
                                / policy.contact_cost)
     action = _actions(out, dataset, derived, policy)
     out["action"] = pd.Categorical(np.where(churned, None, np.asarray(action, dtype=object)),

@@ -27,7 +27,8 @@ import numpy as np
 import pandas as pd
 
 from .dataset import Dataset
-from .errors import NotFoundError, StoreError
+from .errors import NotFoundError, ParameterError, StoreError
+from .money import check_currency, detect_currency
 from .roles import ColumnRoles
 from .validation import report_from_dict, report_to_dict
 
@@ -111,6 +112,13 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
         "ALTER TABLE scores ADD COLUMN protective VARCHAR",
         "ALTER TABLE scores ADD COLUMN protective_value VARCHAR",
         "ALTER TABLE scores ADD COLUMN protective_points DOUBLE",
+    )),
+    (9, (
+        # Settings of a dataset (its currency, a value per customer when it has no value column), keyed by the
+        # dataset's name so that a new version of the same file keeps them.
+        """CREATE TABLE settings_by_dataset (
+            dataset VARCHAR NOT NULL, key VARCHAR NOT NULL, value VARCHAR, updated_at TIMESTAMP NOT NULL,
+            PRIMARY KEY (dataset, key))""",
     )),
 )
 REASON_COLUMNS = (*(f"reason_{k}{part}" for k in (1, 2, 3) for part in ("", "_value", "_points")), "other_points",
@@ -667,6 +675,61 @@ class Store:
                             "FROM run_thresholds WHERE run_id = ? AND model = ? AND kind = ? "
                             "ORDER BY created_at DESC, rowid DESC LIMIT 1", [run_id, model, kind])
         return None if row is None else RunThreshold(*row[:5], json.loads(row[5] or "{}"), row[6])
+
+    # -- per-dataset settings --------------------------------------------------------------------
+    # Keyed by the dataset's name, not its version: saving a new version of the same data keeps them.
+
+    def dataset_setting(self, version: int, key: str) -> str | None:
+        """A setting of the dataset that ``version`` belongs to (None when never set)."""
+        with self._connect() as con:
+            name = self._require(con, version)[0]
+        return self.named_setting(name, key)
+
+    def named_setting(self, name: str, key: str) -> str | None:
+        """A setting of the dataset called ``name`` (any of its versions; None when never set)."""
+        with self._connect() as con:
+            row = _one(con, "SELECT value FROM settings_by_dataset WHERE dataset = ? AND key = ?", [name, key])
+        return None if row is None else row[0]
+
+    def set_dataset_setting(self, version: int, key: str, value: str | None) -> None:
+        """Set (or, with None, forget) a setting of the dataset that ``version`` belongs to."""
+        with self._connect() as con:
+            name = self._require(con, version)[0]
+            with _transaction(con):
+                con.execute("DELETE FROM settings_by_dataset WHERE dataset = ? AND key = ?", [name, key])
+                if value is not None:
+                    con.execute("INSERT INTO settings_by_dataset VALUES (?, ?, ?, now())", [name, key, str(value)])
+
+    def currency(self, version: int) -> str:
+        """The currency of a dataset's money: the one chosen for it, else the one its locale suggests
+        (:func:`churn_core.money.detect_currency` on its headers and first rows)."""
+        chosen = self.dataset_setting(version, "currency")
+        if chosen is not None:
+            return chosen
+        with self._connect() as con:
+            table = self._require(con, version)[4]
+            head = con.execute(f'SELECT * FROM "{table}" LIMIT 200').df()
+        return detect_currency(head)
+
+    def set_currency(self, version: int, symbol: str) -> str:
+        """Choose the currency of the dataset that ``version`` belongs to (every version of that name)."""
+        clean = check_currency(symbol)
+        self.set_dataset_setting(version, "currency", clean)
+        return clean
+
+    def value_per_customer(self, version: int) -> float | None:
+        """The value per customer the analyst entered for a dataset without a value column (None if not yet)."""
+        value = self.dataset_setting(version, "value_per_customer")
+        return None if value is None else float(value)
+
+    def set_value_per_customer(self, version: int, value: float | None) -> float | None:
+        """Enter (or, with None, forget) the value per customer of a dataset without a value column."""
+        if value is not None and (not isinstance(value, (int, float)) or not np.isfinite(value) or value <= 0):
+            raise ParameterError(f"The value per customer must be a positive number. Got {value!r} instead. Enter "
+                                 "your average customer value.", code="bad_parameter", name="value_per_customer",
+                                 value=value)
+        self.set_dataset_setting(version, "value_per_customer", None if value is None else repr(float(value)))
+        return None if value is None else float(value)
 
     # -- internals -----------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ if not auth.is_analyst():  # viewers see the stored versions; uploading and trai
 upload = data_views.uploader()
 if upload is None:
     st.info(t("data.upload_hint"))
+    data_views.active_currency()
     retrain = data_views.versions_table()  # the version the analyst picked to train again on, if any
     if retrain is not None:
         takeaway(t("data.retrain_line", name=dataset_name(retrain), version=retrain))
@@ -57,10 +58,12 @@ name = st.text_input(t("data.name"), value=upload.name.rsplit(".", 1)[0], key=f"
 fit = state.champion_fit(raw.frame.columns)  # activate by default only what the champion can score
 if not fit.can_score:
     st.warning(t("data.champion_cannot_score", columns=", ".join(fit.missing)))
+currency = data_views.currency_choice(raw, name=name)
 activate = st.checkbox(t("data.activate"), value=fit.can_score, key=f"activate_{key}")
 if st.button(t("data.save"), type="primary", key="save"):
     with st.spinner(t("data.saving")), guard():
         version = state.store().save_dataset(cc.load_dataset(raw, roles=roles, name=name), activate=activate)
+        state.store().set_currency(version.version, currency)
     state.refresh()
     if activate and fit.can_score:
         state.prepare_scores()

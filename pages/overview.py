@@ -19,7 +19,8 @@ kpis = [
      t("kpi.churn_rate_help", low=fmt.pct(o.ci_low, digits=2), high=fmt.pct(o.ci_high, digits=2))),
 ]
 if o.value_at_risk is not None:
-    kpis.append((t("kpi.value_at_risk"), fmt.amount(o.value_at_risk, lang=current_language()),
+    kpis.append((t("kpi.value_at_risk", unit=state.value_unit()),
+                 fmt.cash(o.value_at_risk, state.currency(), lang=current_language()),
                  t("kpi.value_at_risk_help", columns=", ".join(roles.value), share=fmt.pct(o.value_at_risk_share))))
 kpi_row(kpis)
 

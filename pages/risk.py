@@ -73,9 +73,9 @@ kpis(selection)
 churned_apart(scored)
 sparse_tiers_note(scored)
 
-SORTS = ["priority", "probability", "value"]
-keep_choice("risk_sort", SORTS, "priority")
-sort = st.segmented_control(t("risk.sort"), SORTS, format_func=worded("risk.sort."), key="risk_sort") or "priority"
+SORTS = ["priority", "probability", "value"] if scored.has_value else ["probability"]
+keep_choice("risk_sort", SORTS, SORTS[0])
+sort = st.segmented_control(t("risk.sort"), SORTS, format_func=worded("risk.sort."), key="risk_sort") or SORTS[0]
 st.caption(t("risk.table_caption", shown=fmt.count(min(selection.customers, 500)),
              total=fmt.count(selection.customers)))
 call_table(selection, sort=sort, where=where)

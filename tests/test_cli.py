@@ -325,15 +325,35 @@ needs_cjk = pytest.mark.skipif(not _has_cjk_font(), reason="no CJK font on this 
 
 
 @needs_cjk
-def test_roi_pdf_in_chinese_with_yuan(capsys, tmp_path):
+def test_roi_pdf_in_chinese_keeps_the_currency(capsys, tmp_path):
+    """The language words the amounts (万), it never changes their currency."""
     path = tmp_path / "zh.pdf"
     code, out, err = run(capsys, "roi", "--preset", "telecom_8k", "--lang", "zh", "--pdf", str(path),
+                         "--db", str(tmp_path / "none.duckdb"), "--format", "json")
+    assert (code, err) == (0, "")
+    assert not (tmp_path / "none.duckdb").exists()  # asking for the currency creates no database
+    text = pdf_text(path)[1]
+    for shown in ("客户挽留商业论证", "挽留客户", "投资回报率", "公开案例", "$3,550万", "1690%"):
+        assert shown in text, shown
+    assert "¥" not in text
+
+
+@pytest.mark.parametrize(("lang", "shown"), [pytest.param("en", "€35.5M", id="en"),
+                                             pytest.param("zh", "€3,550万", id="zh", marks=needs_cjk)])
+def test_roi_export_takes_the_active_datasets_stored_currency(capsys, tmp_path, lang, shown):
+    db = tmp_path / "store.duckdb"
+    store = cc.Store(db)
+    version = store.save_dataset(cc.load_dataset(cc.BUNDLED_CSV)).version
+    store.set_currency(version, "€")
+    path = tmp_path / "case.pdf"
+    code, out, err = run(capsys, "roi", "--preset", "telecom_8k", "--lang", lang, "--pdf", str(path), "--db", str(db),
                          "--format", "json")
     assert (code, err) == (0, "")
     text = pdf_text(path)[1]
-    for shown in ("客户挽留商业论证", "挽留客户", "投资回报率", "公开案例", "¥3,550万", "1690%"):
-        assert shown in text, shown
-    assert "$" not in text
+    assert shown in text and "$" not in text
+    code, out, err = run(capsys, "roi", "--preset", "telecom_8k", "--lang", lang, "--pdf", str(path), "--db", str(db),
+                         "--currency", "£", "--format", "json")
+    assert code == 0 and "£" in pdf_text(path)[1] and "€" not in pdf_text(path)[1]  # --currency still wins
 
 
 def test_roi_png_is_an_a4_landscape_image(capsys, tmp_path):

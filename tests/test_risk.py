@@ -151,7 +151,7 @@ def test_the_peoples_csv_writes_percent_and_stays_spreadsheet_safe(scored):
     import pandas as pd
 
     s, _ = scored
-    export = cc.call_list_for_people(filter_customers(s), lang="en", limit=5)
+    export = cc.call_list_for_people(filter_customers(s), lang="en", limit=5, currency="€")
     export.frame.loc[0, "Recommended action"] = "=HYPERLINK(\"http://x\")"
     back = pd.read_csv(io.BytesIO(export.csv_bytes()), encoding="utf-8-sig")
     assert back.columns[0] == "Row number (the data has no customer ID column)"
@@ -159,7 +159,7 @@ def test_the_peoples_csv_writes_percent_and_stays_spreadsheet_safe(scored):
     assert back["Churn probability (%)"].max() > 1 and set(back["Risk tier"]) <= {"Critical", "High", "Medium",
                                                                                   "Watch", "Low"}
     assert back.loc[0, "Recommended action"] == "'=HYPERLINK(\"http://x\")"
-    assert back["Customer value"].tolist() == export.frame["Customer value"].tolist()
+    assert back["Customer value (€)"].tolist() == export.frame["Customer value (€)"].tolist()
 
 
 def test_the_peoples_xlsx_is_ready_to_read(scored):
@@ -168,7 +168,7 @@ def test_the_peoples_xlsx_is_ready_to_read(scored):
     import openpyxl
 
     s, _ = scored
-    export = cc.call_list_for_people(filter_customers(s), lang="zh", limit=40)
+    export = cc.call_list_for_people(filter_customers(s), lang="zh", limit=40, currency="¥")
     export.frame.iloc[0, export.frame.columns.get_loc("建议行动")] = "@SUM(A1)"
     book = openpyxl.load_workbook(io.BytesIO(export.xlsx_bytes()))
     sheet = book["外呼名单"]
@@ -176,7 +176,7 @@ def test_the_peoples_xlsx_is_ready_to_read(scored):
     assert sheet.auto_filter.ref == f"A1:{openpyxl.utils.get_column_letter(sheet.max_column)}41"
     header = [c.value for c in sheet[1]]
     assert header == list(export.frame.columns)
-    probability, value, due = (header.index(h) + 1 for h in ("流失概率（%）", "客户价值", "联系时限（小时）"))
+    probability, value, due = (header.index(h) + 1 for h in ("流失概率（%）", "客户价值（¥）", "联系时限（小时）"))
     assert "%" in sheet.cell(2, probability).number_format
     assert 0 < sheet.cell(2, probability).value <= 1  # a real fraction, shown as a percent
     assert sheet.cell(2, value).number_format == "#,##0.00" and sheet.cell(2, due).number_format == "0"

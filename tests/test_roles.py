@@ -281,3 +281,35 @@ def test_remap_keeps_column_kinds_consistent():
     assert out.plan_flags == ("plan",) and out.categorical == ("region",)
     assert out.value == () and out.service_calls == "calls"
     assert roles.remap(ignored=("calls",)).service_calls is None
+
+
+# -- the value role: any monetary column the analyst picks ----------------------------------------------
+
+def test_the_bank_file_has_no_value_column_until_the_analyst_picks_one(bank):
+    roles = cc.detect_roles(bank)
+    assert roles.value == ()  # Balance and EstimatedSalary are not guessed to be the customer's value
+    picked = roles.remap(value=("Balance",))
+    assert picked.value == ("Balance",)
+    data = cc.load_dataset(bank.to_csv(index=False).encode(), filename="bank.csv", roles=picked)
+    assert data.value().tolist() == bank["Balance"].tolist()
+    salary = roles.remap(value="EstimatedSalary")  # any numeric column, whatever its name
+    assert salary.value == ("EstimatedSalary",)
+    assert roles.remap(value=("Geography",)).value == ()  # not a number: not a value
+
+
+@pytest.mark.parametrize(("values", "problem"), [
+    pytest.param([10.0, 20.5, 0.0, None] * 10, None, id="money"),
+    pytest.param(["12.5", "8", " ", "3"] * 10, None, id="numbers-as-text-with-a-blank"),
+    pytest.param(["a", "b", "3", "4"] * 10, "not_numeric", id="text"),
+    pytest.param([-50.0, 20.0, -10.0, 5.0] * 10, "negative", id="mostly-overdrawn"),
+])
+def test_value_columns_are_judged_by_their_values(values, problem):
+    assert cc.value_column_problem(pd.Series(values)) == problem
+
+
+def test_a_value_named_column_with_negative_values_is_not_detected():
+    frame = customers().drop(columns="monthly_fee")
+    frame["revenue"] = np.linspace(-100, 100, len(frame))  # half negative: a margin, not a value
+    assert cc.detect_roles(frame).value == ()
+    frame["revenue"] = frame["revenue"].abs()
+    assert cc.detect_roles(frame).value == ("revenue",)

@@ -140,6 +140,23 @@ def test_constant_ltv_when_there_is_no_value_column(champion_store):
     assert (scored.frame["scored_by"] == "final").all()
 
 
+def test_no_value_is_invented_without_a_value_column(champion_store):
+    store, dataset = champion_store
+    no_value = cc.Dataset(dataset.frame, dataset.roles.replace(value=()), "nv", dataset.report)
+    scored = score_customers(no_value, store=store, explain="none")  # the default policy: no value entered
+    assert RiskPolicy().ltv is None
+    assert scored.frame["value"].isna().all() and not scored.has_value and not scored.has_value_column
+    assert not (scored.frame["value"] == 1000.0).any()
+    active = scored.active
+    priority, probability = scored.frame["priority"][active], scored.frame["probability"][active]
+    assert priority.nunique() > 1  # not one constant rank for everyone
+    assert (priority.rank(method="min") == probability.rank(method="min")).all()  # ranked by probability alone
+    selection = cc.filter_customers(scored)
+    assert selection.value_at_risk is None
+    top = selection.table(sort="priority", limit=20)["probability"].to_numpy()
+    assert (np.diff(top) <= 0).all() and top[0] == probability.max()
+
+
 def test_playbook_actions_follow_reasons_and_tiers(champion_store):
     store, dataset = champion_store
     frame = score_customers(dataset, store=store).frame

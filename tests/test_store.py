@@ -207,6 +207,68 @@ def test_version_1_database_is_migrated(tmp_path):
     assert store.save_dataset(small_dataset("new", seed=9)).version == 2
 
 
+def test_a_version_8_database_gains_dataset_settings(tmp_path):
+    path = tmp_path / "v8.duckdb"
+    with duckdb.connect(str(path)) as con:  # a database as the release before dataset settings left it
+        con.execute("CREATE TABLE schema_version (version INTEGER, applied_at TIMESTAMP)")
+        for version, statements in store_module.MIGRATIONS[:8]:
+            for sql in statements:
+                con.execute(sql)
+            con.execute("INSERT INTO schema_version VALUES (?, now())", [version])
+    assert "settings_by_dataset" not in tables(path)
+    store = cc.Store(path)
+    assert store.schema_version() == store_module.SCHEMA_VERSION >= 9
+    saved = store.save_dataset(small_dataset("old_file"))
+    assert store.currency(saved.version) == "$"  # nothing chosen: guessed from the data
+    store.set_currency(saved.version, "€")
+    assert cc.Store(path).currency(saved.version) == "€"
+
+
+# -- per-dataset settings: currency and value per customer ---------------------------------------------------
+
+def test_currency_is_stored_per_dataset_and_survives_a_new_store(tmp_path):
+    path = tmp_path / "money.duckdb"
+    store = cc.Store(path)
+    first = store.save_dataset(small_dataset("shop_a", seed=1))
+    other = store.save_dataset(small_dataset("shop_b", seed=2))
+    assert store.set_currency(first.version, " € ") == "€"
+    reopened = cc.Store(path)  # another process, or the app after a restart
+    assert reopened.currency(first.version) == "€"
+    assert reopened.currency(other.version) == "$"  # another dataset keeps its own
+    newer = reopened.save_dataset(small_dataset("shop_a", seed=3))  # a new version of the same dataset
+    assert newer.version != first.version and reopened.currency(newer.version) == "€"
+
+
+def test_currency_defaults_from_the_datas_locale(tmp_store):
+    frame = pd.DataFrame({"客户编号": [f"K{i}" for i in range(40)], "月费": np.arange(40.0),
+                          "套餐": ["基础", "高级"] * 20, "流失": ["是", "否"] * 20})
+    chinese = tmp_store.save_dataset(cc.load_dataset(frame.to_csv(index=False).encode(), filename="cn.csv"))
+    english = tmp_store.save_dataset(small_dataset("en"))
+    assert (tmp_store.currency(chinese.version), tmp_store.currency(english.version)) == ("¥", "$")
+
+
+def test_a_bad_currency_is_refused(tmp_store):
+    saved = tmp_store.save_dataset(small_dataset())
+    with pytest.raises(cc.ParameterError, match="at most 5 characters.*Got 'dollars'") as info:
+        tmp_store.set_currency(saved.version, "dollars")
+    assert info.value.code == "bad_currency"
+    with pytest.raises(cc.NotFoundError, match="There is no dataset version 99"):
+        tmp_store.set_currency(99, "$")
+
+
+def test_value_per_customer_is_stored_and_can_be_forgotten(tmp_path):
+    path = tmp_path / "ltv.duckdb"
+    store = cc.Store(path)
+    saved = store.save_dataset(small_dataset())
+    assert store.value_per_customer(saved.version) is None  # never invented
+    store.set_value_per_customer(saved.version, 1250.5)
+    assert cc.Store(path).value_per_customer(saved.version) == 1250.5
+    with pytest.raises(cc.ParameterError, match="must be a positive number. Got -3"):
+        store.set_value_per_customer(saved.version, -3)
+    store.set_value_per_customer(saved.version, None)
+    assert store.value_per_customer(saved.version) is None
+
+
 def test_reopening_does_not_migrate_again(tmp_store):
     cc.Store(tmp_store.path)
     with duckdb.connect(str(tmp_store.path), read_only=True) as con:

@@ -152,13 +152,49 @@ def role_mapping(raw: cc.RawTable) -> cc.ColumnRoles:
         calls = _pick(t("data.role.service_calls"), numeric, base.service_calls, key=f"{key}_calls")
         tenure = _pick(t("data.role.tenure"), numeric, base.tenure, key=f"{key}_tenure")
     with right:
+        # Any numeric column can be the value (balance, revenue, salary... as the analyst decides), if its values
+        # can be money: numbers, almost never negative.
         value = st.multiselect(t("data.role.value"), numeric, default=list(base.value), key=f"{key}_value",
                                help=t("data.role.value_help"), placeholder=t("common.choose"))
+        for column in list(value):
+            problem = cc.value_column_problem(frame[column])
+            if problem is not None:
+                st.warning(t("data.value_rejected", column=column, why=t(f"data.value_why.{problem}")))
+                value.remove(column)
+        if not value:
+            st.caption(t("data.no_value_column"))
         ignored = st.multiselect(t("data.role.ignored"), [c for c in columns if c not in (target, id_column)],
                                  default=list(base.ignored), key=f"{key}_ignored", help=t("data.role.ignored_help"),
                                  placeholder=t("common.choose"))
     return base.remap(plan_flags=tuple(flags), service_calls=calls, tenure=tenure, value=tuple(value),
                       ignored=tuple(ignored))
+
+
+def currency_choice(raw: cc.RawTable, *, name: str) -> str:
+    """The currency of the file's money: the one chosen before for a dataset of this name, else the one its
+    data suggests. Stored with the dataset when it is saved."""
+    stored = state.store().named_setting(name, "currency")
+    default = stored if stored is not None else cc.detect_currency(raw.frame)
+    options = cc.CURRENCIES if default in cc.CURRENCIES else (*cc.CURRENCIES, default)
+    return st.selectbox(t("data.currency"), options, index=options.index(default),
+                        key=f"currency_{raw.sha256[:10]}_{name}",
+                        format_func=wording(options, lambda c: c or t("roi.currency.none")),
+                        help=t("data.currency_help"))
+
+
+def active_currency() -> None:
+    """The active dataset's currency, changeable (every page and export uses it)."""
+    version = state.active_version()
+    current = state.currency()
+    options = cc.CURRENCIES if current in cc.CURRENCIES else (*cc.CURRENCIES, current)
+    st.session_state["data_currency"] = current  # the stored setting (the ROI page may have changed it)
+    st.selectbox(t("data.currency_active", name=version.name), options, key="data_currency",
+                 format_func=wording(options, lambda c: c or t("roi.currency.none")), help=t("data.currency_help"),
+                 on_change=_on_currency)
+
+
+def _on_currency() -> None:
+    state.set_currency(st.session_state["data_currency"])
 
 
 def report_view(raw: cc.RawTable, report: cc.ValidationReport) -> None:

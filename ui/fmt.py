@@ -8,6 +8,9 @@
   there (``91,109``). ``amount`` is the compact form for KPIs (``46.3K`` / ``4.63万``).
 - ``mean``: an average with three significant digits, never cutting the whole part and grouped:
   ``91,109`` (not ``91108.539``), ``101``, ``30.5``, ``2.23``, ``0.0953``.
+- ``cash``: a large amount with the dataset's currency, the sign first: ``$46.3K``, ``−¥4.63万`` (the currency
+  is the data's, never the language's: only the K/M or 万/亿 wording follows the language). ``entered`` is an
+  input's value written out in full for its help text (``$100,000``), since number inputs cannot group.
 - ``pct``: a fraction as a percentage, ``ratio``: one decimal, ``number``: fixed decimals, grouped.
 - Sliders show thousands separators through a printf format, ``SLIDER_WHOLE`` (``100,000``).
 
@@ -71,6 +74,20 @@ def amount(x: float | None, *, lang: str = "en") -> str:
     """A large amount, no currency symbol (value units are the data's): 12.3K / 4.5M in English,
     1.23万 / 4.5亿 in Chinese."""
     return format_amount(x, lang=lang)
+
+
+def cash(x: float | None, currency: str, *, lang: str = "en") -> str:
+    """A large amount with its currency: ``$46.3K``, ``−¥4.63万``."""
+    from churn_core.roi_page import money as with_currency
+
+    return "–" if _missing(x) else with_currency(x, currency, lang=lang)
+
+
+def entered(x: float | None, currency: str = "") -> str:
+    """An input's value in full, grouped, with its currency: ``$100,000``, ``€45.50``."""
+    if _missing(x):
+        return "–"
+    return ("−" if x < 0 else "") + currency + money(abs(x))
 
 
 def number(x: float | None, *, digits: int = 2) -> str:

@@ -21,19 +21,38 @@ TABLE_ROWS = 500
 CUSTOMER_KEY = "risk_customer"  # session state: the position of the customer whose panel is open
 
 
-def assumptions(has_value_column: bool) -> dict[str, float]:
-    """Retention likelihood, contact cost and (without a value column) the constant LTV."""
-    default = cc.RiskPolicy()
+def assumptions(*, has_value_column: bool) -> dict[str, float | None]:
+    """Retention likelihood and contact cost; without a value column, the value per customer the analyst
+    entered (stored with the dataset; None until entered: nothing is invented)."""
+    default, currency = cc.RiskPolicy(), state.currency()
+    ltv = None
+    if not has_value_column:
+        st.info(t("risk.no_value_column"))
+        ltv = state.value_per_customer()
+        st.number_input(t("risk.ltv"), min_value=0.0, value=ltv, step=100.0, key="risk_ltv", on_change=_on_ltv,
+                        placeholder=fmt.entered(None), help=t("risk.ltv_help", amount=t(
+                            "risk.ltv_entered", amount=fmt.entered(ltv, currency)) if ltv else t("risk.ltv_empty")))
     with st.expander(t("risk.assumptions")):
-        a, b, c = st.columns(3)
+        a, b = st.columns(2)
         retention = a.slider(t("risk.retention"), 0.05, 1.0, default.retention_likelihood, 0.05,
                              help=t("risk.retention_help"), key="risk_retention")
+        shown = st.session_state.get("risk_contact_cost", default.contact_cost)
         cost = b.number_input(t("risk.contact_cost"), min_value=0.5, value=default.contact_cost, step=0.5,
-                              key="risk_contact_cost")
-        ltv = c.number_input(t("risk.ltv"), min_value=1.0, value=default.ltv, step=100.0, key="risk_ltv",
-                             disabled=has_value_column, help=t("risk.ltv_help"))
+                              key="risk_contact_cost", help=t("money.entered", amount=fmt.entered(shown, currency)))
         st.caption(t("risk.priority_formula"))
     return {"retention": retention, "contact_cost": cost, "ltv": ltv}
+
+
+def _on_ltv() -> None:
+    value = st.session_state.get("risk_ltv")
+    state.set_value_per_customer(float(value) if value else None)
+
+
+def value_words(scored: cc.ScoredCustomers) -> str:
+    """What the value column holds, for labels: its column(s) and the dataset's currency."""
+    roles = scored.dataset.roles
+    columns = [c for c in roles.value if c in scored.dataset.frame]
+    return cc.money.unit(columns, state.currency(), lang=current_language())
 
 
 def tier_name(key: str) -> str:
@@ -115,8 +134,21 @@ def kpis(selection: cc.RiskSelection) -> None:
     kpi_row([(t("risk.k_customers"), fmt.count(selection.customers),
               t("risk.k_customers_help", total=fmt.count(len(scored.frame)))),
              (t("risk.k_expected"), fmt.expected(selection.expected_churners), t("risk.k_expected_help")),
-             (t("risk.k_value"), fmt.amount(selection.value_at_risk, lang=lang), t("risk.k_value_help")),
+             _value_kpi(selection, lang=lang),
              (t("risk.k_urgent"), fmt.count(selection.due_within(72)), t("risk.k_urgent_help"))])
+
+
+def _value_kpi(selection: cc.RiskSelection, *, lang: str) -> tuple[str, str, str]:
+    """The expected value at risk, named with its unit; "–" while customers have no value."""
+    if selection.value_at_risk is None:
+        return t("risk.k_value_none"), "–", t("risk.k_value_none_help")
+    words = value_words(selection.scored)
+    return (t("risk.k_value", unit=words), fmt.cash(selection.value_at_risk, state.currency(), lang=lang),
+            t("risk.k_value_help", value=words))
+
+
+def value_header() -> str:
+    return t("risk.c_value", currency=state.currency() or "–")
 
 
 def scored_token(scored: cc.ScoredCustomers) -> tuple:
@@ -128,10 +160,11 @@ def scored_token(scored: cc.ScoredCustomers) -> tuple:
 
 def call_table(selection: cc.RiskSelection, *, sort: str, where: cc.RiskFilter) -> None:
     """The sortable call list (the ``TABLE_ROWS`` best by ``sort``); a picked row opens that customer."""
-    view, rows = memo((*scored_token(selection.scored), where, sort), _call_view, selection, sort=sort)
+    view, rows = memo((*scored_token(selection.scored), where, sort, state.currency()), _call_view, selection,
+                      sort=sort)
     config = {t("risk.c_probability"): st.column_config.ProgressColumn(format="%.1f%%", min_value=0, max_value=100),
               t("risk.c_priority"): st.column_config.NumberColumn(format="%.2f"),
-              t("risk.c_value"): st.column_config.NumberColumn(format="%.2f")}
+              value_header(): st.column_config.NumberColumn(format="%.2f")}
     key = "risk_table_" + hashlib.sha1(repr((where, sort)).encode()).hexdigest()[:10]
     event = st.dataframe(view, hide_index=True, column_config=config, width="stretch", height=380,
                          on_select="rerun", selection_mode="single-row", key=key)
@@ -144,11 +177,14 @@ def _call_view(selection: cc.RiskSelection, *, sort: str) -> tuple[pa.Table, lis
     table = selection.table(sort=sort, limit=TABLE_ROWS)
     words = cc.in_words(selection.scored, table, lang=lang)
     tiers = {k: tier_name(k) for k in table["tier"].astype(str).unique()}
+    # Without a customer value, value-based columns show "–" (the ranking is by probability alone).
+    valued = selection.scored.has_value
     view = pd.DataFrame({
         t("risk.c_id"): words["id"], t("risk.c_probability"): table["probability"] * 100,
         t("risk.c_tier"): table["tier"].astype(str).map(tiers),
         t("risk.c_due"): [_due(h) for h in table["due_hours"]],
-        t("risk.c_priority"): table["priority"], t("risk.c_value"): table["value"],
+        t("risk.c_priority"): table["priority"] if valued else "–",
+        value_header(): table["value"] if valued else "–",
         **{t("risk.c_reason", k=k): words[f"reason_{k}"] for k in (1, 2, 3)},
         t("risk.c_action"): words["action"]})
     return pa.Table.from_pandas(view, preserve_index=False), table["row"].tolist()
@@ -192,7 +228,7 @@ def customer_panel(scored: cc.ScoredCustomers, row: int) -> None:
         st.plotly_chart(plots.risk_gauge(profile.probability, bounds=bounds, labels=labels(t("risk.gauge"))),
                         key="risk_gauge")
         st.markdown(t("risk.tier_line", tier=tier_name(profile.tier), due=_due(profile.due_hours),
-                      priority=fmt.number(profile.priority), value=fmt.money(profile.value)))
+                      priority=fmt.number(profile.priority), value=fmt.entered(profile.value, state.currency())))
     with middle:
         raising, lowering = cc.explanation_in_words(scored, row, profile.explanation, lang=lang)
         st.markdown(t("risk.reasons") + "\n" + "\n".join(f"1. {s}" for s in raising))
@@ -284,10 +320,11 @@ def exports(selection: cc.RiskSelection, *, sort: str) -> None:
     (``cc.call_list_for_people``; the command line writes the machine-readable ``cc.call_list``)."""
     lang = current_language()
     a, b, _ = st.columns([1, 1, 3])
-    a.download_button(t("risk.export_csv"), data=lambda: cc.call_list_for_people(selection, lang=lang,
-                                                                                  sort=sort).csv_bytes(),
+    currency = state.currency()
+    a.download_button(t("risk.export_csv"), data=lambda: cc.call_list_for_people(selection, lang=lang, sort=sort,
+                                                                                  currency=currency).csv_bytes(),
                       file_name="churn_risk.csv", mime="text/csv", key="risk_csv", on_click="ignore")
-    b.download_button(t("risk.export_xlsx"), data=lambda: cc.call_list_for_people(selection, lang=lang,
-                                                                                  sort=sort).xlsx_bytes(),
+    b.download_button(t("risk.export_xlsx"), data=lambda: cc.call_list_for_people(selection, lang=lang, sort=sort,
+                                                                                  currency=currency).xlsx_bytes(),
                       file_name="churn_risk.xlsx", key="risk_xlsx", on_click="ignore",
                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

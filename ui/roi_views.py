@@ -22,7 +22,7 @@ from .i18n import current_language, error_text, t, worded, wording
 from .state import memo
 from .widgets import figure, keep_choice, labels
 
-CURRENCIES = ("$", "¥", "€", "£", "")
+CURRENCIES = cc.CURRENCIES
 STARTS = ("active", *cc.PRESETS)
 SOURCES = ("model", "manual", "reach")
 DEFAULT_ECONOMICS = {"contact_cost": 10.0, "incentive_cost": 100.0, "acceptance": 30.0, "certainty": 20.0}
@@ -74,7 +74,10 @@ def _costs(customers: int, ltv: float) -> dict:
 
 def _active_values() -> dict:
     d = state.roi_defaults()
-    annual = (d["value_average"] or 100.0) * 12
+    # Without a value column: the value per customer the analyst entered (Risk page), else a placeholder the
+    # page says is one (roi.no_value_column).
+    average = d["value_average"] if d["value_column"] else (state.value_per_customer() or 1200.0) / 12
+    annual = (average or 100.0) * 12
     return {"customers": int(d["customers"]), "baseline_pct": round(d["baseline_churn"] * 100, 2),
             "target_pct": round(d["baseline_churn"] * 80, 2), "success_pct": 30.0, "contacted": 0,
             "ltv_how": "given", "ltv": round(annual * 3), "annual_value": round(annual), "remaining_years": 3.0,
@@ -100,13 +103,12 @@ def _preset_values(inputs: cc.CaseInputs, **settings) -> dict:
 
 def init() -> None:
     """Seed the inputs from the active data (again when another dataset becomes active, unless a preset or
-    scenario is loaded); the currency follows the language until chosen."""
+    scenario is loaded). The currency is the active dataset's stored setting, whatever the language."""
     version = state.active_version().version
     if "roi_customers" not in st.session_state or (
             st.session_state.get("roi_start") == "active" and st.session_state.get("roi_version") != version):
         _apply({**_active_values(), "start": "active", "version": version})  # a new active dataset re-seeds
-    if not st.session_state.get("roi_currency_chosen"):
-        st.session_state["roi_currency"] = "¥" if current_language() == "zh" else "$"
+    st.session_state["roi_currency"] = state.currency()
 
 
 def _on_start() -> None:
@@ -117,8 +119,9 @@ def _on_start() -> None:
 
 
 def _on_currency() -> None:
+    """The currency is the dataset's: choosing it here writes the stored setting (the Data page's too)."""
+    state.set_currency(st.session_state["roi_w_currency"])
     st.session_state["roi_currency"] = st.session_state["roi_w_currency"]
-    st.session_state["roi_currency_chosen"] = True
 
 
 def _widget(kind, name: str, label: str, *, prefix: str = "roi_w_", **options):
@@ -144,10 +147,23 @@ def toolbar() -> str:
     keep_choice("roi_w_start", STARTS, stored("start"))
     start_col.selectbox(t("roi.start"), STARTS, key="roi_w_start", on_change=_on_start,
                         format_func=wording(STARTS, lambda s: t(f"roi.start.{s}", version=version)))
+    currencies = currency_options(stored("currency"))
     st.session_state["roi_w_currency"] = stored("currency")
-    currency_col.selectbox(t("roi.currency"), CURRENCIES, key="roi_w_currency", on_change=_on_currency,
-                           format_func=wording(CURRENCIES, lambda c: c or t("roi.currency.none")))
+    currency_col.selectbox(t("roi.currency"), currencies, key="roi_w_currency", on_change=_on_currency,
+                           format_func=wording(currencies, lambda c: c or t("roi.currency.none")),
+                           help=t("data.currency_help"))
     return mode
+
+
+def currency_options(current: str) -> tuple[str, ...]:
+    """The usual currencies, and the stored one when it is another (a code typed through the command line)."""
+    return CURRENCIES if current in CURRENCIES else (*CURRENCIES, current)
+
+
+def _money_help(name: str, helptext: str | None = None) -> str:
+    """A money input's help: what it means, then its value written out in full (inputs cannot group digits)."""
+    amount = t("money.entered", amount=fmt.entered(stored(name), stored("currency")))
+    return amount if helptext is None else f"{helptext} {amount}"
 
 
 def keep_source(*, has_model: bool) -> None:
@@ -169,12 +185,15 @@ def analyst_inputs(*, has_model: bool) -> None:
         if how == "given":
             d = state.roi_defaults()
             helptext = t("roi.ltv_help", column=d["value_column"] or "–",
-                         average=fmt.money(d["value_average"])) if d["value_column"] else None
-            _widget(st.number_input, "ltv", t("roi.ltv"), min_value=0.0, step=100.0, help=helptext)
+                         average=fmt.entered(d["value_average"], stored("currency"))) if d["value_column"] else None
+            _widget(st.number_input, "ltv", t("roi.ltv"), min_value=0.0, step=100.0, help=_money_help("ltv", helptext))
+            if not d["value_column"] and stored("start") == "active":
+                st.caption(t("roi.no_value_column"))
             _widget(st.number_input, "lifetime_years", t("roi.lifetime_years"), min_value=0.1, step=0.5,
                     help=t("roi.lifetime_help"))
         else:
-            _widget(st.number_input, "annual_value", t("roi.annual_value"), min_value=0.0, step=10.0)
+            _widget(st.number_input, "annual_value", t("roi.annual_value"), min_value=0.0, step=10.0,
+                    help=_money_help("annual_value"))
             _widget(st.number_input, "remaining_years", t("roi.remaining_years"), min_value=0.0, step=0.5,
                     help=t("roi.remaining_years_help"))
     with effect:
@@ -198,7 +217,8 @@ def analyst_inputs(*, has_model: bool) -> None:
     with money:
         st.markdown(t("roi.h_money"))
         for name in ("investment", "annual_cost", "contact_cost", "incentive_cost"):
-            _widget(st.number_input, name, t(f"roi.{name}"), min_value=0.0, step=100.0 if "cost" in name else 1e4)
+            _widget(st.number_input, name, t(f"roi.{name}"), min_value=0.0, step=100.0 if "cost" in name else 1e4,
+                    help=_money_help(name))
 
 
 def presentation_sliders(*, source: str) -> None:
@@ -456,9 +476,9 @@ def _on_load() -> None:
     except cc.ChurnCoreError as err:
         st.session_state["roi_flash"] = ("error", error_text(err))
         return
-    settings = {k: v for k, v in scenario.settings.items() if k in _SETTINGS}
+    # The currency stays the dataset's (a scenario records the one it was saved with, for reference).
+    settings = {k: v for k, v in scenario.settings.items() if k in _SETTINGS and k != "currency"}
     _apply({**_preset_values(inputs), **settings})
-    st.session_state["roi_currency_chosen"] = "currency" in settings
     st.session_state["roi_flash"] = ("success", t("roi.scenario_loaded", name=scenario.name, version=scenario.version))
 
 

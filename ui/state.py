@@ -239,13 +239,13 @@ def _scored(path: str, version: int, run_id: int, name: str) -> cc.ScoredCustome
 
 @st.cache_resource(max_entries=8, show_spinner=False)
 def _with_policy(path: str, version: int, run_id: int, name: str, retention: float, contact_cost: float,
-                 ltv: float) -> cc.ScoredCustomers:
+                 ltv: float | None) -> cc.ScoredCustomers:
     base = _scored(path, version, run_id, name)
     policy = cc.RiskPolicy(retention_likelihood=retention, contact_cost=contact_cost, ltv=ltv)
     return base if policy == base.policy else base.with_policy(policy)
 
 
-def scored(*, retention: float, contact_cost: float, ltv: float) -> cc.ScoredCustomers | None:
+def scored(*, retention: float, contact_cost: float, ltv: float | None) -> cc.ScoredCustomers | None:
     """The active dataset scored by the champion under these assumptions (None without a champion).
 
     Scores are computed once per dataset version and champion (and kept in the store); changing an
@@ -255,7 +255,7 @@ def scored(*, retention: float, contact_cost: float, ltv: float) -> cc.ScoredCus
     if champ is None:
         return None
     args = (str(store().path), active_version().version, champ.run_id, champ.model)
-    return _with_policy(*args, float(retention), float(contact_cost), float(ltv))
+    return _with_policy(*args, float(retention), float(contact_cost), None if ltv is None else float(ltv))
 
 
 # -- scoring ahead of the first visit ----------------------------------------------------------------------
@@ -324,6 +324,51 @@ def explain_more(scored_: cc.ScoredCustomers, *, limit: int) -> None:
 def run_dataset_version(run_id: int) -> int | None:
     """The dataset version a run was trained on."""
     return next((r.dataset_version for r in runs() if r.id == run_id), None)
+
+
+# -- money: the active dataset's currency and value per customer ------------------------------------------
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _money_at(path: str, stamp: tuple, version: int) -> tuple[str, float | None]:
+    store_ = _store(path)
+    return store_.currency(version), store_.value_per_customer(version)
+
+
+def _money() -> tuple[str, float | None]:
+    def read() -> tuple[str, float | None]:
+        path = str(store().path)
+        return _money_at(path, _stamp(path), active_version().version)
+    return once_per_run("money", read)
+
+
+def currency() -> str:
+    """The active dataset's currency (stored per dataset, else guessed from its data): the same on every page
+    and export, whatever the language."""
+    return _money()[0]
+
+
+def set_currency(symbol: str) -> None:
+    """Choose the active dataset's currency (for every version of it)."""
+    store().set_currency(active_version().version, symbol)
+    getattr(_THIS_RUN, "values", {}).pop("money", None)
+
+
+def value_per_customer() -> float | None:
+    """The value per customer the analyst entered for an active dataset without a value column (None if not)."""
+    return _money()[1]
+
+
+def set_value_per_customer(value: float | None) -> None:
+    store().set_value_per_customer(active_version().version, value)
+    getattr(_THIS_RUN, "values", {}).pop("money", None)
+
+
+def value_unit(columns=None) -> str:
+    """The active data's value for labels: the value column(s) and the currency ("total_charges, $")."""
+    from .i18n import current_language
+
+    cols = active_dataset().roles.value if columns is None else columns
+    return cc.money.unit([c for c in cols if c in active_dataset().frame], currency(), lang=current_language())
 
 
 # -- ROI ---------------------------------------------------------------------------------------------------

@@ -294,3 +294,35 @@ def test_a_new_run_is_compared_with_the_champion_only_on_customers_it_never_saw(
     assert "Compared on 1,500 holdout customers that neither the champion nor the new models were trained on " \
            "(0 left out because the champion trained on them)." in texts(at)
     assert "The current champion (XGBoost) still scores best on these customers" in texts(at)
+
+
+def test_the_active_datasets_currency_is_chosen_on_the_data_page(app, app_db):
+    from churn_core.money import CURRENCIES
+
+    at = open_data(app)
+    picker = at.selectbox(key="data_currency")
+    assert picker.value == "$" and picker.label == "Currency of telecom_churn"
+    picker.select_index(CURRENCIES.index("£")).run()
+    assert not at.exception, at.exception
+    store = cc.Store(app_db)
+    assert store.currency(store.active_version().version) == "£"
+    at.switch_page("pages/overview.py").run()
+    assert any(m.label.endswith(", £)") and m.value.startswith("£") for m in at.metric)
+
+
+def test_an_upload_can_take_any_numeric_column_as_value_and_its_currency(app, app_db):
+    from tests.conftest import bank_customers
+
+    at = upload(open_data(app), "bank.csv", bank_customers(300, seed=5).to_csv(index=False).encode())
+    assert not at.exception, at.exception
+    value = next(m for m in at.multiselect if str(m.key).endswith("_value"))
+    assert value.value == [] and "No value column" in texts(at)  # nothing guessed from Balance or salary
+    value.set_value(["Balance"]).run()  # any numeric column the analyst picks
+    assert "No value column" not in texts(at)
+    at.selectbox(key=next(s.key for s in at.selectbox if str(s.key).startswith("currency_"))).set_value("€").run()
+    at = at.button(key="save").click().run()
+    assert not at.exception, at.exception
+    store = cc.Store(app_db)
+    active = store.active_version()
+    assert store.load_dataset(active.version).roles.value == ("Balance",)
+    assert store.currency(active.version) == "€"

@@ -23,7 +23,8 @@ def test_overview_shows_bundled_kpis(app):
     assert shown["Customers"] == "5,000"
     assert shown["Churned"] == "707"
     assert shown["Churn rate"] == "14.14%"
-    assert "Value lost to churn" in shown
+    # The value is named with what it sums and its currency.
+    assert shown["Value lost to churn (total_day_charge + 3 more columns, $)"] == "$46.3K"
 
 
 def test_overview_takeaways_come_from_the_numbers(app):
@@ -195,3 +196,18 @@ def test_overview_of_a_bank_churners_file_is_built_from_its_own_drivers(app, app
     assert text("common.leakage_left_out", lang=lang, columns=", ".join(NAIVE_BAYES)) in page
     assert len(at.get("plotly_chart")) == 4  # income band, two curves, tenure bands
     assert not at.info and not [key for key in INTERNAL_KEYS if key in page] and "telecom" not in page
+
+
+def test_the_datasets_currency_survives_switching_the_language(app, app_db):
+    """The currency is the data's: en -> zh -> en changes only the wording of the amount (K/M or 万)."""
+    at = app.run()
+    store = cc.Store(app_db)
+    store.set_currency(store.active_version().version, "€")
+    at.run()
+    assert not at.exception, at.exception
+    for lang, label, value in (
+            ("zh", "流失带走的价值（total_day_charge 等 3 列之和，€）", "€4.63万"),
+            ("en", "Value lost to churn (total_day_charge + 3 more columns, €)", "€46.3K")):
+        at.sidebar.radio(key="lang_choice").set_value(lang).run()
+        assert not at.exception, at.exception
+        assert metrics(at)[label] == value, (lang, metrics(at))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import churn_core as cc
 from tests.app.conftest import texts
 from ui.risk_views import CUSTOMER_KEY
@@ -102,3 +104,74 @@ def test_switching_the_language_twice_keeps_the_risk_page_whole(trained_app):
         shown = texts(at)
         assert all(w in shown for w in words), (lang, [w for w in words if w not in shown])
         assert ("Already churned" in shown) == (lang == "en")
+
+
+def test_the_datasets_currency_survives_switching_the_language(trained_app, trained_app_db):
+    store = cc.Store(trained_app_db)
+    store.set_currency(store.active_version().version, "€")
+    at = open_risk(trained_app)
+    assert not at.exception, at.exception
+    for lang, label in (
+            (None, "Expected value at risk (probability × total_day_charge + 3 more columns, €)"),
+            ("zh", "预期风险价值（流失概率 × total_day_charge 等 3 列之和，€）"),
+            ("en", "Expected value at risk (probability × total_day_charge + 3 more columns, €)")):
+        if lang is not None:
+            at.sidebar.radio(key="lang_choice").set_value(lang).run()
+        assert not at.exception, at.exception
+        shown = {m.label: m.value for m in at.metric}
+        assert shown[label].startswith("€"), (lang, shown)
+        assert ("价值（€）" if lang == "zh" else "Value (€)") in at.dataframe[0].value.columns
+
+
+# -- a dataset without a value column (a bank's file: Balance and EstimatedSalary are not guessed) ----------
+
+@pytest.fixture(scope="module")
+def bank_template(tmp_path_factory):
+    """A bank-like file as the active dataset and a quick champion trained on it."""
+    from tests.conftest import bank_customers
+
+    folder = tmp_path_factory.mktemp("bank")
+    store = cc.Store(folder / "bank.duckdb")
+    frame = bank_customers(800, seed=3)
+    version = store.save_dataset(cc.load_dataset(frame.to_csv(index=False).encode(), filename="bank.csv")).version
+    cc.run_training(store, store.load_dataset(version), promote=True, artifact_root=folder / "models",
+                    models=("logistic_regression",), cv_folds=3)
+    return store.path
+
+
+@pytest.fixture
+def bank_app(bank_template, tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.app.conftest import ROOT
+    from tests.conftest import copy_db
+
+    db = copy_db(bank_template, tmp_path)
+    monkeypatch.setenv(cc.store.ENV_VAR, str(db))
+    return AppTest.from_file(str(ROOT / "app.py"), default_timeout=120), db
+
+
+def test_without_a_value_column_the_page_asks_for_a_value_per_customer(bank_app):
+    app, db = bank_app
+    store = cc.Store(db)
+    assert store.active_version().target == "Exited" and store.load_dataset().roles.value == ()
+    at = open_risk(app)
+    assert not at.exception, at.exception
+    assert "This dataset has no value column" in texts(at)
+    ltv = at.number_input(key="risk_ltv")
+    assert ltv.label.startswith("Value per customer (no value column") and ltv.value is None
+    # Nothing invented: no value, ranked by probability alone.
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["Expected value at risk"] == "–"
+    table = at.dataframe[0].value
+    assert set(table["Value ($)"]) == {"–"} and set(table["Priority"]) == {"–"}
+    assert table["Probability"].is_monotonic_decreasing and table["Probability"].nunique() > 1
+
+    ltv.set_value(1500.0).run()  # entered once, stored with the dataset
+    assert not at.exception, at.exception
+    assert store.value_per_customer(store.active_version().version) == 1500.0
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["Expected value at risk (probability × value per customer, $)"].startswith("$")
+    table = at.dataframe[0].value
+    assert (table["Value ($)"] == 1500.0).all()
+    assert "$1,500" in at.number_input(key="risk_ltv").help

@@ -66,7 +66,7 @@ def test_presentation_is_uncluttered_and_speaks_chinese(app):
     assert not at.exception, at.exception
     shown = metrics(at)
     assert shown["挽留客户"] == "732"
-    assert shown["保住的价值"] == "¥7,320万"  # the currency follows the language
+    assert shown["保住的价值"] == "$7,320万"  # the language words the amount (万); the currency is the data's
     assert shown["投资回报率"] == "2188%"
     assert len(at.slider) == 3 and not at.number_input  # a few levers, no input form
     (chart,) = at.get("plotly_chart")  # one chart; without a model, the month-by-month net benefit
@@ -298,3 +298,42 @@ def test_a_payback_beyond_the_horizon_fits_its_big_number_box():
     assert text("roi.payback_never", lang="en", years=3) == "> 3 yr"
     assert len(text("roi.payback_never", lang="en", years=10)) <= 10
     assert len(text("roi.payback_never", lang="zh", years=10)) <= 6
+
+
+@pytest.mark.parametrize("mode", ["presentation", "analyst"])
+def test_the_chosen_currency_survives_switching_the_language(app, app_db, mode):
+    """A currency chosen on the ROI page is the dataset's stored setting: en -> zh -> en keeps it, only the
+    wording of the amounts (M or 万) follows the language."""
+    from ui.roi_views import CURRENCIES
+
+    at = pick_start(open_roi(app, mode=mode), "telecom_8k")
+    at.selectbox(key="roi_w_currency").select_index(CURRENCIES.index("€")).run()
+    assert not at.exception, at.exception
+    assert metrics(at)["Value retained"] == "€37.6M"
+    store = cc.Store(app_db)
+    assert store.currency(store.active_version().version) == "€"  # stored with the data, not the session
+    for lang, label, value, words in (
+            ("zh", "保住的价值", "€3,760万", "终身风险价值，即 LTV × 流失人数：€"),
+            ("en", "Value retained", "€37.6M", "lifetime value at risk, LTV × churners: €")):
+        at.sidebar.radio(key="lang_choice").set_value(lang).run()
+        assert not at.exception, at.exception
+        assert metrics(at)[label] == value, (lang, metrics(at))
+        assert words in texts(at)
+        assert at.selectbox(key="roi_w_currency").value == "€"
+
+
+def test_a_new_session_keeps_the_datasets_currency(app, app_db):
+    at = open_roi(app, lang="zh")
+    store = cc.Store(app_db)
+    assert store.currency(store.active_version().version) == "$"  # the bundled data's locale, not the language
+    assert metrics(at)["保住的价值"].startswith("$")
+    store.set_currency(store.active_version().version, "£")
+    fresh = open_roi(AppTest.from_file(str(ROOT / "app.py"), default_timeout=60), lang="en")
+    assert metrics(fresh)["Value retained"].startswith("£")
+
+
+def test_money_inputs_show_their_value_with_separators(app):
+    at = pick_start(open_roi(app, mode="analyst"), "telecom_8k")
+    ltv = at.number_input(key="roi_w_ltv")
+    assert ltv.value == 100_000 and "$100,000" in ltv.help  # a number input cannot group its digits itself
+    assert "$" in at.number_input(key="roi_w_investment").help

@@ -233,9 +233,9 @@ def test_executive_presents_the_roi_and_exports_one_page(page, app_url, tmp_path
 
     sidebar(page).get_by_test_id("stRadio").get_by_text("中文", exact=True).click()
     expect(main(page).locator("h1")).to_have_text("挽留投资回报")
-    expect(metric_value(page, "保住的价值")).to_have_text("¥3,760万")  # the currency follows the language
+    expect(metric_value(page, "保住的价值")).to_have_text("$3,760万")  # the data's currency, worded in 万
     text = pdf_text(download("单页 PDF", "roi-zh.pdf"))
-    for shown in ("客户挽留商业论证", "挽留客户", "¥3,760万", "1690%", "投资回报率"):
+    for shown in ("客户挽留商业论证", "挽留客户", "$3,760万", "1690%", "投资回报率"):
         assert shown in text, shown
     assert Image.open(download("PNG", "roi-zh.png")).size == (width, height)
     expect_no_errors(page)
