@@ -1322,6 +1322,14 @@ STRINGS["zh"].update({
     "issue.target_empty": "目标列 {column} 在所有行中都为空，无法统计流失。请在源文件中补全（如果该列是公式，请在 Excel 中打开并保存文件，使计算结果被保存），或选择其他列。",
 })
 
+# What the checks accept, training accepts (issue 15).
+STRINGS["en"].update({
+    "issue.infinite_values": "Column {column} holds {count} infinite values (for example {examples}); they are treated as missing. Correct them in the source if they stand for real numbers.",
+})
+STRINGS["zh"].update({
+    "issue.infinite_values": "列 {column} 中有 {count} 个无穷大值（例如 {examples}），按缺失处理。如果它们代表真实的数字，请在源文件中更正。",
+})
+
 
 # What churn_core words itself: reason labels and sentences, playbook actions, the ROI summary, the export.
 STRINGS["en"].update({

@@ -191,7 +191,7 @@ def id_kind(series: pd.Series) -> str | None:
     if n < _ID_MIN_ROWS or pd.api.types.is_bool_dtype(series) or numeric_share(series) < 1.0:
         return None
     values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
-    if np.isnan(values).any() or np.any(np.mod(values, 1) != 0):
+    if not np.isfinite(values).all() or np.any(np.mod(values, 1) != 0):
         return None
     rising = bool(np.all(np.diff(values) > 0))
     if not rising and len(np.unique(values)) < n:
@@ -204,7 +204,8 @@ def id_kind(series: pd.Series) -> str | None:
 
 def _is_integer_like(series: pd.Series) -> bool:
     values = series.dropna()
-    return bool(len(values)) and bool(np.all(np.mod(values.to_numpy(dtype=float), 1) == 0))
+    numbers = values.to_numpy(dtype=float)
+    return bool(len(values)) and bool(np.isfinite(numbers).all()) and bool(np.all(np.mod(numbers, 1) == 0))
 
 
 def detect_roles(

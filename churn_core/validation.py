@@ -111,6 +111,7 @@ def validate(
                   "or map an ignored column as a feature.", params={"columns": list(frame.columns)[:12]}))
     for col in roles.numeric:
         issues.extend(_non_numeric(frame[col], col))
+        issues.extend(_infinite(frame[col], col))
     if missing:
         top = sorted(missing.items(), key=lambda kv: -kv[1])[:5]
         add(Issue("warning", "missing_values",
@@ -231,6 +232,19 @@ def _non_numeric(series: pd.Series, col: str) -> list[Issue]:
                   f"Column '{col}' is numeric but {len(bad)} values are text (for example {examples}); "
                   "they are treated as missing. Correct them in the source if they are real numbers.",
                   col, {"count": int(len(bad)), "examples": examples, "share": numeric_share(series, sample=None)})]
+
+
+def _infinite(series: pd.Series, col: str) -> list[Issue]:
+    """±inf in a numeric column (read from 'inf', '-Infinity', 1e999...): the models treat it as missing."""
+    values = pd.to_numeric(series, errors="coerce")
+    infinite = values[np.isinf(values.to_numpy(dtype=float, na_value=np.nan))]
+    if infinite.empty:
+        return []
+    examples = sorted({"inf" if v > 0 else "-inf" for v in infinite.unique()}, reverse=True)
+    return [Issue("warning", "infinite_values",
+                  f"Column '{col}' holds {len(infinite)} infinite values (for example {examples}); they are treated "
+                  "as missing. Correct them in the source if they stand for real numbers.",
+                  col, {"count": int(len(infinite)), "examples": examples})]
 
 
 def _leakage(frame: pd.DataFrame, roles: ColumnRoles, y: np.ndarray, issues: list[Issue]) -> tuple[str, ...]:

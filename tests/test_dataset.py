@@ -155,6 +155,17 @@ def test_text_in_a_numeric_column_becomes_missing(make_csv):
     assert dataset.frame.loc[4, "calls"] == 4.0
 
 
+@pytest.mark.parametrize("spelling", ["inf", "-inf", "Infinity", "1e999"])
+def test_infinity_in_a_numeric_column_is_missing_with_a_warning(make_csv, spelling):
+    table = rows(200, minutes=lambda i: 100.0 + i)
+    table[5]["minutes"] = table[9]["minutes"] = spelling
+    dataset = cc.load_dataset(make_csv(table))
+    warning = next(i for i in dataset.report.warnings if i.code == "infinite_values")
+    assert (warning.column, warning.params["count"]) == ("minutes", 2)
+    assert "'minutes'" in warning.message and "treated as missing" in warning.message
+    assert dataset.frame["minutes"].isna().tolist() == [i in (5, 9) for i in range(200)]
+
+
 def test_rows_without_a_target_are_dropped(make_csv):
     table = rows()
     table[0]["churn"] = table[1]["churn"] = ""

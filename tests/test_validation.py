@@ -178,6 +178,17 @@ def test_non_numeric_values_in_a_numeric_column():
     assert issue.params["share"] == pytest.approx(398 / 400)
 
 
+def test_infinite_values_are_a_warning_naming_the_column():
+    frame = customers()
+    frame["minutes"] = frame["minutes"].astype(object)
+    frame.loc[[2, 7, 9], "minutes"] = [np.inf, "-inf", "Infinity"]
+    report = check(frame)
+    assert report.ok and codes(report) == ["infinite_values"]
+    issue = report.warnings[0]
+    assert (issue.column, issue.params) == ("minutes", {"count": 3, "examples": ["inf", "-inf"]})
+    assert issue.message.startswith("Column 'minutes' holds 3 infinite values")
+
+
 def test_duplicate_ids_block():
     frame = customers()
     frame.loc[[1, 2], "customer_id"] = "C00000"
