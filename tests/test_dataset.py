@@ -112,6 +112,21 @@ def test_three_valued_target_loads_with_a_positive_label(make_csv):
     assert (int(dataset.target().sum()), dataset.n_rows) == (30, 126)
 
 
+@pytest.mark.parametrize(("values", "positive"), [
+    pytest.param(("Yes", "yes ", "YES", "no"), "yes", id="case-and-spaces"),
+    pytest.param(("1", "1.0", "true", "0", "0.0", "false"), "1", id="codes-and-booleans"),
+])
+def test_a_target_a_person_reads_at_once_loads(make_csv, values, positive):
+    table = rows(120)
+    for i, row in enumerate(table):
+        row["churn"] = values[i % len(values)]
+    dataset = cc.load_dataset(make_csv(table))
+    churned = [values[i % len(values)].strip().lower() in ("yes", "1", "1.0", "true") for i in range(120)]
+    assert dataset.roles.positive_label == positive
+    assert dataset.target().tolist() == [int(c) for c in churned]
+    assert not [i.code for i in dataset.report.issues if i.code.startswith("target")]
+
+
 def test_ambiguous_target_loads_with_a_positive_label(make_csv):
     dataset = cc.load_dataset(make_csv(rows(values=("b", "a"))), positive="B")
     assert (dataset.roles.positive_label, int(dataset.target().sum())) == ("b", 30)
