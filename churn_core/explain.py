@@ -246,7 +246,8 @@ def shown_probability(margin, *, units: str, calibrate: Calibrate | None = None)
     from .modeling import apply_calibrator
 
     margin = np.asarray(margin, dtype=float)
-    raw = 1.0 / (1.0 + np.exp(-margin)) if units == "log-odds" else margin
+    with np.errstate(over="ignore"):  # a margin beyond ±700 is a probability of 0 or 1
+        raw = 1.0 / (1.0 + np.exp(-margin)) if units == "log-odds" else margin
     return calibrate(raw) if calibrate is not None else apply_calibrator(None, raw)
 
 
