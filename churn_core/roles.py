@@ -158,10 +158,17 @@ def target_levels(values: Iterable[Any]) -> list[str]:
     return sorted({t for t in map(target_token, values) if t is not None})
 
 
+def _two_valued(series: pd.Series) -> bool:
+    """Whether a column holds two values as :func:`target_levels` reads them (a column with more than 64
+    distinct spellings never does: this keeps a million-value score column cheap)."""
+    values = series.dropna().unique()
+    return len(values) <= 64 and len(target_levels(values)) == 2
+
+
 def detect_target(frame: pd.DataFrame) -> str | None:
     """The column that most looks like a churn flag, or None."""
     candidates = [c for c in frame.columns if _TARGET_NAME.search(str(c))]
-    two_valued = [c for c in candidates if len(target_levels(frame[c].dropna().unique())) == 2]
+    two_valued = [c for c in candidates if _two_valued(frame[c])]
     ranked = sorted(two_valued or candidates,
                     key=lambda c: ("churn" not in str(c).lower() and "流失" not in str(c)))
     return ranked[0] if ranked else None
@@ -257,7 +264,7 @@ def detect_roles(
                 "Pick one of those.", code="column_missing", column=col, columns=columns[:20],
             )
     target = target if target is not None else detect_target(frame)
-    if target is not None and positive is None and len(target_levels(frame[target].dropna().unique())) == 2:
+    if target is not None and positive is None and _two_valued(frame[target]):
         try:
             positive = detect_positive_label(frame[target].dropna().unique(), column=target)
         except SchemaError:
