@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import churn_core as cc
 from churn_core.features import (
@@ -128,3 +132,17 @@ def test_a_step_saved_before_safe_names_keeps_its_columns(bundled_ds):
     del features.feature_labels_  # as a model file written before this change loads
     out = features.transform(bundled_ds.frame.head(5))
     assert list(out.columns) == features.feature_names_out_ == feature_labels(features)
+
+
+@settings(max_examples=200, deadline=None, derandomize=True, database=None)
+@given(st.lists(st.text(alphabet=st.characters(codec="utf-8") | st.sampled_from("[]<=~"), max_size=120),
+                max_size=12))
+def test_any_names_become_unique_safe_names(names):
+    unsafe = re.compile(r"[\[\]<\x00-\x1f\x7f\ud800-\udfff]")
+    safe = safe_feature_names(names)
+    assert len(safe) == len(names) and len(set(safe)) == len(safe)
+    assert not any(unsafe.search(s) for s in safe)
+    assert all(len(s) <= 64 + 3 for s in safe)  # + "~2".."~12" for a repeated name
+    for i, (name, out) in enumerate(zip(names, safe)):  # a safe name is left alone unless it is taken
+        if len(name) <= 64 and not unsafe.search(name) and name not in safe[:i]:
+            assert out == name
