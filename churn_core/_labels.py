@@ -78,17 +78,22 @@ def source_label(source: str, *, roles: ColumnRoles, lang: str = "en") -> str:
     return source if lang == "zh" else humanise(source)
 
 
+_BIG = 1e15
+
+
 def format_values(values: pd.Series) -> pd.Series:
-    """Numbers as short text: whole numbers without decimals, others with at most two."""
+    """Numbers as short text: whole numbers without decimals, others with at most two, and numbers of 10**15
+    or more (beyond whole 64-bit precision) with six significant digits (``1e+30``)."""
     numeric = pd.to_numeric(values, errors="coerce")
     out = values.astype("string")
     ok = numeric.notna()
     if ok.any():
         x = numeric[ok].to_numpy(dtype=float)
-        whole = np.isclose(x, np.round(x))
-        text = np.where(whole, np.char.mod("%d", np.round(x).astype(np.int64)),
-                        np.char.rstrip(np.char.rstrip(np.char.mod("%.2f", x), "0"), "."))
-        out[ok] = text
+        big = ~(np.abs(x) < _BIG)  # inf too
+        whole = np.isclose(x, np.round(x)) & ~big
+        text = np.where(whole, np.char.mod("%d", np.where(whole, np.round(x), 0).astype(np.int64)),
+                        np.char.rstrip(np.char.rstrip(np.char.mod("%.2f", np.where(big, 0, x)), "0"), "."))
+        out[ok] = np.where(big, np.char.mod("%.6g", x), text)
     return out.fillna("–")
 
 

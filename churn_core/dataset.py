@@ -123,7 +123,8 @@ def load_dataset(
 
 
 def normalise(frame: pd.DataFrame, *, roles: ColumnRoles) -> pd.DataFrame:
-    """Target to 0/1 (rows without a target dropped), numbers to numbers, categories to category dtype."""
+    """Target to 0/1 (rows without a target dropped), numbers to numbers (±inf as missing), categories to
+    category dtype."""
     out = frame.copy()
     if roles.target is not None and roles.positive_label is not None:
         y = target_codes(out[roles.target], roles.positive_label)
@@ -132,6 +133,8 @@ def normalise(frame: pd.DataFrame, *, roles: ColumnRoles) -> pd.DataFrame:
     for col in roles.numeric:
         if not pd.api.types.is_numeric_dtype(out[col]):
             out[col] = pd.to_numeric(out[col].astype("string").str.strip(), errors="coerce").astype(float)
+        if pd.api.types.is_float_dtype(out[col]) and np.isinf(out[col].to_numpy(dtype=float, na_value=np.nan)).any():
+            out[col] = out[col].replace([np.inf, -np.inf], np.nan)
     for col in (*roles.categorical, *roles.plan_flags):
         out[col] = out[col].astype("category")
     return out.reset_index(drop=True)

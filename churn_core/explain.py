@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ParameterError
+from .features import feature_labels
 
 logger = logging.getLogger(__name__)
 
@@ -146,7 +147,7 @@ def native_importance(model) -> pd.Series:
         values = final.feature_importances_
     else:
         values = np.abs(np.ravel(final.coef_))
-    return pd.Series(np.asarray(values, dtype=float), index=names)
+    return pd.Series(np.asarray(values, dtype=float), index=feature_labels(features))
 
 
 def importance(model, frame: pd.DataFrame, *, name: str = "", max_rows: int = 500, seed: int = 0) -> Importance:
@@ -245,7 +246,8 @@ def shown_probability(margin, *, units: str, calibrate: Calibrate | None = None)
     from .modeling import apply_calibrator
 
     margin = np.asarray(margin, dtype=float)
-    raw = 1.0 / (1.0 + np.exp(-margin)) if units == "log-odds" else margin
+    with np.errstate(over="ignore"):  # a margin beyond ±700 is a probability of 0 or 1
+        raw = 1.0 / (1.0 + np.exp(-margin)) if units == "log-odds" else margin
     return calibrate(raw) if calibrate is not None else apply_calibrator(None, raw)
 
 
@@ -331,6 +333,7 @@ def explain_customers(model, frame: pd.DataFrame, *, top_k: int = 3, background:
         X = features.transform(chunk)
         exact = deadline is None or kind != "random_forest" or time.monotonic() < deadline
         values, base = _contributions(model, X, reference, exact=exact)
+        derived = _by_label(features, X)
         grouped = values @ grouping
         points, p = to_points(grouped, base, units=units, calibrate=calibrate, mean_probability=mean_probability)
         # risk-raising drivers first (largest first), then protective ones (largest effect first)
@@ -341,13 +344,13 @@ def explain_customers(model, frame: pd.DataFrame, *, top_k: int = 3, background:
                 "method": "shap" if exact else "path"}
         for j in range(k):
             part[f"reason_{j + 1}"] = np.asarray(names, dtype=object)[order[:, j]]
-            part[f"reason_{j + 1}_value"] = _shown_values(chunk, X, names, order[:, j])
+            part[f"reason_{j + 1}_value"] = _shown_values(chunk, derived, names, order[:, j])
             part[f"reason_{j + 1}_points"] = top_points[:, j]
         part["other_points"] = (p - mean_probability) - top_points.sum(axis=1)
         low = np.argmin(points, axis=1)
         has_low = np.take_along_axis(points, low[:, None], axis=1)[:, 0] < 0
         part["protective"] = np.where(has_low, np.asarray(names, dtype=object)[low], None)
-        part["protective_value"] = np.where(has_low, _shown_values(chunk, X, names, low), None)
+        part["protective_value"] = np.where(has_low, _shown_values(chunk, derived, names, low), None)
         part["protective_points"] = np.where(has_low, np.take_along_axis(points, low[:, None], axis=1)[:, 0], np.nan)
         parts.append(pd.DataFrame(part))
         logger.info("explained %d of %d customers", min(start + chunk_rows, len(frame)), len(frame))
@@ -357,13 +360,20 @@ def explain_customers(model, frame: pd.DataFrame, *, top_k: int = 3, background:
     return Reasons(table[columns], k, units, float(mean_probability))
 
 
-def _shown_values(chunk: pd.DataFrame, X: pd.DataFrame, names: list[str], which: np.ndarray) -> np.ndarray:
+def _shown_values(chunk: pd.DataFrame, derived: dict[str, pd.Series], names: list[str],
+                  which: np.ndarray) -> np.ndarray:
     shown = np.full(len(chunk), None, dtype=object)
     for i in np.unique(which):
         at = which == i
-        column = chunk[names[i]] if names[i] in chunk else X[names[i]]
+        column = chunk[names[i]] if names[i] in chunk else derived[names[i]]
         shown[at] = column.to_numpy()[at]
     return _as_text(shown)
+
+
+def _by_label(features, X: pd.DataFrame) -> dict[str, pd.Series]:
+    """The feature step's output ``X`` by original name (its columns carry the safe names the models see).
+    A name given twice (a column ``total_charge`` and the derived one) means the later: the derived one."""
+    return dict(zip(feature_labels(features), (X.iloc[:, i] for i in range(X.shape[1]))))
 
 
 def explain_customer(model, frame: pd.DataFrame, *, background: pd.DataFrame | None = None,
@@ -386,7 +396,8 @@ def explain_customer(model, frame: pd.DataFrame, *, background: pd.DataFrame | N
     points, p = to_points(table["contribution"].to_numpy()[None, :], base, units=units, calibrate=calibrate,
                           mean_probability=mean_probability)
     table.insert(1, "points", points[0])
-    table.insert(1, "value", _as_text(np.array([frame[s].iloc[0] if s in frame else X[s].iloc[0]
+    derived = _by_label(features, X)
+    table.insert(1, "value", _as_text(np.array([frame[s].iloc[0] if s in frame else derived[s].iloc[0]
                                                 for s in table["source"]], dtype=object)))
     table = table.reindex(table["points"].abs().sort_values(ascending=False, kind="stable").index)
     return CustomerExplanation(table.reset_index(drop=True), float(mean_probability), float(p[0]), units)

@@ -12,7 +12,12 @@ the model was trained with. Steps fire only when their inputs exist:
   kept and the rest pooled as ``other``.
 
 Numeric columns pass through as numbers (missing values stay NaN; the linear model
-imputes them, the tree models handle them).
+imputes them, the tree models handle them). Infinite values count as missing, and finite ones
+are kept within ±``VALUE_LIMIT`` (the models compute in 32-bit floats, whose range ends near 3.4e38).
+
+The models see *safe* feature names (:func:`safe_feature_names`): a column may be called ``a[1]`` or
+``plan=<basic>``, which XGBoost refuses. ``feature_names_out_`` are the safe names (the columns of the
+transformed frame); ``feature_labels_`` the original ones, in the same order, for every report.
 
 At fit time the step also names each source's *driver* (``drivers_``): twin columns (|r| > 0.95,
 such as day minutes and day charge) and a derived feature mostly made of one input (|r| ≥ 0.7 with
@@ -22,8 +27,10 @@ with churn, so an explanation never splits one fact into two reasons of opposite
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,6 +42,52 @@ from .roles import ColumnRoles, flag_codes
 _MINUTES = re.compile(r"minute|mins?\b|分钟", re.I)
 TWIN_R = 0.95  # two columns this correlated are one fact
 DERIVED_R = 0.7  # a derived feature this correlated with one of its inputs belongs to that input's driver
+VALUE_LIMIT = 1e30  # a feature value beyond ±this is cut to it: nothing a customer table measures is larger
+MAX_NAME_CHARS = 64  # a longer feature name is cut, with a hash of the whole name to keep it unique
+_UNSAFE = re.compile(r"[\[\]<\x00-\x1f\x7f]|[\ud800-\udfff]")  # XGBoost's forbidden [ ] <, controls, lone surrogates
+
+
+def safe_feature_name(name: str) -> str:
+    """``name`` as a model may see it: unchanged when it is safe, else its unsafe characters replaced by
+    ``_``, cut to fit, and suffixed with ``~`` and 8 hex digits of its hash (so distinct names stay distinct)."""
+    text = str(name)
+    if len(text) <= MAX_NAME_CHARS and not _UNSAFE.search(text):
+        return text
+    digest = hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return f"{_UNSAFE.sub('_', text)[: MAX_NAME_CHARS - 9]}~{digest}"
+
+
+def safe_feature_names(names) -> list[str]:
+    """Each name made safe (:func:`safe_feature_name`) and unique: a later name equal to an earlier one
+    (``a=b`` as a column and as the level ``b`` of a column ``a``) gets ``~2``, ``~3``..."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for name in names:
+        safe = candidate = safe_feature_name(name)
+        k = 1
+        while candidate in seen:
+            k += 1
+            candidate = f"{safe}~{k}"
+        seen.add(candidate)
+        out.append(candidate)
+    return out
+
+
+def feature_labels(features: ChurnFeatures) -> list[str]:
+    """The original name of each feature a fitted step outputs (a step saved before safe names existed
+    used the original names as its columns)."""
+    return list(getattr(features, "feature_labels_", features.feature_names_out_))
+
+
+def _finite(matrix: np.ndarray) -> np.ndarray:
+    """±inf (an overflowing sum, say) as NaN; finite values cut to ±VALUE_LIMIT."""
+    return np.where(np.isinf(matrix), np.nan, np.clip(matrix, -VALUE_LIMIT, VALUE_LIMIT))
+
+
+def _numbers(series: pd.Series) -> np.ndarray:
+    """A column as floats: text that is no number, and ±inf, become NaN."""
+    values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    return np.where(np.isinf(values), np.nan, values)
 
 
 @dataclass(frozen=True)
@@ -92,7 +145,8 @@ class ChurnFeatures(TransformerMixin, BaseEstimator):
             counts = counts[counts > 0]
             self.levels_[col] = [str(v) for v in counts.index[: self.max_levels]]
         self.steps_ = feature_steps(roles) if self.derived else ()
-        self.feature_names_out_ = self._names()
+        self.feature_labels_ = self._names()
+        self.feature_names_out_ = safe_feature_names(self.feature_labels_)
         self.drivers_ = self._drivers(X, y)
         return self
 
@@ -104,12 +158,16 @@ class ChurnFeatures(TransformerMixin, BaseEstimator):
         rows = np.random.default_rng(0).choice(len(X), 20_000, replace=False) if len(X) > 20_000 else \
             np.arange(len(X))
         sample = X.iloc[rows]
-        done: dict[str, np.ndarray] = {c: pd.to_numeric(sample[c], errors="coerce").to_numpy(dtype=float)
-                                       for c in self.numeric_}
+        columns = [_numbers(sample[c]) for c in self.numeric_]
+        done: dict[str, np.ndarray] = {}
         for step in self.steps_:
             done[step.name] = self._derive(step, sample, done)
-        matrix = np.column_stack([done[n] for n in names])
-        matrix = np.where(np.isnan(matrix), np.nanmedian(matrix, axis=0), matrix)
+            columns.append(done[step.name])
+        matrix = _finite(np.column_stack(columns))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # an all-missing column has no median: 0
+            fill = np.nan_to_num(np.nanmedian(matrix, axis=0))
+        matrix = np.where(np.isnan(matrix), fill, matrix)
         with np.errstate(invalid="ignore", divide="ignore"):
             r = np.nan_to_num(np.corrcoef(matrix, rowvar=False))
             target = None if y is None else np.asarray(y, dtype=float)[rows]
@@ -150,26 +208,30 @@ class ChurnFeatures(TransformerMixin, BaseEstimator):
         return names
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
-        out = {c: pd.to_numeric(X[c], errors="coerce").to_numpy(dtype=float) for c in self.numeric_}
+        """The feature frame, columns in ``feature_names_out_`` order (built by position: two features may
+        share an original name)."""
+        out = [_numbers(X[c]) for c in self.numeric_]
+        done: dict[str, np.ndarray] = {}
         for step in self.steps_:
-            out[step.name] = self._derive(step, X, out)
+            done[step.name] = self._derive(step, X, done)
+            out.append(done[step.name])
         for col in self.flags_:
-            out[col] = flag_codes(X[col])
+            out.append(flag_codes(X[col]))
         for col, levels in self.levels_.items():
             column = _as_category(X[col])
             position = {level: i for i, level in enumerate(levels)}
             # category code -> index of its level, or len(levels) for "other" (also for missing, code -1)
             lookup = np.array([position.get(str(c), len(levels)) for c in column.cat.categories] + [len(levels)])
             which = lookup[column.cat.codes.to_numpy()]
-            for i, level in enumerate(levels):
-                out[f"{col}={level}"] = (which == i).astype(float)
-            out[f"{col}=other"] = (which == len(levels)).astype(float)
-        return pd.DataFrame(out, index=X.index, columns=self.feature_names_out_)
+            out += [(which == i).astype(float) for i in range(len(levels) + 1)]
+        matrix = _finite(np.column_stack(out)) if out else np.empty((len(X), 0))
+        return pd.DataFrame(matrix, index=X.index, columns=list(self.feature_names_out_))
 
     @staticmethod
     def _derive(step: FeatureStep, X: pd.DataFrame, done: dict[str, np.ndarray]) -> np.ndarray:
         def total(cols):
-            return np.nansum([pd.to_numeric(X[c], errors="coerce").to_numpy(dtype=float) for c in cols], axis=0)
+            with np.errstate(over="ignore", invalid="ignore"):
+                return np.nansum([_numbers(X[c]) for c in cols], axis=0)
         if step.name == "charge_per_minute":  # reuses total_charge / total_minutes when those steps ran
             spent = done.get("total_charge")
             used = done.get("total_minutes")

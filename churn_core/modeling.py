@@ -52,7 +52,7 @@ from xgboost import XGBClassifier
 
 from .dataset import Dataset
 from .errors import ParameterError, SchemaError
-from .features import ChurnFeatures
+from .features import ChurnFeatures, feature_labels, safe_feature_name
 from .roles import ColumnRoles
 
 logger = logging.getLogger(__name__)
@@ -157,7 +157,7 @@ def build_model(name: str, *, features: ChurnFeatures, class_weight: bool = Fals
         scale = (1 - positive_share) / positive_share if class_weight else 1.0
         # Domain knowledge as a constraint: more service calls never lower the risk, other things equal.
         calls = ColumnRoles.from_dict(json.loads(features.roles_json)).service_calls
-        monotone = {calls: 1} if calls and calls not in features.exclude else None
+        monotone = {safe_feature_name(calls): 1} if calls and calls not in features.exclude else None
         model = [("model", XGBClassifier(n_estimators=200, max_depth=3, learning_rate=0.2, max_bin=64, subsample=0.9,
                                          colsample_bytree=0.9, scale_pos_weight=scale, random_state=seed,
                                          n_jobs=n_jobs, tree_method="hist", monotone_constraints=monotone))]
@@ -475,7 +475,7 @@ def train_models(
         predict_s = time.perf_counter() - start
         uncalibrated = evaluate(y_test, raw, threshold=0.5) if calibration else None
         fitted = estimator.estimator_ if calibration else estimator
-        names = tuple(fitted.named_steps["features"].feature_names_out_)
+        names = tuple(feature_labels(fitted.named_steps["features"]))
         boot = bootstrap_auc(y_test, proba, seed=seed)
         profit = None
         if choose_by == "profit":

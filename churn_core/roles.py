@@ -135,23 +135,62 @@ def _compact(name: str) -> str:
     return re.sub(r"[^0-9a-z\u4e00-\u9fff]", "", name.lower())
 
 
+def target_token(value: Any) -> str | None:
+    """A target value as a person reads it: case and surrounding spaces do not count (``Yes``, ``yes ``,
+    ``YES`` are one value), ``1``, ``1.0`` and ``true`` are one value (``"1"``) and ``0``, ``0.0`` and
+    ``false`` another (``"0"``); a blank or missing value is None."""
+    if value is None or (not isinstance(value, str) and pd.api.types.is_scalar(value) and pd.isna(value)):
+        return None
+    token = norm_token(value)
+    if token in ("true", "false"):
+        return "1" if token == "true" else "0"
+    if token[:1].isdigit() or token[:1] in "+-.":
+        try:
+            number = float(token)
+        except ValueError:
+            number = None
+        if number in (0.0, 1.0):
+            return str(int(number))
+    return token or None
+
+
+def target_levels(values: Iterable[Any]) -> list[str]:
+    """The distinct values of a target column as :func:`target_token` reads them, sorted."""
+    return sorted({t for t in map(target_token, values) if t is not None})
+
+
+def _two_valued(series: pd.Series) -> bool:
+    """Whether a column holds two values as :func:`target_levels` reads them (a column with more than 64
+    distinct spellings never does: this keeps a million-value score column cheap)."""
+    values = series.dropna().unique()
+    return len(values) <= 64 and len(target_levels(values)) == 2
+
+
 def detect_target(frame: pd.DataFrame) -> str | None:
     """The column that most looks like a churn flag, or None."""
     candidates = [c for c in frame.columns if _TARGET_NAME.search(str(c))]
-    two_valued = [c for c in candidates if frame[c].dropna().nunique() == 2]
-    ranked = sorted(two_valued or candidates, key=lambda c: ("churn" not in c.lower() and "流失" not in c))
+    two_valued = [c for c in candidates if _two_valued(frame[c])]
+    ranked = sorted(two_valued or candidates,
+                    key=lambda c: ("churn" not in str(c).lower() and "流失" not in str(c)))
     return ranked[0] if ranked else None
 
 
 def detect_positive_label(values: Iterable[Any], *, column: str) -> str:
-    """The one value of a two-valued target that means churn, from its spelling."""
-    levels = sorted({norm_token(v) for v in values})
+    """The one value of a two-valued target that means churn, from its spelling (read as
+    :func:`target_token` reads it): the value that is a churn word (yes, true, 1, churned, left, exited,
+    attrited...), or the one that is not a retention word (no, false, 0, active, existing...). Returned as
+    it is spelt in the column (trimmed, lower case), so it is one of the values a person is offered."""
+    values = list(values)
+    levels = target_levels(values)
     positive = [v for v in levels if v in POSITIVE_TOKENS or "attrit" in v]
     negative = [v for v in levels if v in NEGATIVE_TOKENS or "exist" in v]
+    chosen = None
     if len(levels) == 2 and len(positive) == 1 and positive[0] not in negative:
-        return positive[0]
-    if len(levels) == 2 and len(negative) == 1:
-        return next(v for v in levels if v != negative[0])
+        chosen = positive[0]
+    elif len(levels) == 2 and len(negative) == 1:
+        chosen = next(v for v in levels if v != negative[0])
+    if chosen is not None:
+        return min(norm_token(v) for v in values if target_token(v) == chosen)
     raise SchemaError(
         f"Cannot tell which value of the target column '{column}' means churn. Received the values "
         f"{levels[:5]}. Say which one means churn (in the role mapping, or with --positive).",
@@ -192,7 +231,7 @@ def id_kind(series: pd.Series) -> str | None:
     if n < _ID_MIN_ROWS or pd.api.types.is_bool_dtype(series) or numeric_share(series) < 1.0:
         return None
     values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
-    if np.isnan(values).any() or np.any(np.mod(values, 1) != 0):
+    if not np.isfinite(values).all() or np.any(np.mod(values, 1) != 0):
         return None
     rising = bool(np.all(np.diff(values) > 0))
     if not rising and len(np.unique(values)) < n:
@@ -205,7 +244,8 @@ def id_kind(series: pd.Series) -> str | None:
 
 def _is_integer_like(series: pd.Series) -> bool:
     values = series.dropna()
-    return bool(len(values)) and bool(np.all(np.mod(values.to_numpy(dtype=float), 1) == 0))
+    numbers = values.to_numpy(dtype=float)
+    return bool(len(values)) and bool(np.isfinite(numbers).all()) and bool(np.all(np.mod(numbers, 1) == 0))
 
 
 def detect_roles(
@@ -225,16 +265,16 @@ def detect_roles(
                 "Pick one of those.", code="column_missing", column=col, columns=columns[:20],
             )
     target = target if target is not None else detect_target(frame)
-    if target is not None and positive is None and frame[target].dropna().nunique() == 2:
+    if target is not None and positive is None and _two_valued(frame[target]):
         try:
             positive = detect_positive_label(frame[target].dropna().unique(), column=target)
         except SchemaError:
             positive = None  # validation reports it; the user picks the value
     elif positive is not None and target is not None:
-        if norm_token(positive) not in {norm_token(v) for v in frame[target].dropna().unique()}:
+        if target_token(positive) not in target_levels(frame[target].dropna().unique()):
             raise SchemaError(
                 f"The value '{positive}' does not occur in the target column '{target}'. Received the values "
-                f"{sorted({norm_token(v) for v in frame[target].dropna().unique()})[:5]}. Pick one of those.",
+                f"{target_levels(frame[target].dropna().unique())[:5]}. Pick one of those.",
                 code="positive_missing", column=target, value=positive,
             )
         positive = norm_token(positive)
@@ -257,9 +297,9 @@ def detect_roles(
             continue
         tokens = {norm_token(v) for v in distinct.unique()[:3]} if n_unique <= 2 else set()
         is_numeric = numeric_share(series) >= numeric_threshold
-        # Named like an id and mostly distinct: the id, even with a few repeats (validation reports them).
-        if named_id is None and id_column is None and _ID_NAME.match(str(col).strip()) \
-                and 2 * n_unique > len(distinct):
+        # Named like an id (and not a yes/no flag): the id, however often its values repeat, so that
+        # validation refuses the repeats (a file appended to itself repeats every id exactly twice).
+        if named_id is None and id_column is None and _ID_NAME.match(str(col).strip()) and n_unique > 2:
             named_id = col
         elif n_unique == 2 and tokens <= _FLAG_TOKENS:
             roles["plan_flags"].append(col)

@@ -14,7 +14,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from .roles import ColumnRoles, flag_codes, norm_token, numeric_share
+from .roles import ColumnRoles, flag_codes, numeric_share, target_levels, target_token
 
 Severity = Literal["error", "warning"]
 # Only words a message about a column already flagged by its values; never flags a column by itself.
@@ -111,6 +111,7 @@ def validate(
                   "or map an ignored column as a feature.", params={"columns": list(frame.columns)[:12]}))
     for col in roles.numeric:
         issues.extend(_non_numeric(frame[col], col))
+        issues.extend(_infinite(frame[col], col))
     if missing:
         top = sorted(missing.items(), key=lambda kv: -kv[1])[:5]
         add(Issue("warning", "missing_values",
@@ -167,14 +168,18 @@ def _case_clashes(columns: pd.Index) -> list[str]:
 
 
 def target_codes(series: pd.Series, positive_label: str) -> np.ndarray:
-    """0/1 churn codes as float (NaN where the target is missing)."""
-    tokens = series.astype("string").str.strip().str.lower()
-    return np.where(tokens.isna(), np.nan, (tokens == positive_label).astype(float))
+    """0/1 churn codes as float (NaN where the target is missing or blank). Values are compared as
+    :func:`~churn_core.roles.target_token` reads them: ``YES `` is ``yes``, ``1.0`` and ``true`` are ``1``."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    positive = target_token(positive_label)
+    tokens = [target_token(v) for v in uniques]
+    lookup = np.array([np.nan if t is None else float(t == positive) for t in tokens] + [np.nan])
+    return lookup[codes]
 
 
 def _target_codes(series: pd.Series, roles: ColumnRoles) -> tuple[np.ndarray | None, list[Issue]]:
     col = roles.target
-    levels = sorted({norm_token(v) for v in series.dropna().unique()})
+    levels = target_levels(series.dropna().unique())
     examples = [_shorten(v) for v in levels[:6]]
     if not levels:
         return None, [Issue("error", "target_empty",
@@ -195,7 +200,7 @@ def _target_codes(series: pd.Series, roles: ColumnRoles) -> tuple[np.ndarray | N
                             {"values": examples, "count": len(levels)})]
     issues = []
     if len(levels) > 2:
-        rest = [_shorten(v) for v in levels if v != roles.positive_label]
+        rest = [_shorten(v) for v in levels if v != target_token(roles.positive_label)]
         issues.append(Issue("warning", "target_grouped",
                             f"The target column '{col}' has {len(levels)} values; '{roles.positive_label}' counts "
                             f"as churn and {rest[:5]} as retained.", col, {"positive": roles.positive_label,
@@ -231,6 +236,19 @@ def _non_numeric(series: pd.Series, col: str) -> list[Issue]:
                   f"Column '{col}' is numeric but {len(bad)} values are text (for example {examples}); "
                   "they are treated as missing. Correct them in the source if they are real numbers.",
                   col, {"count": int(len(bad)), "examples": examples, "share": numeric_share(series, sample=None)})]
+
+
+def _infinite(series: pd.Series, col: str) -> list[Issue]:
+    """±inf in a numeric column (read from 'inf', '-Infinity', 1e999...): the models treat it as missing."""
+    values = pd.to_numeric(series, errors="coerce")
+    infinite = values[np.isinf(values.to_numpy(dtype=float, na_value=np.nan))]
+    if infinite.empty:
+        return []
+    examples = sorted({"inf" if v > 0 else "-inf" for v in infinite.unique()}, reverse=True)
+    return [Issue("warning", "infinite_values",
+                  f"Column '{col}' holds {len(infinite)} infinite values (for example {examples}); they are treated "
+                  "as missing. Correct them in the source if they stand for real numbers.",
+                  col, {"count": int(len(infinite)), "examples": examples})]
 
 
 def _leakage(frame: pd.DataFrame, roles: ColumnRoles, y: np.ndarray, issues: list[Issue]) -> tuple[str, ...]:

@@ -156,6 +156,21 @@ def bank_churners(n: int = 3000, *, seed: int = 5) -> pd.DataFrame:
     })
 
 
+def hostile_customers(n: int = 300, *, seed: int = 5) -> pd.DataFrame:
+    """Customers whose column names and category values XGBoost refuses as feature names (``a[1]``,
+    ``b<2``, a plan ``<basic>``), a service-call count named ``service_calls[n]``, a numeric column
+    with ±inf (churn follows the calls)."""
+    rng = np.random.default_rng(seed)
+    calls = rng.integers(0, 8, n)
+    frame = pd.DataFrame({
+        "customer_id": [f"C{i:04d}" for i in range(n)], "a[1]": rng.normal(size=n), "b<2": rng.normal(size=n),
+        "service_calls[n]": calls, "plan": rng.choice(["<basic>", "pro[x]", "a]b"], n),
+        "usage": rng.normal(size=n), "churn": np.where(calls + rng.normal(size=n) > 5, "yes", "no")})
+    frame["usage"] = frame["usage"].astype(object)
+    frame.loc[[3, 4], "usage"] = [np.inf, -np.inf]
+    return frame
+
+
 @pytest.fixture
 def bank() -> pd.DataFrame:
     """A fresh bank-like customer table (see bank_customers)."""

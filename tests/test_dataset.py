@@ -112,6 +112,21 @@ def test_three_valued_target_loads_with_a_positive_label(make_csv):
     assert (int(dataset.target().sum()), dataset.n_rows) == (30, 126)
 
 
+@pytest.mark.parametrize(("values", "positive"), [
+    pytest.param(("Yes", "yes ", "YES", "no"), "yes", id="case-and-spaces"),
+    pytest.param(("1", "1.0", "true", "0", "0.0", "false"), "1", id="codes-and-booleans"),
+])
+def test_a_target_a_person_reads_at_once_loads(make_csv, values, positive):
+    table = rows(120)
+    for i, row in enumerate(table):
+        row["churn"] = values[i % len(values)]
+    dataset = cc.load_dataset(make_csv(table))
+    churned = [values[i % len(values)].strip().lower() in ("yes", "1", "1.0", "true") for i in range(120)]
+    assert dataset.roles.positive_label == positive
+    assert dataset.target().tolist() == [int(c) for c in churned]
+    assert not [i.code for i in dataset.report.issues if i.code.startswith("target")]
+
+
 def test_ambiguous_target_loads_with_a_positive_label(make_csv):
     dataset = cc.load_dataset(make_csv(rows(values=("b", "a"))), positive="B")
     assert (dataset.roles.positive_label, int(dataset.target().sum())) == ("b", 30)
@@ -153,6 +168,17 @@ def test_text_in_a_numeric_column_becomes_missing(make_csv):
     assert pd.api.types.is_float_dtype(dataset.frame["calls"])
     assert dataset.frame["calls"].isna().tolist() == [i in (3, 8) for i in range(200)]
     assert dataset.frame.loc[4, "calls"] == 4.0
+
+
+@pytest.mark.parametrize("spelling", ["inf", "-inf", "Infinity", "1e999"])
+def test_infinity_in_a_numeric_column_is_missing_with_a_warning(make_csv, spelling):
+    table = rows(200, minutes=lambda i: 100.0 + i)
+    table[5]["minutes"] = table[9]["minutes"] = spelling
+    dataset = cc.load_dataset(make_csv(table))
+    warning = next(i for i in dataset.report.warnings if i.code == "infinite_values")
+    assert (warning.column, warning.params["count"]) == ("minutes", 2)
+    assert "'minutes'" in warning.message and "treated as missing" in warning.message
+    assert dataset.frame["minutes"].isna().tolist() == [i in (5, 9) for i in range(200)]
 
 
 def test_rows_without_a_target_are_dropped(make_csv):

@@ -8,7 +8,17 @@ import pytest
 from scipy.special import logit
 
 import churn_core as cc
-from churn_core.explain import design_matrix, importance, native_importance, shap_units, shap_values, unwrap
+from churn_core.explain import (
+    design_matrix,
+    explain_customer,
+    explain_customers,
+    importance,
+    native_importance,
+    shap_units,
+    shap_values,
+    unwrap,
+)
+from tests.conftest import TRAIN_FAST, hostile_customers
 
 
 @pytest.fixture(scope="module")
@@ -143,3 +153,27 @@ def test_a_forest_past_its_deadline_explains_the_rest_by_tree_paths(trained, bun
     np.testing.assert_allclose(0.14 + total, model.predict_proba(rows)[:, 1], atol=1e-6)
     exact = explain_customers(model, rows.iloc[:5], calibrate=model.calibrate, mean_probability=0.14)
     assert set(exact.table["method"]) == {"shap"}
+
+
+@pytest.fixture(scope="module")
+def hostile_models():
+    """Logistic regression and XGBoost trained on columns named ``a[1]``, ``b<2``, ``service_calls[n]``."""
+    dataset = cc.load_dataset(hostile_customers().to_csv(index=False).encode(), filename="hostile.csv")
+    return dataset, cc.train_models(dataset, **TRAIN_FAST)
+
+
+@pytest.mark.parametrize("name", ["logistic_regression", "xgboost"])
+def test_importance_and_reasons_use_the_original_names(hostile_models, name):
+    dataset, result = hostile_models
+    model = next(m for m in result.models if m.name == name).estimator
+    table = importance(model, dataset.frame, max_rows=100).table
+    assert table["feature"].iloc[0] == "service_calls[n]"
+    assert set(table["feature"]) == {"a[1]", "b<2", "service_calls[n]", "usage", "plan=<basic>", "plan=pro[x]",
+                                     "plan=a]b", "plan=other"}
+    assert native_importance(model).index[2] == "service_calls[n]"
+    reasons = explain_customers(model, dataset.frame.head(40), top_k=2).table
+    assert set(reasons["reason_1"]) <= {"a[1]", "b<2", "service_calls[n]", "usage", "plan"}
+    assert "service_calls[n]" in set(reasons["reason_1"])
+    one = explain_customer(model, dataset.frame.iloc[[0]], mean_probability=0.3).table
+    assert set(one["source"]) == {"a[1]", "b<2", "service_calls[n]", "usage", "plan"}
+    assert one.set_index("source").at["plan", "value"] == dataset.frame.at[0, "plan"]

@@ -42,3 +42,8 @@ def test_helpers():
     assert format_points(np.array([0.0004, -0.2149])).tolist() == ["+0.0 pts", "−21 pts"]
     assert source_label("international_plan", roles=ROLES, lang="zh") == "国际长途套餐"
     assert source_label("account_length", roles=ROLES) == "Account length"
+
+
+def test_huge_values_are_shown_in_short_form_not_wrapped_around():
+    values = pd.Series([10**30, -1e20, 123456789012345.0, float("inf")], dtype=object)
+    assert format_values(values).tolist() == ["1e+30", "-1e+20", "123456789012345", "inf"]

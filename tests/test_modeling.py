@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from sklearn import metrics as skm
 
 import churn_core as cc
-from churn_core.modeling import choose_threshold, evaluate, expected_calibration_error, train_models
-from tests.conftest import TRAIN_FAST
+from churn_core.modeling import (
+    MODEL_NAMES,
+    choose_threshold,
+    evaluate,
+    expected_calibration_error,
+    train_models,
+)
+from tests.conftest import TRAIN_FAST, hostile_customers
 
 Y = np.array([0, 0, 1, 1, 0, 1, 0, 0, 1, 0])
 P = np.array([0.1, 0.4, 0.35, 0.8, 0.2, 0.9, 0.05, 0.6, 0.7, 0.3])
@@ -226,3 +234,32 @@ def test_an_obvious_churner_scores_high(champion):
     customer = customer.assign(international_plan="yes", voice_mail_plan="no", number_vmail_messages=0,
                                number_customer_service_calls=5, total_day_minutes=320.0, total_day_charge=54.4)
     assert model.predict_proba(customer)[0, 1] >= 0.6
+
+
+# -- what the checks accept, training accepts ---------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def hostile_training():
+    dataset = cc.load_dataset(hostile_customers().to_csv(index=False).encode(), filename="hostile.csv")
+    return dataset, train_models(dataset, models=MODEL_NAMES, cv_folds=3)
+
+
+def test_training_accepts_names_xgboost_refuses_and_reports_them_as_written(hostile_training):
+    dataset, result = hostile_training
+    assert [m.name for m in result.models] == list(MODEL_NAMES)
+    for m in result.models:
+        assert m.features[:4] == ("a[1]", "b<2", "service_calls[n]", "usage")
+        assert {"plan=<basic>", "plan=pro[x]", "plan=a]b"} <= set(m.features)
+        assert m.holdout.roc_auc > 0.75  # the calls drive churn, under any name
+    assert set(result.features) == {"a[1]", "b<2", "service_calls[n]", "usage", "plan"}
+
+
+def test_the_monotone_service_calls_constraint_binds_under_its_safe_name(hostile_training):
+    dataset, result = hostile_training
+    model = next(m for m in result.models if m.name == "xgboost").estimator
+    assert dataset.roles.service_calls == "service_calls[n]"
+    config = json.loads(model.estimator_.named_steps["model"].get_booster().save_config())
+    assert config["learner"]["gradient_booster"]["tree_train_param"]["monotone_constraints"] == "(0,0,1,0,0,0,0,0)"
+    sample = dataset.frame.head(50)
+    curves = np.array([model.predict_proba(sample.assign(**{"service_calls[n]": c}))[:, 1] for c in range(8)])
+    assert (np.diff(curves, axis=0) >= -1e-9).all()

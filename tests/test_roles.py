@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import churn_core as cc
-from churn_core.roles import detect_positive_label, detect_target, id_kind
+from churn_core.roles import detect_positive_label, detect_target, id_kind, target_levels
 
 CHARGES = ("total_day_charge", "total_eve_charge", "total_night_charge", "total_intl_charge")
 
@@ -184,20 +184,58 @@ def test_detect_target(columns, expected):
     pytest.param(["是", "否"], "是", id="chinese"),
     pytest.param(["left", "gold"], "left", id="only-positive-known"),
     pytest.param(["gone", "retained"], "gone", id="only-negative-known"),
+    pytest.param(["Yes", "yes ", "YES", "no"], "yes", id="case-and-spaces"),
+    pytest.param([0, "0.0", "1", 1.0, "false", "true"], "1", id="codes-and-booleans-one-pair"),
+    pytest.param([" TRUE", "False "], "true", id="booleans-as-text"),
+    pytest.param(["1.0", "0.0"], "1.0", id="float-codes-as-text"),
 ])
 def test_detect_positive_label(values, expected):
     assert detect_positive_label(values, column="t") == expected
+
+
+@pytest.mark.parametrize("word", ["yes", "true", "1", "churned", "left", "exited", "attrited", "是", "流失", "已流失"])
+def test_a_churn_word_next_to_any_other_value_is_churn(word):
+    assert detect_positive_label([f" {word.upper()}", "stayed with us"], column="churn") == word
+
+
+@pytest.mark.parametrize(("values", "expected"), [
+    pytest.param(["Yes", "yes ", "YES", "no", None], ["no", "yes"], id="case-and-spaces"),
+    pytest.param([0, "0.0", "1", 1.0, "false", "TRUE", True], ["0", "1"], id="one-pair"),
+    pytest.param(["a", "  ", "2", "0.5"], ["0.5", "2", "a"], id="blank-is-missing"),
+])
+def test_target_levels_read_values_as_a_person_does(values, expected):
+    assert target_levels(values) == expected
 
 
 @pytest.mark.parametrize("values", [
     pytest.param(["a", "b"], id="unknown-words"),
     pytest.param(["yes", "no", "maybe"], id="three-values"),
     pytest.param(["yes"], id="one-value"),
+    pytest.param(["Yes", "yes ", "maybe", "no"], id="three-values-after-normalising"),
+    pytest.param(["A ", "a", "b"], id="unknown-words-after-normalising"),
 ])
 def test_detect_positive_label_refuses_to_guess(values):
     with pytest.raises(cc.SchemaError, match="Cannot tell which value of the target column 't' means churn") as info:
         detect_positive_label(values, column="t")
     assert info.value.code == "positive_ambiguous"
+
+
+@pytest.mark.parametrize(("values", "positive", "churners"), [
+    pytest.param(["Yes", "yes ", "YES", "no"], "yes", 90, id="case-and-spaces"),
+    pytest.param([0, "0.0", 1, "1.0", "false", "true"], "1", 60, id="codes-and-booleans"),
+])
+def test_a_target_a_person_reads_at_once_is_recognised(values, positive, churners):
+    frame = customers().drop(columns="status").assign(churn=(values * 40)[:120])
+    roles = cc.detect_roles(frame)
+    assert (roles.target, roles.positive_label) == ("churn", positive)
+    report = cc.validate(frame, roles=roles)
+    assert report.ok and report.churners == churners
+
+
+def test_a_target_two_valued_once_normalised_wins_over_a_score():
+    frame = customers().drop(columns="status").assign(
+        churn_score=np.linspace(0, 1, 120), status=(["Yes", "yes ", "No"] * 40))
+    assert detect_target(frame) == "status"
 
 
 def test_ambiguous_target_is_detected_without_a_positive_label():

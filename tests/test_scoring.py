@@ -13,13 +13,14 @@ from churn_core.scoring import (
     RiskPolicy,
     RiskTier,
     assign_tiers,
+    champion_model,
     neutralise_formulas,
     score_customers,
     score_dataset,
     write_csv,
     xlsx_bytes,
 )
-from tests.conftest import copy_db
+from tests.conftest import TRAIN_FAST, copy_db, hostile_customers
 
 
 def test_cli_model_names_match_modeling():
@@ -363,3 +364,22 @@ def test_a_bank_export_in_another_schema_is_scored_just_as_honestly(tmp_path):
     assert people.columns[0] == "Customer ID" and set(people["Customer ID"]) <= set(frame["CustomerId"].astype(str))
     model = result.models[0]
     assert model.holdout.log_loss <= model.uncalibrated.log_loss + 0.002
+
+
+def test_a_champion_trained_on_hostile_names_loads_and_scores_a_new_file(tmp_path):
+    """Columns named ``a[1]``, ``b<2``, a plan ``<basic>`` and ±inf: the saved model (skops) loads, and a new file
+    goes through the same safe names, so its scores are the loaded model's."""
+    store = cc.Store(tmp_path / "hostile.duckdb")
+    frame = hostile_customers()
+    dataset = cc.load_dataset(frame.to_csv(index=False).encode(), filename="hostile.csv")
+    version = store.save_dataset(dataset).version
+    cc.run_training(store, store.load_dataset(version), promote=True, artifact_root=tmp_path / "models", **TRAIN_FAST)
+    new = cc.load_dataset(frame.drop(columns="churn").head(40).to_csv(index=False).encode(), filename="new.csv",
+                          require_target=False)
+    assert [(i.code, i.column) for i in new.report.warnings if i.code == "infinite_values"] == [
+        ("infinite_values", "usage")]
+    scored = score_customers(new, store=store)
+    _, loaded = champion_model(store)
+    np.testing.assert_allclose(scored.frame["probability"], loaded.predict_proba(new.frame)[:, 1])
+    assert set(scored.frame["reason_1"]) <= {"a[1]", "b<2", "service_calls[n]", "usage", "plan"}
+    assert "service_calls[n]" in set(scored.frame["reason_1"])

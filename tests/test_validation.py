@@ -9,7 +9,14 @@ import pandas as pd
 import pytest
 
 import churn_core as cc
-from churn_core.validation import LEAKAGE_AUC, level_auc, report_from_dict, report_to_dict, single_column_auc
+from churn_core.validation import (
+    LEAKAGE_AUC,
+    level_auc,
+    report_from_dict,
+    report_to_dict,
+    single_column_auc,
+    target_codes,
+)
 
 
 def customers(n: int = 400, *, churn_rate: float = 0.2, seed: int = 1) -> pd.DataFrame:
@@ -178,6 +185,17 @@ def test_non_numeric_values_in_a_numeric_column():
     assert issue.params["share"] == pytest.approx(398 / 400)
 
 
+def test_infinite_values_are_a_warning_naming_the_column():
+    frame = customers()
+    frame["minutes"] = frame["minutes"].astype(object)
+    frame.loc[[2, 7, 9], "minutes"] = [np.inf, "-inf", "Infinity"]
+    report = check(frame)
+    assert report.ok and codes(report) == ["infinite_values"]
+    issue = report.warnings[0]
+    assert (issue.column, issue.params) == ("minutes", {"count": 3, "examples": ["inf", "-inf"]})
+    assert issue.message.startswith("Column 'minutes' holds 3 infinite values")
+
+
 def test_duplicate_ids_block():
     frame = customers()
     frame.loc[[1, 2], "customer_id"] = "C00000"
@@ -187,6 +205,29 @@ def test_duplicate_ids_block():
     assert report.duplicate_ids == 3
     assert report.errors[0].params == {"count": 3, "examples": ["C00000"]}
     assert "map a different id column (or none)" in report.errors[0].message
+
+
+@pytest.mark.parametrize("ids", [
+    pytest.param(lambda n: [f"C{i // 2:05d}" for i in range(n)], id="every-id-twice"),
+    pytest.param(lambda n: [f"C{i % (n // 3):05d}" for i in range(n)], id="every-id-three-times"),
+    pytest.param(lambda n: [100_000 + i // 2 for i in range(n)], id="numbers-twice"),
+])
+def test_ids_that_repeat_are_an_error_at_any_count(ids):
+    frame = customers().assign(customer_id=lambda f: ids(len(f)))
+    report = check(frame)
+    assert codes(report, "error") == ["duplicate_ids"] and report.duplicate_ids == 400
+    with pytest.raises(cc.ValidationError, match=r"400 rows share an id in column 'customer_id'.*Remove the duplicate"):
+        cc.load_dataset(frame.to_csv(index=False).encode(), filename="twice.csv")
+
+
+@pytest.mark.parametrize(("stored", "values"), [
+    pytest.param("true", [1, 0, 1.0, "false", " TRUE", None], id="label-true-on-codes"),
+    pytest.param("1.0", ["true", "0", "1", "0.0", "True", None], id="label-1.0-on-booleans"),
+    pytest.param("yes", ["Yes", "no", "yes ", "NO", "YES", "  "], id="label-yes-on-mixed-case"),
+])
+def test_target_codes_read_the_label_and_values_as_a_person_does(stored, values):
+    np.testing.assert_array_equal(target_codes(pd.Series(values, dtype=object), stored),
+                                  [1.0, 0.0, 1.0, 0.0, 1.0, np.nan])
 
 
 def test_without_an_id_role_repeats_are_fine():

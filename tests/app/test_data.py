@@ -10,6 +10,7 @@ import pytest
 
 import churn_core as cc
 from tests.app.conftest import texts
+from tests.conftest import hostile_customers
 from tests.test_store import small_dataset
 
 
@@ -89,6 +90,23 @@ def test_telco_export_end_to_end(app, app_db):
     assert "There is no champion yet" in texts(at)
     at = at.button(key="data_promote_button").click().run()
     assert store.champion().run_id == run.id and store.champion().model == "logistic_regression"
+
+
+def test_a_file_the_checks_accept_trains_on_the_page(app, app_db):
+    """Columns named a[1], b<2, a plan <basic> and ±inf passed the checks and then crashed XGBoost's training."""
+    at = upload(open_data(app), "hostile.csv", hostile_customers().to_csv(index=False).encode())
+    assert not at.exception
+    warning = next(w.value for w in at.warning if "infinite values" in w.value)
+    assert warning.startswith("Column") and "usage" in warning and "holds 2 infinite values" in warning
+    at = at.button(key="save").click().run()
+    at.multiselect(key="train_models").set_value(["xgboost"])
+    at = at.button(key="train").click().run()
+    assert not at.exception, at.exception
+    run = cc.Store(app_db).list_runs()[-1]
+    assert run.status == "complete" and run.dataset_version == 2
+    entry = run.models[0]
+    assert entry["features"][:4] == ["a[1]", "b<2", "service_calls[n]", "usage"]
+    assert "plan=<basic>" in {row["feature"] for row in entry["importance"]}
 
 
 @pytest.mark.parametrize(("body", "expected"), [
