@@ -72,7 +72,7 @@ def measure(rows: int, model_name: str, explain, budget: float = 20.0) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         store, dataset = champion_store(Path(tmp), rows, model_name)
         entry = store.champion().entry
-        model = cc.load_model(entry["artifact"], sha256=entry["sha256"])
+        model = cc.load_model(entry.artifact, sha256=entry.sha256)
         start, cpu = time.perf_counter(), time.process_time()
         scored = cc.score_dataset(dataset, store=store, model=model, explain=explain, explain_budget_s=budget)
         score_s, score_cpu = time.perf_counter() - start, time.process_time() - cpu

@@ -52,6 +52,7 @@ from .store import (
     Champion,
     DatasetList,
     DatasetVersion,
+    ModelEntry,
     ModelRun,
     RunThreshold,
     Scenario,
@@ -94,6 +95,7 @@ _LAZY = {
     "INVESTMENT_PER_CUSTOMER": "roi", "ANNUAL_COST_PER_CUSTOMER": "roi", "default_costs": "roi",
     "Chart": "onepager", "ExportError": "onepager", "OnePage": "onepager", "find_font": "onepager",
     "render_pdf": "onepager", "render_png": "onepager",
+    "ChampionComparison": "reports", "ModelReport": "reports", "Winner": "reports",
     "ChurnRateChange": "drift", "DriftReport": "drift", "drift_report": "drift", "psi": "drift",
 }
 
@@ -106,7 +108,7 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'churn_core' has no attribute '{name}'")
 
 
-__all__ = [*_LAZY, "Champion", "ModelRun", "RunThreshold", "Scenario", "ScoreSet", "format_amount",
+__all__ = [*_LAZY, "Champion", "ModelEntry", "ModelRun", "RunThreshold", "Scenario", "ScoreSet", "format_amount",
     "BUNDLED_CSV", "BandChurn", "CategoryChurn", "ChurnCoreError", "Clause", "ColumnRoles", "Contrast", "CrossTab",
     "DEFAULT_MAX_BYTES", "DEFAULT_SEGMENTS", "DataFormatError", "Dataset", "DatasetList", "DatasetVersion",
     "Description", "DriverRanking", "Issue", "NotFoundError", "OverallChurn", "ParameterError", "RawTable",

@@ -348,14 +348,14 @@ def build_scorer(dataset: Dataset, *, store: Store, champion, model) -> Scorer:
         return Scorer(model, *final)
     predictions = store.load_predictions(champion.run_id, champion.model, split=None)
     entry = champion.entry
-    if predictions.empty or "folds_artifact" not in entry or (predictions["split"] != "train").all():
+    if predictions.empty or entry.folds_artifact is None or (predictions["split"] != "train").all():
         return Scorer(model, np.full(n, -1), np.full(n, "in_sample", dtype=object))
     fit_of, scored_by = np.full(n, -1), np.full(n, "final", dtype=object)
     train = predictions[predictions["split"] == "train"]
     fit_of[train["row_index"].to_numpy()] = train["fold"].to_numpy(dtype=int)
     scored_by[train["row_index"].to_numpy()] = "oof"
     scored_by[predictions.loc[predictions["split"] == "holdout", "row_index"].to_numpy()] = "holdout"
-    return Scorer(model, fit_of, scored_by, entry["folds_artifact"], entry["folds_sha256"])
+    return Scorer(model, fit_of, scored_by, entry.folds_artifact, entry.folds_sha256)
 
 
 def input_columns(model) -> list[str]:
@@ -398,7 +398,7 @@ def champion_model(store: Store, *, champion=None):
     if champion is None:
         raise NotFoundError("No champion model yet, so nothing can be scored. Train a model and promote it "
                             "(`python -m churn_core train --data FILE --promote`).", code="no_champion")
-    return champion, load_model(champion.entry["artifact"], sha256=champion.entry["sha256"])
+    return champion, load_model(champion.entry.artifact, sha256=champion.entry.sha256)
 
 
 def score_customers(dataset: Dataset, *, store: Store, policy: RiskPolicy | None = None,

@@ -34,8 +34,8 @@ else:
     trained_on = state.run_dataset_version(champion.run_id)
     takeaway(t("models.champion_line", model=model_name(champion.model), run=champion.run_id,
                name=dataset_name(trained_on), version=trained_on,
-               auc=fmt.number(champion.entry["roc_auc"], digits=3), f1=fmt.number(champion.entry["f1"], digits=3),
-               threshold=fmt.number(champion.entry["threshold"], digits=2)))
+               auc=fmt.number(champion.entry.roc_auc, digits=3), f1=fmt.number(champion.entry.f1, digits=3),
+               threshold=fmt.number(champion.entry.threshold, digits=2)))
 
 ids = list(complete)
 start = ids.index(champion.run_id) if champion and champion.run_id in complete else 0

@@ -25,8 +25,8 @@ def test_report_matches_the_stored_metrics(store, report):
     run = store.get_run(1)
     assert report.models == ("logistic_regression", "xgboost")
     for entry in run.models:
-        assert report.roc[entry["name"]].auc == pytest.approx(entry["roc_auc"])
-        assert report.pr[entry["name"]].auc == pytest.approx(entry["pr_auc"])
+        assert report.roc[entry.name].auc == pytest.approx(entry.roc_auc)
+        assert report.pr[entry.name].auc == pytest.approx(entry.pr_auc)
     assert report.customers == 1500 and report.positives == 212
     assert report.best()["roc_auc"] == "xgboost" and report.best()["brier"] == "xgboost"
 
@@ -65,10 +65,14 @@ def test_champion_is_scored_on_the_challengers_holdout(store, tmp_path):
     assert comparison.compared and comparison.champion_run == 1
     champ = comparison.table.set_index("role").loc["champion"]
     entry = store.champion().entry
-    model = cc.load_model(entry["artifact"], sha256=entry["sha256"])
+    model = cc.load_model(entry.artifact, sha256=entry.sha256)
     expected = skm.roc_auc_score(result.y_test, model.predict_proba(dataset.frame.iloc[result.test_index])[:, 1])
     assert champ["roc_auc"] == pytest.approx(expected)
-    assert comparison.winner == "champion:xgboost"  # the XGBoost champion beats a plain logistic regression
+    # the XGBoost champion beats a plain logistic regression: the winner is a record, not a "role:model" string
+    assert comparison.winner == cc.Winner(role="champion", model="xgboost")
+    assert (comparison.winner.role, comparison.winner.model) == ("champion", "xgboost")
+    with pytest.raises(TypeError, match="positional"):
+        cc.ChampionComparison(None, None, comparison.table)  # type: ignore[misc]  # many fields: keyword-only
 
 
 def test_champion_and_challenger_meet_only_on_customers_neither_was_trained_on(store, tmp_path):
@@ -84,7 +88,7 @@ def test_champion_and_challenger_meet_only_on_customers_neither_was_trained_on(s
     assert 0 < comparison.customers < 1500 and comparison.left_out > 0
     y = dataset.target().to_numpy()[unseen]
     entry = store.champion().entry
-    model = cc.load_model(entry["artifact"], sha256=entry["sha256"])
+    model = cc.load_model(entry.artifact, sha256=entry.sha256)
     table = comparison.table.set_index("role")
     assert table.loc["champion", "roc_auc"] == pytest.approx(
         skm.roc_auc_score(y, model.predict_proba(dataset.frame.iloc[unseen])[:, 1]))

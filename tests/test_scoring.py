@@ -80,7 +80,7 @@ def test_missing_model_columns_are_named(champion_store):
 
 def test_column_fit_names_the_champion_columns_a_table_lacks(champion_store):
     store, dataset = champion_store
-    model = cc.load_model(store.champion().entry["artifact"], sha256=store.champion().entry["sha256"])
+    model = cc.load_model(store.champion().entry.artifact, sha256=store.champion().entry.sha256)
     assert cc.column_fit(model, dataset.frame.columns) == cc.ColumnFit(())
     assert cc.column_fit(model, dataset.frame.columns).can_score
     fit = cc.column_fit(model, dataset.frame.columns.drop(["total_day_minutes", "number_customer_service_calls"]))
@@ -188,7 +188,7 @@ def test_stored_scores_are_reused_and_completed_on_demand(champion_store, tmp_pa
     assert again.score_set == first.score_set and again.explained == 10
     pd.testing.assert_series_equal(again.frame["probability"], first.frame["probability"])
     entry = store.champion().entry
-    model = cc.load_model(entry["artifact"], sha256=entry["sha256"])
+    model = cc.load_model(entry.artifact, sha256=entry.sha256)
     more = cc.explain_rows(again, cc.unexplained_rows(again, limit=5), model=model, store=store)
     assert more.explained == 15 and store.score_set(first.score_set).explained == 15
     fresh = score_dataset(dataset, store=store, reuse=False)

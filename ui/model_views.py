@@ -93,7 +93,7 @@ def model_choice(report) -> None:
 def history_table(runs, champion) -> None:
     rows = []
     for run in reversed(runs):
-        best = min(run.models, key=lambda m: (m.get("rank", 99), -m.get("cv_roc_auc_mean", 0.0))) \
+        best = min(run.models, key=lambda m: (m.rank or 99, -(m.cv_roc_auc_mean or 0.0))) \
             if run.models else None  # the run's recommendation: the best cross-validated mean
         is_champion = champion is not None and champion.run_id == run.id
         rows.append({
@@ -102,8 +102,8 @@ def history_table(runs, champion) -> None:
                                         version=run.dataset_version),
             t("col.status"): t(f"status.{run.status}"), t("col.created"): run.created_at.strftime("%Y-%m-%d %H:%M"),
             t("col.duration"): fmt.number(run.duration_s, digits=1) if run.duration_s is not None else "–",
-            t("col.recommended"): model_name(best["name"]) if best else "–",
-            t("metric.roc_auc"): best["roc_auc"] if best else None,
+            t("col.recommended"): model_name(best.name) if best else "–",
+            t("metric.roc_auc"): best.roc_auc if best else None,
             t("col.champion"): model_name(champion.model) if is_champion else "",
             t("col.error"): (run.error or "")[:120],
         })

@@ -55,8 +55,8 @@ def _compare(version: int, run_id: int) -> list[str]:
     if comparison.reason is not None:
         st.info(t(f"compare.{comparison.reason}", columns=", ".join(comparison.missing_columns)))
     else:
-        role, winner = comparison.winner.split(":")
-        takeaway(t(f"compare.winner_{role}", model=model_name(winner)))
+        winner = comparison.winner
+        takeaway(t(f"compare.winner_{winner.role}", model=model_name(winner.model)))
         st.caption(t("models.compared_on", n=fmt.count(comparison.customers), left=fmt.count(comparison.left_out)))
     table = comparison.table
     metrics = ("roc_auc", "pr_auc", "f1", "brier", "threshold")
