@@ -9,7 +9,7 @@ import streamlit as st
 
 import churn_core as cc
 
-from . import fmt, state
+from . import actions, fmt, state
 from .i18n import t, worded, wording
 from .model_views import dataset_name, model_name, train_with_progress
 from .widgets import guard, keep_choice, takeaway
@@ -96,8 +96,4 @@ def promote(run_id: int, model: str, *, activate: int | None) -> None:
     """Promote ``model`` of run ``run_id``; with ``activate``, make that dataset version active too; then score the
     active dataset in the background, so the Risk page reads stored scores."""
     with guard():
-        state.store().promote(run_id, model)
-        if activate is not None:
-            state.store().activate(activate)
-            state.refresh()
-        state.prepare_scores(run_id=run_id, model=model)
+        actions.promote(run_id, model, activate=activate)
