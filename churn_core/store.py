@@ -120,7 +120,14 @@ SCORE_COLUMNS = ("row_index", "customer_id", "probability", "probability_raw", "
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 
-@dataclass(frozen=True)
+def _record(cls, row, **named):
+    """A keyword-only record from a SQL row whose columns are its first fields, in order; ``named`` fields
+    replace or add to them."""
+    fields = list(cls.__dataclass_fields__)
+    return cls(**{**dict(zip(fields, row)), **named})
+
+
+@dataclass(frozen=True, kw_only=True)
 class DatasetVersion:
     version: int
     name: str
@@ -247,7 +254,7 @@ class Champion:
         return pd.DataFrame([{"run_id": self.run_id, **self.entry.to_dict()}])
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Scenario:
     """One saved version of a named ROI scenario. Saving under a name adds a version; nothing is overwritten."""
 
@@ -265,7 +272,7 @@ class Scenario:
         return pd.DataFrame([self.__dict__])
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RunThreshold:
     """A decision threshold stored on a run's model, e.g. the profit-optimal cut from the ROI page."""
 
@@ -281,7 +288,7 @@ class RunThreshold:
         return pd.DataFrame([self.__dict__])
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ScoreSet:
     """One scoring of a dataset version by one model of one run (the scores live in table ``scores``)."""
 
@@ -680,7 +687,7 @@ class Store:
             rows = con.execute("SELECT id, run_id, model, dataset_version, created_at, rows, explained, units, "
                                f"base_probability, seconds FROM score_sets {where} ORDER BY id",
                                params or []).fetchall()
-        return tuple(ScoreSet(*row) for row in rows)
+        return tuple(_record(ScoreSet, row) for row in rows)
 
     # -- ROI scenarios and thresholds ----------------------------------------------------------
 
@@ -719,7 +726,7 @@ class Store:
         with self._connect() as con:
             rows = con.execute("SELECT id, name, version, created_at, inputs_json, settings_json, dataset_version, "
                                f"run_id, model FROM roi_scenarios {where} ORDER BY {order}", params or []).fetchall()
-        return tuple(Scenario(*r[:4], json.loads(r[4]), json.loads(r[5] or "{}"), *r[6:]) for r in rows)
+        return tuple(_record(Scenario, r, inputs=json.loads(r[4]), settings=json.loads(r[5] or "{}")) for r in rows)
 
     def save_threshold(self, run_id: int, model: str, *, threshold: float, rate: float | None = None,
                        kind: str = "profit", assumptions: dict | None = None) -> RunThreshold:
@@ -735,7 +742,7 @@ class Store:
             row = _one(con, "SELECT run_id, model, kind, threshold, rate, assumptions_json, created_at "
                             "FROM run_thresholds WHERE run_id = ? AND model = ? AND kind = ? "
                             "ORDER BY created_at DESC, rowid DESC LIMIT 1", [run_id, model, kind])
-        return None if row is None else RunThreshold(*row[:5], json.loads(row[5] or "{}"), row[6])
+        return None if row is None else _record(RunThreshold, row, assumptions=json.loads(row[5] or "{}"))
 
     # -- internals -----------------------------------------------------------------------------
 
@@ -760,7 +767,7 @@ class Store:
         row = _one(con, "SELECT id, name, source_file, sha256, rows, n_columns, created_at, roles_json "
                           "FROM datasets WHERE id = ?", [version])
         target = json.loads(row[-1]).get("target") if row[-1] else None
-        return DatasetVersion(*row[:-1], active=self._active_id(con) == version, reused=reused, target=target)
+        return _record(DatasetVersion, row[:-1], active=self._active_id(con) == version, reused=reused, target=target)
 
 
 @contextmanager
