@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 
 import pandas as pd
@@ -185,3 +186,28 @@ def test_once_per_run_computes_once_in_each_script_run():
     assert not at.exception and at.markdown[0].value == "1 1"  # asked twice, computed once
     at.run()
     assert at.markdown[0].value == "2 2"  # the next run computes it again
+
+
+def test_a_warm_rerun_of_a_page_recomputes_nothing(app, app_db, monkeypatch):
+    """The Overview's analysis and its figures are computed on the first run only: the rerun reads them all
+    from the cache (the keys are derived from the same active version and the same cached results)."""
+    import churn_core.plots as plots
+
+    calls = []
+
+    def spy(fn):
+        @functools.wraps(fn)
+        def counted(*args, **kwargs):
+            calls.append(fn.__name__)
+            return fn(*args, **kwargs)
+        return counted
+
+    for name in ("rate_bars", "threshold_curve", "state_map"):
+        monkeypatch.setattr(plots, name, spy(getattr(plots, name)))
+    monkeypatch.setattr(cc, "describe", spy(cc.describe))
+    app.run()
+    assert not app.exception
+    assert "describe" in calls and "rate_bars" in calls  # the first run computes
+    calls.clear()
+    app.run()
+    assert not app.exception and calls == []
