@@ -60,8 +60,8 @@ def champion_store(folder: Path, rows: int, model: str) -> tuple[cc.Store, cc.Da
     version = store.save_dataset(cc.load_dataset(write_csv(rows, folder / "customers.csv", seed=0))).version
     dataset = store.load_dataset(version)
     sample = min(rows, 100_000 if model == "xgboost" else 30_000)
-    train = cc.Dataset(dataset.frame.sample(sample, random_state=0).reset_index(drop=True), dataset.roles,
-                       "sample", dataset.report)
+    train = cc.Dataset(frame=dataset.frame.sample(sample, random_state=0).reset_index(drop=True), roles=dataset.roles,
+                       name="sample", report=dataset.report)
     sample_version = store.save_dataset(train, activate=False).version
     cc.run_training(store, store.load_dataset(sample_version), promote=True, models=(model,), cv_folds=2,
                     artifact_root=folder / "models")

@@ -478,7 +478,8 @@ class Store:
             if col in frame:  # DuckDB returns ENUM columns as ordered categories; the saved frame had unordered
                 frame[col] = frame[col].astype("category").cat.as_unordered()
         report = report_from_dict(json.loads(report_json)) if report_json else None
-        return Dataset(frame, roles, name, report, sha, source or "", encoding, None, version)
+        return Dataset(frame=frame, roles=roles, name=name, report=report, sha256=sha, source_name=source or "",
+                       encoding=encoding, delimiter=None, version=version)
 
     # -- model runs and the champion -------------------------------------------------------------
 

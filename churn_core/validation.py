@@ -36,7 +36,7 @@ class Issue:
     params: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ValidationReport:
     rows: int
     columns: int
@@ -148,8 +148,9 @@ def validate(
                   "Use a larger export if you have one.", params={"rows": n}))
     order = {"error": 0, "warning": 1}
     issues.sort(key=lambda i: order[i.severity])
-    return ValidationReport(n, frame.shape[1], missing, duplicate_ids, constant, churners, churn_rate,
-                            leakage, tuple(issues))
+    return ValidationReport(rows=n, columns=frame.shape[1], missing=missing, duplicate_ids=duplicate_ids,
+                            constant_columns=constant, churners=churners, churn_rate=churn_rate, leakage=leakage,
+                            issues=tuple(issues))
 
 
 def _shorten(value: Any) -> str:

@@ -101,9 +101,9 @@ def test_comparison_says_why_it_cannot_compare(store, tmp_path):
     dataset = store.load_dataset(1)
     assert compare_with_champion(dataset, store=store, run_id=1).reason == "same_run"
     narrow = dataset.frame.drop(columns=["number_customer_service_calls"])
-    other = cc.Dataset(narrow, dataset.roles.replace(service_calls=None, numeric=tuple(
-        c for c in dataset.roles.numeric if c != "number_customer_service_calls")), "narrow", dataset.report,
-        "x" * 64, "narrow.csv", "utf-8", ",")
+    other = cc.Dataset(frame=narrow, roles=dataset.roles.replace(service_calls=None, numeric=tuple(
+        c for c in dataset.roles.numeric if c != "number_customer_service_calls")), name="narrow",
+        report=dataset.report, sha256="x" * 64, source_name="narrow.csv", encoding="utf-8", delimiter=",")
     version = store.save_dataset(other, activate=False).version
     run_id, _ = cc.run_training(store, store.load_dataset(version), artifact_root=tmp_path,
                                 models=("logistic_regression",), cv_folds=2, calibration=None)

@@ -131,7 +131,7 @@ def test_constant_ltv_when_there_is_no_value_column(champion_store):
     store, dataset = champion_store
     frame = score_customers(dataset, store=store, explain="none").frame
     roles = dataset.roles.replace(value=())
-    no_value = cc.Dataset(dataset.frame, roles, "nv", dataset.report)
+    no_value = cc.Dataset(frame=dataset.frame, roles=roles, name="nv", report=dataset.report)
     scored = score_customers(no_value, store=store, policy=RiskPolicy(ltv=500.0), explain="none")
     assert (scored.frame["value"] == 500.0).all() and (scored.frame["value_band"] == "n/a").all()
     active = (frame["status"] == "active").to_numpy()
@@ -157,7 +157,7 @@ def test_playbook_actions_follow_reasons_and_tiers(champion_store):
 
 def test_a_custom_playbook_rule_takes_over(champion_store):
     store, dataset = champion_store
-    rule = PlaybookRule("callback", "@service_calls", "Call back", "回电")
+    rule = PlaybookRule(key="callback", ref="@service_calls", en="Call back", zh="回电")
     scored = score_customers(dataset, store=store, policy=RiskPolicy(playbook=(rule,)))
     assert "callback" in set(scored.frame["action"]) and scored.policy.action_text("callback", lang="zh") == "回电"
 

@@ -28,7 +28,7 @@ SOURCES = ("model", "manual", "reach")
 DEFAULT_ECONOMICS = {"contact_cost": 10.0, "incentive_cost": 100.0, "acceptance": 30.0, "certainty": 20.0}
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class RoiResult:
     """Everything the page draws for one set of inputs."""
 
@@ -273,8 +273,9 @@ def _compute(values: dict, *, start: str, fit: cc.ModelFit) -> RoiResult:
             {"retention_success": float(values["success_pct"]) / 100}
         inputs = cc.CaseInputs(customers=customers, baseline_churn=baseline, **effect, **per_customer, **fixed)
     case = cc.business_case(inputs)
-    return RoiResult(inputs, case, cc.sensitivity(inputs), source, economics, curve, comparison, oos, top_k,
-                     values["currency"], start, fit)
+    return RoiResult(inputs=inputs, case=case, sensitivity=cc.sensitivity(inputs), source=source, economics=economics,
+                     curve=curve, comparison=comparison, oos=oos, top_k=top_k,
+                     currency=values["currency"], start=start, fit=fit)
 
 
 # -- drawing ----------------------------------------------------------------------------------------------
