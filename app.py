@@ -8,8 +8,10 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import streamlit as st  # noqa: E402
 
-from ui import auth, widgets  # noqa: E402
+from ui import auth, cache, widgets  # noqa: E402
 from ui.i18n import t  # noqa: E402
+
+cache.begin_run()  # values read once per script run (the language, the active version, the champion) start afresh
 
 st.set_page_config(page_title="Churn Radar", page_icon="📡", layout="wide")
 

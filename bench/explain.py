@@ -60,8 +60,8 @@ def champion_store(folder: Path, rows: int, model: str) -> tuple[cc.Store, cc.Da
     version = store.save_dataset(cc.load_dataset(write_csv(rows, folder / "customers.csv", seed=0))).version
     dataset = store.load_dataset(version)
     sample = min(rows, 100_000 if model == "xgboost" else 30_000)
-    train = cc.Dataset(dataset.frame.sample(sample, random_state=0).reset_index(drop=True), dataset.roles,
-                       "sample", dataset.report)
+    train = cc.Dataset(frame=dataset.frame.sample(sample, random_state=0).reset_index(drop=True), roles=dataset.roles,
+                       name="sample", report=dataset.report)
     sample_version = store.save_dataset(train, activate=False).version
     cc.run_training(store, store.load_dataset(sample_version), promote=True, models=(model,), cv_folds=2,
                     artifact_root=folder / "models")
@@ -72,7 +72,7 @@ def measure(rows: int, model_name: str, explain, budget: float = 20.0) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         store, dataset = champion_store(Path(tmp), rows, model_name)
         entry = store.champion().entry
-        model = cc.load_model(entry["artifact"], sha256=entry["sha256"])
+        model = cc.load_model(entry.artifact, sha256=entry.sha256)
         start, cpu = time.perf_counter(), time.process_time()
         scored = cc.score_dataset(dataset, store=store, model=model, explain=explain, explain_budget_s=budget)
         score_s, score_cpu = time.perf_counter() - start, time.process_time() - cpu

@@ -53,6 +53,7 @@ from .store import (
     Champion,
     DatasetList,
     DatasetVersion,
+    ModelEntry,
     ModelRun,
     RunThreshold,
     Scenario,
@@ -95,6 +96,7 @@ _LAZY = {
     "INVESTMENT_PER_CUSTOMER": "roi", "ANNUAL_COST_PER_CUSTOMER": "roi", "default_costs": "roi",
     "Chart": "onepager", "ExportError": "onepager", "OnePage": "onepager", "find_font": "onepager",
     "render_pdf": "onepager", "render_png": "onepager",
+    "ChampionComparison": "reports", "ModelReport": "reports", "Winner": "reports",
     "ChurnRateChange": "drift", "DriftReport": "drift", "drift_report": "drift", "psi": "drift",
 }
 
@@ -108,7 +110,7 @@ def __getattr__(name: str):
 
 
 __all__ = [*_LAZY, "CURRENCIES", "check_currency", "detect_currency", "value_column_problem",
-    "Champion", "ModelRun", "RunThreshold", "Scenario", "ScoreSet", "format_amount",
+    "Champion", "ModelEntry", "ModelRun", "RunThreshold", "Scenario", "ScoreSet", "format_amount",
     "BUNDLED_CSV", "BandChurn", "CategoryChurn", "ChurnCoreError", "Clause", "ColumnRoles", "Contrast", "CrossTab",
     "DEFAULT_MAX_BYTES", "DEFAULT_SEGMENTS", "DataFormatError", "Dataset", "DatasetList", "DatasetVersion",
     "Description", "DriverRanking", "Issue", "NotFoundError", "OverallChurn", "ParameterError", "RawTable",

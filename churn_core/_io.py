@@ -41,7 +41,7 @@ _SNIFF_BYTES = 256 * 1024
 _CHINESE = {"gb2312": "gb18030", "gbk": "gb18030", "gb18030": "gb18030", "hz": "gb18030"}
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class RawTable:
     """A table as read from a file, before any column is interpreted."""
 
@@ -87,7 +87,8 @@ def read_table(
     digest = hashlib.sha256(data).hexdigest()
     if data[:4] == b"PK\x03\x04" or name.lower().endswith((".xlsx", ".xlsm")):
         frame, sheet_used = _read_xlsx(data, name=name, sheet=sheet, max_columns=max_columns)
-        raw = RawTable(frame, name, digest, len(data), "xlsx", sheet=sheet_used)
+        raw = RawTable(frame=frame, source_name=name, sha256=digest, n_bytes=len(data), file_format="xlsx",
+                       sheet=sheet_used)
     else:
         raw = _read_csv(data, name=name, digest=digest, max_columns=max_columns)
     if raw.frame.shape[1] > max_columns:
@@ -276,7 +277,8 @@ def _read_csv(data: bytes, *, name: str, digest: str, max_columns: int) -> RawTa
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as err:
         raise _unparseable(str(err).splitlines()[0], name=name, delimiter=delimiter) from err
     frame.columns = _clean_names(frame.columns)
-    return RawTable(frame, name, digest, len(data), "csv", encoding, delimiter, None, duplicates)
+    return RawTable(frame=frame, source_name=name, sha256=digest, n_bytes=len(data), file_format="csv",
+                    encoding=encoding, delimiter=delimiter, sheet=None, duplicate_columns=duplicates)
 
 
 def _unparseable(detail: str, *, name: str, delimiter: str) -> DataFormatError:

@@ -32,7 +32,7 @@ MISSING_LABEL = "(missing)"
 MAX_LEVELS = 25
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class OverallChurn:
     customers: int
     churners: int
@@ -53,7 +53,7 @@ class OverallChurn:
         return pd.DataFrame([self.__dict__])
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Contrast:
     """The highest- and lowest-rate groups of a table, for a one-line takeaway.
     Only groups that are not small count, unless every group is small (then ``small`` is True)."""
@@ -86,7 +86,8 @@ def _extremes(table: pd.DataFrame) -> tuple[int, int, bool]:
 def _contrast_at(table: pd.DataFrame, hi: int, lo: int, small: bool, high: str, low: str) -> Contrast:
     rates, customers = table["churn_rate"].to_numpy(dtype=float), table["customers"].to_numpy()
     ratio = float(rates[hi] / rates[lo]) if rates[lo] > 0 else None
-    return Contrast(high, float(rates[hi]), int(customers[hi]), low, float(rates[lo]), ratio, small)
+    return Contrast(high=high, high_rate=float(rates[hi]), high_customers=int(customers[hi]), low=low,
+                    low_rate=float(rates[lo]), ratio=ratio, small=small)
 
 
 def contrast(table: pd.DataFrame, *, label: str) -> Contrast | None:
@@ -102,7 +103,7 @@ def contrast(table: pd.DataFrame, *, label: str) -> Contrast | None:
     return _contrast_at(table, hi, lo, small, str(labels[hi]), str(labels[lo]))
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class CategoryChurn:
     """Churn for each value of one column. ``table`` columns: value, customers, churners,
     churn_rate, ci_low, ci_high, lift, small."""
@@ -120,7 +121,7 @@ class CategoryChurn:
         return contrast(self.table, label="value")
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class ThresholdResult:
     column: str
     binned: bool
@@ -156,7 +157,7 @@ class BandChurn:
         return contrast(self.table, label="band")
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class CrossTab:
     row: str
     column: str
@@ -274,7 +275,7 @@ class ValueTiers:
         return float(risk.iloc[0] / risk.sum()) if risk.sum() else float("nan")
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class Description:
     """Everything the overview shows, computed once."""
 
@@ -327,7 +328,8 @@ def overall_churn(dataset: Dataset, *, confidence: float = 0.95) -> OverallChurn
     total = at_risk = None
     if value is not None:
         total, at_risk = float(value.sum()), float(value[y.to_numpy() == 1].sum())
-    return OverallChurn(n, k, k / n if n else float("nan"), float(low), float(high), total, at_risk)
+    return OverallChurn(customers=n, churners=k, churn_rate=k / n if n else float("nan"), ci_low=float(low),
+                        ci_high=float(high), value_total=total, value_at_risk=at_risk)
 
 
 def churn_by_category(dataset: Dataset, *, column: str, min_group: int = 30, bins: int = 10) -> CategoryChurn:
@@ -341,7 +343,7 @@ def churn_by_category(dataset: Dataset, *, column: str, min_group: int = 30, bin
     table["value"] = _labels(table["value"])
     table["lift"] = table["churn_rate"] / overall if overall else np.nan
     table["small"] = table["customers"] < min_group
-    return CategoryChurn(column, overall, min_group, binned, table)
+    return CategoryChurn(column=column, overall_rate=overall, min_group=min_group, binned=binned, table=table)
 
 
 def threshold_analysis(
@@ -381,10 +383,12 @@ def threshold_analysis(
     chi2, p = chi_square_2x2(k_above, n_above, k_below, n_below)
     eligible = (n_below >= min_support) & (n_above >= min_support) & (rate_above > rate_below)
     if not eligible.any() or p[eligible].min() >= alpha:
-        return ThresholdResult(column, binned, levels, None, None, None, None, None, min_support)
+        return ThresholdResult(column=column, binned=binned, levels=levels, threshold=None, rate_below=None,
+                               rate_at_or_above=None, customers_at_or_above=None, p_value=None, min_support=min_support)
     best = int(np.flatnonzero(eligible)[np.argmax(chi2[eligible])])
-    return ThresholdResult(column, binned, levels, float(levels["value"].iloc[best]), float(rate_below[best]),
-                           float(rate_above[best]), int(n_above[best]), float(p[best]), min_support)
+    return ThresholdResult(column=column, binned=binned, levels=levels, threshold=float(levels["value"].iloc[best]),
+                           rate_below=float(rate_below[best]), rate_at_or_above=float(rate_above[best]),
+                           customers_at_or_above=int(n_above[best]), p_value=float(p[best]), min_support=min_support)
 
 
 def tenure_bands(
@@ -458,7 +462,7 @@ def cross_tab(dataset: Dataset, *, rows: str, columns: str, bins: int = 4, min_g
     cells["small"] = cells["customers"] < min_group
     order = lambda keys: tuple(dict.fromkeys(_labels(pd.Series(sorted(keys.dropna().unique()))))) + (
         (MISSING_LABEL,) if keys.isna().any() else ())
-    return CrossTab(rows, columns, order(row_keys), order(col_keys), cells)
+    return CrossTab(row=rows, column=columns, rows=order(row_keys), columns=order(col_keys), cells=cells)
 
 
 def leakage_columns(dataset: Dataset) -> tuple[str, ...]:
@@ -697,9 +701,9 @@ def describe(dataset: Dataset, *, crosstab: tuple[str, str] | None = None, min_g
     has_value = any(c in dataset.frame for c in roles.value)
     tiers = value_tiers(dataset, min_group=min_group) if has_value else None
     xt = cross_tab(dataset, rows=crosstab[0], columns=crosstab[1], min_group=min_group) if crosstab else None
-    return Description(overall_churn(dataset), by_category, thresholds, bands, drivers,
-                       segment_churn(dataset, segments=segments, min_group=min_group), tiers, xt, tuple(notes),
-                       highlights, curves)
+    return Description(overall=overall_churn(dataset), by_category=by_category, thresholds=thresholds, bands=bands,
+                       drivers=drivers, segments=segment_churn(dataset, segments=segments, min_group=min_group),
+                       value_tiers=tiers, crosstab=xt, notes=tuple(notes), highlights=highlights, curves=curves)
 
 
 # -- helpers -----------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from .validation import ValidationReport, target_codes, validate
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class Dataset:
     """A validated customer table. ``frame[roles.target]`` is 0/1 (int8)."""
 
@@ -119,7 +119,8 @@ def load_dataset(
     frame = normalise(raw.frame, roles=roles)
     label = name or Path(raw.source_name).stem
     logger.info("dataset %s: %d rows, target=%s", label, len(frame), roles.target)
-    return Dataset(frame, roles, label, report, raw.sha256, raw.source_name, raw.encoding, raw.delimiter)
+    return Dataset(frame=frame, roles=roles, name=label, report=report, sha256=raw.sha256,
+                   source_name=raw.source_name, encoding=raw.encoding, delimiter=raw.delimiter)
 
 
 def normalise(frame: pd.DataFrame, *, roles: ColumnRoles) -> pd.DataFrame:

@@ -76,7 +76,7 @@ FEATURE_COLUMNS = ["feature", "kind", "psi", "p_value", "status", "reference_mea
 _LISTED = 8  # column names quoted in an error message
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ChurnRateChange:
     """The churn rate of the reference and of the current rows whose target is known, and the
     p-value of the two-proportion test that they are equal. ``changed``: p < ``alpha``."""
@@ -100,7 +100,7 @@ class ChurnRateChange:
         return pd.DataFrame([self.to_dict()])
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class DriftReport:
     """Drift of every compared feature, largest PSI first, and of the churn rate.
 
@@ -275,8 +275,9 @@ def drift_report(
                               p_threshold=alpha / len(features))
     table = table[FEATURE_COLUMNS].sort_values("psi", ascending=False, kind="stable").reset_index(drop=True)
     churn = _churn_rate_change(ref, roles, cur, current_roles, alpha=float(alpha))
-    report = DriftReport(table, missing, extra, len(ref), len(cur), bins, float(warn), float(alert), float(alpha),
-                         churn)
+    report = DriftReport(features=table, missing_columns=missing, extra_columns=extra, reference_rows=len(ref),
+                         current_rows=len(cur), bins=bins, warn=float(warn), alert=float(alert), alpha=float(alpha),
+                         churn_rate=churn)
     logger.info("drift: %d features compared, %d shifted, %d missing, churn rate %s", len(table),
                 len(report.shifted), len(missing),
                 "not compared" if churn is None else f"{churn.reference:.4f} -> {churn.current:.4f}")
@@ -410,7 +411,8 @@ def _churn_rate_change(ref: pd.DataFrame, roles: ColumnRoles | None, cur: pd.Dat
         return None
     k1, n1, k2, n2 = ref_flags.sum(), ref_flags.size, cur_flags.sum(), cur_flags.size
     p_value = float(chi_square_2x2(k1, n1, k2, n2)[1])
-    return ChurnRateChange(float(k1 / n1), float(k2 / n2), p_value, int(n1), int(n2), alpha)
+    return ChurnRateChange(reference=float(k1 / n1), current=float(k2 / n2), p_value=p_value, reference_rows=int(n1),
+                           current_rows=int(n2), alpha=alpha)
 
 
 def _churn_flags(frame: pd.DataFrame, roles: ColumnRoles | None) -> np.ndarray | None:

@@ -24,7 +24,7 @@ from .errors import ParameterError
 MAX_POINTS = 200
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class Curve:
     """A ROC curve (x = false positive rate, y = true positive rate) or a precision-recall curve
     (x = recall, y = precision), x ascending, thinned to at most ``max_points`` points.
@@ -47,7 +47,7 @@ class Curve:
         return pd.DataFrame({x: self.x, y: self.y, "threshold": self.thresholds})
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class CalibrationCurve:
     """Predicted against observed churn rate per probability bin (empty bins left out).
 
@@ -74,7 +74,7 @@ class CalibrationCurve:
                              "ci_low": self.ci_low, "ci_high": self.ci_high})
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class Gains:
     """Cumulative gains and lift: customers sorted by probability (highest first) and cut into
     equal-size groups (``bins=10``: deciles; sizes differ by at most one).
@@ -110,7 +110,7 @@ class Gains:
         return pd.DataFrame({"contacted": self.curve_contacted, "captured": self.curve_captured})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Confusion:
     """Counts and rates at one threshold. Precision is 0 when nobody is predicted to churn."""
 
@@ -141,7 +141,7 @@ def roc_curve_points(y_true, proba, *, max_points: int = MAX_POINTS) -> Curve:
     fpr, tpr, thresholds = roc_curve(y, p, drop_intermediate=True)
     area = float(auc(fpr, tpr))  # exactly roc_auc_score, which integrates this same curve; one sort, not two
     keep = _thin(fpr, tpr, max_points)
-    return Curve(fpr[keep], tpr[keep], thresholds[keep], area, "roc")
+    return Curve(x=fpr[keep], y=tpr[keep], thresholds=thresholds[keep], auc=area, kind="roc")
 
 
 def pr_curve_points(y_true, proba, *, max_points: int = MAX_POINTS) -> Curve:
@@ -155,7 +155,8 @@ def pr_curve_points(y_true, proba, *, max_points: int = MAX_POINTS) -> Curve:
     precision, recall = precision[::-1], recall[::-1]
     thresholds = np.concatenate([[np.nan], thresholds[::-1]])
     keep = _thin(recall, precision, max_points)
-    return Curve(recall[keep], precision[keep], thresholds[keep], average_precision, "pr", baseline=float(y.mean()))
+    return Curve(x=recall[keep], y=precision[keep], thresholds=thresholds[keep], auc=average_precision, kind="pr",
+                 baseline=float(y.mean()))
 
 
 def calibration_bins(y_true, proba, *, bins: int = 10, strategy: str = "quantile") -> CalibrationCurve:

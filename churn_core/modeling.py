@@ -67,7 +67,7 @@ _BOOTSTRAP = 400
 METRIC_NAMES = ("roc_auc", "pr_auc", "precision", "recall", "f1", "accuracy", "brier", "log_loss", "ece")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Metrics:
     roc_auc: float
     pr_auc: float
@@ -281,7 +281,7 @@ def _cross_fitted(oof: np.ndarray, y: np.ndarray, fold_of: np.ndarray, method: s
     return out
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class ModelResult:
     name: str
     estimator: object
@@ -317,7 +317,7 @@ class ModelResult:
             apply_calibrator(None, self.oof_raw)
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class TrainingResult:
     models: tuple[ModelResult, ...]
     y_test: np.ndarray = field(repr=False)
@@ -482,14 +482,19 @@ def train_models(
             from .roi import max_profit
 
             profit = max_profit(y_train, scored)[0]
-        results.append(ModelResult(name, estimator, evaluate(y_test, proba, threshold=threshold), uncalibrated,
-                                   cv, fit_s, predict_s, proba, raw, names, tuple(fold_models), oof,
-                                   tuple(float(q) for q in np.nanquantile(boot, [0.025, 0.975])), boot, profit))
+        results.append(ModelResult(name=name, estimator=estimator,
+                                   holdout=evaluate(y_test, proba, threshold=threshold), uncalibrated=uncalibrated,
+                                   cv=cv, fit_seconds=fit_s, predict_seconds=predict_s, test_proba=proba,
+                                   test_proba_raw=raw, features=names, fold_models=tuple(fold_models), oof_raw=oof,
+                                   roc_auc_ci=tuple(float(q) for q in np.nanquantile(boot, [0.025, 0.975])),
+                                   boot_auc=boot, cv_profit=profit))
     _report(progress, "done", 1.0)
     used = results[0].estimator
     used = (used.estimator_ if calibration else used).named_steps["features"]
-    return TrainingResult(tuple(results), y_test, test_idx, seed, threshold_rule, calibration, train_idx, fold_of,
-                          choose_by, tuple(input_columns_of(used)), _excluded(dataset, used, tuple(exclude)))
+    return TrainingResult(models=tuple(results), y_test=y_test, test_index=test_idx, seed=seed,
+                          threshold_rule=threshold_rule, calibration=calibration, train_index=train_idx,
+                          fold_of=fold_of, choose_by=choose_by, features=tuple(input_columns_of(used)),
+                          excluded=_excluded(dataset, used, tuple(exclude)))
 
 
 def input_columns_of(features: ChurnFeatures) -> list[str]:

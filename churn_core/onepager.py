@@ -84,7 +84,7 @@ _W, _H, _M = 297.0, 210.0, 14.0
 _PT = 25.4 / 72  # mm per point
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Chart:
     """One line chart: y against x, with an optional uncertainty band and one marked point."""
 
@@ -109,7 +109,7 @@ class Chart:
                     code="chart_length", field=name, expected=len(self.x), got=len(values))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class OnePage:
     """Everything on the page, worded and formatted by the caller."""
 

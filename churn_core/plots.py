@@ -27,7 +27,7 @@ CALM = "#2e86ab"
 MUTED = "#9aa5b1"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Labels:
     title: str
     x: str = ""

@@ -10,7 +10,8 @@ rows, so a challenger and the champion are judged on the same customers.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -29,6 +30,7 @@ from .evaluation import (
     threshold_sweep,
 )
 from .modeling import METRIC_NAMES, evaluate
+from .store import ModelEntry
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +38,7 @@ HIGHER_IS_BETTER = ("roc_auc", "pr_auc", "precision", "recall", "f1", "accuracy"
 LOWER_IS_BETTER = ("brier", "log_loss", "ece", "fit_seconds", "predict_seconds")
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class ModelReport:
     """One run, ready to draw. Every mapping is keyed by model name, in the run's order."""
 
@@ -118,7 +120,7 @@ def model_report(run, predictions: pd.DataFrame, *, sweep_points: int = 101) -> 
     rows, roc, pr, gains, calib, sweeps, imp, folds, units, thresholds = [], {}, {}, {}, {}, {}, {}, {}, {}, {}
     positives = customers = 0
     for entry in run.models:
-        name = entry["name"]
+        name = entry.name
         part = predictions[predictions["model"] == name]
         if part.empty:
             raise NotFoundError(f"Run {run.id} has no stored holdout predictions for {name}. Retrain to see its "
@@ -130,29 +132,42 @@ def model_report(run, predictions: pd.DataFrame, *, sweep_points: int = 101) -> 
         gains[name] = gains_table(y, p)
         calib[name] = (calibration_bins(y, raw, strategy="uniform"), calibration_bins(y, p, strategy="uniform"))
         sweeps[name] = threshold_sweep(y, p, points=sweep_points)
-        imp[name] = pd.DataFrame(entry.get("importance") or [], columns=["feature", "native", "shap", "shap_raw"])
-        folds[name] = pd.DataFrame(entry.get("cv_folds") or [], columns=list(METRIC_NAMES))
-        units[name] = entry.get("shap_units", "")
-        thresholds[name] = float(entry["threshold"])
-    return ModelReport(run.id, run.dataset_version, pd.DataFrame(rows), roc, pr, gains, calib, sweeps, imp, folds,
-                       units, thresholds, positives, customers)
+        imp[name] = pd.DataFrame(list(entry.importance), columns=["feature", "native", "shap", "shap_raw"])
+        folds[name] = pd.DataFrame(list(entry.cv_folds), columns=list(METRIC_NAMES))
+        units[name] = entry.shap_units
+        thresholds[name] = float(entry.threshold)
+    return ModelReport(run_id=run.id, dataset_version=run.dataset_version, leaderboard=pd.DataFrame(rows), roc=roc,
+                       pr=pr, gains=gains, calibration=calib, sweeps=sweeps, importance=imp, folds=folds,
+                       shap_units=units, thresholds=thresholds, positives=positives, customers=customers)
 
 
-def _leaderboard_row(entry: dict) -> dict:
-    row = {"model": entry["name"], **{k: float(entry[k]) for k in (*METRIC_NAMES, "threshold")}}
+def _number(value) -> float:
+    return np.nan if value is None else float(value)
+
+
+def _leaderboard_row(entry: ModelEntry) -> dict:
+    row = {"model": entry.name, **{k: float(getattr(entry, k)) for k in (*METRIC_NAMES, "threshold")}}
     for k in ("roc_auc", "pr_auc", "f1"):
-        row[f"cv_{k}"] = float(entry.get(f"cv_{k}_mean", np.nan))
-        row[f"cv_{k}_sd"] = float(entry.get(f"cv_{k}_std", np.nan))
-    row["roc_auc_ci_low"] = float(entry.get("roc_auc_ci_low", np.nan))
-    row["roc_auc_ci_high"] = float(entry.get("roc_auc_ci_high", np.nan))
-    row["rank"] = float(entry.get("rank", np.nan))
-    row["within_noise"] = entry.get("within_noise")
-    row["fit_seconds"] = float(entry.get("fit_seconds", np.nan))
-    row["predict_seconds"] = float(entry.get("predict_seconds", np.nan))
+        row[f"cv_{k}"] = _number(getattr(entry, f"cv_{k}_mean"))
+        row[f"cv_{k}_sd"] = _number(getattr(entry, f"cv_{k}_std"))
+    row["roc_auc_ci_low"] = _number(entry.roc_auc_ci_low)
+    row["roc_auc_ci_high"] = _number(entry.roc_auc_ci_high)
+    row["rank"] = _number(entry.rank)
+    row["within_noise"] = entry.within_noise
+    row["fit_seconds"] = _number(entry.fit_seconds)
+    row["predict_seconds"] = _number(entry.predict_seconds)
     return row
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True)
+class Winner:
+    """Who scores best in a champion comparison: the current champion or one of the new run's models."""
+
+    role: Literal["champion", "challenger"]
+    model: str
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
 class ChampionComparison:
     """The champion and a new run's models on the same holdout customers of the new data."""
 
@@ -161,7 +176,7 @@ class ChampionComparison:
     table: pd.DataFrame  # model, role (champion/challenger), roc_auc, pr_auc, f1, brier, ...
     missing_columns: tuple[str, ...] = ()
     reason: str | None = None  # no_champion, columns_missing, same_run or None when compared
-    winner: str | None = field(default=None)
+    winner: Winner | None = None  # None when not compared (``reason``)
     customers: int | None = None  # holdout customers compared on: those the champion never saw
     left_out: int = 0  # holdout customers left out because the champion was trained on them
 
@@ -191,15 +206,15 @@ def compare_with_champion(dataset: Dataset, *, store, run_id: int, metric: str =
     champion = store.champion() if champion is None else champion  # pinned by a caller that read it once
     holdout = store.load_predictions(run_id)
     if champion is None or champion.run_id == run_id:
-        challengers = [{"model": e["name"], "role": "challenger", "run_id": run_id,
-                        **{k: float(e[k]) for k in (*METRIC_NAMES, "threshold")}} for e in run.models]
+        challengers = [{"model": e.name, "role": "challenger", "run_id": run_id,
+                        **{k: float(getattr(e, k)) for k in (*METRIC_NAMES, "threshold")}} for e in run.models]
         return _comparison(champion, None, challengers, reason="no_champion" if champion is None else "same_run",
                            metric=metric)
-    model = load_model(champion.entry["artifact"], sha256=champion.entry["sha256"])
+    model = load_model(champion.entry.artifact, sha256=champion.entry.sha256)
     missing = tuple(sorted(set(input_columns(model)) - set(dataset.frame.columns)))
     if missing:
-        challengers = [{"model": e["name"], "role": "challenger", "run_id": run_id,
-                        **{k: float(e[k]) for k in (*METRIC_NAMES, "threshold")}} for e in run.models]
+        challengers = [{"model": e.name, "role": "challenger", "run_id": run_id,
+                        **{k: float(getattr(e, k)) for k in (*METRIC_NAMES, "threshold")}} for e in run.models]
         return _comparison(champion, None, challengers, reason="columns_missing", metric=metric, missing=missing)
     if holdout.empty or not dataset.has_target:
         raise SchemaError(f"Run {run_id} has no stored holdout rows to compare on. Retrain on this dataset.",
@@ -212,12 +227,12 @@ def compare_with_champion(dataset: Dataset, *, store, run_id: int, metric: str =
                           code="predictions_missing", run=run_id)
     challengers = []
     for entry in run.models:
-        part = holdout[holdout["model"] == entry["name"]].set_index("row_index").loc[unseen]
-        scores = evaluate(part["y"].to_numpy(), part["proba"].to_numpy(), threshold=float(entry["threshold"]))
-        challengers.append({"model": entry["name"], "role": "challenger", "run_id": run_id, **scores.__dict__})
+        part = holdout[holdout["model"] == entry.name].set_index("row_index").loc[unseen]
+        scores = evaluate(part["y"].to_numpy(), part["proba"].to_numpy(), threshold=float(entry.threshold))
+        challengers.append({"model": entry.name, "role": "challenger", "run_id": run_id, **scores.__dict__})
     y = dataset.target().to_numpy().astype(int)[unseen]
     proba = model.predict_proba(dataset.frame.iloc[unseen])[:, 1]
-    metrics = evaluate(y, proba, threshold=float(champion.entry.get("threshold", 0.5)))
+    metrics = evaluate(y, proba, threshold=float(champion.entry.threshold))
     row = {"model": champion.model, "role": "champion", "run_id": champion.run_id, **metrics.__dict__}
     logger.info("champion run %d %s on %d of run %d's holdout rows it never saw: %s %.3f", champion.run_id,
                 champion.model, unseen.size, run_id, metric, getattr(metrics, metric))
@@ -251,6 +266,8 @@ def _comparison(champion, row, challengers, *, reason, metric, missing=(), custo
                 left_out=0) -> ChampionComparison:
     rows = ([row] if row else []) + challengers
     table = pd.DataFrame(rows).sort_values(metric, ascending=metric in LOWER_IS_BETTER, kind="stable")
-    winner = f"{table.iloc[0]['role']}:{table.iloc[0]['model']}" if reason is None else None
-    return ChampionComparison(champion.run_id if champion else None, champion.model if champion else None,
-                              table.reset_index(drop=True), tuple(missing), reason, winner, customers, left_out)
+    winner = Winner(role=table.iloc[0]["role"], model=table.iloc[0]["model"]) if reason is None else None
+    return ChampionComparison(champion_run=champion.run_id if champion else None,
+                              champion_model=champion.model if champion else None, table=table.reset_index(drop=True),
+                              missing_columns=tuple(missing), reason=reason, winner=winner, customers=customers,
+                              left_out=left_out)

@@ -21,7 +21,7 @@ from .scoring import STORED_REASONS, RiskPolicy, ScoredCustomers, csv_bytes, xls
 SORT_KEYS = ("priority", "probability", "value")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RiskFilter:
     """Which scored customers to show. Empty tuples and ``None`` mean "no restriction"."""
 
@@ -296,7 +296,7 @@ def _quantiles(scored: ScoredCustomers, sources: pd.Series, rows: np.ndarray) ->
 
 # -- one customer --------------------------------------------------------------------------------------------
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class SimilarCustomers:
     """Customers who share this customer's top reasons (same plan, same band of a number)."""
 
@@ -312,7 +312,7 @@ class SimilarCustomers:
         return pd.DataFrame([self.__dict__])
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class CustomerProfile:
     """Everything the customer panel shows for one scored customer."""
 
@@ -356,11 +356,13 @@ def customer_profile(scored: ScoredCustomers, row: int, *, model, top: int = 6, 
     top_sources = explanation.table.head(top)
     population = _population(scored, row, top_sources["source"])
     similar = _similar(scored, row, explanation.table, min_similar=min_similar)
-    return CustomerProfile(int(row), str(record["id"]), float(record["probability"]), str(record["tier"]),
-                           None if pd.isna(record["due_hours"]) else int(record["due_hours"]),
-                           float(record["priority"]) if pd.notna(record["priority"]) else float("nan"),
-                           float(record["value"]), explanation,
-                           _profile_actions(scored, row, explanation.table), population, similar)
+    return CustomerProfile(row=int(row), customer_id=str(record["id"]), probability=float(record["probability"]),
+                           tier=str(record["tier"]),
+                           due_hours=None if pd.isna(record["due_hours"]) else int(record["due_hours"]),
+                           priority=float(record["priority"]) if pd.notna(record["priority"]) else float("nan"),
+                           value=float(record["value"]), explanation=explanation,
+                           actions=_profile_actions(scored, row, explanation.table), population=population,
+                           similar=similar)
 
 
 def _profile_actions(scored: ScoredCustomers, row: int, table: pd.DataFrame) -> tuple[str, ...]:
@@ -448,9 +450,11 @@ def _similar(scored: ScoredCustomers, row: int, table: pd.DataFrame, *, min_simi
     if scored.dataset.has_target:
         churners = int(scored.dataset.target().to_numpy()[mask].sum())
         low, high = wilson_interval(churners, customers)
-        return SimilarCustomers(tuple(clauses), customers, churners, churners / customers, float(low), float(high),
-                                float(p.mean()))
-    return SimilarCustomers(tuple(clauses), customers, None, None, None, None, float(p.mean()))
+        return SimilarCustomers(clauses=tuple(clauses), customers=customers, churners=churners,
+                                churn_rate=churners / customers, ci_low=float(low), ci_high=float(high),
+                                mean_probability=float(p.mean()))
+    return SimilarCustomers(clauses=tuple(clauses), customers=customers, churners=None, churn_rate=None, ci_low=None,
+                            ci_high=None, mean_probability=float(p.mean()))
 
 
 # -- two runs' scores ---------------------------------------------------------------------------------------

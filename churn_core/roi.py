@@ -104,7 +104,7 @@ def _cumulative(y: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray, n
 
 # -- the business case --------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CaseInputs:
     """The assumptions of a business case (annual rates; money in the data's currency)."""
 
@@ -186,7 +186,7 @@ class CaseInputs:
         return cls(**values)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class BusinessCase:
     """What a retention programme saves, costs and returns over its horizon."""
 
@@ -233,9 +233,11 @@ def business_case(inputs: CaseInputs) -> BusinessCase:
     target = inputs.target_churn if inputs.target_churn is not None \
         else inputs.baseline_churn - saved_year / inputs.customers
     churners = _clean(inputs.customers * inputs.baseline_churn)
-    case = BusinessCase(inputs, ltv, _clean(target), churners, _clean(churners * ltv), _clean(saved_year * years),
-                        value, _clean(running), cost, net, _clean(net / cost) if cost > 0 else None, None,
-                        inputs.resolved_lifetime_years)
+    case = BusinessCase(inputs=inputs, ltv=ltv, target_churn=_clean(target), churners_per_year=churners,
+                        value_at_risk=_clean(churners * ltv), customers_saved=_clean(saved_year * years),
+                        value_retained=value, running_cost=_clean(running), total_cost=cost, net_benefit=net,
+                        roi=_clean(net / cost) if cost > 0 else None, payback_months=None,
+                        lifetime_years=inputs.resolved_lifetime_years)
     return replace(case, payback_months=_payback(case))
 
 
@@ -334,7 +336,7 @@ def _moved(inputs: CaseInputs, name: str, value: float) -> CaseInputs:
 
 # -- model-driven targeting ---------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Economics:
     """A retention campaign's per-customer money and the acceptance rate γ ~ Beta(alpha, beta)."""
 
@@ -378,7 +380,7 @@ class Economics:
         return cls(alpha=mean * strength, beta=(1 - mean) * strength, **money)
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class ProfitCurve:
     """Expected campaign profit against the share of customers contacted, riskiest first.
 
@@ -454,7 +456,8 @@ def profit_curve(y_true, y_score, *, economics: Economics = Economics(), points:
         "profit_high": economics.profit(churners, loyal, gamma=g_high) / n,
     }).drop_duplicates("rate").reset_index(drop=True)
     logger.info("profit curve over %d customers: EMPC %.4f, most profitable at rate %.3f", n, empc, opt_rate)
-    return ProfitCurve(economics, table, empc, opt_rate, opt_threshold, n, float(y.mean()), band)
+    return ProfitCurve(economics=economics, table=table, empc=empc, optimal_rate=opt_rate,
+                       optimal_threshold=opt_threshold, n=n, churn_rate=float(y.mean()), band=band)
 
 
 def max_profit(y_true, y_score, *, economics: Economics = Economics()) -> tuple[float, float]:
@@ -467,7 +470,7 @@ def max_profit(y_true, y_score, *, economics: Economics = Economics()) -> tuple[
     return float(mpc_score(y, s, **params)), float(mpc_score.optimal_rate(y, s, **params))
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class OutOfSample:
     """A model's predictions for customers it never trained on, with the rule-based baseline's picks."""
 
@@ -502,8 +505,9 @@ def out_of_sample(dataset, *, store, run_id: int, model: str, min_rules: int = 2
                           code="predictions_mismatch", run=run_id)
     rule_mask = masks.to_numpy()[rows].sum(axis=1) >= min_rules if masks.shape[1] >= min_rules else None
     y = frame["y"].to_numpy(dtype=np.int64)
-    return OutOfSample(run_id, model, y, frame["proba"].to_numpy(dtype=float), rule_mask, min_rules,
-                       float(y.mean()))
+    return OutOfSample(run_id=run_id, model=model, y=y, score=frame["proba"].to_numpy(dtype=float),
+                       rule_mask=rule_mask, min_rules=min_rules,
+                       churn_rate=float(y.mean()))
 
 
 STRATEGIES = ("nobody", "everyone", "rules", "random", "top_k", "optimal")
@@ -618,7 +622,7 @@ def summary_text(case: BusinessCase, *, lang: str = "en", currency: str = "") ->
 
 # -- which figures the model may drive ---------------------------------------------------------------------
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ModelFit:
     """Whether the champion's out-of-sample predictions may drive a business case of the active dataset.
 
@@ -640,12 +644,13 @@ def model_fit(active, *, store, champion) -> ModelFit:
     version (a store DatasetVersion): only when its run was trained on that version or on one with the same
     sha256. Otherwise the case falls back to a target churn rate and the page says why."""
     if champion is None:
-        return ModelFit(False, "no_champion", active.version)
+        return ModelFit(usable=False, reason="no_champion", dataset_version=active.version)
     trained_on = store.get_run(champion.run_id).dataset_version
     same = trained_on == active.version or any(
         v.version == trained_on and v.sha256 == active.sha256 for v in store.list_datasets().versions)
-    return ModelFit(same, "fits" if same else "other_dataset", active.version, champion.run_id, champion.model,
-                    trained_on)
+    return ModelFit(usable=same, reason="fits" if same else "other_dataset", dataset_version=active.version,
+                    run_id=champion.run_id, model=champion.model,
+                    trained_on=trained_on)
 
 
 # -- presentable defaults ----------------------------------------------------------------------------------

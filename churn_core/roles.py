@@ -53,7 +53,7 @@ _ID_CROWDING = 5.0
 _ID_MIN_ROWS = 10
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ColumnRoles:
     """What each column of a customer table means to the analysis.
 

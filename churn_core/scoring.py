@@ -70,7 +70,7 @@ CHANNELS = ("personal", "automated", "monitor", "none")
 CHURNED = "churned"  # the tier (and status) of a customer the data says already left
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PlaybookRule:
     """An action for customers whose reasons include ``ref`` pushing their risk up.
 
@@ -91,18 +91,19 @@ class PlaybookRule:
 
 
 DEFAULT_PLAYBOOK: tuple[PlaybookRule, ...] = (
-    PlaybookRule("senior_agent", "@service_calls"),
-    PlaybookRule("plan_review", "@flag:international|intl", flag="yes"),
-    PlaybookRule("tailored_bundle", "@column:day.*(charge|min)|^total_charge$|charge_per_minute", min_quantile=0.5),
-    PlaybookRule("onboarding_call", "@tenure", max_quantile=0.25),
-    PlaybookRule("feature_activation", "@flag:voice|vmail", flag="no"),
+    PlaybookRule(key="senior_agent", ref="@service_calls"),
+    PlaybookRule(key="plan_review", ref="@flag:international|intl", flag="yes"),
+    PlaybookRule(key="tailored_bundle", ref="@column:day.*(charge|min)|^total_charge$|charge_per_minute",
+                 min_quantile=0.5),
+    PlaybookRule(key="onboarding_call", ref="@tenure", max_quantile=0.25),
+    PlaybookRule(key="feature_activation", ref="@flag:voice|vmail", flag="no"),
 )
 # When no playbook rule matches, the tier's channel decides: channel -> action key (worded as action.<key>).
 FALLBACK_ACTIONS: dict[str, str] = {"personal": "retention_call", "automated": "automated_care",
                                     "monitor": "monitor", "none": "none"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RiskPolicy:
     """The business assumptions behind the risk list. Every factor can be changed."""
 
@@ -168,7 +169,7 @@ def assign_tiers(probability, *, tiers: tuple[RiskTier, ...] = DEFAULT_TIERS) ->
 
 # -- scores ------------------------------------------------------------------------------------------------
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class ScoredCustomers:
     """The risk list of a dataset: one row per customer, in the dataset's row order.
 
@@ -290,11 +291,12 @@ class ScoredCustomers:
     def with_policy(self, policy: RiskPolicy) -> ScoredCustomers:
         """The same scores under other business assumptions (no model needed)."""
         frame = apply_policy(self.frame, self.dataset, derived=self.derived, policy=policy)
-        return ScoredCustomers(frame, self.dataset, self.run_id, self.model, policy, self.units,
-                               self.base_probability, self.derived, self.score_set, self.seconds, self.scorer)
+        return ScoredCustomers(frame=frame, dataset=self.dataset, run_id=self.run_id, model=self.model, policy=policy,
+                               units=self.units, base_probability=self.base_probability, derived=self.derived,
+                               score_set=self.score_set, seconds=self.seconds, scorer=self.scorer)
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class Scorer:
     """The fits that score one dataset honestly, and which fit scores which row.
 
@@ -353,17 +355,18 @@ def build_scorer(dataset: Dataset, *, store: Store, champion, model) -> Scorer:
         trained = next((v for v in store.list_datasets().versions if v.version == run.dataset_version), None)
         own = trained is not None and trained.sha256 == dataset.sha256 and trained.rows == n
     if not own:
-        return Scorer(model, *final)
+        return Scorer(model=model, fit_of=final[0], scored_by=final[1])
     predictions = store.load_predictions(champion.run_id, champion.model, split=None)
     entry = champion.entry
-    if predictions.empty or "folds_artifact" not in entry or (predictions["split"] != "train").all():
-        return Scorer(model, np.full(n, -1), np.full(n, "in_sample", dtype=object))
+    if predictions.empty or entry.folds_artifact is None or (predictions["split"] != "train").all():
+        return Scorer(model=model, fit_of=np.full(n, -1), scored_by=np.full(n, "in_sample", dtype=object))
     fit_of, scored_by = np.full(n, -1), np.full(n, "final", dtype=object)
     train = predictions[predictions["split"] == "train"]
     fit_of[train["row_index"].to_numpy()] = train["fold"].to_numpy(dtype=int)
     scored_by[train["row_index"].to_numpy()] = "oof"
     scored_by[predictions.loc[predictions["split"] == "holdout", "row_index"].to_numpy()] = "holdout"
-    return Scorer(model, fit_of, scored_by, entry["folds_artifact"], entry["folds_sha256"])
+    return Scorer(model=model, fit_of=fit_of, scored_by=scored_by, folds_path=entry.folds_artifact,
+                  folds_sha256=entry.folds_sha256)
 
 
 def input_columns(model) -> list[str]:
@@ -406,7 +409,7 @@ def champion_model(store: Store, *, champion=None):
     if champion is None:
         raise NotFoundError("No champion model yet, so nothing can be scored. Train a model and promote it "
                             "(`python -m churn_core train --data FILE --promote`).", code="no_champion")
-    return champion, load_model(champion.entry["artifact"], sha256=champion.entry["sha256"])
+    return champion, load_model(champion.entry.artifact, sha256=champion.entry.sha256)
 
 
 def score_customers(dataset: Dataset, *, store: Store, policy: RiskPolicy | None = None,
@@ -435,8 +438,10 @@ def score_customers(dataset: Dataset, *, store: Store, policy: RiskPolicy | None
     logger.info("scored %d customers with run %d %s in %.1f s (%d explained)", len(base), champion.run_id,
                 champion.model, seconds, int(base["explained"].sum()))
     policy = policy or RiskPolicy()
-    return ScoredCustomers(apply_policy(base, dataset, derived=derived, policy=policy), dataset, champion.run_id,
-                           champion.model, policy, units, base_probability, derived, None, seconds, scorer)
+    return ScoredCustomers(frame=apply_policy(base, dataset, derived=derived, policy=policy), dataset=dataset,
+                           run_id=champion.run_id, model=champion.model, policy=policy, units=units,
+                           base_probability=base_probability, derived=derived, score_set=None, seconds=seconds,
+                           scorer=scorer)
 
 
 def score_dataset(dataset: Dataset, *, store: Store, policy: RiskPolicy | None = None, explain: str | int = "auto",
@@ -460,16 +465,18 @@ def score_dataset(dataset: Dataset, *, store: Store, policy: RiskPolicy | None =
         if base["status"].notna().all():  # sets stored before statuses were kept are scored again
             scorer = build_scorer(dataset, store=store, champion=champion, model=model)
             derived = _derived(model, dataset.frame)
-            return ScoredCustomers(apply_policy(base, dataset, derived=derived, policy=policy), dataset,
-                                   champion.run_id, champion.model, policy, found.units, found.base_probability,
-                                   derived, found.id, found.seconds, scorer)
+            return ScoredCustomers(frame=apply_policy(base, dataset, derived=derived, policy=policy), dataset=dataset,
+                                   run_id=champion.run_id, model=champion.model, policy=policy, units=found.units,
+                                   base_probability=found.base_probability, derived=derived, score_set=found.id,
+                                   seconds=found.seconds, scorer=scorer)
     scored = score_customers(dataset, store=store, policy=policy, explain=explain,
                              explain_budget_s=explain_budget_s, model=model, champion=champion)
     stored = store.save_scores(_storable(scored.frame), run_id=scored.run_id, model=scored.model,
                                dataset_version=dataset.version, units=scored.units,
                                base_probability=scored.base_probability, seconds=scored.seconds)
-    return ScoredCustomers(scored.frame, dataset, scored.run_id, scored.model, policy, scored.units,
-                           scored.base_probability, scored.derived, stored.id, scored.seconds, scored.scorer)
+    return ScoredCustomers(frame=scored.frame, dataset=dataset, run_id=scored.run_id, model=scored.model,
+                           policy=policy, units=scored.units, base_probability=scored.base_probability,
+                           derived=scored.derived, score_set=stored.id, seconds=scored.seconds, scorer=scored.scorer)
 
 
 def explain_rows(scored: ScoredCustomers, rows, *, model, store: Store | None = None) -> ScoredCustomers:
@@ -477,7 +484,8 @@ def explain_rows(scored: ScoredCustomers, rows, *, model, store: Store | None = 
     rows = np.asarray(sorted(set(int(r) for r in rows)), dtype=int)
     if rows.size == 0:
         return scored
-    scorer = scored.scorer or Scorer(model, np.full(len(scored.frame), -1), np.full(len(scored.frame), "final"))
+    scorer = scored.scorer or Scorer(model=model, fit_of=np.full(len(scored.frame), -1),
+                                     scored_by=np.full(len(scored.frame), "final"))
     reasons = _reasons(scorer, scored.dataset.frame, rows, mean_probability=scored.base_probability)
     frame = scored.frame.copy()
     cols = list(REASON_COLUMNS)
@@ -485,9 +493,10 @@ def explain_rows(scored: ScoredCustomers, rows, *, model, store: Store | None = 
     frame.loc[rows, "explained"] = True
     if store is not None and scored.score_set is not None:
         store.update_reasons(scored.score_set, reasons)
-    return ScoredCustomers(apply_policy(frame, scored.dataset, derived=scored.derived, policy=scored.policy),
-                           scored.dataset, scored.run_id, scored.model, scored.policy, scored.units,
-                           scored.base_probability, scored.derived, scored.score_set, scored.seconds, scorer)
+    return ScoredCustomers(frame=apply_policy(frame, scored.dataset, derived=scored.derived, policy=scored.policy),
+                           dataset=scored.dataset, run_id=scored.run_id, model=scored.model, policy=scored.policy,
+                           units=scored.units, base_probability=scored.base_probability, derived=scored.derived,
+                           score_set=scored.score_set, seconds=scored.seconds, scorer=scorer)
 
 
 def unexplained_rows(scored: ScoredCustomers, *, limit: int | None = None) -> np.ndarray:

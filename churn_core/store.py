@@ -128,7 +128,14 @@ SCORE_COLUMNS = ("row_index", "customer_id", "probability", "probability_raw", "
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 
-@dataclass(frozen=True)
+def _record(cls, row, **named):
+    """A keyword-only record from a SQL row whose columns are its first fields, in order; ``named`` fields
+    replace or add to them."""
+    fields = list(cls.__dataclass_fields__)
+    return cls(**{**dict(zip(fields, row)), **named})
+
+
+@dataclass(frozen=True, kw_only=True)
 class DatasetVersion:
     version: int
     name: str
@@ -154,7 +161,73 @@ class DatasetList:
                             columns=[f for f in DatasetVersion.__dataclass_fields__])
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
+class ModelEntry:
+    """One trained model of a run, as the store keeps it: its holdout metrics at its threshold, the
+    cross-validated means and spreads, its rank in the run, what it was fitted on and its artifact files (the
+    final fit and the fold fits, each with its sha256). Entries of old runs may lack the later fields (None)."""
+
+    name: str
+    artifact: str | None = None
+    sha256: str | None = None
+    folds_artifact: str | None = None
+    folds_sha256: str | None = None
+    threshold: float = 0.5
+    # holdout metrics (churn_core.modeling.METRIC_NAMES), at ``threshold``
+    roc_auc: float = float("nan")
+    pr_auc: float = float("nan")
+    precision: float = float("nan")
+    recall: float = float("nan")
+    f1: float = float("nan")
+    accuracy: float = float("nan")
+    brier: float = float("nan")
+    log_loss: float = float("nan")
+    ece: float = float("nan")
+    roc_auc_ci_low: float | None = None
+    roc_auc_ci_high: float | None = None
+    # cross-validation: means and standard deviations over the folds, and each fold's metrics
+    cv_roc_auc_mean: float | None = None
+    cv_roc_auc_std: float | None = None
+    cv_pr_auc_mean: float | None = None
+    cv_pr_auc_std: float | None = None
+    cv_f1_mean: float | None = None
+    cv_f1_std: float | None = None
+    cv_profit: float | None = None
+    cv_folds: tuple[dict, ...] = ()
+    rank: int | None = None  # 1 = the run's recommendation (the best cross-validated ``choose_by``)
+    choose_by: str | None = None
+    within_noise: bool | None = None
+    uncalibrated: dict | None = None  # holdout metrics before calibration
+    features: tuple[str, ...] = ()
+    importance: tuple[dict, ...] = ()  # feature, native, shap, shap_raw
+    shap_units: str = ""
+    fit_seconds: float | None = None
+    predict_seconds: float | None = None
+
+    @classmethod
+    def from_dict(cls, entry: dict) -> ModelEntry:
+        """An entry from its stored JSON (keys it does not know are left out)."""
+        known = {k: v for k, v in entry.items() if k in _ENTRY_FIELDS}
+        for key in ("cv_folds", "features", "importance"):
+            if known.get(key) is not None:
+                known[key] = tuple(known[key])
+        return cls(**known)
+
+    def to_dict(self) -> dict:
+        """The entry as the store writes it (JSON-ready)."""
+        out = dict(self.__dict__)
+        for key in ("cv_folds", "features", "importance"):
+            out[key] = list(out[key])
+        return out
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([self.to_dict()])
+
+
+_ENTRY_FIELDS = frozenset(ModelEntry.__dataclass_fields__)
+
+
+@dataclass(frozen=True, kw_only=True)
 class ModelRun:
     """One training run: its models' metrics, thresholds and artifact files (``models``)."""
 
@@ -165,31 +238,31 @@ class ModelRun:
     finished_at: datetime | None
     duration_s: float | None
     params: dict
-    models: tuple[dict, ...]
+    models: tuple[ModelEntry, ...]
     error: str | None = None
 
-    def model(self, name: str) -> dict:
+    def model(self, name: str) -> ModelEntry:
         for entry in self.models:
-            if entry["name"] == name:
+            if entry.name == name:
                 return entry
-        raise NotFoundError(f"Run {self.id} has no model '{name}'. It has {[m['name'] for m in self.models]}.",
+        raise NotFoundError(f"Run {self.id} has no model '{name}'. It has {[m.name for m in self.models]}.",
                             code="model_not_found", run=self.id, model=name)
 
     def to_frame(self) -> pd.DataFrame:
-        return pd.DataFrame(list(self.models)).assign(run_id=self.id)
+        return pd.DataFrame([m.to_dict() for m in self.models]).assign(run_id=self.id)
 
 
 @dataclass(frozen=True)
 class Champion:
     run_id: int
     model: str
-    entry: dict  # the model's metrics, threshold, artifact path and sha256
+    entry: ModelEntry  # the model's metrics, threshold, artifact path and sha256
 
     def to_frame(self) -> pd.DataFrame:
-        return pd.DataFrame([{"run_id": self.run_id, **self.entry}])
+        return pd.DataFrame([{"run_id": self.run_id, **self.entry.to_dict()}])
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Scenario:
     """One saved version of a named ROI scenario. Saving under a name adds a version; nothing is overwritten."""
 
@@ -207,7 +280,7 @@ class Scenario:
         return pd.DataFrame([self.__dict__])
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RunThreshold:
     """A decision threshold stored on a run's model, e.g. the profit-optimal cut from the ROI page."""
 
@@ -223,7 +296,7 @@ class RunThreshold:
         return pd.DataFrame([self.__dict__])
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ScoreSet:
     """One scoring of a dataset version by one model of one run (the scores live in table ``scores``)."""
 
@@ -413,7 +486,8 @@ class Store:
             if col in frame:  # DuckDB returns ENUM columns as ordered categories; the saved frame had unordered
                 frame[col] = frame[col].astype("category").cat.as_unordered()
         report = report_from_dict(json.loads(report_json)) if report_json else None
-        return Dataset(frame, roles, name, report, sha, source or "", encoding, None, version)
+        return Dataset(frame=frame, roles=roles, name=name, report=report, sha256=sha, source_name=source or "",
+                       encoding=encoding, delimiter=None, version=version)
 
     # -- model runs and the champion -------------------------------------------------------------
 
@@ -429,11 +503,12 @@ class Store:
                              socket.gethostname()])
         return run_id
 
-    def complete_run(self, run_id: int, *, models: list[dict]) -> ModelRun:
+    def complete_run(self, run_id: int, *, models: list[dict | ModelEntry]) -> ModelRun:
         with self._connect() as con, _transaction(con):
             con.execute("UPDATE model_runs SET status = 'complete', finished_at = now(), models_json = ?, "
                         "duration_s = epoch(now()) - epoch(created_at) WHERE id = ?",
-                        [json.dumps(models, default=float), run_id])
+                        [json.dumps([m.to_dict() if isinstance(m, ModelEntry) else m for m in models], default=float),
+                         run_id])
         return self.get_run(run_id)
 
     def save_predictions(self, run_id: int, model: str, *, row_index, y, proba, proba_raw, oof_index=None,
@@ -499,8 +574,10 @@ class Store:
                 # Decided when read, never written back: concurrent readers cannot conflict over the row.
                 status, error = "failed", (f"Interrupted: process {pid} on {host} ended before the run finished "
                                            "(it was killed or crashed). Nothing of it is used; train again.")
-            runs.append(ModelRun(*row[:2], status, *row[3:6], json.loads(row[6] or "{}"),
-                                 tuple(json.loads(row[7] or "[]")), error))
+            runs.append(ModelRun(id=row[0], dataset_version=row[1], status=status, created_at=row[3],
+                                 finished_at=row[4], duration_s=row[5], params=json.loads(row[6] or "{}"),
+                                 models=tuple(ModelEntry.from_dict(m) for m in json.loads(row[7] or "[]")),
+                                 error=error))
         return tuple(runs)
 
     def promote(self, run_id: int, model: str) -> Champion:
@@ -619,7 +696,7 @@ class Store:
             rows = con.execute("SELECT id, run_id, model, dataset_version, created_at, rows, explained, units, "
                                f"base_probability, seconds FROM score_sets {where} ORDER BY id",
                                params or []).fetchall()
-        return tuple(ScoreSet(*row) for row in rows)
+        return tuple(_record(ScoreSet, row) for row in rows)
 
     # -- ROI scenarios and thresholds ----------------------------------------------------------
 
@@ -658,7 +735,7 @@ class Store:
         with self._connect() as con:
             rows = con.execute("SELECT id, name, version, created_at, inputs_json, settings_json, dataset_version, "
                                f"run_id, model FROM roi_scenarios {where} ORDER BY {order}", params or []).fetchall()
-        return tuple(Scenario(*r[:4], json.loads(r[4]), json.loads(r[5] or "{}"), *r[6:]) for r in rows)
+        return tuple(_record(Scenario, r, inputs=json.loads(r[4]), settings=json.loads(r[5] or "{}")) for r in rows)
 
     def save_threshold(self, run_id: int, model: str, *, threshold: float, rate: float | None = None,
                        kind: str = "profit", assumptions: dict | None = None) -> RunThreshold:
@@ -674,7 +751,7 @@ class Store:
             row = _one(con, "SELECT run_id, model, kind, threshold, rate, assumptions_json, created_at "
                             "FROM run_thresholds WHERE run_id = ? AND model = ? AND kind = ? "
                             "ORDER BY created_at DESC, rowid DESC LIMIT 1", [run_id, model, kind])
-        return None if row is None else RunThreshold(*row[:5], json.loads(row[5] or "{}"), row[6])
+        return None if row is None else _record(RunThreshold, row, assumptions=json.loads(row[5] or "{}"))
 
     # -- per-dataset settings --------------------------------------------------------------------
     # Keyed by the dataset's name, not its version: saving a new version of the same data keeps them.
@@ -754,7 +831,7 @@ class Store:
         row = _one(con, "SELECT id, name, source_file, sha256, rows, n_columns, created_at, roles_json "
                           "FROM datasets WHERE id = ?", [version])
         target = json.loads(row[-1]).get("target") if row[-1] else None
-        return DatasetVersion(*row[:-1], active=self._active_id(con) == version, reused=reused, target=target)
+        return _record(DatasetVersion, row[:-1], active=self._active_id(con) == version, reused=reused, target=target)
 
 
 @contextmanager

@@ -27,7 +27,7 @@ _LEAKAGE_SAMPLE = 200_000
 _SHOWN_CHARS = 60  # a value quoted in a message is cut to this length: a cell may hold 200 KB
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Issue:
     severity: Severity
     code: str
@@ -36,7 +36,7 @@ class Issue:
     params: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ValidationReport:
     rows: int
     columns: int
@@ -85,37 +85,40 @@ def validate(
     n = len(frame)
     missing = {c: int(v) for c, v in frame.isna().sum().items() if v}
     if duplicate_columns:
-        add(Issue("warning", "duplicate_columns",
-                  f"Column names appear more than once: {list(duplicate_columns)}. The copies were renamed "
+        add(Issue(severity="warning", code="duplicate_columns",
+                  message=f"Column names appear more than once: {list(duplicate_columns)}. The copies were renamed "
                   "with a suffix (.1, .2). Rename the columns in the source file so each name is unique.",
                   params={"columns": list(duplicate_columns)}))
     for col in frame.columns:
         if missing.get(col, 0) == n:
-            add(Issue("warning", "all_missing", f"Column '{col}' is empty in every row; it is ignored. "
-                      "Remove it, or fill it in the source.", col))
+            add(Issue(severity="warning", code="all_missing",
+                      message=f"Column '{col}' is empty in every row; it is ignored. "
+                      "Remove it, or fill it in the source.", column=col))
     constant = tuple(c for c in frame.columns if missing.get(c, 0) < n and frame[c].nunique(dropna=True) == 1
                      and c != roles.target)
     for col in constant:
         value = _shorten(frame[col].dropna().iloc[0])
-        add(Issue("warning", "constant_column", f"Column '{col}' has the same value in every row "
-                  f"('{value}'); it cannot explain churn and is left out of the analysis.", col, {"value": value}))
+        add(Issue(severity="warning", code="constant_column", message=f"Column '{col}' has the same value in every row "
+                  f"('{value}'); it cannot explain churn and is left out of the analysis.",
+                  column=col, params={"value": value}))
     clashes = _case_clashes(frame.columns)
     if clashes:
-        add(Issue("error", "column_case_clash",
-                  f"The columns {clashes} differ only in upper and lower case. The database treats such names as "
-                  "one, so the table cannot be saved. Rename one of them in the file.", params={"columns": clashes}))
+        add(Issue(severity="error", code="column_case_clash",
+                  message=f"The columns {clashes} differ only in upper and lower case. The database treats such "
+                  "names as one, so the table cannot be saved. Rename one of them in the file.",
+                  params={"columns": clashes}))
     if not (*roles.categorical, *roles.numeric, *roles.plan_flags):
-        add(Issue("error", "no_features",
-                  f"No column describes the customers: received the columns {list(frame.columns)[:12]}, and none "
-                  "is a feature besides the id and the target. Add columns such as plan, tenure or service calls, "
+        add(Issue(severity="error", code="no_features",
+                  message=f"No column describes the customers: received the columns {list(frame.columns)[:12]}, and "
+                  "none is a feature besides the id and the target. Add columns such as plan, tenure or service calls, "
                   "or map an ignored column as a feature.", params={"columns": list(frame.columns)[:12]}))
     for col in roles.numeric:
         issues.extend(_non_numeric(frame[col], col))
         issues.extend(_infinite(frame[col], col))
     if missing:
         top = sorted(missing.items(), key=lambda kv: -kv[1])[:5]
-        add(Issue("warning", "missing_values",
-                  "Some values are missing: " + ", ".join(f"{c} ({v})" for c, v in top)
+        add(Issue(severity="warning", code="missing_values",
+                  message="Some values are missing: " + ", ".join(f"{c} ({v})" for c, v in top)
                   + ". Missing values are left out of each rate; fill them in the source if they matter.",
                   params={"columns": dict(top)}))
 
@@ -124,17 +127,17 @@ def validate(
         duplicate_ids = int(frame[roles.id].duplicated(keep=False).sum())
         if duplicate_ids:
             examples = [_shorten(v) for v in frame.loc[frame[roles.id].duplicated(), roles.id].unique()[:3]]
-            add(Issue("error", "duplicate_ids",
-                      f"{duplicate_ids} rows share an id in column '{roles.id}' (for example {examples}). "
+            add(Issue(severity="error", code="duplicate_ids",
+                      message=f"{duplicate_ids} rows share an id in column '{roles.id}' (for example {examples}). "
                       "Remove the duplicate rows, or map a different id column (or none).",
-                      roles.id, {"count": duplicate_ids, "examples": examples}))
+                      column=roles.id, params={"count": duplicate_ids, "examples": examples}))
 
     churners = churn_rate = None
     leakage: tuple[str, ...] = ()
     if roles.target is None:
         if require_target:
-            add(Issue("error", "no_target",
-                      f"No column looks like a churn target. Received the columns {list(frame.columns)[:12]}. "
+            add(Issue(severity="error", code="no_target",
+                      message=f"No column looks like a churn target. Received the columns {list(frame.columns)[:12]}. "
                       "Choose the target column in the role mapping (or pass --target).",
                       params={"columns": list(frame.columns)[:12]}))
     else:
@@ -145,12 +148,13 @@ def validate(
             issues.extend(_balance(churners, churn_rate, n))
             leakage = _leakage(frame, roles, y, issues)
     if 0 < n < 100:
-        add(Issue("warning", "few_rows", f"Only {n} rows: rates will have wide intervals. "
+        add(Issue(severity="warning", code="few_rows", message=f"Only {n} rows: rates will have wide intervals. "
                   "Use a larger export if you have one.", params={"rows": n}))
     order = {"error": 0, "warning": 1}
     issues.sort(key=lambda i: order[i.severity])
-    return ValidationReport(n, frame.shape[1], missing, duplicate_ids, constant, churners, churn_rate,
-                            leakage, tuple(issues))
+    return ValidationReport(rows=n, columns=frame.shape[1], missing=missing, duplicate_ids=duplicate_ids,
+                            constant_columns=constant, churners=churners, churn_rate=churn_rate, leakage=leakage,
+                            issues=tuple(issues))
 
 
 def _shorten(value: Any) -> str:
@@ -182,42 +186,43 @@ def _target_codes(series: pd.Series, roles: ColumnRoles) -> tuple[np.ndarray | N
     levels = target_levels(series.dropna().unique())
     examples = [_shorten(v) for v in levels[:6]]
     if not levels:
-        return None, [Issue("error", "target_empty",
-                            f"The target column '{col}' is empty in every row, so churn cannot be counted. Fill it "
-                            "in the source (if it holds formulas, open the file in Excel and save it, so their "
-                            "results are stored), or choose another column.", col)]
+        return None, [Issue(severity="error", code="target_empty",
+                            message=f"The target column '{col}' is empty in every row, so churn cannot be counted. "
+                            "Fill it in the source (if it holds formulas, open the file in Excel and save it, so their "
+                            "results are stored), or choose another column.", column=col)]
     if len(levels) == 1:
-        return None, [Issue("error", "target_constant",
-                            f"The target column '{col}' has only one value ({examples}). A churn analysis needs "
-                            "both churned and retained customers. Check the export, or choose another column.",
-                            col, {"values": examples})]
+        return None, [Issue(severity="error", code="target_constant",
+                            message=f"The target column '{col}' has only one value ({examples}). A churn analysis "
+                            "needs both churned and retained customers. Check the export, or choose another column.",
+                            column=col, params={"values": examples})]
     if roles.positive_label is None:
         code = "target_multiclass" if len(levels) > 2 else "positive_ambiguous"
         what = f"{len(levels)} values" if len(levels) > 2 else "two values, neither obviously churn"
-        return None, [Issue("error", code,
-                            f"The target column '{col}' has {what}: {examples}. Say which value means churn; "
-                            "every other value then counts as retained.", col,
-                            {"values": examples, "count": len(levels)})]
+        return None, [Issue(severity="error", code=code,
+                            message=f"The target column '{col}' has {what}: {examples}. Say which value means churn; "
+                            "every other value then counts as retained.", column=col,
+                            params={"values": examples, "count": len(levels)})]
     issues = []
     if len(levels) > 2:
         rest = [_shorten(v) for v in levels if v != target_token(roles.positive_label)]
-        issues.append(Issue("warning", "target_grouped",
-                            f"The target column '{col}' has {len(levels)} values; '{roles.positive_label}' counts "
-                            f"as churn and {rest[:5]} as retained.", col, {"positive": roles.positive_label,
+        issues.append(Issue(severity="warning", code="target_grouped",
+                            message=f"The target column '{col}' has {len(levels)} values; '{roles.positive_label}' "
+                            f"counts as churn and {rest[:5]} as retained.",
+                            column=col, params={"positive": roles.positive_label,
                                                                            "others": rest[:5]}))
     y = target_codes(series, roles.positive_label)
     n_missing = int(np.isnan(y).sum())
     if n_missing:
-        issues.append(Issue("warning", "target_missing",
-                            f"{n_missing} rows have no value in the target column '{col}'; they are left out. "
-                            "Fill the target in the source to keep them.", col, {"count": n_missing}))
+        issues.append(Issue(severity="warning", code="target_missing",
+                            message=f"{n_missing} rows have no value in the target column '{col}'; they are left out. "
+                            "Fill the target in the source to keep them.", column=col, params={"count": n_missing}))
     return y, issues
 
 
 def _balance(churners: int, rate: float, n: int) -> list[Issue]:
     if churners < 30 or n - churners < 30 or rate < 0.02 or rate > 0.6:
-        return [Issue("warning", "class_imbalance",
-                      f"{churners} of {n} customers churned ({rate:.1%}). With so few of one class, rates and "
+        return [Issue(severity="warning", code="class_imbalance",
+                      message=f"{churners} of {n} customers churned ({rate:.1%}). With so few of one class, rates and "
                       "models are unreliable; add more history if you can.",
                       params={"churners": churners, "rows": n, "rate": rate})]
     return []
@@ -232,10 +237,11 @@ def _non_numeric(series: pd.Series, col: str) -> list[Issue]:
     if bad.empty:
         return []
     examples = [_shorten(v) for v in bad.unique()[:3]]
-    return [Issue("warning", "non_numeric",
-                  f"Column '{col}' is numeric but {len(bad)} values are text (for example {examples}); "
+    return [Issue(severity="warning", code="non_numeric",
+                  message=f"Column '{col}' is numeric but {len(bad)} values are text (for example {examples}); "
                   "they are treated as missing. Correct them in the source if they are real numbers.",
-                  col, {"count": int(len(bad)), "examples": examples, "share": numeric_share(series, sample=None)})]
+                  column=col,
+                  params={"count": int(len(bad)), "examples": examples, "share": numeric_share(series, sample=None)})]
 
 
 def _infinite(series: pd.Series, col: str) -> list[Issue]:
@@ -245,10 +251,10 @@ def _infinite(series: pd.Series, col: str) -> list[Issue]:
     if infinite.empty:
         return []
     examples = sorted({"inf" if v > 0 else "-inf" for v in infinite.unique()}, reverse=True)
-    return [Issue("warning", "infinite_values",
-                  f"Column '{col}' holds {len(infinite)} infinite values (for example {examples}); they are treated "
-                  "as missing. Correct them in the source if they stand for real numbers.",
-                  col, {"count": int(len(infinite)), "examples": examples})]
+    return [Issue(severity="warning", code="infinite_values",
+                  message=f"Column '{col}' holds {len(infinite)} infinite values (for example {examples}); they are "
+                  "treated as missing. Correct them in the source if they stand for real numbers.",
+                  column=col, params={"count": int(len(infinite)), "examples": examples})]
 
 
 def _leakage(frame: pd.DataFrame, roles: ColumnRoles, y: np.ndarray, issues: list[Issue]) -> tuple[str, ...]:
@@ -280,13 +286,16 @@ def _leakage(frame: pd.DataFrame, roles: ColumnRoles, y: np.ndarray, issues: lis
             continue
         leaks.append(col)
         if _MODEL_OUTPUT.search(col):
-            issues.append(Issue("warning", "model_output", f"Column '{col}' alone separates churn almost "
+            issues.append(Issue(severity="warning", code="model_output",
+                                message=f"Column '{col}' alone separates churn almost "
                                 f"perfectly (AUC {auc:.3f}), and its name suggests a score or probability: it "
-                                "is probably another model's output. Exclude it from models.", col, {"auc": auc}))
+                                "is probably another model's output. Exclude it from models.",
+                                column=col, params={"auc": auc}))
         else:
-            issues.append(Issue("warning", "leakage", f"Column '{col}' alone separates churn almost perfectly "
+            issues.append(Issue(severity="warning", code="leakage",
+                                message=f"Column '{col}' alone separates churn almost perfectly "
                                 f"(AUC {auc:.3f}). It is probably recorded after the customer left; "
-                                "exclude it from models.", col, {"auc": auc}))
+                                "exclude it from models.", column=col, params={"auc": auc}))
     return tuple(leaks)
 
 

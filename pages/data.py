@@ -6,8 +6,7 @@ and a file that fails validation cannot be saved.
 
 import streamlit as st
 
-import churn_core as cc
-from ui import auth, data_views, fmt, state
+from ui import actions, auth, data_views, fmt, state
 from ui.i18n import t
 from ui.model_views import dataset_name
 from ui.train_views import train_compare_promote
@@ -62,11 +61,7 @@ currency = data_views.currency_choice(raw, name=name)
 activate = st.checkbox(t("data.activate"), value=fit.can_score, key=f"activate_{key}")
 if st.button(t("data.save"), type="primary", key="save"):
     with st.spinner(t("data.saving")), guard():
-        version = state.store().save_dataset(cc.load_dataset(raw, roles=roles, name=name), activate=activate)
-        state.store().set_currency(version.version, currency)
-    state.refresh()
-    if activate and fit.can_score:
-        state.prepare_scores()
+        version = actions.save_dataset(raw, roles=roles, name=name, activate=activate, currency=currency)
     st.session_state[saved_key] = version.version
     st.toast(t("data.saved_reused" if version.reused else "data.saved", version=version.version))
     st.rerun()  # the sidebar, drawn before this page, shows the new active dataset

@@ -23,7 +23,6 @@ page_header("drivers.title", "drivers.caption")
 with guard():
     dataset = state.active_dataset()
     desc = state.description()
-    data = state.data_token()
 roles = dataset.roles
 left_out = {*roles.ignored, *cc.leakage_columns(dataset)}
 dimensions = [c for c in (*roles.plan_flags, *roles.categorical, *roles.numeric) if c not in left_out]
@@ -42,8 +41,8 @@ else:
 if result.binned:
     st.caption(t("drivers.binned_note"))
 chart(plots.rate_bars, result.table, label="value", overall=result.overall_rate, horizontal=len(result.table) > 12,
-      labels=labels(t("overview.plan_chart", column=column), x=column), key="by_column", token=(*data, column))
-rate_table(result.table, label="value", label_title=column, extra={"lift": t("col.lift")}, token=(*data, column))
+      labels=labels(t("overview.plan_chart", column=column), x=column), key="by_column")
+rate_table(result.table, label="value", label_title=column, extra={"lift": t("col.lift")})
 
 st.subheader(t("drivers.crosstab"))
 pick_rows, pick_cols = st.columns(2)
@@ -59,15 +58,15 @@ else:
         takeaway(t("takeaway.crosstab", high=cell.high, high_rate=fmt.pct(cell.high_rate), low=cell.low,
                    low_rate=fmt.pct(cell.low_rate), n=fmt.count(cell.high_customers)), small=cell.small)
     chart(plots.crosstab_heatmap, xt, labels=labels(t("drivers.crosstab_chart", rows=rows, columns=cols),
-                                                    x=cols, y=rows), key="crosstab", token=(*data, rows, cols))
+                                                    x=cols, y=rows), key="crosstab")
 
 st.subheader(t("drivers.ranking"))
 ranking = desc.drivers.table
 if not ranking.empty:
     top = ranking.iloc[0]
     takeaway(driver_text(top))
-    chart(plots.driver_bars, desc.drivers, labels=labels(t("drivers.ranking_chart"), y=""), key="drivers", token=data)
-    driver_table(desc.drivers, token=data)
+    chart(plots.driver_bars, desc.drivers, labels=labels(t("drivers.ranking_chart"), y=""), key="drivers")
+    driver_table(desc.drivers)
 st.caption(t("drivers.ranking_caption"))
 if desc.drivers.excluded:
     st.caption(t("common.leakage_left_out", columns=", ".join(desc.drivers.excluded)))

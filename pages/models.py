@@ -3,7 +3,7 @@
 import streamlit as st
 
 from churn_core import plots
-from ui import auth, fmt, state
+from ui import actions, auth, fmt, state
 from ui.i18n import t, worded, wording
 from ui.model_views import (
     chart_labels,
@@ -34,8 +34,8 @@ else:
     trained_on = state.run_dataset_version(champion.run_id)
     takeaway(t("models.champion_line", model=model_name(champion.model), run=champion.run_id,
                name=dataset_name(trained_on), version=trained_on,
-               auc=fmt.number(champion.entry["roc_auc"], digits=3), f1=fmt.number(champion.entry["f1"], digits=3),
-               threshold=fmt.number(champion.entry["threshold"], digits=2)))
+               auc=fmt.number(champion.entry.roc_auc, digits=3), f1=fmt.number(champion.entry.f1, digits=3),
+               threshold=fmt.number(champion.entry.threshold, digits=2)))
 
 ids = list(complete)
 start = ids.index(champion.run_id) if champion and champion.run_id in complete else 0
@@ -44,20 +44,19 @@ run_id = st.selectbox(t("models.pick_run"), ids,
                       format_func=wording(ids, lambda i: run_label(complete[i])), key="models_run")
 with guard():
     report = state.model_report(run_id)
-run = (str(state.store().path), run_id)  # a complete run never changes: a cache key for its views
 
 st.subheader(t("models.leaderboard"))
-leaderboard(report, token=run)
+leaderboard(report)
 st.caption(t("models.leaderboard_caption", n=fmt.count(report.customers), churners=fmt.count(report.positives)))
 model_choice(report)
 
 left, right = st.columns(2)
 chart(plots.roc_curves, named(report.roc), labels=chart_labels(
-    t("models.roc_title"), x=t("models.fpr"), y=t("models.tpr")), key="roc", container=left, token=run)
+    t("models.roc_title"), x=t("models.fpr"), y=t("models.tpr")), key="roc", container=left)
 chart(plots.pr_curves, named(report.pr), labels=chart_labels(
-    t("models.pr_title"), x=t("models.recall"), y=t("models.precision")), key="pr", container=right, token=run)
+    t("models.pr_title"), x=t("models.recall"), y=t("models.precision")), key="pr", container=right)
 chart(plots.gains_chart, named(report.gains), labels=chart_labels(
-    t("models.gains_title"), x=t("models.contacted"), y=t("models.captured")), key="gains", token=run)
+    t("models.gains_title"), x=t("models.contacted"), y=t("models.captured")), key="gains")
 best_model = report.recommended  # the best cross-validated mean: the holdout only judges it
 best_gains = report.gains[best_model]
 takeaway(t("models.gains_takeaway", model=model_name(best_model),
@@ -75,7 +74,7 @@ with tab_cal:
                after=fmt.number(after.ece, digits=3)))
     chart(plots.calibration_plot, {t("models.before"): before, t("models.after"): after},
           labels=chart_labels(t("models.calibration_title", model=model_name(model)), x=t("models.predicted"),
-                              y=t("models.actual")), key="calibration", token=(*run, model))
+                              y=t("models.actual")), key="calibration")
 with tab_conf:
     threshold = st.slider(t("models.threshold"), 0.0, 1.0, round(report.thresholds[model], 2), 0.01,
                           key=f"threshold_{model}", help=t("models.threshold_help"))
@@ -90,22 +89,21 @@ with tab_conf:
              (t("metric.accuracy"), fmt.pct(confusion.accuracy), None)])
     chart(plots.confusion_heatmap, confusion, names=(t("models.retained"), t("models.churned")),
           labels=chart_labels(t("models.confusion_title"), x=t("models.predicted"), y=t("models.actual")),
-          key="confusion", token=(*run, model, threshold))
+          key="confusion")
 with tab_imp:
     importance = report.importance[model]
     native, shap = st.columns(2)
     chart(plots.importance_bars, importance, value="native", labels=chart_labels(
-        t(f"models.native_title.{model}")), key="native_importance", container=native, token=(*run, model))
+        t(f"models.native_title.{model}")), key="native_importance", container=native)
     chart(plots.importance_bars, importance, value="shap", labels=chart_labels(t("models.shap_title")),
-          key="shap_importance", container=shap, token=(*run, model))
+          key="shap_importance", container=shap)
     st.caption(t("models.importance_caption", units=t(f"models.units.{report.shap_units[model] or 'log-odds'}")))
 with tab_cv:
     keep_choice("cv_metric", ["roc_auc", "pr_auc", "f1"], "roc_auc")
     metric = st.radio(t("models.cv_metric"), ["roc_auc", "pr_auc", "f1"], format_func=worded("metric."),
                       horizontal=True, key="cv_metric")
     chart(plots.cv_spread, named(report.folds), metric=metric, labels=chart_labels(
-        t("models.cv_title", folds=len(report.folds[model])), y=t(f"metric.{metric}")), key="cv_spread",
-          token=(*run, model, metric))
+        t("models.cv_title", folds=len(report.folds[model])), y=t(f"metric.{metric}")), key="cv_spread")
 
 st.subheader(t("models.history"))
 history_table(runs, champion)
@@ -121,7 +119,6 @@ if promote_col.button(t("models.promote"), type="primary", key="promote"):
     st.rerun()
 if rollback_col.button(t("models.rollback"), help=t("models.rollback_help"), key="rollback"):
     with guard():
-        back = state.store().rollback()
-        state.prepare_scores(run_id=back.run_id, model=back.model)
+        back = actions.rollback()
     st.toast(t("models.rolled_back", model=model_name(back.model), run=back.run_id))
     st.rerun()

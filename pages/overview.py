@@ -9,7 +9,6 @@ page_header("overview.title", "overview.caption")
 with guard():
     dataset = state.active_dataset()
     desc = state.description()
-    data = state.data_token()
 roles, o = dataset.roles, desc.overall
 
 kpis = [
@@ -24,7 +23,7 @@ if o.value_at_risk is not None:
                  t("kpi.value_at_risk_help", columns=", ".join(roles.value), share=fmt.pct(o.value_at_risk_share))))
 kpi_row(kpis)
 
-overview_views.draw_in_pairs(overview_views.driver_sections(desc, dataset, token=data))
+overview_views.draw_in_pairs(overview_views.driver_sections(desc, dataset))
 overview_views.leakage_note(dataset)
-overview_views.segments(desc.segments, token=data)
-overview_views.value_tiers(desc.value_tiers, token=data)
+overview_views.segments(desc.segments)
+overview_views.value_tiers(desc.value_tiers)

@@ -3,7 +3,7 @@
 import streamlit as st
 
 import churn_core as cc
-from ui import fmt, state
+from ui import actions, fmt, state
 from ui.i18n import t, worded
 from ui.model_views import dataset_name
 from ui.risk_views import (
@@ -63,7 +63,7 @@ if scored.explained_active < int(scored.active.sum()):
     if button.button(t("risk.explain_more", n=fmt.count(min(2000, int(scored.active.sum()) - scored.explained_active))),
                      key="risk_explain_more"):
         with st.spinner(t("risk.explaining")):
-            state.explain_more(scored, limit=2000)
+            actions.explain_more(scored, limit=2000)
         st.rerun()
 
 with guard():

@@ -64,9 +64,9 @@ def test_two_databases_in_one_folder_never_overwrite_each_others_models(tmp_path
                         cv_folds=2, calibration=None, seed={"a": 0, "b": 1}[name])
         champions.append(store.champion())
     assert champions[0].run_id == champions[1].run_id == 1
-    assert champions[0].entry["artifact"] != champions[1].entry["artifact"]
+    assert champions[0].entry.artifact != champions[1].entry.artifact
     for champion in champions:  # both still load: nothing was overwritten
-        cc.load_model(champion.entry["artifact"], sha256=champion.entry["sha256"])
+        cc.load_model(champion.entry.artifact, sha256=champion.entry.sha256)
 
 
 def test_an_existing_model_file_is_never_overwritten(tmp_path):

@@ -337,7 +337,7 @@ def test_bundled_dataset(bundled):
 
 def test_flag_keeps_missing_values():
     frame = pd.DataFrame({"plan": ["yes", "no", None, "Yes"]})
-    dataset = cc.Dataset(frame, cc.ColumnRoles(plan_flags=("plan",)), "t", report=None)
+    dataset = cc.Dataset(frame=frame, roles=cc.ColumnRoles(plan_flags=("plan",)), name="t", report=None)
     assert dataset.flag("plan").tolist()[:2] == [1.0, 0.0]
     assert np.isnan(dataset.flag("plan").iloc[2]) and dataset.flag("plan").iloc[3] == 1.0
 

@@ -115,13 +115,13 @@ def recorded(trained_run, trained_db):
 def test_run_training_records_models_and_files(recorded):
     store, dataset, run_id, result = recorded
     run = store.get_run(run_id)
-    assert run.status == "complete" and [m["name"] for m in run.models] == ["logistic_regression", "xgboost"]
+    assert run.status == "complete" and [m.name for m in run.models] == ["logistic_regression", "xgboost"]
     champion = store.champion()
     # the champion is the best cross-validated mean, never picked on the holdout it is judged on
     best = max(result.models, key=lambda m: m.cv["roc_auc"].mean())
     assert champion.model == result.best().name == best.name
-    assert champion.entry["roc_auc"] == pytest.approx(best.holdout.roc_auc)
-    model = cc.load_model(champion.entry["artifact"], sha256=champion.entry["sha256"])
+    assert champion.entry.roc_auc == pytest.approx(best.holdout.roc_auc)
+    model = cc.load_model(champion.entry.artifact, sha256=champion.entry.sha256)
     shown = np.clip(model.predict_proba(dataset.frame.iloc[result.test_index])[:, 1], 0.005, 0.995)
     np.testing.assert_allclose(shown, best.test_proba, rtol=1e-6)
 
@@ -188,9 +188,9 @@ def test_unknown_model_and_calibration_are_named(bundled_ds):
 def test_run_stores_predictions_folds_and_importance(recorded):
     store, _, run_id, result = recorded
     entry = store.get_run(run_id).model("xgboost")
-    assert len(entry["cv_folds"]) == TRAIN_FAST["cv_folds"] and set(entry["cv_folds"][0]) >= {"roc_auc", "f1"}
-    assert entry["importance"][0]["shap"] >= entry["importance"][-1]["shap"] and entry["shap_units"] == "log-odds"
-    assert "total_charge" in entry["features"]
+    assert len(entry.cv_folds) == TRAIN_FAST["cv_folds"] and set(entry.cv_folds[0]) >= {"roc_auc", "f1"}
+    assert entry.importance[0]["shap"] >= entry.importance[-1]["shap"] and entry.shap_units == "log-odds"
+    assert "total_charge" in entry.features
     saved = store.load_predictions(run_id, "xgboost")
     xgb = next(m for m in result.models if m.name == "xgboost")
     np.testing.assert_allclose(saved["proba"], xgb.test_proba[np.argsort(result.test_index)])
@@ -204,7 +204,7 @@ def test_run_stores_predictions_folds_and_importance(recorded):
 def champion(trained_template):
     store = cc.Store(trained_template)
     entry = store.champion().entry
-    return cc.load_model(entry["artifact"], sha256=entry["sha256"]), store.load_dataset().frame
+    return cc.load_model(entry.artifact, sha256=entry.sha256), store.load_dataset().frame
 
 
 def test_changing_only_the_state_barely_moves_the_score(champion):

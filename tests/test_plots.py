@@ -43,7 +43,7 @@ def _names(fig: go.Figure) -> list[str]:
 @pytest.mark.parametrize("models", [["xgboost"], ["xgboost", "logistic_regression"]], ids=["one-model", "two-models"])
 def test_roc_curves_name_each_model_with_its_auc(models):
     curves = {m: roc_curve_points(*MODELS[m]) for m in models}
-    labels = Labels("XGBoost separates churners best", x="false positive rate", y="true positive rate",
+    labels = Labels(title="XGBoost separates churners best", x="false positive rate", y="true positive rate",
                     baseline="zufall")
     fig = plots.roc_curves(curves, labels=labels)
     assert isinstance(fig, go.Figure)
@@ -58,7 +58,7 @@ def test_roc_curves_name_each_model_with_its_auc(models):
 
 def test_pr_curves_draw_the_churners_share_as_baseline():
     curves = {m: pr_curve_points(*data) for m, data in MODELS.items()}
-    fig = plots.pr_curves(curves, labels=Labels("Precision falls as recall rises", auc="AP"))
+    fig = plots.pr_curves(curves, labels=Labels(title="Precision falls as recall rises", auc="AP"))
     assert len(fig.data) == 3  # both models share one holdout, so one baseline
     baseline = fig.data[0]
     assert list(baseline.y) == pytest.approx([GOOD[0].mean()] * 2)
@@ -69,14 +69,14 @@ def test_pr_curves_draw_the_churners_share_as_baseline():
 
 def test_pr_curves_on_different_holdouts_get_one_baseline_each():
     other = _scores(9, noise=0.02, n=1_000)
-    fig = plots.pr_curves({"a": pr_curve_points(*GOOD), "b": pr_curve_points(*other)}, labels=Labels("PR"))
+    fig = plots.pr_curves({"a": pr_curve_points(*GOOD), "b": pr_curve_points(*other)}, labels=Labels(title="PR"))
     assert len(fig.data) == 4
 
 
 def test_calibration_plot_has_wilson_error_bars_and_ece_in_the_legend():
     y, p = GOOD
     curves = {"before": calibration_bins(y, p**2), "after": calibration_bins(y, p)}
-    labels = Labels("Calibration brings predictions onto the diagonal", ideal="ideal")
+    labels = Labels(title="Calibration brings predictions onto the diagonal", ideal="ideal")
     fig = plots.calibration_plot(curves, labels=labels)
     assert len(fig.data) == 3
     assert fig.layout.title.text == labels.title
@@ -91,7 +91,7 @@ def test_calibration_plot_has_wilson_error_bars_and_ece_in_the_legend():
 
 def test_gains_chart_runs_from_zero_to_everyone():
     gains = {m: gains_table(*data) for m, data in MODELS.items()}
-    fig = plots.gains_chart(gains, labels=Labels("Calling the top 20% reaches half the churners"))
+    fig = plots.gains_chart(gains, labels=Labels(title="Calling the top 20% reaches half the churners"))
     assert len(fig.data) == 3
     assert _names(fig) == ["random", "xgboost", "logistic_regression"]
     model = fig.data[1]
@@ -102,7 +102,7 @@ def test_gains_chart_runs_from_zero_to_everyone():
 
 def test_confusion_heatmap_shows_counts_and_row_shares():
     result = confusion_at(*GOOD, threshold=0.3)
-    labels = Labels("At 0.30 we reach most churners", predicted="vorhergesagt", actual="tatsächlich")
+    labels = Labels(title="At 0.30 we reach most churners", predicted="vorhergesagt", actual="tatsächlich")
     fig = plots.confusion_heatmap(result, labels=labels, names=("bleibt", "kündigt"))
     assert len(fig.data) == 1 and fig.layout.title.text == labels.title
     heat = fig.data[0]
@@ -114,32 +114,32 @@ def test_confusion_heatmap_shows_counts_and_row_shares():
 
 def test_importance_bars_show_the_top_features_largest_first():
     table = pd.DataFrame({"feature": [f"f{i}" for i in range(20)], "gain": np.linspace(0.01, 0.2, 20)})
-    fig = plots.importance_bars(table, value="gain", labels=Labels("Service calls matter most"), top=5)
+    fig = plots.importance_bars(table, value="gain", labels=Labels(title="Service calls matter most"), top=5)
     assert len(fig.data) == 1 and fig.layout.title.text == "Service calls matter most"
     assert list(fig.data[0].y) == ["f19", "f18", "f17", "f16", "f15"]
     with pytest.raises(cc.ParameterError, match=r"columns 'feature' and 'shap'. Missing \['shap'\]"):
-        plots.importance_bars(table, value="shap", labels=Labels("x"))
+        plots.importance_bars(table, value="shap", labels=Labels(title="x"))
 
 
 def test_cv_spread_puts_every_fold_in_one_box_per_model():
     folds = {"xgboost": pd.DataFrame({"roc_auc": [0.91, 0.92, 0.90, 0.93, 0.92], "f1": [0.7] * 5}),
              "random_forest": pd.DataFrame({"roc_auc": [0.88, 0.90, 0.87, 0.89, 0.91], "f1": [0.6] * 5})}
-    fig = plots.cv_spread(folds, metric="roc_auc", labels=Labels("XGBoost wins on every fold", fold="Fold"))
+    fig = plots.cv_spread(folds, metric="roc_auc", labels=Labels(title="XGBoost wins on every fold", fold="Fold"))
     assert [type(t) for t in fig.data] == [go.Box, go.Box]
     assert _names(fig) == ["xgboost", "random_forest"]
     assert list(fig.data[0].y) == [0.91, 0.92, 0.90, 0.93, 0.92]
     assert fig.data[0].hovertext[1] == "xgboost · Fold 2: 0.920"
     assert fig.layout.title.text == "XGBoost wins on every fold"
     with pytest.raises(cc.ParameterError, match="'metric' parameter of cv_spread.*Got 'pr_auc', which 'xgboost'"):
-        plots.cv_spread(folds, metric="pr_auc", labels=Labels("x"))
+        plots.cv_spread(folds, metric="pr_auc", labels=Labels(title="x"))
 
 
 BAD_FIGURES = [
-    pytest.param(lambda: plots.roc_curves({"m": pr_curve_points(*GOOD)}, labels=Labels("x")),
+    pytest.param(lambda: plots.roc_curves({"m": pr_curve_points(*GOOD)}, labels=Labels(title="x")),
                  "must hold ROC curves from roc_curve_points. Got a 'pr' curve for 'm'", id="pr-curve-as-roc"),
-    pytest.param(lambda: plots.pr_curves({"m": roc_curve_points(*GOOD)}, labels=Labels("x")),
+    pytest.param(lambda: plots.pr_curves({"m": roc_curve_points(*GOOD)}, labels=Labels(title="x")),
                  "must hold PR curves from pr_curve_points. Got a 'roc' curve", id="roc-curve-as-pr"),
-    pytest.param(lambda: plots.gains_chart({}, labels=Labels("x")),
+    pytest.param(lambda: plots.gains_chart({}, labels=Labels(title="x")),
                  "'gains' parameter of gains_chart must hold at least one model", id="no-models"),
 ]
 
@@ -151,7 +151,8 @@ def test_misused_figures_say_what_they_need(call, message):
 
 
 def test_new_label_fields_keep_old_positional_calls_working():
-    labels = Labels("title", "x", "y", "few", "overall", "threshold", "customers")
+    labels = Labels(title="title", x="x", y="y", small="few", overall="overall", threshold="threshold",
+                    customers="customers")
     assert (labels.customers, labels.baseline, labels.ideal, labels.auc) == ("customers", "random",
                                                                              "perfect calibration", "AUC")
 

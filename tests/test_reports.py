@@ -25,8 +25,8 @@ def test_report_matches_the_stored_metrics(store, report):
     run = store.get_run(1)
     assert report.models == ("logistic_regression", "xgboost")
     for entry in run.models:
-        assert report.roc[entry["name"]].auc == pytest.approx(entry["roc_auc"])
-        assert report.pr[entry["name"]].auc == pytest.approx(entry["pr_auc"])
+        assert report.roc[entry.name].auc == pytest.approx(entry.roc_auc)
+        assert report.pr[entry.name].auc == pytest.approx(entry.pr_auc)
     assert report.customers == 1500 and report.positives == 212
     assert report.best()["roc_auc"] == "xgboost" and report.best()["brier"] == "xgboost"
 
@@ -65,10 +65,14 @@ def test_champion_is_scored_on_the_challengers_holdout(store, tmp_path):
     assert comparison.compared and comparison.champion_run == 1
     champ = comparison.table.set_index("role").loc["champion"]
     entry = store.champion().entry
-    model = cc.load_model(entry["artifact"], sha256=entry["sha256"])
+    model = cc.load_model(entry.artifact, sha256=entry.sha256)
     expected = skm.roc_auc_score(result.y_test, model.predict_proba(dataset.frame.iloc[result.test_index])[:, 1])
     assert champ["roc_auc"] == pytest.approx(expected)
-    assert comparison.winner == "champion:xgboost"  # the XGBoost champion beats a plain logistic regression
+    # the XGBoost champion beats a plain logistic regression: the winner is a record, not a "role:model" string
+    assert comparison.winner == cc.Winner(role="champion", model="xgboost")
+    assert (comparison.winner.role, comparison.winner.model) == ("champion", "xgboost")
+    with pytest.raises(TypeError, match="positional"):
+        cc.ChampionComparison(None, None, comparison.table)  # type: ignore[misc]  # many fields: keyword-only
 
 
 def test_champion_and_challenger_meet_only_on_customers_neither_was_trained_on(store, tmp_path):
@@ -84,7 +88,7 @@ def test_champion_and_challenger_meet_only_on_customers_neither_was_trained_on(s
     assert 0 < comparison.customers < 1500 and comparison.left_out > 0
     y = dataset.target().to_numpy()[unseen]
     entry = store.champion().entry
-    model = cc.load_model(entry["artifact"], sha256=entry["sha256"])
+    model = cc.load_model(entry.artifact, sha256=entry.sha256)
     table = comparison.table.set_index("role")
     assert table.loc["champion", "roc_auc"] == pytest.approx(
         skm.roc_auc_score(y, model.predict_proba(dataset.frame.iloc[unseen])[:, 1]))
@@ -97,9 +101,9 @@ def test_comparison_says_why_it_cannot_compare(store, tmp_path):
     dataset = store.load_dataset(1)
     assert compare_with_champion(dataset, store=store, run_id=1).reason == "same_run"
     narrow = dataset.frame.drop(columns=["number_customer_service_calls"])
-    other = cc.Dataset(narrow, dataset.roles.replace(service_calls=None, numeric=tuple(
-        c for c in dataset.roles.numeric if c != "number_customer_service_calls")), "narrow", dataset.report,
-        "x" * 64, "narrow.csv", "utf-8", ",")
+    other = cc.Dataset(frame=narrow, roles=dataset.roles.replace(service_calls=None, numeric=tuple(
+        c for c in dataset.roles.numeric if c != "number_customer_service_calls")), name="narrow",
+        report=dataset.report, sha256="x" * 64, source_name="narrow.csv", encoding="utf-8", delimiter=",")
     version = store.save_dataset(other, activate=False).version
     run_id, _ = cc.run_training(store, store.load_dataset(version), artifact_root=tmp_path,
                                 models=("logistic_regression",), cv_folds=2, calibration=None)

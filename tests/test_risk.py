@@ -20,7 +20,7 @@ def scored(trained_template, tmp_path_factory):
 @pytest.fixture(scope="module")
 def model(scored):
     entry = scored[1].champion().entry
-    return cc.load_model(entry["artifact"], sha256=entry["sha256"])
+    return cc.load_model(entry.artifact, sha256=entry.sha256)
 
 
 def reference(s: cc.ScoredCustomers, f: RiskFilter) -> np.ndarray:

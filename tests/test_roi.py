@@ -463,7 +463,8 @@ def test_the_champion_drives_the_figures_only_of_the_data_it_was_trained_on(trai
     other = cc.model_fit(v2, store=store, champion=champion)
     assert (other.usable, other.reason, other.trained_on, other.dataset_version) == (False, "other_dataset", 1,
                                                                                       v2.version)
-    assert cc.model_fit(v2, store=store, champion=None) == cc.ModelFit(False, "no_champion", v2.version)
+    assert cc.model_fit(v2, store=store, champion=None) == cc.ModelFit(usable=False, reason="no_champion",
+                                                                       dataset_version=v2.version)
 
 
 def test_default_costs_are_the_published_case_at_the_datas_scale():

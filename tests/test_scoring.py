@@ -81,7 +81,7 @@ def test_missing_model_columns_are_named(champion_store):
 
 def test_column_fit_names_the_champion_columns_a_table_lacks(champion_store):
     store, dataset = champion_store
-    model = cc.load_model(store.champion().entry["artifact"], sha256=store.champion().entry["sha256"])
+    model = cc.load_model(store.champion().entry.artifact, sha256=store.champion().entry.sha256)
     assert cc.column_fit(model, dataset.frame.columns) == cc.ColumnFit(())
     assert cc.column_fit(model, dataset.frame.columns).can_score
     fit = cc.column_fit(model, dataset.frame.columns.drop(["total_day_minutes", "number_customer_service_calls"]))
@@ -132,7 +132,7 @@ def test_constant_ltv_when_there_is_no_value_column(champion_store):
     store, dataset = champion_store
     frame = score_customers(dataset, store=store, explain="none").frame
     roles = dataset.roles.replace(value=())
-    no_value = cc.Dataset(dataset.frame, roles, "nv", dataset.report)
+    no_value = cc.Dataset(frame=dataset.frame, roles=roles, name="nv", report=dataset.report)
     scored = score_customers(no_value, store=store, policy=RiskPolicy(ltv=500.0), explain="none")
     assert (scored.frame["value"] == 500.0).all() and (scored.frame["value_band"] == "n/a").all()
     active = (frame["status"] == "active").to_numpy()
@@ -175,7 +175,7 @@ def test_playbook_actions_follow_reasons_and_tiers(champion_store):
 
 def test_a_custom_playbook_rule_takes_over(champion_store):
     store, dataset = champion_store
-    rule = PlaybookRule("callback", "@service_calls", "Call back", "回电")
+    rule = PlaybookRule(key="callback", ref="@service_calls", en="Call back", zh="回电")
     scored = score_customers(dataset, store=store, policy=RiskPolicy(playbook=(rule,)))
     assert "callback" in set(scored.frame["action"]) and scored.policy.action_text("callback", lang="zh") == "回电"
 
@@ -206,7 +206,7 @@ def test_stored_scores_are_reused_and_completed_on_demand(champion_store, tmp_pa
     assert again.score_set == first.score_set and again.explained == 10
     pd.testing.assert_series_equal(again.frame["probability"], first.frame["probability"])
     entry = store.champion().entry
-    model = cc.load_model(entry["artifact"], sha256=entry["sha256"])
+    model = cc.load_model(entry.artifact, sha256=entry.sha256)
     more = cc.explain_rows(again, cc.unexplained_rows(again, limit=5), model=model, store=store)
     assert more.explained == 15 and store.score_set(first.score_set).explained == 15
     fresh = score_dataset(dataset, store=store, reuse=False)

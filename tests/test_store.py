@@ -368,7 +368,7 @@ def test_runs_are_running_until_complete(store_with_dataset):
     run_id = store.start_run(version, params={"seed": 0})
     assert store.get_run(run_id).status == "running" and store.get_run(run_id).models == ()
     run = store.complete_run(run_id, models=[_entry("xgboost", 0.93)])
-    assert (run.status, run.model("xgboost")["roc_auc"], run.params) == ("complete", 0.93, {"seed": 0})
+    assert (run.status, run.model("xgboost").roc_auc, run.params) == ("complete", 0.93, {"seed": 0})
     assert run.duration_s is not None and run.duration_s >= 0
 
 
@@ -382,7 +382,7 @@ def test_promote_and_rollback(store_with_dataset):
     store.promote(first, "random_forest")
     assert (store.promote(second, "xgboost").run_id, store.champion().model) == (second, "xgboost")
     back = store.rollback()
-    assert (back.run_id, back.model, back.entry["roc_auc"]) == (first, "random_forest", 0.91)
+    assert (back.run_id, back.model, back.entry.roc_auc) == (first, "random_forest", 0.91)
     with pytest.raises(cc.StoreError, match="no earlier champion to roll back to"):
         store.rollback()
 
@@ -504,3 +504,22 @@ def test_the_active_version_and_a_trained_on_version_are_kept(trained_db):
     with pytest.raises(cc.StoreError, match=r"model runs \[1\] were trained on it"):
         store.delete_dataset(1)
     assert store.load_dataset(1).n_rows == 5_000
+
+
+def test_a_model_entry_is_a_typed_frozen_record(store_with_dataset):
+    store, version = store_with_dataset
+    run_id = store.start_run(version, params={})
+    store.complete_run(run_id, models=[{**_entry("xgboost", 0.93), "rank": 1, "features": ["a", "b"],
+                                        "a_key_from_a_later_version": 1}])
+    store.promote(run_id, "xgboost")
+    entry = store.champion().entry
+    assert isinstance(entry, cc.ModelEntry)
+    assert (entry.name, entry.roc_auc, entry.threshold, entry.rank, entry.features) == ("xgboost", 0.93, 0.4, 1,
+                                                                                          ("a", "b"))
+    assert (entry.artifact, entry.sha256, entry.folds_artifact) == ("/x/xgboost.skops", "0" * 64, None)
+    with pytest.raises(dataclasses.FrozenInstanceError, match="cannot assign"):
+        entry.roc_auc = 1.0  # type: ignore[misc]
+    with pytest.raises(TypeError, match="positional"):
+        cc.ModelEntry("xgboost")  # type: ignore[misc]  # keyword-only: a record of many fields is built by name
+    assert cc.ModelEntry.from_dict(entry.to_dict()) == entry
+    assert store.champion().to_frame().loc[0, "roc_auc"] == 0.93

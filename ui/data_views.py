@@ -7,7 +7,8 @@ import streamlit as st
 
 import churn_core as cc
 
-from . import auth, fmt, state
+from . import actions, auth, fmt, state
+from .cache import cached
 from .i18n import error_text, issue_text, t, wording
 from .widgets import guard, keep_choice, kpi_row, takeaway
 
@@ -57,7 +58,7 @@ def _uploader_css(key: str, *, button: str, limits: str, drop: str) -> str:
 </style>"""
 
 
-@st.cache_resource(max_entries=4, show_spinner=False)
+@cached(scope="args", max_entries=4)
 def _sheets(file_id: str, name: str, _data: bytes) -> tuple[str, ...]:
     return cc.sheet_names(_data, filename=name)
 
@@ -79,7 +80,7 @@ def pick_sheet(upload) -> str | None:
     return sheet
 
 
-@st.cache_resource(max_entries=2, show_spinner=False)
+@cached(scope="args", max_entries=2)
 def _read(file_id: str, name: str, sheet: str | None, _data: bytes) -> cc.RawTable:
     return cc.read_table(_data, filename=name, sheet=sheet)
 
@@ -96,26 +97,17 @@ def table_key(raw: cc.RawTable) -> str:
     return raw.sha256 if raw.sheet is None else f"{raw.sha256}:{raw.sheet}"
 
 
-@st.cache_resource(max_entries=16, show_spinner=False)
-def _detect(key: str, target: str | None, positive: str | None, id_column: str | None,
-            _frame: pd.DataFrame) -> cc.ColumnRoles:
-    return cc.detect_roles(_frame, target=target, positive=positive, id_column=id_column)
-
-
+@cached(scope="args", max_entries=16)
 def detect(raw: cc.RawTable, *, target: str | None = None, positive: str | None = None,
            id_column: str | None = None) -> cc.ColumnRoles:
-    """Detected roles of the upload, computed once per file and choice (not on every widget change)."""
-    return _detect(table_key(raw), target, positive, id_column, raw.frame)
+    """Detected roles of the upload, computed once per file (as read) and choice (not on every widget change)."""
+    return cc.detect_roles(raw.frame, target=target, positive=positive, id_column=id_column)
 
 
-@st.cache_resource(max_entries=8, show_spinner=False)
-def _inspect(key: str, roles_json: str, _raw: cc.RawTable, _roles: cc.ColumnRoles):
-    return cc.inspect_table(_raw, roles=_roles)
-
-
+@cached(scope="args", max_entries=8)
 def inspect(raw: cc.RawTable, roles: cc.ColumnRoles) -> tuple[cc.ColumnRoles, cc.ValidationReport]:
     """The checks of the upload under this role mapping, computed once per file and mapping."""
-    return _inspect(table_key(raw), roles.to_json(), raw, roles)
+    return cc.inspect_table(raw, roles=roles)
 
 
 def _pick(label: str, options: list, default, *, key: str, help_text: str | None = None):
@@ -194,7 +186,7 @@ def active_currency() -> None:
 
 
 def _on_currency() -> None:
-    state.set_currency(st.session_state["data_currency"])
+    actions.set_currency(st.session_state["data_currency"])
 
 
 def report_view(raw: cc.RawTable, report: cc.ValidationReport) -> None:
@@ -212,13 +204,12 @@ def report_view(raw: cc.RawTable, report: cc.ValidationReport) -> None:
         st.success(t("data.no_issues"))
 
 
-@st.cache_resource(max_entries=4, show_spinner=False)
-def _drift(path: str, version: int, key: str, roles_json: str, _frame: pd.DataFrame,
-           _roles: cc.ColumnRoles):  # path, version, key and roles_json: the cache key
+@cached(scope="path", max_entries=4)
+def _drift(version: int, raw: cc.RawTable, roles: cc.ColumnRoles):
     from churn_core.drift import drift_report
 
     reference = state.dataset(version)
-    return drift_report(reference, _frame, roles=reference.roles, current_roles=_roles)
+    return drift_report(reference, raw.frame, roles=reference.roles, current_roles=roles)
 
 
 def _p(value: float) -> str:
@@ -232,9 +223,9 @@ def drift_view(raw: cc.RawTable, roles: cc.ColumnRoles) -> None:
     if champion is None:
         st.info(t("data.drift_no_champion"))
         return
-    version = state.store().get_run(champion.run_id).dataset_version
+    version = state.run_dataset_version(champion.run_id)
     try:
-        report = _drift(str(state.store().path), version, table_key(raw), roles.to_json(), raw.frame, roles)
+        report = _drift(version, raw, roles)
     except cc.ChurnCoreError as err:
         st.warning(error_text(err))
         return
@@ -306,10 +297,7 @@ def version_picker(versions: pd.DataFrame) -> int | None:
             st.warning(t("data.version_cannot_score", columns=", ".join(fit.missing)))
         if left.button(t("data.activate_version"), key="activate_version", icon=":material/check_circle:"):
             with guard():
-                state.store().activate(version)
-            state.refresh()
-            if fit.can_score:
-                state.prepare_scores()  # the Risk page then reads stored scores
+                actions.activate(version)  # and scored in the background when the champion can
             st.toast(t("data.activated", name=name, version=version))
             st.rerun()  # the sidebar, drawn before this page, shows the new active dataset
     if right.button(t("data.retrain_version"), key="retrain_version", icon=":material/model_training:"):
@@ -330,7 +318,7 @@ def delete_version(versions: pd.DataFrame) -> None:
         sure = st.checkbox(t("data.delete_confirm", version=version), key="delete_sure")
         if st.button(t("data.delete_button"), type="primary", disabled=not sure, key="delete_button"):
             with guard():
-                gone = state.store().delete_dataset(int(version))
+                gone = actions.delete_version(int(version))
             st.session_state.pop("delete_sure", None)
             st.toast(t("data.deleted", version=gone.version, name=gone.name))
             st.rerun()

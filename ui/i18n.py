@@ -13,7 +13,7 @@ import streamlit as st
 from churn_core import i18n as _library
 from churn_core.i18n import DEFAULT_LANGUAGE, LANGUAGES, Catalog
 
-from .state import once_per_run
+from .cache import once_per_run
 
 __all__ = ["LANGUAGES", "STRINGS", "current_language", "error_text", "has_key", "issue_text", "t", "text",
            "worded", "wording"]
@@ -32,15 +32,12 @@ def has_key(key: str) -> bool:
     return STRINGS.has_key(key)
 
 
+@once_per_run
 def current_language() -> str:
     """The session's language: ``?lang=`` in the URL, else the sidebar choice, else English.
 
     Read once per script run (a page asks a few hundred times; switching language reruns the script).
     """
-    return once_per_run("lang", _session_language)
-
-
-def _session_language() -> str:
     lang = st.session_state.get("lang")
     if lang not in LANGUAGES:
         lang = st.query_params.get("lang", DEFAULT_LANGUAGE)

@@ -10,9 +10,9 @@ import streamlit as st
 import churn_core as cc
 from churn_core.plots import Labels
 
-from . import fmt, state
+from . import actions, fmt, state
+from .cache import cached
 from .i18n import error_text, has_key, t
-from .state import memo
 
 METRIC_COLUMNS = ("roc_auc", "pr_auc", "precision", "recall", "f1", "accuracy", "brier", "log_loss", "ece")
 
@@ -44,13 +44,14 @@ def named(mapping: dict) -> dict:
     return {model_name(k): v for k, v in mapping.items()}
 
 
-def leaderboard(report, *, token: tuple) -> None:
+def leaderboard(report) -> None:
     """All holdout metrics, CV mean ± sd and timings: a row per metric, a column per model, the best value in
-    each row starred and its model named (built once per ``token``, see ``state.memo``)."""
-    view = memo(token, _leaderboard_view, report)
+    each row starred and its model named (built once per report and language, ``ui.cache``)."""
+    view = _leaderboard_view(report)
     st.dataframe(view, hide_index=True, width="stretch", height=35 * (view.num_rows + 1) + 3)
 
 
+@cached(scope="args", worded=True, max_entries=32)
 def _leaderboard_view(report) -> pa.Table:
     board, best = report.leaderboard, report.best()
     models = [str(m) for m in board["model"]]
@@ -93,7 +94,7 @@ def model_choice(report) -> None:
 def history_table(runs, champion) -> None:
     rows = []
     for run in reversed(runs):
-        best = min(run.models, key=lambda m: (m.get("rank", 99), -m.get("cv_roc_auc_mean", 0.0))) \
+        best = min(run.models, key=lambda m: (m.rank or 99, -(m.cv_roc_auc_mean or 0.0))) \
             if run.models else None  # the run's recommendation: the best cross-validated mean
         is_champion = champion is not None and champion.run_id == run.id
         rows.append({
@@ -102,8 +103,8 @@ def history_table(runs, champion) -> None:
                                         version=run.dataset_version),
             t("col.status"): t(f"status.{run.status}"), t("col.created"): run.created_at.strftime("%Y-%m-%d %H:%M"),
             t("col.duration"): fmt.number(run.duration_s, digits=1) if run.duration_s is not None else "–",
-            t("col.recommended"): model_name(best["name"]) if best else "–",
-            t("metric.roc_auc"): best["roc_auc"] if best else None,
+            t("col.recommended"): model_name(best.name) if best else "–",
+            t("metric.roc_auc"): best.roc_auc if best else None,
             t("col.champion"): model_name(champion.model) if is_champion else "",
             t("col.error"): (run.error or "")[:120],
         })
@@ -124,7 +125,7 @@ def train_with_progress(dataset: cc.Dataset, *, options: dict) -> tuple[int, obj
         bar.progress(fraction, text=t("train.progress", stage=label, pct=fmt.pct(fraction, digits=0)))
 
     try:
-        run_id, result = cc.run_training(state.store(), dataset, progress=progress, **options)
+        run_id, result = actions.train(dataset, progress=progress, **options)
     except cc.ChurnCoreError as err:
         status.update(label=t("train.failed"), state="error")
         st.error(error_text(err))

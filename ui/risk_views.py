@@ -12,9 +12,9 @@ import churn_core as cc
 from churn_core import plots
 from churn_core._labels import flag_word, source_label
 
-from . import fmt, state
+from . import actions, fmt, state
+from .cache import cached
 from .i18n import current_language, t, worded
-from .state import memo
 from .widgets import keep_choice, kpi_row, labels, segment_name
 
 TABLE_ROWS = 500
@@ -45,7 +45,7 @@ def assumptions(*, has_value_column: bool) -> dict[str, float | None]:
 
 def _on_ltv() -> None:
     value = st.session_state.get("risk_ltv")
-    state.set_value_per_customer(float(value) if value else None)
+    actions.set_value_per_customer(float(value) if value else None)
 
 
 def value_words(scored: cc.ScoredCustomers) -> str:
@@ -61,7 +61,7 @@ def tier_name(key: str) -> str:
 
 def filters(scored: cc.ScoredCustomers) -> cc.RiskFilter:
     """The filter widgets; returns the filter they describe."""
-    roles, data, frame = scored.dataset.roles, scored.dataset.frame, scored.frame
+    roles, frame = scored.dataset.roles, scored.frame
     lang = current_language()
     with st.container(border=True):
         a, b, c, d = st.columns(4)
@@ -89,7 +89,7 @@ def filters(scored: cc.ScoredCustomers) -> cc.RiskFilter:
                 flags.append((flag, choice == "yes"))
         calls = None
         if roles.service_calls:
-            lo, hi = memo((*scored_token(scored), roles.service_calls), _int_range, data[roles.service_calls])
+            lo, hi = _int_range(scored, roles.service_calls)
             if hi > lo:
                 picked = c.slider(t("risk.f_calls"), lo, hi, (lo, hi), key="risk_f_calls")
                 calls = None if picked == (lo, hi) else picked
@@ -103,7 +103,7 @@ def filters(scored: cc.ScoredCustomers) -> cc.RiskFilter:
             column = a.selectbox(t("risk.f_column"), ["", *roles.categorical], key="risk_f_column",
                                  format_func=worded("", none="common.none"))
             if column:
-                levels = memo((*scored_token(scored), column), _levels, data[column])
+                levels = _levels(scored, column)
                 values = b.multiselect(t("risk.f_values", column=column), levels, placeholder=t("common.all"),
                                        key=f"risk_f_values_{column}")
                 if values:
@@ -116,13 +116,15 @@ def filters(scored: cc.ScoredCustomers) -> cc.RiskFilter:
                          segments=tuple(segments), top_reasons=tuple(top))
 
 
-def _int_range(values: pd.Series) -> tuple[int, int]:
-    x = pd.to_numeric(values, errors="coerce")
+@cached(scope="args", max_entries=16)
+def _int_range(scored: cc.ScoredCustomers, column: str) -> tuple[int, int]:
+    x = pd.to_numeric(scored.dataset.frame[column], errors="coerce")
     return int(x.min()), int(x.max())
 
 
-def _levels(values: pd.Series) -> list[str]:
-    return sorted(values.dropna().astype(str).unique())
+@cached(scope="args", max_entries=64)
+def _levels(scored: cc.ScoredCustomers, column: str) -> list[str]:
+    return sorted(scored.dataset.frame[column].dropna().astype(str).unique())
 
 
 def _segment(key: str) -> str:
@@ -151,17 +153,9 @@ def value_header() -> str:
     return t("risk.c_value", currency=state.currency() or "–")
 
 
-def scored_token(scored: cc.ScoredCustomers) -> tuple:
-    """What identifies a score list as shown: dataset (and its sha), run, model, score set, policy and how
-    many customers are explained. A cache key for views of it (see ``state.memo``)."""
-    return (str(state.store().path), scored.dataset.version, scored.dataset.sha256, scored.run_id, scored.model,
-            scored.score_set, repr(scored.policy), scored.explained)
-
-
 def call_table(selection: cc.RiskSelection, *, sort: str, where: cc.RiskFilter) -> None:
     """The sortable call list (the ``TABLE_ROWS`` best by ``sort``); a picked row opens that customer."""
-    view, rows = memo((*scored_token(selection.scored), where, sort, state.currency()), _call_view, selection,
-                      sort=sort)
+    view, rows = _call_view(selection.scored, where=where, sort=sort, currency=state.currency())
     config = {t("risk.c_probability"): st.column_config.ProgressColumn(format="%.1f%%", min_value=0, max_value=100),
               t("risk.c_priority"): st.column_config.NumberColumn(format="%.2f"),
               value_header(): st.column_config.NumberColumn(format="%.2f")}
@@ -171,11 +165,15 @@ def call_table(selection: cc.RiskSelection, *, sort: str, where: cc.RiskFilter) 
     select_row(event, rows)
 
 
-def _call_view(selection: cc.RiskSelection, *, sort: str) -> tuple[pa.Table, list[int]]:
-    """The call list as shown (worded in the user's language) and the scored position of each row."""
+@cached(scope="args", worded=True, max_entries=64)
+def _call_view(scored: cc.ScoredCustomers, *, where: cc.RiskFilter, sort: str,
+               currency: str) -> tuple[pa.Table, list[int]]:
+    """The call list as shown (worded in the user's language) and the scored position of each row: built once
+    per score list (a new one when more customers are explained), filter, sort, currency and language."""
     lang = current_language()
+    selection = cc.filter_customers(scored, where=where)
     table = selection.table(sort=sort, limit=TABLE_ROWS)
-    words = cc.in_words(selection.scored, table, lang=lang)
+    words = cc.in_words(scored, table, lang=lang)
     tiers = {k: tier_name(k) for k in table["tier"].astype(str).unique()}
     # Without a customer value, value-based columns show "–" (the ranking is by probability alone).
     valued = selection.scored.has_value

@@ -17,9 +17,9 @@ import churn_core as cc
 from churn_core import roi_page
 from churn_core.plots import payback_chart, profit_chart, strategy_bars, tornado_chart
 
-from . import auth, fmt, state
+from . import actions, auth, fmt, state
+from .cache import cached
 from .i18n import current_language, error_text, t, worded, wording
-from .state import memo
 from .widgets import figure, keep_choice, labels
 
 CURRENCIES = cc.CURRENCIES
@@ -28,7 +28,7 @@ SOURCES = ("model", "manual", "reach")
 DEFAULT_ECONOMICS = {"contact_cost": 10.0, "incentive_cost": 100.0, "acceptance": 30.0, "certainty": 20.0}
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class RoiResult:
     """Everything the page draws for one set of inputs."""
 
@@ -44,7 +44,6 @@ class RoiResult:
     currency: str
     start: str  # "active", or the published case (cc.PRESETS) the figures come from
     fit: cc.ModelFit  # whether the champion drives the figures, and why not
-    token: tuple  # the inputs, dataset and champion these figures come from: a cache key for views of them
 
 
 # -- inputs ------------------------------------------------------------------------------------------------
@@ -120,7 +119,7 @@ def _on_start() -> None:
 
 def _on_currency() -> None:
     """The currency is the dataset's: choosing it here writes the stored setting (the Data page's too)."""
-    state.set_currency(st.session_state["roi_w_currency"])
+    actions.set_currency(st.session_state["roi_w_currency"])
     st.session_state["roi_currency"] = st.session_state["roi_w_currency"]
 
 
@@ -258,12 +257,8 @@ INPUTS = ("customers", "baseline_pct", "target_pct", "success_pct", "contacted",
 def compute() -> RoiResult:
     """The business case, and the model-driven figures when a champion exists, for the stored inputs
     (computed once per set of inputs, dataset and champion)."""
-    champ = state.champion()
     values = {name: stored(name) for name in INPUTS}
-    start, fit = stored("start"), state.model_fit()
-    token = (*state.data_token(), None if champ is None else (champ.run_id, champ.model), start, fit,
-             tuple(values.values()))
-    return memo(token, _compute, values, start=start, fit=fit, token=token)
+    return _compute(values, start=stored("start"), fit=state.model_fit())
 
 
 def uses_model(start: str, fit: cc.ModelFit) -> bool:
@@ -271,7 +266,8 @@ def uses_model(start: str, fit: cc.ModelFit) -> bool:
     return start == "active" and fit.usable
 
 
-def _compute(values: dict, *, start: str, fit: cc.ModelFit, token: tuple) -> RoiResult:
+@cached(scope=("dataset", "champion"), max_entries=64)
+def _compute(values: dict, *, start: str, fit: cc.ModelFit) -> RoiResult:
     given = values["ltv_how"] == "given"
     ltv = float(values["ltv"]) if given else float(values["annual_value"]) * float(values["remaining_years"])
     # The lifetime payback spreads the value over: asked for with a given LTV, the remaining years otherwise.
@@ -297,8 +293,9 @@ def _compute(values: dict, *, start: str, fit: cc.ModelFit, token: tuple) -> Roi
             {"retention_success": float(values["success_pct"]) / 100}
         inputs = cc.CaseInputs(customers=customers, baseline_churn=baseline, **effect, **per_customer, **fixed)
     case = cc.business_case(inputs)
-    return RoiResult(inputs, case, cc.sensitivity(inputs), source, economics, curve, comparison, oos, top_k,
-                     values["currency"], start, fit, token)
+    return RoiResult(inputs=inputs, case=case, sensitivity=cc.sensitivity(inputs), source=source, economics=economics,
+                     curve=curve, comparison=comparison, oos=oos, top_k=top_k,
+                     currency=values["currency"], start=start, fit=fit)
 
 
 # -- drawing ----------------------------------------------------------------------------------------------
@@ -329,9 +326,10 @@ def big_numbers(result: RoiResult) -> None:
 
 
 def summary(result: RoiResult) -> str:
-    return memo(result.token, _summary, result)
+    return _summary(result)
 
 
+@cached(scope="args", worded=True, max_entries=64)
 def _summary(result: RoiResult) -> str:
     text = cc.summary_text(result.case, lang=current_language(), currency=result.currency)
     if result.source == "model" and result.comparison is not None:
@@ -357,7 +355,7 @@ def curve_chart(result: RoiResult, *, big: bool = False):
     words = labels(title, x=t("roi.curve_x"), y=t("roi.curve_y"))
     words = cc.plots.Labels(**{**words.__dict__, "band": t("roi.band"), "optimum": t("roi.optimum")})
     return figure(profit_chart, curve, scale=scale, labels=words, currency=c, top_k=None if big else result.top_k,
-                  big=big, token=(*result.token, "curve", big))
+                  big=big)
 
 
 def payback_text(case: cc.BusinessCase) -> str:
@@ -370,8 +368,7 @@ def cash_chart(result: RoiResult, *, big: bool = False):
     """Cumulative net benefit by month: the chart when there is no model to draw a profit curve from."""
     words = labels(payback_text(result.case), x=t("roi.payback_x"), y=t("roi.payback_y"))
     words = cc.plots.Labels(**{**words.__dict__, "optimum": t("roi.k_payback")})
-    return figure(payback_chart, result.case, labels=words, currency=result.currency, big=big,
-                  token=(*result.token, "cash", big))
+    return figure(payback_chart, result.case, labels=words, currency=result.currency, big=big)
 
 
 def case_name(start: str) -> str:
@@ -412,14 +409,15 @@ def strategies(result: RoiResult) -> None:
         if "rules" in profit else t("roi.strategy_title_norules", best=money(profit["optimal"], c),
                                     everyone=money(profit["everyone"], c))
     words = labels(title, x=t("roi.c_profit"), y="")
-    st.plotly_chart(figure(strategy_bars, result.comparison, names=names, labels=words, currency=c,
-                           token=(*result.token, "strategies")), key="roi_strategy_chart")
-    view = memo(result.token, _strategy_view, result, names=names)
+    st.plotly_chart(figure(strategy_bars, result.comparison, names=names, labels=words, currency=c),
+                    key="roi_strategy_chart")
+    view = _strategy_view(result, names=names)
     st.dataframe(view, hide_index=True, width="stretch",
                  column_config={col: st.column_config.NumberColumn(format="localized")
                                 for col in view.column_names[1:-1]})
 
 
+@cached(scope="args", worded=True, max_entries=64)
 def _strategy_view(result: RoiResult, *, names: dict[str, str]) -> pa.Table:
     table, c = result.comparison.table, result.currency
     view = pd.DataFrame({
@@ -441,7 +439,7 @@ def tornado(result: RoiResult) -> None:
     title = t("roi.tornado_title", change=f"{sens.change:.0%}", top=names[top["assumption"]],
               low=money(min(top["net_low"], top["net_high"]), c), high=money(max(top["net_low"], top["net_high"]), c))
     st.plotly_chart(figure(tornado_chart, sens, names=names, labels=labels(title, x=t("roi.tornado_x"), y=""),
-                           currency=c, token=(*result.token, "tornado")),
+                           currency=c),
                     key="roi_tornado_chart")
 
 
@@ -452,12 +450,7 @@ def threshold_button(result: RoiResult) -> None:
     threshold = fmt.pct(result.curve.optimal_threshold)
     if st.button(t("roi.save_threshold"), help=t("roi.save_threshold_help", threshold=threshold),
                  key="roi_save_threshold"):
-        champ = state.champion()
-        e = result.economics
-        state.store().save_threshold(champ.run_id, champ.model, threshold=result.curve.optimal_threshold,
-                                     rate=result.curve.optimal_rate,
-                                     assumptions={"clv": e.clv, "incentive_cost": e.incentive_cost,
-                                                  "contact_cost": e.contact_cost, "alpha": e.alpha, "beta": e.beta})
+        actions.save_threshold(result.curve, result.economics)
         st.success(t("roi.threshold_saved", threshold=threshold))
 
 
@@ -471,7 +464,7 @@ def _on_load() -> None:
     if choice is None:
         return
     try:
-        scenario = state.store().load_scenario(choice[0], version=choice[1])
+        scenario = state.scenario(choice[0], version=choice[1])
         inputs = cc.CaseInputs.from_dict(scenario.inputs)
     except cc.ChurnCoreError as err:
         st.session_state["roi_flash"] = ("error", error_text(err))
@@ -491,13 +484,9 @@ def scenarios(result: RoiResult) -> None:
     with save_col.form("roi_save_form", border=False):
         name = st.text_input(t("roi.scenario_name"), key="roi_scenario_name", max_chars=80)
         if st.form_submit_button(t("roi.scenario_save")):
-            champ = state.champion()
             settings = {k: stored(k) for k in _SETTINGS}
             try:
-                saved = state.store().save_scenario(
-                    name, inputs=result.inputs.to_dict(), settings=settings,
-                    dataset_version=state.active_version().version, run_id=champ.run_id if champ else None,
-                    model=champ.model if champ else None)
+                saved = actions.save_scenario(name, inputs=result.inputs.to_dict(), settings=settings)
                 st.success(t("roi.scenario_saved", name=saved.name, version=saved.version))
             except cc.ChurnCoreError as err:
                 st.error(error_text(err))
@@ -523,17 +512,17 @@ def today() -> str:
 def one_page(result: RoiResult):
     """The presentation view as a plain, worded summary for churn_core.onepager (built by churn_core.roi_page,
     as the command line's export is)."""
-    version = state.active_version()
-    return memo((*result.token, version.name, today()), _one_page, result, version=version)
+    return _one_page(result, version=state.active_version(), date=today())
 
 
-def _one_page(result: RoiResult, *, version: cc.DatasetVersion):
+@cached(scope="args", worded=True, max_entries=16)
+def _one_page(result: RoiResult, *, version: cc.DatasetVersion, date: str):
     fit, lang = result.fit, current_language()
     if result.start != "active":  # a published case: its own figures, no dataset or model behind them
-        subtitle = roi_page.case_subtitle(result.start, date=today(), lang=lang)
+        subtitle = roi_page.case_subtitle(result.start, date=date, lang=lang)
     else:
         model = f"{fit.run_id} · {t(f'model.{fit.model}')}" if result.curve is not None else t("roi.pdf_no_model")
-        subtitle = t("roi.pdf_subtitle", dataset=f"{version.name} v{version.version}", model=model, date=today())
+        subtitle = t("roi.pdf_subtitle", dataset=f"{version.name} v{version.version}", model=model, date=date)
     return roi_page.one_page(result.case, subtitle=subtitle, lang=lang, currency=result.currency,
                              source=result.source, summary=summary(result), curve=result.curve,
                              customers=None if result.comparison is None else result.comparison.customers,

@@ -9,7 +9,7 @@ import streamlit as st
 
 import churn_core as cc
 
-from . import fmt, state
+from . import actions, fmt, state
 from .i18n import t, worded, wording
 from .model_views import dataset_name, model_name, train_with_progress
 from .widgets import guard, keep_choice, takeaway
@@ -55,8 +55,8 @@ def _compare(version: int, run_id: int) -> list[str]:
     if comparison.reason is not None:
         st.info(t(f"compare.{comparison.reason}", columns=", ".join(comparison.missing_columns)))
     else:
-        role, winner = comparison.winner.split(":")
-        takeaway(t(f"compare.winner_{role}", model=model_name(winner)))
+        winner = comparison.winner
+        takeaway(t(f"compare.winner_{winner.role}", model=model_name(winner.model)))
         st.caption(t("models.compared_on", n=fmt.count(comparison.customers), left=fmt.count(comparison.left_out)))
     table = comparison.table
     metrics = ("roc_auc", "pr_auc", "f1", "brier", "threshold")
@@ -96,8 +96,4 @@ def promote(run_id: int, model: str, *, activate: int | None) -> None:
     """Promote ``model`` of run ``run_id``; with ``activate``, make that dataset version active too; then score the
     active dataset in the background, so the Risk page reads stored scores."""
     with guard():
-        state.store().promote(run_id, model)
-        if activate is not None:
-            state.store().activate(activate)
-            state.refresh()
-        state.prepare_scores(run_id=run_id, model=model)
+        actions.promote(run_id, model, activate=activate)

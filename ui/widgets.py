@@ -15,8 +15,8 @@ import churn_core as cc
 from churn_core.plots import Labels
 
 from . import fmt, state
+from .cache import cached
 from .i18n import LANGUAGES, current_language, error_text, has_key, t
-from .state import memo
 
 
 def page_header(title_key: str, caption_key: str) -> None:
@@ -101,22 +101,22 @@ class _FrozenFigure(go.Figure):
         return self._frozen
 
 
+@cached(scope="args", worded=True, max_entries=512)
 def _build(name: str, args: tuple, kwargs: dict) -> _FrozenFigure:
     from churn_core import plots
 
     return _FrozenFigure(getattr(plots, name)(*args, **kwargs))
 
 
-def figure(builder, *args, token: tuple, **kwargs) -> go.Figure:
-    """``builder(*args, **kwargs)`` for a churn_core.plots builder, cached (read-only) by ``token`` and the
-    language alone (``state.memo``): the token must determine every argument, e.g. ``state.data_token()``
-    plus the chart's key for a figure drawn from the active dataset's description."""
-    return memo((builder.__name__, *token), _build, builder.__name__, args, kwargs)
+def figure(builder, *args, **kwargs) -> go.Figure:
+    """``builder(*args, **kwargs)`` for a churn_core.plots builder, cached (read-only, ``ui.cache``) by its
+    arguments and the language: built once for the same (cached, never modified) data and labels."""
+    return _build(builder.__name__, args, kwargs)
 
 
-def chart(builder, *args, key: str, token: tuple, container=None, **kwargs) -> None:
+def chart(builder, *args, key: str, container=None, **kwargs) -> None:
     """``st.plotly_chart(builder(*args, **kwargs), key=key)``, the figure cached (see ``figure``)."""
-    (container or st).plotly_chart(figure(builder, *args, token=(key, *token), **kwargs), key=key)
+    (container or st).plotly_chart(figure(builder, *args, **kwargs), key=key)
 
 
 def labels(title: str, *, x: str = "", y: str | None = None) -> Labels:
@@ -170,14 +170,15 @@ def kpi_row(items: list[tuple[str, str, str | None]]) -> None:
         col.metric(label, value, help=help_text, border=True)
 
 
-def rate_table(table: pd.DataFrame, *, label: str, label_title: str, token: tuple, names: list[str] | None = None,
+def rate_table(table: pd.DataFrame, *, label: str, label_title: str, names: list[str] | None = None,
                extra: dict[str, str] | None = None) -> None:
     """A rate table with the interval as text and small groups marked; ``names`` relabel the rows. The table
-    as shown is built once per ``token`` (see ``figure``) and language."""
-    view, config = memo(token, _rate_view, table, label=label, label_title=label_title, names=names, extra=extra)
+    as shown is built once per table and language (``ui.cache``)."""
+    view, config = _rate_view(table, label=label, label_title=label_title, names=names, extra=extra)
     st.dataframe(view, hide_index=True, column_config=config, width="stretch")
 
 
+@cached(scope="args", worded=True, max_entries=256)
 def _rate_view(table: pd.DataFrame, *, label: str, label_title: str, names: list[str] | None,
                extra: dict[str, str] | None) -> tuple[pa.Table, dict]:
     view = pd.DataFrame({
@@ -199,14 +200,15 @@ def _rate_view(table: pd.DataFrame, *, label: str, label_title: str, names: list
     return pa.Table.from_pandas(view, preserve_index=False), config
 
 
-def driver_table(drivers: cc.DriverRanking, *, token: tuple) -> None:
-    """The driver ranking as a table, its columns and kinds in the user's language (built once per token)."""
-    view = memo(token, _driver_view, drivers)
+def driver_table(drivers: cc.DriverRanking) -> None:
+    """The driver ranking as a table, its columns and kinds in the user's language (built once per ranking)."""
+    view = _driver_view(drivers)
     config = {t(f"col.{c}"): st.column_config.NumberColumn(format="%.3f")
               for c in ("correlation", "auc", "effect_size")}
     st.dataframe(view, hide_index=True, width="stretch", height=35 * (view.num_rows + 1) + 3, column_config=config)
 
 
+@cached(scope="args", worded=True, max_entries=32)
 def _driver_view(drivers: cc.DriverRanking) -> pa.Table:
     shown = ("column", "kind", "correlation", "auc", "mean_churned", "mean_retained", "effect_size")
     table = drivers.table[list(shown)].copy()

@@ -9,9 +9,9 @@ import time
 import pytest
 
 import churn_core as cc
-from ui.i18n import text
 from tests.app.conftest import texts
 from tests.conftest import bank_customers
+from ui.i18n import text
 
 BANK_ROWS = 600
 

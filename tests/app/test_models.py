@@ -24,11 +24,11 @@ def test_leaderboard_and_charts_show_the_champion_run(trained_app, trained_app_d
     at = open_models(trained_app)
     assert not at.exception
     champion = cc.Store(trained_app_db).champion()
-    assert (f"Champion: XGBoost from run 1 on telecom_churn v1 (holdout ROC-AUC {champion.entry['roc_auc']:.3f}"
+    assert (f"Champion: XGBoost from run 1 on telecom_churn v1 (holdout ROC-AUC {champion.entry.roc_auc:.3f}"
             in texts(at))
     board = at.dataframe[0].value.set_index("Metric")
     assert list(board.columns) == ["Logistic regression", "XGBoost", "Best model"]
-    assert board.loc["ROC-AUC", "XGBoost"].rstrip(" ★") == f"{champion.entry['roc_auc']:.3f}"
+    assert board.loc["ROC-AUC", "XGBoost"].rstrip(" ★") == f"{champion.entry.roc_auc:.3f}"
     auc = {m: float(board.loc["ROC-AUC", m].rstrip(" ★")) for m in ("Logistic regression", "XGBoost")}
     best = max(auc, key=auc.get)
     assert board.loc["ROC-AUC", "Best model"] == best and board.loc["ROC-AUC", best].endswith(" ★")
@@ -36,8 +36,8 @@ def test_leaderboard_and_charts_show_the_champion_run(trained_app, trained_app_d
     # the recommendation is the best cross-validated mean, with the holdout's bootstrap interval beside it
     entry = champion.entry
     low, high = (float(v) for v in board.loc["ROC-AUC 95% interval (bootstrap)", "XGBoost"].split("–"))
-    assert low == pytest.approx(entry["roc_auc_ci_low"], abs=5e-4) and low < entry["roc_auc"] < high
-    assert (f"Recommended champion: XGBoost, the best cross-validated ROC-AUC ({entry['cv_roc_auc_mean']:.3f}"
+    assert low == pytest.approx(entry.roc_auc_ci_low, abs=5e-4) and low < entry.roc_auc < high
+    assert (f"Recommended champion: XGBoost, the best cross-validated ROC-AUC ({entry.cv_roc_auc_mean:.3f}"
             in texts(at).replace("**", ""))
     history = at.dataframe[1].value
     assert history.loc[0, "Recommended (best CV)"] == "XGBoost" and history.loc[0, "Champion"] == "XGBoost"

@@ -180,8 +180,8 @@ def test_overview_of_a_bank_churners_file_is_built_from_its_own_drivers(app, app
     """The Kaggle BankChurners layout: no telecom column, its drivers all but one numeric. The page charts the
     income band, the two strongest distinct numeric drivers (the transaction amount, a twin of the count, is
     skipped), tenure in months, and names the leaking Naive Bayes columns once."""
-    from ui.i18n import text
     from tests.conftest import NAIVE_BAYES, bank_churners
+    from ui.i18n import text
 
     cc.Store(app_db).save_dataset(cc.load_dataset(bank_churners().to_csv(index=False).encode(),
                                                   filename="BankChurners.csv"))

@@ -1,0 +1,118 @@
+"""Every write the UI makes, in one place: save, activate or delete a dataset version, train, promote or roll
+back the champion, save a scenario or a threshold, keep more explanations.
+
+Pages and views call these, never the store's write methods (tests/app/test_actions.py scans for it); reads
+stay in ``ui.state``. Each action writes through churn_core, then tells ``ui.cache`` what it changed
+(``cache.changed()``: the rest of the script run reads the new active version and champion, and reads scoped to
+the store are read again; the results keyed by the active version or the champion follow by their keys), and
+starts scoring in the background where the Risk page will need it (``state.prepare_scores``). Errors are
+churn_core's (``ChurnCoreError``): the caller shows them with ``ui.widgets.guard``.
+"""
+
+from __future__ import annotations
+
+import churn_core as cc
+
+from . import cache, state
+
+
+def save_dataset(raw: cc.RawTable, *, roles: cc.ColumnRoles, name: str, activate: bool,
+                 currency: str | None = None) -> cc.DatasetVersion:
+    """Store the upload as a new dataset version (the same file and roles reuse theirs), with its currency when
+    given; with ``activate`` it becomes the active dataset, and is scored by the champion in the background when
+    the champion can."""
+    can_score = state.champion_fit(raw.frame.columns).can_score
+    version = state.store().save_dataset(cc.load_dataset(raw, roles=roles, name=name), activate=activate)
+    if currency is not None:
+        state.store().set_currency(version.version, currency)
+    cache.changed()
+    if activate and can_score:
+        state.prepare_scores()
+    return version
+
+
+def activate(version: int) -> cc.DatasetVersion:
+    """Make a stored version the active dataset; scored by the champion in the background when it can."""
+    activated = state.store().activate(version)
+    cache.changed()
+    if state.champion_fit(state.active_dataset().frame.columns).can_score:
+        state.prepare_scores()  # the Risk page then reads stored scores
+    return activated
+
+
+def delete_version(version: int) -> cc.DatasetVersion:
+    """Delete a dataset version nothing depends on (the store refuses otherwise)."""
+    gone = state.store().delete_dataset(version)
+    cache.changed()
+    return gone
+
+
+def train(dataset: cc.Dataset, *, progress=None, **options) -> tuple[int, object]:
+    """Train on a stored dataset version (``cc.run_training``); returns the run id and the training result."""
+    try:
+        return cc.run_training(state.store(), dataset, progress=progress, **options)
+    finally:
+        cache.changed()  # a run is recorded, complete or failed
+
+
+def promote(run_id: int, model: str, *, activate: int | None = None) -> cc.Champion:
+    """Promote ``model`` of run ``run_id``; with ``activate``, make that dataset version active too (a champion
+    scores the active dataset); then score the active dataset in the background."""
+    champion = state.store().promote(run_id, model)
+    if activate is not None:
+        state.store().activate(activate)
+    cache.changed()
+    state.prepare_scores(run_id=run_id, model=model)
+    return champion
+
+
+def rollback() -> cc.Champion:
+    """Return to the champion before the current one, and score the active dataset with it in the background."""
+    back = state.store().rollback()
+    cache.changed()
+    state.prepare_scores(run_id=back.run_id, model=back.model)
+    return back
+
+
+def save_scenario(name: str, *, inputs: dict, settings: dict) -> cc.Scenario:
+    """Save ROI inputs under ``name`` (a new version each time), with the active dataset and champion."""
+    champ = state.champion()
+    saved = state.store().save_scenario(name, inputs=inputs, settings=settings,
+                                        dataset_version=state.active_version().version,
+                                        run_id=champ.run_id if champ else None, model=champ.model if champ else None)
+    cache.changed()
+    return saved
+
+
+def save_threshold(curve: cc.ProfitCurve, economics: cc.Economics):
+    """Keep the profit-optimal threshold of ``curve`` on the champion's run (the Risk page's profit cut)."""
+    champ = state.champion()
+    e = economics
+    saved = state.store().save_threshold(champ.run_id, champ.model, threshold=curve.optimal_threshold,
+                                         rate=curve.optimal_rate,
+                                         assumptions={"clv": e.clv, "incentive_cost": e.incentive_cost,
+                                                      "contact_cost": e.contact_cost, "alpha": e.alpha, "beta": e.beta})
+    cache.changed()
+    return saved
+
+
+def explain_more(scored: cc.ScoredCustomers, *, limit: int) -> None:
+    """Explain the next ``limit`` riskiest unexplained customers and keep their reasons; the cached scores of
+    the active dataset are read again (same key, more reasons)."""
+    cc.explain_rows(scored, cc.unexplained_rows(scored, limit=limit), model=state.champion_model(),
+                    store=state.store())
+    state.scored_by_champion.clear()
+    state.scored_under_policy.clear()
+    cache.changed()
+
+
+def set_currency(symbol: str) -> None:
+    """Choose the active dataset's currency (kept for every version of it; every page and export uses it)."""
+    state.store().set_currency(state.active_version().version, symbol)
+    cache.changed()
+
+
+def set_value_per_customer(value: float | None) -> None:
+    """The value per customer for an active dataset without a value column (None forgets it)."""
+    state.store().set_value_per_customer(state.active_version().version, value)
+    cache.changed()
