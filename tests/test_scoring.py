@@ -143,7 +143,7 @@ def test_constant_ltv_when_there_is_no_value_column(champion_store):
 
 def test_no_value_is_invented_without_a_value_column(champion_store):
     store, dataset = champion_store
-    no_value = cc.Dataset(dataset.frame, dataset.roles.replace(value=()), "nv", dataset.report)
+    no_value = cc.Dataset(frame=dataset.frame, roles=dataset.roles.replace(value=()), name="nv", report=dataset.report)
     scored = score_customers(no_value, store=store, explain="none")  # the default policy: no value entered
     assert RiskPolicy().ltv is None
     assert scored.frame["value"].isna().all() and not scored.has_value and not scored.has_value_column

@@ -105,8 +105,8 @@ def test_a_file_the_checks_accept_trains_on_the_page(app, app_db):
     run = cc.Store(app_db).list_runs()[-1]
     assert run.status == "complete" and run.dataset_version == 2
     entry = run.models[0]
-    assert entry["features"][:4] == ["a[1]", "b<2", "service_calls[n]", "usage"]
-    assert "plan=<basic>" in {row["feature"] for row in entry["importance"]}
+    assert list(entry.features[:4]) == ["a[1]", "b<2", "service_calls[n]", "usage"]
+    assert "plan=<basic>" in {row["feature"] for row in entry.importance}
 
 
 @pytest.mark.parametrize(("body", "expected"), [
