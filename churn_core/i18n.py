@@ -251,7 +251,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "data.title": "Data",
         "data.caption": "Upload your own customer export, check it, map its columns, save it as a new version, train, compare with the champion and promote. Nothing changes until you save or promote.",
         "data.upload": "Customer file (CSV or XLSX)",
-        "data.upload_help": "Any delimiter (, ; tab |), UTF-8 or GBK/GB18030 text, up to 200 MB. One row per customer.",
+        "data.upload_help": "CSV with any delimiter (, ; tab |), UTF-8 or GBK/GB18030 text, also as .csv.gz or a .zip of one CSV; Excel .xlsx or .xlsm (cell values only, macros never run); Parquet. Up to 200 MB. One row per customer.",
         "data.upload_hint": "Upload a file to begin. The stored versions are below; the active one is what every page shows.",
         "data.reading": "Reading {name}…",
         "data.read_done": "Read {name}: {rows} rows, {columns} columns",
@@ -576,7 +576,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "data.title": "数据",
         "data.caption": "上传您自己的客户导出文件，检查、映射列、另存为新版本、训练、与冠军模型比较并设为冠军。在您保存或设为冠军之前，一切都不会改变。",
         "data.upload": "客户文件（CSV 或 XLSX）",
-        "data.upload_help": "任意分隔符（, ; 制表符 |），UTF-8 或 GBK/GB18030 编码，最大 200 MB。每行一位客户。",
+        "data.upload_help": "CSV（任意分隔符 , ; 制表符 |，UTF-8 或 GBK/GB18030 编码），也可以是 .csv.gz 或只含一个 CSV 的 .zip；Excel .xlsx 或 .xlsm（只读取单元格的值，从不运行宏）；Parquet。最大 200 MB。每行一位客户。",
         "data.upload_hint": "上传文件即可开始。下方列出已保存的版本；各页面显示的是当前版本。",
         "data.reading": "正在读取 {name}…",
         "data.read_done": "已读取 {name}：{rows} 行，{columns} 列",
@@ -1299,7 +1299,7 @@ STRINGS["zh"].update({
 # tests/fixtures/bad_uploads/ holds a malformed file for each of these codes.
 STRINGS["en"].update({
     "error.nul_bytes": "The file {name} is text but contains {count} NUL character(s), the first on line {line}; a table cannot hold them. Export the table again, or delete those characters in a text editor, and upload the file again.",
-    "error.zip_archive": "The file {name} is a ZIP archive (holding {files}), not an Excel workbook or a CSV. Unzip it and upload the customer table inside.",
+    "error.zip_archive": "The file {name} is a ZIP archive holding {files}: only an Excel workbook or a ZIP of exactly one CSV can be read. Unzip it and upload the customer table inside.",
     "error.empty_sheet": "The sheet {sheet} of the workbook {name} is empty: no header row and no data. Put the customer table on it, or upload the workbook with the sheet that holds the table.",
     "error.mixed_delimiters": "The file {name} mixes delimiters: the header is separated by {delimiter} but line {line} by {other}, so its values would be lost. Save the file again with one delimiter throughout.",
     "error.too_many_fields": "Line {line} of the file {name} has {saw} fields, but the header has {expected}. Remove the extra fields (or put quotes around values that contain the delimiter) and save the file again.",
@@ -1311,7 +1311,7 @@ STRINGS["en"].update({
 })
 STRINGS["zh"].update({
     "error.nul_bytes": "文件 {name} 是文本，但含有 {count} 个 NUL 空字符（第一个在第 {line} 行），表格中不能有这种字符。请重新导出该表，或用文本编辑器删除这些字符后重新上传。",
-    "error.zip_archive": "文件 {name} 是 ZIP 压缩包（内含 {files}），不是 Excel 工作簿或 CSV。请先解压，再上传其中的客户表。",
+    "error.zip_archive": "文件 {name} 是 ZIP 压缩包（内含 {files}）：只能读取 Excel 工作簿或恰好包含一个 CSV 的 ZIP。请先解压，再上传其中的客户表。",
     "error.empty_sheet": "工作簿 {name} 的工作表 {sheet} 是空的：没有表头，也没有数据。请把客户表放到该工作表中，或上传客户表所在工作表的工作簿。",
     "error.mixed_delimiters": "文件 {name} 混用了分隔符：表头用 {delimiter} 分隔，第 {line} 行却用 {other} 分隔，该行的值会丢失。请统一使用一种分隔符后重新保存文件。",
     "error.too_many_fields": "文件 {name} 第 {line} 行有 {saw} 个字段，而表头只有 {expected} 个。请删除多余的字段（或给含分隔符的值加上引号）后重新保存文件。",
@@ -1534,6 +1534,39 @@ STRINGS["zh"].update({
     "export.other_points": "其他因素（百分点）",
     "export.protective": "降低风险的因素",
     "export.action": "建议行动",
+})
+
+
+# Bounded reads: bombs, limits and the formats beyond CSV (churn_core._io).
+STRINGS["en"].update({
+    "error.archive_bomb": "The file {name} is refused as a compression bomb: its part {part} unpacks to {ratio} times its packed size, over the limit of {limit} times. If it is a genuine export, save it as CSV and upload that.",
+    "error.unpacked_too_large": "The file {name} unpacks to more than {limit_mb} MB (at its part {part}). Upload fewer rows or columns, or split the file.",
+    "error.bad_archive": "The file {name} is a damaged compressed file ({detail}). Compress the CSV again, or upload the CSV itself.",
+    "error.far_cell": "The sheet {sheet} of the workbook {name} has a value in cell {cell}, far outside the table (which ends at row {last_row}, column {last_column}). Delete what lies outside the table, or copy the table to a new sheet, and save the workbook again.",
+    "error.too_many_rows": "The file {name} has more than {limit} rows ({rows} at least). Split the file, or keep only the customers you need.",
+    "error.too_many_cells": "The file {name} has about {cells} cells (rows times columns), more than the limit of {limit}. Keep only the columns you need, or split the rows into several files.",
+    "error.cell_too_long": "The file {name} has a cell of {length} characters ({where}), over the limit of {limit}. Remove or shorten that text and save the file again.",
+    "error.line_too_long": "Line {line} of the file {name} is {length} bytes long, over the limit of {limit}. Check that the file is a table with one customer a line, and save it again.",
+    "error.read_out_of_memory": "Reading the file {name} needed more than {limit_mb} MB of memory, so it was stopped (the file expands far beyond its size). Save it again as CSV, or split it into smaller files.",
+    "error.read_too_slow": "Reading the file {name} took more than {seconds} seconds, so it was stopped. Save it as CSV (which reads fastest), or split it into smaller files.",
+    "error.read_failed": "The file {name} could not be read ({detail}). Save it again as CSV and upload that.",
+    "error.bad_parquet": "The file {name} looks like a Parquet file but cannot be read. Write it again, or export the table as CSV.",
+    "error.nested_column": "The column {column} of the Parquet file {name} holds lists or records ({type}), which a customer table cannot hold. Flatten it into plain columns, or leave it out.",
+})
+STRINGS["zh"].update({
+    "error.archive_bomb": "文件 {name} 被判定为压缩炸弹而拒绝读取：其中的部分 {part} 解压后是压缩大小的 {ratio} 倍，超过 {limit} 倍的上限。如果它确实是正常导出的文件，请另存为 CSV 后上传。",
+    "error.unpacked_too_large": "文件 {name} 解压后超过 {limit_mb} MB（在其中的部分 {part} 处）。请减少行或列，或拆分文件。",
+    "error.bad_archive": "文件 {name} 是损坏的压缩文件（{detail}）。请重新压缩该 CSV，或直接上传 CSV。",
+    "error.far_cell": "工作簿 {name} 的工作表 {sheet} 在单元格 {cell} 中有一个值，远在表格之外（表格止于第 {last_row} 行、第 {last_column} 列）。请删除表格之外的内容，或把表格复制到新工作表，然后重新保存工作簿。",
+    "error.too_many_rows": "文件 {name} 超过 {limit} 行（至少 {rows} 行）。请拆分文件，或只保留需要的客户。",
+    "error.too_many_cells": "文件 {name} 约有 {cells} 个单元格（行数乘列数），超过 {limit} 的上限。请只保留需要的列，或把行拆分到多个文件。",
+    "error.cell_too_long": "文件 {name} 中有一个长达 {length} 个字符的单元格（{where}），超过 {limit} 的上限。请删除或缩短该文本后重新保存文件。",
+    "error.line_too_long": "文件 {name} 第 {line} 行长 {length} 字节，超过 {limit} 的上限。请确认该文件是每行一位客户的表格，然后重新保存。",
+    "error.read_out_of_memory": "读取文件 {name} 需要超过 {limit_mb} MB 内存，已停止读取（文件解开后远大于其本身）。请另存为 CSV，或拆分为较小的文件。",
+    "error.read_too_slow": "读取文件 {name} 超过 {seconds} 秒，已停止读取。请另存为 CSV（读取最快），或拆分为较小的文件。",
+    "error.read_failed": "无法读取文件 {name}（{detail}）。请另存为 CSV 后上传。",
+    "error.bad_parquet": "文件 {name} 看起来是 Parquet 文件，但无法读取。请重新写出该文件，或将表格导出为 CSV。",
+    "error.nested_column": "Parquet 文件 {name} 的列 {column} 含有列表或记录（{type}），客户表格无法容纳。请将其展开为普通列，或不导出该列。",
 })
 
 

@@ -18,8 +18,8 @@ if not auth.is_analyst():  # viewers see the stored versions; uploading and trai
     st.info(t("auth.analyst_only"))
     data_views.versions_table()
     st.stop()
-upload = st.file_uploader(t("data.upload"), type=["csv", "txt", "tsv", "xlsx"], key="upload",
-                          help=t("data.upload_help"))
+upload = st.file_uploader(t("data.upload"), type=["csv", "txt", "tsv", "gz", "zip", "xlsx", "xlsm", "parquet"],
+                          key="upload", help=t("data.upload_help"))
 if upload is None:
     st.info(t("data.upload_hint"))
     retrain = data_views.versions_table()  # the version the analyst picked to train again on, if any
