@@ -36,6 +36,7 @@ import threading
 import zipfile
 import zlib
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -409,8 +410,6 @@ def _open_workbook(data: bytes, *, name: str):
 
 
 def _read_xlsx(data: bytes, *, name: str, sheet: str | None, limits: _Limits) -> _Parsed:
-    from pandas.io.parsers import TextParser
-
     book = _open_workbook(data, name=name)
     try:
         sheets = list(book.sheetnames)
@@ -426,7 +425,7 @@ def _read_xlsx(data: bytes, *, name: str, sheet: str | None, limits: _Limits) ->
                 f"The workbook '{name}' has no sheet '{chosen}'. Choose one of: {', '.join(sheets)}.",
                 code="sheet_missing", name=name, sheet=chosen, sheets=sheets,
             )
-        rows = _sheet_rows(book, book[chosen], name=name, sheet=chosen, limits=limits)
+        frame = _sheet_frame(_sheet_rows(book, book[chosen], name=name, sheet=chosen, limits=limits))
     except (MemoryError, DataFormatError):
         raise
     except Exception as err:  # a part openpyxl cannot parse
@@ -437,19 +436,51 @@ def _read_xlsx(data: bytes, *, name: str, sheet: str | None, limits: _Limits) ->
         ) from err
     finally:
         book.close()
-    if not rows:
+    if frame is None:
         raise DataFormatError(
             f"The sheet '{chosen}' of the workbook '{name}' is empty: it has no header row and no data. "
             "Put the customer table on it, or choose the sheet that holds the table.",
             code="empty_sheet", name=name, sheet=chosen,
         )
-    frame = TextParser(rows, header=0).read()
     frame.columns = _clean_names(frame.columns)
     return _Parsed(frame, "xlsx", sheet=chosen)
 
 
-def _sheet_rows(book, worksheet, *, name: str, sheet: str, limits: _Limits) -> list[list]:
-    """The sheet's rows that hold values, each as long as its last value, padded to the widest at the end.
+_CHUNK_ROWS = 20_000
+
+
+def _sheet_frame(rows: Iterator[list]) -> pd.DataFrame | None:
+    """The rows (the header first) as a frame, typed as pandas types a sheet; None for no rows at all.
+
+    Rows are converted 20,000 at a time, each chunk under the header, so that only one chunk is ever held
+    as Python objects (a sheet's cells take ~10x more memory as objects than in the frame).
+    """
+    from pandas.io.parsers import TextParser
+
+    header = next(rows, None)
+    if header is None:
+        return None
+    frames, chunk = [], []
+
+    def convert() -> pd.DataFrame:
+        width = max(len(header), *(len(row) for row in chunk)) if chunk else len(header)
+        padded = [row + [""] * (width - len(row)) for row in (header, *chunk)]
+        chunk.clear()
+        return TextParser(padded, header=0).read()
+
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == _CHUNK_ROWS:
+            frames.append(convert())
+    if chunk or not frames:
+        frames.append(convert())
+    if len(frames) == 1:
+        return frames[0]
+    return pd.concat(frames, ignore_index=True).infer_objects()
+
+
+def _sheet_rows(book, worksheet, *, name: str, sheet: str, limits: _Limits) -> Iterator[list]:
+    """The sheet's rows that hold values, each as long as its last value.
 
     The XML is streamed cell by cell. The extent comes from the cells that hold values: the declared
     dimension and empty (formatted) cells are ignored, and a value far outside the table is refused rather
@@ -458,8 +489,7 @@ def _sheet_rows(book, worksheet, *, name: str, sheet: str, limits: _Limits) -> l
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet._reader import WorkSheetParser
 
-    rows: list[list] = []
-    cells = width = last_row = 0
+    count = width = last_row = 0
     with worksheet._get_source() as source:  # what ReadOnlyWorksheet.iter_rows parses, without its padding
         parser = WorkSheetParser(source, worksheet._shared_strings, data_only=True, epoch=book.epoch,
                                  date_formats=book._date_formats, timedelta_formats=book._timedelta_formats)
@@ -468,9 +498,9 @@ def _sheet_rows(book, worksheet, *, name: str, sheet: str, limits: _Limits) -> l
             if not values:
                 continue
             last = max(column for column, _, _ in values)
-            if not rows and last > limits.max_columns:
+            if not count and last > limits.max_columns:
                 raise _too_many_columns(name, last, limits.max_columns)
-            if rows and (last > limits.max_columns or index - last_row > _FAR_GAP_ROWS):
+            if count and (last > limits.max_columns or index - last_row > _FAR_GAP_ROWS):
                 column, value, _ = max(values, key=lambda v: v[0]) if last > limits.max_columns else values[0]
                 raise DataFormatError(
                     f"The sheet '{sheet}' of the workbook '{name}' has a value in cell "
@@ -489,17 +519,13 @@ def _sheet_rows(book, worksheet, *, name: str, sheet: str, limits: _Limits) -> l
                 elif isinstance(value, str) and len(value) > MAX_CELL_CHARS:
                     raise _cell_too_long(name, f"cell {get_column_letter(column)}{index}", len(value))
                 row[column - 1] = value
-            rows.append(row)
-            width, last_row, cells = max(width, last), index, cells + last
-            if len(rows) > limits.max_rows + 1:  # the header is not a customer
-                raise _too_many_rows(name, len(rows) - 1, limits.max_rows)
+            count, width, last_row = count + 1, max(width, last), index
+            cells = width * count  # as many as the padded table will hold
+            if count > limits.max_rows + 1:  # the header is not a customer
+                raise _too_many_rows(name, count - 1, limits.max_rows)
             if cells > limits.max_cells:
                 raise _too_many_cells(name, cells, limits.max_cells)
-    if width * len(rows) > limits.max_cells:
-        raise _too_many_cells(name, width * len(rows), limits.max_cells)
-    for row in rows:
-        row.extend([""] * (width - len(row)))
-    return rows
+            yield row
 
 
 # -- parquet ------------------------------------------------------------------------------------------------
