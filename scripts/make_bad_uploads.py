@@ -399,6 +399,9 @@ ACCEPTED: tuple[Accepted, ...] = (
              "of any value"),
     Accepted("formula-like text (=, +, -, @) in cells, on its own", "read as plain text and never evaluated; "
              "the Risk page's CSV and XLSX exports prefix such cells with ' so a spreadsheet does not run them"),
+    Accepted("bombs, far cells, over-long cells and lines, 26 million empty cells; .csv.gz, a ZIP of one CSV, "
+             "Parquet, .xlsm, decimal commas, 30-digit integers, a bare CR in quotes", "generated at test time by "
+             "tests/hostile_files.py (too large unpacked to keep here); each is refused with its code or read"),
 )
 
 

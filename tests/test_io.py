@@ -575,3 +575,10 @@ def test_the_worker_does_not_run_the_callers_main_script(tmp_path):
     done = subprocess.run([sys.executable, str(script)], cwd=ROOT, capture_output=True, text=True, timeout=120,
                           env={**os.environ, "PYTHONPATH": str(ROOT), "OMP_WAIT_POLICY": "PASSIVE"})
     assert (done.returncode, done.stdout) == (0, "(40, 5)\n"), done.stderr
+
+
+def test_streamlit_refuses_uploads_over_the_same_limit_while_they_stream():
+    import tomllib
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["maxUploadSize"] * 1024 * 1024 == cc.DEFAULT_MAX_BYTES
