@@ -595,7 +595,8 @@ def _guard_available() -> bool:
     except ImportError:
         return False
     return (_WorkerProcess is not None and "forkserver" in multiprocessing.get_all_start_methods()
-            and os.path.exists("/proc/self/statm"))
+            and os.path.exists("/proc/self/statm")
+            and not multiprocessing.current_process().daemon)  # a daemonic process may not start one
 
 
 def _needs_guard(data: bytes, name: str) -> bool:
@@ -815,10 +816,11 @@ def _check_lines(data: bytes, *, name: str, width: int, limits: _Limits) -> None
     """Refuse a line over MAX_LINE_BYTES, and a file whose lines times header fields exceed the cell limit,
     before the parser builds anything: a 200 MB file of commas is 100 million empty cells."""
     buffer = np.frombuffer(data, dtype=np.uint8)
+    newline = 10 if b"\n" in data or b"\r" not in data else 13  # old Mac files end lines with CR alone
     chunk = 16 * 1024 * 1024
     previous, count, longest, longest_at = -1, 0, 0, 1
     for start in range(0, len(buffer), chunk):
-        ends = np.flatnonzero(buffer[start:start + chunk] == 10) + start
+        ends = np.flatnonzero(buffer[start:start + chunk] == newline) + start
         if len(ends):
             lengths = np.diff(ends, prepend=previous) - 1
             at = int(lengths.argmax())
@@ -846,10 +848,14 @@ def _check_cell_lengths(frame: pd.DataFrame, *, name: str) -> None:
     for column in frame.columns:
         if frame[column].dtype.kind in "biufcmM":
             continue
-        lengths = frame[column].map(lambda v: len(v) if isinstance(v, str) else 0)
-        if len(lengths) and lengths.max() > MAX_CELL_CHARS:
-            row = int(lengths.to_numpy().argmax())
-            raise _cell_too_long(name, f"column '{column}', row {row + 1}", int(lengths.max()))
+        try:
+            lengths = frame[column].str.len()
+        except AttributeError:  # no text in this column
+            continue
+        longest = lengths.max()
+        if pd.notna(longest) and longest > MAX_CELL_CHARS:
+            row = int(lengths.fillna(0).to_numpy().argmax())
+            raise _cell_too_long(name, f"column '{column}', row {row + 1}", int(longest))
 
 
 _DECIMAL_COMMA = re.compile(r"[+-]?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?")
@@ -865,7 +871,11 @@ def _decimal_commas(frame: pd.DataFrame, *, name: str) -> None:
         if frame[column].dtype.kind in "biufcmMb":
             continue
         values = frame[column].dropna()
-        if values.empty or not all(isinstance(v, str) for v in values):
+        sample = values.iloc[:1000]  # most text columns are ruled out here, cheaply
+        if values.empty or not all(isinstance(v, str) for v in sample) or \
+                not sample.str.strip().str.fullmatch(_DECIMAL_COMMA).all():
+            continue
+        if not all(isinstance(v, str) for v in values):
             continue
         text = values.str.strip()
         if not (text.str.fullmatch(_DECIMAL_COMMA).all() and text.str.contains(",", regex=False).any()):

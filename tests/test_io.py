@@ -582,3 +582,10 @@ def test_streamlit_refuses_uploads_over_the_same_limit_while_they_stream():
 
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     assert config["server"]["maxUploadSize"] * 1024 * 1024 == cc.DEFAULT_MAX_BYTES
+
+
+def test_lines_ended_by_cr_alone_are_counted_as_lines():
+    data = ("id,plan,churn\r" + "".join(f"{i},{'basic' * 20},{'yes' if i % 3 else 'no'}\r"
+                                        for i in range(100_000))).encode()  # 11 MB, no LF at all
+    raw = cc.read_table(data, filename="mac.csv")
+    assert raw.frame.shape == (100_000, 3)
