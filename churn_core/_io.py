@@ -892,7 +892,7 @@ def _huge_integers(frame: pd.DataFrame, *, name: str) -> None:
         if frame[column].dtype != object:
             continue
         values = frame[column].dropna()
-        if not any(isinstance(v, int) and not -2**63 <= v < 2**64 for v in values):
+        if not any(isinstance(v, int) and not -2**63 <= v < 2**63 for v in values):  # uint64 is its own dtype
             continue
         numbers_only = all(isinstance(v, (int, float)) for v in values)
         if numbers_only and not values.is_unique:

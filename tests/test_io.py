@@ -526,6 +526,15 @@ def test_integers_beyond_64_bits_are_text_ids_or_float_measures_and_the_preview_
     assert raw.frame["service_calls"].dtype == "int64"
 
 
+def test_integers_that_fit_neither_int64_nor_uint64_together_still_convert_to_arrow():
+    import pyarrow as pa
+
+    raw = cc.read_table(f"id,delta,churn\n1,-5,no\n2,{2**63 + 5},yes\n3,-5,no\n".encode())
+    pa.Table.from_pandas(raw.frame)
+    assert pd.to_numeric(raw.frame["delta"]).tolist()[0] == -5
+    assert cc.read_table(f"id,big\n1,{2**64 - 1}\n2,5\n".encode()).frame["big"].dtype == "uint64"
+
+
 # -- the memory guard -------------------------------------------------------------------------------------------
 
 def test_small_csv_is_read_in_process_and_workbooks_in_the_worker(monkeypatch):
