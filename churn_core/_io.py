@@ -887,19 +887,37 @@ def _decimal_commas(frame: pd.DataFrame, *, name: str) -> None:
 
 def _huge_integers(frame: pd.DataFrame, *, name: str) -> None:
     """Integers beyond 64 bits (which no table library can hold) as text when they identify (all distinct),
-    else as floats; left as Python ints, they break every later step, the page's preview first."""
+    else as floats; left as Python ints, they break every later step, the page's preview first.
+
+    pandas gives such a column as Python ints, or as text when negative values sit beside ones above
+    int64 (nothing fits both); either way a repeating column is a measure, and becomes floats.
+    """
     for column in frame.columns:
-        if frame[column].dtype != object:
-            continue
         values = frame[column].dropna()
-        if not any(isinstance(v, int) and not -2**63 <= v < 2**63 for v in values):  # uint64 is its own dtype
+        if values.empty:
             continue
-        numbers_only = all(isinstance(v, (int, float)) for v in values)
-        if numbers_only and not values.is_unique:
-            frame[column] = frame[column].astype(float)
+        if frame[column].dtype == object:
+            if not any(isinstance(v, int) and not -2**63 <= v < 2**63 for v in values):  # uint64 has a dtype
+                continue
+            numbers_only = all(isinstance(v, (int, float)) for v in values)
+        elif pd.api.types.is_string_dtype(frame[column]):
+            # Text made only of integers: pandas reads any integer that fits 64 bits as a number.
+            if not (values.iloc[:1000].str.fullmatch(_INTEGER).all() and values.str.fullmatch(_INTEGER).all()):
+                continue
+            numbers_only = True
         else:
+            continue
+        if numbers_only and not values.is_unique:
+            frame[column] = pd.to_numeric(frame[column].astype(object).map(
+                lambda v: v if pd.isna(v) else float(v))).astype(float)
+        elif frame[column].dtype == object:
             frame[column] = frame[column].map(lambda v: v if pd.isna(v) else str(v)).astype("str")
+        else:
+            continue  # already text: an id
         logger.info("%s: column %s holds integers beyond 64 bits, read as %s", name, column, frame[column].dtype)
+
+
+_INTEGER = re.compile(r"[+-]?\d+")
 
 
 def _unparseable(detail: str, *, name: str, delimiter: str) -> DataFormatError:
