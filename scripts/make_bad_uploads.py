@@ -238,7 +238,8 @@ def uncached_formulas() -> bytes:
 
 
 def zip_of_csv() -> bytes:
-    return fixed_zip({"customers.csv": csv(customers(seed=19))})
+    """Two tables in one archive: a ZIP of exactly one CSV is read, so this one must say which to unzip."""
+    return fixed_zip({"customers.csv": csv(customers(seed=19)), "contracts.csv": csv(customers(seed=18))})
 
 
 def utf16_without_bom() -> bytes:
@@ -322,7 +323,7 @@ CASES: tuple[Case, ...] = (
     Case("png_renamed.csv", "a PNG image renamed .csv", "error.binary_file", png),
     Case("pdf_renamed.csv", "a PDF document renamed .csv", "error.binary_file", pdf),
     Case("xls_renamed.csv", "an old Excel 97-2003 (.xls) workbook renamed .csv", "error.binary_file", old_xls),
-    Case("zip_renamed.csv", "a ZIP archive holding a CSV, renamed .csv", "error.zip_archive", zip_of_csv),
+    Case("zip_renamed.csv", "a ZIP archive holding two CSVs, renamed .csv", "error.zip_archive", zip_of_csv),
     Case("html_page.csv", "a web page (a sign-in form) saved as .csv", "issue.no_target", html_page),
     Case("too_many_columns.csv", "2,002 columns, over the 2,000-column limit", "error.too_many_columns", wide),
     # -- workbooks
@@ -398,6 +399,9 @@ ACCEPTED: tuple[Accepted, ...] = (
              "of any value"),
     Accepted("formula-like text (=, +, -, @) in cells, on its own", "read as plain text and never evaluated; "
              "the Risk page's CSV and XLSX exports prefix such cells with ' so a spreadsheet does not run them"),
+    Accepted("bombs, far cells, over-long cells and lines, 26 million empty cells; .csv.gz, a ZIP of one CSV, "
+             "Parquet, .xlsm, decimal commas, 30-digit integers, a bare CR in quotes", "generated at test time by "
+             "tests/hostile_files.py (too large unpacked to keep here); each is refused with its code or read"),
 )
 
 

@@ -21,6 +21,8 @@ import pandas as pd
 import pytest
 
 import churn_core as cc
+from churn_core.i18n import STRINGS
+from tests.hostile_files import HOSTILE, Hostile
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "tests" / "fixtures" / "bad_uploads"
@@ -118,6 +120,23 @@ def test_long_values_are_quoted_short():
         cc.load_dataset(CORPUS / "long_target_value.csv")
     values = info.value.report.errors[0].params["values"]
     assert max(len(v) for v in values) == 60 and any(v.endswith("…") for v in values)
+
+
+# -- generated hostile files (tests/hostile_files.py): bombs too large unpacked to commit, other formats ----------
+
+@pytest.mark.parametrize("case", HOSTILE, ids=lambda c: c.file)
+def test_generated_hostile_file_is_refused_with_its_code_or_loads(case: Hostile):
+    data = case.make()
+    if case.code is None:
+        dataset = cc.load_dataset(data, filename=case.file)
+        assert (dataset.n_rows, dataset.roles.target) == (40, "churn")
+        return
+    with pytest.raises(cc.DataFormatError, match=re.escape(f"'{case.file}'")) as info:
+        cc.read_table(data, filename=case.file)
+    assert info.value.code == case.code, f"{case.file} ({case.problem}): {info.value}"
+    assert len(str(info.value)) < MAX_MESSAGE
+    for lang in ("en", "zh"):  # the page words it in both languages, with the error's own parameters
+        STRINGS[lang][f"error.{case.code}"].format(**info.value.params)
 
 
 # -- what the corpus found, beside its files -----------------------------------------------------------------

@@ -7,6 +7,7 @@ import io
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -14,6 +15,7 @@ import pytest
 
 import churn_core as cc
 from churn_core.__main__ import main
+from tests import hostile_files as hostile
 from tests.conftest import copy_db
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -151,6 +153,55 @@ def test_python_dash_m_runs(small_csv):
                            "--format", "json"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["overall"]["churners"] == 30
+
+
+# -- hostile files (issue 15) ------------------------------------------------------------------------------
+
+def test_file_over_the_size_limit_is_refused_from_its_size_on_disk(capsys, tmp_path, monkeypatch):
+    """A 201 MB (sparse) file: refused from os.stat, never opened, so at once and without memory."""
+    big = tmp_path / "big.csv"
+    with big.open("wb") as handle:
+        handle.write(b"customer_id,churn\n")
+        handle.truncate(201 * 1024 * 1024)
+    opened = []
+    real_open = Path.open
+    monkeypatch.setattr(Path, "open", lambda self, *a, **k: opened.append(self) or real_open(self, *a, **k))
+    start = time.perf_counter()
+    code, out, err = run(capsys, "describe", "--data", str(big))
+    assert (code, out) == (1, "")
+    assert "error: The file 'big.csv' is 201 MB, over the 200 MB limit" in err
+    assert big not in opened
+    assert time.perf_counter() - start < 2
+
+
+@pytest.mark.parametrize("case", hostile.HOSTILE, ids=lambda c: c.file)
+def test_hostile_file_through_the_command_line(capsys, tmp_path, case):
+    path = tmp_path / case.file
+    path.write_bytes(case.make())
+    db = str(tmp_path / "cli.duckdb")
+    code, out, err = run(capsys, "import", "--data", str(path), "--db", db, "--format", "json")
+    assert "Traceback" not in err
+    if case.code is None:
+        assert (code, err) == (0, ""), err
+        assert json.loads(out)["rows"] == 40
+        return
+    with pytest.raises(cc.DataFormatError) as info:
+        cc.read_table(path)
+    assert info.value.code == case.code
+    assert (code, out, err) == (1, "", f"error: {info.value}\n")
+    assert cc.Store(db).list_datasets().versions == ()  # nothing was stored
+
+
+def test_workbook_bomb_through_python_dash_m_exits_1_quickly(tmp_path):
+    path = tmp_path / "bomb.xlsx"
+    path.write_bytes(hostile.shared_strings_bomb())
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "churn_core", "describe", "--data", str(path)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.startswith("error: The file 'bomb.xlsx' is refused as a compression bomb")
+    assert "Traceback" not in done.stderr
+    assert time.perf_counter() - start < 30
 
 
 # -- train and score (issue 3) ---------------------------------------------------------------------------

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
 import churn_core as cc
+from tests import hostile_files as hostile
 
+ROOT = Path(__file__).resolve().parents[1]
 TABLE = "id,plan,calls,churn\n1,basic,0,no\n2,premium,3,yes\n3,basic,5,no\n"
 CHINESE = "客户编号,套餐,客服来电次数,是否流失\nC001,基础套餐,1,否\nC002,高级套餐,4,是\nC003,基础套餐,0,否\n"
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00\x00\x00\x01\x00\x08\x06\x00\x00\x00" + bytes(200)
@@ -267,3 +276,327 @@ def test_source_name_comes_from_the_source(tmp_path, source, expected):
             handle.close()
     assert raw.source_name.endswith(expected)
     assert len(raw.frame) == 3
+
+
+# -- hostile files: bombs, far cells, long lines (generated small, see tests/hostile_files.py) ---------------
+
+
+
+def measure_read(path: Path, *, guard: bool = False, **options) -> dict:
+    """read_table of ``path`` in a fresh interpreter: the outcome, seconds and the peak RSS it added (MB).
+
+    The guard is off by default, so the parse itself runs (and is measured) in that interpreter: the bound
+    then shows the checks alone keep the read small, whatever the worker's limit.
+    """
+    code = (
+        "import json, resource, sys, time\n"
+        "import churn_core as cc, churn_core._io as io_\n"
+        f"io_._guard_available = lambda: {guard}\n"
+        f"data = open({str(path)!r}, 'rb').read()\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "start = time.perf_counter()\n"
+        "try:\n"
+        f"    raw = cc.read_table(data, filename={path.name!r}, **{options!r})\n"
+        "    outcome = {'shape': list(raw.frame.shape)}\n"
+        "except cc.DataFormatError as err:\n"
+        "    outcome = {'code': err.code, 'params': {k: str(v) for k, v in err.params.items()}}\n"
+        "outcome['seconds'] = time.perf_counter() - start\n"
+        "outcome['peak_mb'] = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024\n"
+        "print(json.dumps(outcome))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=180,
+                          env={**os.environ, "OMP_WAIT_POLICY": "PASSIVE"})
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def write(tmp_path: Path, name: str, data: bytes) -> Path:
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
+@pytest.mark.parametrize(("name", "make", "code", "max_mb", "max_s"), [
+    pytest.param("bomb.xlsx", hostile.shared_strings_bomb, "archive_bomb", 40, 5, id="shared-strings-bomb"),
+    pytest.param("bomb.csv.gz", hostile.gzip_bomb, "archive_bomb", 40, 5, id="gzip-bomb"),
+    pytest.param("far.xlsx", lambda: hostile.workbook(far_cell="XFD1048576"), "far_cell", 40, 5, id="far-cell"),
+    pytest.param("sparse.csv", hostile.sparse_csv, "too_many_cells", 80, 5, id="sparse-csv"),
+    pytest.param("line.csv", hostile.long_line, "line_too_long", 40, 5, id="long-line"),
+    pytest.param("cell.csv", hostile.long_cell, "cell_too_long", 60, 5, id="long-cell"),
+])
+def test_hostile_file_is_refused_within_memory_and_time_bounds(tmp_path, name, make, code, max_mb, max_s):
+    path = write(tmp_path, name, make())
+    assert path.stat().st_size < 30 * 1024 * 1024
+    result = measure_read(path)
+    assert result.get("code") == code, result
+    assert result["peak_mb"] < max_mb, result
+    assert result["seconds"] < max_s, result
+
+
+def test_shared_strings_bomb_is_refused_from_the_zip_directory_naming_the_part():
+    data = hostile.shared_strings_bomb()
+    assert len(data) < 40 * 1024  # a few KB on disk, 16 MB unpacked
+    with pytest.raises(cc.DataFormatError, match=r"'bomb\.xlsx' is refused as a compression bomb: its part "
+                       r"'xl/sharedStrings\.xml' unpacks to \d+ times") as info:
+        cc.read_table(data, filename="bomb.xlsx")
+    assert (info.value.code, info.value.params["part"], info.value.params["limit"]) == (
+        "archive_bomb", "xl/sharedStrings.xml", 100)
+    assert info.value.params["ratio"] > 100
+    with pytest.raises(cc.DataFormatError, match="compression bomb") as listing:  # listing sheets opens it too
+        cc.sheet_names(data, filename="bomb.xlsx")
+    assert listing.value.code == "archive_bomb"
+
+
+def test_far_corner_cell_is_refused_naming_the_cell_and_the_table():
+    with pytest.raises(cc.DataFormatError, match=r"has a value in cell XFD1048576, far outside the table "
+                       r"\(which ends at row 41, column E\)") as info:
+        cc.read_table(hostile.workbook(far_cell="XFD1048576"), filename="far.xlsx")
+    assert info.value.code == "far_cell"
+    assert info.value.params == {"name": "far.xlsx", "sheet": "Customers", "cell": "XFD1048576", "last_row": 41,
+                                 "last_column": "E"}
+
+
+def test_value_far_below_the_table_is_refused():
+    with pytest.raises(cc.DataFormatError, match="cell A500000, far outside the table") as info:
+        cc.read_table(hostile.workbook(far_cell="A500000"), filename="below.xlsx")
+    assert info.value.code == "far_cell"
+
+
+@pytest.mark.parametrize("data", [
+    pytest.param(hostile.declared_dimension, id="declared-whole-grid"),
+    pytest.param(lambda: hostile.workbook(far_cell="XFD1048576", far_value=None), id="formatted-empty-far-cell"),
+])
+def test_sheet_extent_comes_from_the_cells_holding_values(data):
+    start = time.perf_counter()
+    raw = cc.read_table(data(), filename="book.xlsx")
+    assert time.perf_counter() - start < 5
+    pd.testing.assert_frame_equal(raw.frame, hostile.customers())
+
+
+def test_sheet_read_in_chunks_is_the_sheet(monkeypatch):
+    from churn_core import _io
+
+    frame = hostile.customers().assign(note=[None] * 20 + ["late text"] * 20, score=[1] * 39 + [1.5])
+    data = hostile.workbook(frame)
+    monkeypatch.setattr(_io, "_guard_available", lambda: False)  # the chunk size is patched in this process
+    monkeypatch.setattr(_io, "_CHUNK_ROWS", 7)
+    pd.testing.assert_frame_equal(cc.read_table(data, filename="book.xlsx").frame, frame)
+
+
+def test_a_few_empty_rows_and_columns_inside_a_sheet_are_read():
+    frame = hostile.customers(5)
+    data = hostile.workbook(frame, far_cell="H9", far_value=7)  # within reach: read; blank rows skipped, as in a CSV
+    raw = cc.read_table(data, filename="book.xlsx")
+    assert raw.frame.shape == (6, 8)
+    assert list(raw.frame.columns[-3:]) == ["Unnamed: 5", "Unnamed: 6", "Unnamed: 7"]
+    assert raw.frame.iloc[-1, -1] == 7
+
+
+def test_one_megabyte_cell_is_read_and_a_longer_one_refused():
+    raw = cc.read_table(hostile.long_cell(1024 * 1024), filename="notes.csv")
+    assert len(raw.frame.loc[1, "note"]) == 1024 * 1024
+    with pytest.raises(cc.DataFormatError, match=r"has a cell of 3145728 characters \(column 'note', row 2\), "
+                       r"over the limit of 2097152") as info:
+        cc.read_table(hostile.long_cell(), filename="notes.csv")
+    assert info.value.code == "cell_too_long"
+
+
+def test_long_line_is_refused_before_parsing(monkeypatch):
+    def fail(*args, **kwargs):
+        raise AssertionError("the file was handed to pandas")
+    monkeypatch.setattr(pd, "read_csv", fail)
+    with pytest.raises(cc.DataFormatError, match=r"Line 3 of the file 'line\.csv' is 9 MB long, over the limit "
+                       r"of 8 MB") as info:
+        cc.read_table(hostile.long_line(), filename="line.csv")
+    assert (info.value.code, info.value.params["line"]) == ("line_too_long", 3)
+
+
+@pytest.mark.parametrize(("options", "code", "params"), [
+    pytest.param({"max_rows": 30}, "too_many_rows", {"rows": 40, "limit": 30}, id="rows"),
+    pytest.param({"max_cells": 150}, "too_many_cells", {"cells": 200, "limit": 150}, id="cells"),
+])
+@pytest.mark.parametrize("make", [
+    pytest.param(lambda: hostile.customers().to_csv(index=False).encode(), id="csv"),
+    pytest.param(hostile.workbook, id="xlsx"),
+    pytest.param(hostile.parquet, id="parquet"),
+])
+def test_row_and_cell_limits(make, options, code, params):
+    with pytest.raises(cc.DataFormatError, match=rf"more than (the limit of )?{params['limit']}") as info:
+        cc.read_table(make(), filename="big", **options)
+    assert info.value.code == code
+    counted = "rows" if code == "too_many_rows" else "cells"
+    assert info.value.params["limit"] == params["limit"]
+    assert params["limit"] < info.value.params[counted] <= params[counted]  # a workbook stops at the first over
+
+
+# -- more formats ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("name", "make", "file_format"), [
+    pytest.param("customers.csv.gz", hostile.csv_gz, "csv.gz", id="csv-gz"),
+    pytest.param("customers.zip", lambda: hostile.zip_of({"export/customers.csv": hostile.customers().to_csv(
+        index=False).encode(), "__MACOSX/._customers.csv": b"junk"}), "zip", id="zip-of-one-csv"),
+    pytest.param("customers.parquet", hostile.parquet, "parquet", id="parquet"),
+    pytest.param("customers.xlsm", hostile.xlsm, "xlsx", id="xlsm"),
+])
+def test_other_formats_round_trip(name, make, file_format):
+    raw = cc.read_table(make(), filename=name)
+    assert raw.file_format == file_format
+    pd.testing.assert_frame_equal(raw.frame, hostile.customers())
+    assert cc.load_dataset(make(), filename=name).n_rows == 40
+
+
+def test_xlsm_macros_are_never_run(tmp_path, monkeypatch):
+    """The VBA part is skipped: the workbook is read as cell values only, and nothing is started."""
+    data = hostile.xlsm()
+    assert b"vbaProject.bin" in data
+    started = []
+    monkeypatch.setattr(subprocess, "Popen", lambda *a, **k: started.append(a))
+    monkeypatch.setattr(os, "system", lambda *a, **k: started.append(a))
+    assert cc.sheet_names(data, filename="macro.xlsm") == ("Customers",)
+    assert cc.read_table(data, filename="macro.xlsm").frame.shape == (40, 5)
+    assert started == []
+
+
+def test_zip_of_several_files_names_them():
+    data = hostile.zip_of({"a.csv": b"id,churn\n1,no\n", "b.csv": b"id,churn\n2,yes\n"})
+    with pytest.raises(cc.DataFormatError, match=r"ZIP archive holding a\.csv, b\.csv: only an Excel workbook or "
+                       r"a ZIP of exactly one CSV") as info:
+        cc.read_table(data, filename="two.zip")
+    assert (info.value.code, info.value.params["files"]) == ("zip_archive", ["a.csv", "b.csv"])
+
+
+def test_archive_unpacking_past_the_size_limit_is_refused():
+    data = hostile.csv_gz(hostile.customers(2000))
+    with pytest.raises(cc.DataFormatError, match="unpacks to more than") as info:
+        cc.read_table(data, filename="big.csv.gz", max_bytes=len(data) + 1000)
+    assert info.value.code == "unpacked_too_large"
+
+
+@pytest.mark.parametrize(("name", "data", "code"), [
+    pytest.param("cut.csv.gz", hostile.csv_gz()[:-30], "bad_archive", id="truncated-gzip"),
+    pytest.param("cut.parquet", hostile.parquet()[:-100], "bad_parquet", id="truncated-parquet"),
+])
+def test_damaged_compressed_files_are_refused(name, data, code):
+    with pytest.raises(cc.DataFormatError, match=f"'{re.escape(name)}'") as info:
+        cc.read_table(data, filename=name)
+    assert info.value.code == code
+
+
+def test_parquet_with_nested_columns_is_refused_naming_the_column():
+    frame = hostile.customers(3).assign(orders=[[1, 2], [3], []])
+    with pytest.raises(cc.DataFormatError, match="The column 'orders' of the Parquet file") as info:
+        cc.read_table(hostile.parquet(frame), filename="nested.parquet")
+    assert (info.value.code, info.value.params["column"]) == ("nested_column", "orders")
+
+
+# -- what was lost on reading ---------------------------------------------------------------------------------
+
+def test_decimal_commas_in_a_semicolon_file_are_numbers():
+    raw = cc.read_table(hostile.decimal_commas(), filename="export.csv")
+    assert raw.delimiter == ";"
+    assert raw.frame["Umsatz"].dtype == float and raw.frame["Gebühr"].dtype == float
+    assert raw.frame["Umsatz"].iloc[0] == 4165.0 and raw.frame["Umsatz"].iloc[1] == 4202.01
+    assert raw.frame["Gebühr"].iloc[1] == 13.15
+    assert raw.frame["Stichtag"].iloc[0] == "01.02.2024"  # dates are not numbers
+    assert raw.frame["Anrufe"].dtype == "int64"
+    dataset = cc.load_dataset(hostile.decimal_commas(), filename="export.csv")
+    assert {"Umsatz", "Gebühr"} <= set(dataset.roles.numeric)
+
+
+def test_decimal_comma_values_mixed_with_text_stay_text():
+    raw = cc.read_table(b"id;code;churn\n1;1,5;no\n2;A-7;yes\n3;2,5;no\n")
+    assert raw.frame["code"].tolist() == ["1,5", "A-7", "2,5"]
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "cp1252", "utf-16"])
+def test_bare_carriage_return_inside_quotes_stays_in_its_row(encoding):
+    raw = cc.read_table(hostile.bare_cr_in_quotes().decode().encode(encoding), filename="notes.csv")
+    assert raw.frame.shape == (40, 4)
+    assert raw.frame.loc[3, "note"] == "first line\rsecond line 3"
+    assert raw.frame["service_calls"].tolist() == [i % 5 for i in range(40)]
+
+
+def test_integers_beyond_64_bits_are_text_ids_or_float_measures_and_the_preview_converts():
+    import pyarrow as pa
+
+    raw = cc.read_table(hostile.huge_integers(), filename="billing.csv")
+    assert raw.frame["account_id"].iloc[0] == str(10**29)
+    assert raw.frame["balance_units"].dtype == float and raw.frame["balance_units"].iloc[0] == 1e29
+    pa.Table.from_pandas(raw.frame.head(20))  # what st.dataframe does: no "Python int too large"
+    assert raw.frame["service_calls"].dtype == "int64"
+
+
+def test_integers_that_fit_neither_int64_nor_uint64_together_still_convert_to_arrow():
+    import pyarrow as pa
+
+    raw = cc.read_table(f"id,delta,churn\n1,-5,no\n2,{2**63 + 5},yes\n3,-5,no\n".encode())
+    pa.Table.from_pandas(raw.frame)
+    assert raw.frame["delta"].tolist() == [-5.0, float(2**63 + 5), -5.0]
+    ids = cc.read_table(f"id,churn\n-5,no\n{2**63 + 5},yes\n".encode()).frame["id"]
+    assert ids.tolist() == ["-5", str(2**63 + 5)]  # distinct: an id, kept as text
+    assert cc.read_table(f"id,big\n1,{2**64 - 1}\n2,5\n".encode()).frame["big"].dtype == "uint64"
+
+
+# -- the memory guard -------------------------------------------------------------------------------------------
+
+def test_small_csv_is_read_in_process_and_workbooks_in_the_worker(monkeypatch):
+    from churn_core import _io
+
+    def no_worker(*args, **kwargs):
+        raise AssertionError("a worker process was started")
+    monkeypatch.setattr(_io, "_guarded", no_worker)
+    assert cc.read_table(TABLE.encode()).frame.shape == (3, 4)
+    if _io._guard_available():
+        with pytest.raises(AssertionError, match="a worker process was started"):
+            cc.read_table(hostile.workbook(), filename="book.xlsx")
+
+
+@pytest.fixture
+def guard():
+    from churn_core import _io
+
+    if not _io._guard_available():
+        pytest.skip("no forkserver and RLIMIT_AS on this platform")
+    return _io
+
+
+def test_a_parse_past_the_memory_limit_fails_that_read_only(guard):
+    """An unforeseen bomb, played by a parse that allocates 2 GB: the worker stops at its limit, the caller
+    gets a message, and the next read works."""
+    with pytest.raises(cc.DataFormatError, match=r"needed more than 1032 MB of memory, so it was stopped") as info:
+        guard._guarded(hostile.allocate, (2 * 1024 * 1024 * 1024,), name="bomb.xlsx", n_bytes=1024 * 1024)
+    assert (info.value.code, info.value.params["name"]) == ("read_out_of_memory", "bomb.xlsx")
+    assert guard._guarded(hostile.allocate, (64 * 1024 * 1024,), name="ok.xlsx", n_bytes=1) == 64 * 1024 * 1024
+    assert cc.read_table(hostile.workbook(), filename="book.xlsx").frame.shape == (40, 5)
+
+
+def test_a_parse_past_the_time_limit_is_stopped(guard, monkeypatch):
+    monkeypatch.setattr(guard, "READ_SECONDS", 0.001)
+    with pytest.raises(cc.DataFormatError, match=r"took more than 0.001 seconds, so it was stopped") as info:
+        cc.read_table(hostile.workbook(hostile.customers(5000)), filename="slow.xlsx")
+    assert info.value.code == "read_too_slow"
+
+
+def test_the_worker_does_not_run_the_callers_main_script(tmp_path):
+    """multiprocessing re-runs an unguarded main script in each child; the reading worker must not."""
+    path = write(tmp_path, "book.xlsx", hostile.workbook())
+    script = write(tmp_path, "script.py", (
+        "import churn_core as cc\n"
+        f"print(cc.read_table({str(path)!r}).frame.shape)\n").encode())
+    done = subprocess.run([sys.executable, str(script)], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(ROOT), "OMP_WAIT_POLICY": "PASSIVE"})
+    assert (done.returncode, done.stdout) == (0, "(40, 5)\n"), done.stderr
+
+
+def test_streamlit_refuses_uploads_over_the_same_limit_while_they_stream():
+    import tomllib
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["maxUploadSize"] * 1024 * 1024 == cc.DEFAULT_MAX_BYTES
+
+
+def test_lines_ended_by_cr_alone_are_counted_as_lines():
+    data = ("id,plan,churn\r" + "".join(f"{i},{'basic' * 20},{'yes' if i % 3 else 'no'}\r"
+                                        for i in range(100_000))).encode()  # 11 MB, no LF at all
+    raw = cc.read_table(data, filename="mac.csv")
+    assert raw.frame.shape == (100_000, 3)

@@ -13,7 +13,7 @@ from .i18n import error_text, issue_text, t, wording
 from .widgets import guard, keep_choice, kpi_row, takeaway
 
 NONE = "—"
-UPLOAD_TYPES = ("csv", "txt", "tsv", "xlsx")
+UPLOAD_TYPES = ("csv", "txt", "tsv", "gz", "zip", "xlsx", "xlsm", "parquet")
 
 
 def upload_limit_mb() -> int:

@@ -18,12 +18,15 @@ from streamlit.testing.v1 import AppTest
 
 import churn_core as cc
 from tests.app.conftest import ROOT
+from tests.hostile_files import HOSTILE, Hostile
 from tests.test_bad_uploads_core import CASES, Expected
 from ui.i18n import STRINGS, _readable
 
 CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
 MIME = {".csv": "text/csv", ".tsv": "text/tab-separated-values",
-        ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+        ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        ".xlsm": "application/vnd.ms-excel.sheet.macroEnabled.12", ".gz": "application/gzip",
+        ".zip": "application/zip", ".parquet": "application/vnd.apache.parquet"}
 
 
 @pytest.fixture(scope="module")
@@ -128,4 +131,26 @@ def test_oversized_upload_is_refused_with_the_command_line_fix(data_pages, store
     assert "python -m churn_core import --data FILE" in shown[0]
     assert ("over the 1 MB upload limit" if lang == "en" else "超过 1 MB 的上传上限") in shown[0]
     assert not [b for b in at.button if b.key == "save"]
+    assert stored(store_path) == before
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+@pytest.mark.parametrize("case", HOSTILE, ids=lambda c: c.file)
+def test_generated_hostile_upload_is_refused_or_previewed(data_pages, store_path, case: Hostile, lang):
+    """Bombs and limits are refused in the user's language; the other formats, decimal commas and 30-digit ids
+    are read and previewed (the preview converts to Arrow) with Save offered. Nothing is stored either way."""
+    before = stored(store_path)
+    data = case.make()
+    at = upload(data_pages[lang], case.file, data)
+    assert not at.exception, at.exception
+    saves = [b for b in at.button if b.key == "save"]
+    if case.code is None:
+        assert not at.error, [e.value for e in at.error]
+        assert at.dataframe, "the preview is shown"
+        assert saves
+    else:
+        with pytest.raises(cc.DataFormatError) as info:
+            cc.read_table(data, filename=case.file)
+        assert [e.value for e in at.error] == [render(lang, f"error.{case.code}", info.value.params)]
+        assert not saves
     assert stored(store_path) == before
