@@ -582,7 +582,8 @@ def _read_parquet(data: bytes, *, name: str, limits: _Limits) -> _Parsed:
     frame = table.to_pandas(use_threads=False)
     frame.columns = _clean_names(frame.columns)
     counts = Counter(str(c).strip() for c in table.column_names)
-    return _Parsed(frame=frame, file_format="parquet", duplicate_columns=tuple(sorted(c for c, n in counts.items() if n > 1)))
+    return _Parsed(frame=frame, file_format="parquet",
+                   duplicate_columns=tuple(sorted(c for c, n in counts.items() if n > 1)))
 
 
 # -- the memory guard -----------------------------------------------------------------------------------------
