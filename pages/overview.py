@@ -1,6 +1,8 @@
 """Overview: KPIs, then the sections the data can fill (strongest categories, numeric curves, tenure bands,
 the state map), the report's segments where they apply, and value tiers."""
 
+import streamlit as st
+
 from ui import fmt, overview_views, state
 from ui.i18n import current_language, t
 from ui.widgets import guard, kpi_row, page_header
@@ -18,10 +20,12 @@ kpis = [
      t("kpi.churn_rate_help", low=fmt.pct(o.ci_low, digits=2), high=fmt.pct(o.ci_high, digits=2))),
 ]
 if o.value_at_risk is not None:
-    kpis.append((t("kpi.value_at_risk", unit=state.value_unit()),
+    kpis.append((t("kpi.value_at_risk"),
                  fmt.cash(o.value_at_risk, state.currency(), lang=current_language()),
                  t("kpi.value_at_risk_help", columns=", ".join(roles.value), share=fmt.pct(o.value_at_risk_share))))
 kpi_row(kpis)
+if o.value_at_risk is not None:  # the label stays short enough for its box; the caption names the unit
+    st.caption(t("kpi.value_at_risk_caption", unit=state.value_unit()))
 
 overview_views.draw_in_pairs(overview_views.driver_sections(desc, dataset))
 overview_views.leakage_note(dataset)

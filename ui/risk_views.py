@@ -138,6 +138,8 @@ def kpis(selection: cc.RiskSelection) -> None:
              (t("risk.k_expected"), fmt.expected(selection.expected_churners), t("risk.k_expected_help")),
              _value_kpi(selection, lang=lang),
              (t("risk.k_urgent"), fmt.count(selection.due_within(72)), t("risk.k_urgent_help"))])
+    if selection.value_at_risk is not None:  # the label stays short enough for its box; the caption names the unit
+        st.caption(t("risk.k_value_caption", unit=value_words(scored)))
 
 
 def _value_kpi(selection: cc.RiskSelection, *, lang: str) -> tuple[str, str, str]:
@@ -145,7 +147,7 @@ def _value_kpi(selection: cc.RiskSelection, *, lang: str) -> tuple[str, str, str
     if selection.value_at_risk is None:
         return t("risk.k_value_none"), "–", t("risk.k_value_none_help")
     words = value_words(selection.scored)
-    return (t("risk.k_value", unit=words), fmt.cash(selection.value_at_risk, state.currency(), lang=lang),
+    return (t("risk.k_value"), fmt.cash(selection.value_at_risk, state.currency(), lang=lang),
             t("risk.k_value_help", value=words))
 
 

@@ -24,7 +24,8 @@ def test_overview_shows_bundled_kpis(app):
     assert shown["Churned"] == "707"
     assert shown["Churn rate"] == "14.14%"
     # The value is named with what it sums and its currency.
-    assert shown["Value lost to churn (total_day_charge + 3 more columns, $)"] == "$46.3K"
+    assert shown["Value lost to churn"] == "$46.3K"
+    assert "the value (total_day_charge + 3 more columns, $) of the customers who churned" in texts(at)
 
 
 def test_overview_takeaways_come_from_the_numbers(app):
@@ -205,9 +206,10 @@ def test_the_datasets_currency_survives_switching_the_language(app, app_db):
     store.set_currency(store.active_version().version, "€")
     at.run()
     assert not at.exception, at.exception
-    for lang, label, value in (
-            ("zh", "流失带走的价值（total_day_charge 等 3 列之和，€）", "€4.63万"),
-            ("en", "Value lost to churn (total_day_charge + 3 more columns, €)", "€46.3K")):
+    for lang, label, value, unit in (
+            ("zh", "流失带走的价值", "€4.63万", "（total_day_charge 等 3 列之和，€）"),
+            ("en", "Value lost to churn", "€46.3K", "(total_day_charge + 3 more columns, €)")):
         at.sidebar.radio(key="lang_choice").set_value(lang).run()
         assert not at.exception, at.exception
         assert metrics(at)[label] == value, (lang, metrics(at))
+        assert unit in texts(at), lang

@@ -111,15 +111,16 @@ def test_the_datasets_currency_survives_switching_the_language(trained_app, trai
     store.set_currency(store.active_version().version, "€")
     at = open_risk(trained_app)
     assert not at.exception, at.exception
-    for lang, label in (
-            (None, "Expected value at risk (probability × total_day_charge + 3 more columns, €)"),
-            ("zh", "预期风险价值（流失概率 × total_day_charge 等 3 列之和，€）"),
-            ("en", "Expected value at risk (probability × total_day_charge + 3 more columns, €)")):
+    for lang, label, caption in (
+            (None, "Expected value at risk", "customer value (total_day_charge + 3 more columns, €)"),
+            ("zh", "预期风险价值", "客户价值（total_day_charge 等 3 列之和，€）"),
+            ("en", "Expected value at risk", "customer value (total_day_charge + 3 more columns, €)")):
         if lang is not None:
             at.sidebar.radio(key="lang_choice").set_value(lang).run()
         assert not at.exception, at.exception
         shown = {m.label: m.value for m in at.metric}
         assert shown[label].startswith("€"), (lang, shown)
+        assert caption in texts(at), lang
         assert ("价值（€）" if lang == "zh" else "Value (€)") in at.dataframe[0].value.columns
 
 
@@ -171,7 +172,8 @@ def test_without_a_value_column_the_page_asks_for_a_value_per_customer(bank_app)
     assert not at.exception, at.exception
     assert store.value_per_customer(store.active_version().version) == 1500.0
     shown = {m.label: m.value for m in at.metric}
-    assert shown["Expected value at risk (probability × value per customer, $)"].startswith("$")
+    assert shown["Expected value at risk"].startswith("$")
+    assert "customer value (value per customer, $)" in texts(at)
     table = at.dataframe[0].value
     assert (table["Value ($)"] == 1500.0).all()
     assert "$1,500" in at.number_input(key="risk_ltv").help
