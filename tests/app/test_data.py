@@ -47,8 +47,8 @@ def test_without_upload_the_versions_are_listed(app):
 
 
 @pytest.mark.parametrize(("lang", "button", "limits"), [
-    ("en", "Browse files", "Drag and drop a file here · up to {mb} MB · CSV / TXT / TSV / XLSX"),
-    ("zh", "选择文件", "将文件拖放到此处 · 单个文件不超过 {mb} MB · CSV / TXT / TSV / XLSX"),
+    ("en", "Browse files", "Drag and drop a file here · up to {mb} MB · CSV / TXT / TSV / GZ / ZIP / XLSX / XLSM / PARQUET"),
+    ("zh", "选择文件", "将文件拖放到此处 · 单个文件不超过 {mb} MB · CSV / TXT / TSV / GZ / ZIP / XLSX / XLSM / PARQUET"),
 ])
 def test_the_uploader_speaks_the_users_language_and_states_the_real_limit(app, lang, button, limits):
     """Streamlit's own uploader texts are English; the page replaces them (what the browser shows:
@@ -325,7 +325,8 @@ def test_the_active_datasets_currency_is_chosen_on_the_data_page(app, app_db):
     store = cc.Store(app_db)
     assert store.currency(store.active_version().version) == "£"
     at.switch_page("pages/overview.py").run()
-    assert any(m.label.endswith(", £)") and m.value.startswith("£") for m in at.metric)
+    assert {m.label: m.value for m in at.metric}["Value lost to churn"].startswith("£")
+    assert any(c.value.endswith(", £) of the customers who churned.") for c in at.caption)
 
 
 def test_an_upload_can_take_any_numeric_column_as_value_and_its_currency(app, app_db):
