@@ -177,14 +177,13 @@ def _call_view(scored: cc.ScoredCustomers, *, where: cc.RiskFilter, sort: str,
     table = selection.table(sort=sort, limit=TABLE_ROWS)
     words = cc.in_words(scored, table, lang=lang)
     tiers = {k: tier_name(k) for k in table["tier"].astype(str).unique()}
-    # Without a customer value, value-based columns show "–" (the ranking is by probability alone).
-    valued = selection.scored.has_value
+    # Without a customer value there is no priority or value to show: the ranking is by probability alone.
+    valued = {t("risk.c_priority"): table["priority"], value_header(): table["value"]} \
+        if selection.scored.has_value else {}
     view = pd.DataFrame({
         t("risk.c_id"): words["id"], t("risk.c_probability"): table["probability"] * 100,
         t("risk.c_tier"): table["tier"].astype(str).map(tiers),
-        t("risk.c_due"): [_due(h) for h in table["due_hours"]],
-        t("risk.c_priority"): table["priority"] if valued else "–",
-        value_header(): table["value"] if valued else "–",
+        t("risk.c_due"): [_due(h) for h in table["due_hours"]], **valued,
         **{t("risk.c_reason", k=k): words[f"reason_{k}"] for k in (1, 2, 3)},
         t("risk.c_action"): words["action"]})
     return pa.Table.from_pandas(view, preserve_index=False), table["row"].tolist()
