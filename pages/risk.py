@@ -3,7 +3,7 @@
 import streamlit as st
 
 import churn_core as cc
-from ui import actions, fmt, state
+from ui import actions, auth, fmt, state
 from ui.i18n import t, worded
 from ui.model_views import dataset_name
 from ui.risk_views import (
@@ -60,7 +60,7 @@ if scored.explained_active < int(scored.active.sum()):
     note, button = st.columns([4, 1])
     note.info(t("risk.partial", explained=fmt.count(scored.explained_active),
                 rows=fmt.count(int(scored.active.sum()))))
-    if button.button(t("risk.explain_more", n=fmt.count(min(2000, int(scored.active.sum()) - scored.explained_active))),
+    if auth.is_analyst() and button.button(t("risk.explain_more", n=fmt.count(min(2000, int(scored.active.sum()) - scored.explained_active))),
                      key="risk_explain_more"):
         with st.spinner(t("risk.explaining")):
             actions.explain_more(scored, limit=2000)

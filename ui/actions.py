@@ -7,13 +7,27 @@ stay in ``ui.state``. Each action writes through churn_core, then tells ``ui.cac
 the store are read again; the results keyed by the active version or the champion follow by their keys), and
 starts scoring in the background where the Risk page will need it (``state.prepare_scores``). Errors are
 churn_core's (``ChurnCoreError``): the caller shows them with ``ui.widgets.guard``.
+
+Every action is the analyst's: each checks the role on the server first and raises :class:`NotAllowed` for a
+viewer, whatever the page shows or a replayed widget message asks (viewers only read; their page views may
+compute and store scores, which is a cache, not a change).
 """
 
 from __future__ import annotations
 
 import churn_core as cc
 
-from . import cache, state
+from . import auth, cache, state
+
+
+class NotAllowed(cc.ChurnCoreError, PermissionError):
+    """A viewer asked for a write only an analyst may make."""
+
+
+def _analyst(action: str) -> None:
+    if not auth.is_analyst():
+        raise NotAllowed(f"Only an analyst can {action}. Sign in as an analyst in the sidebar, or ask one.",
+                         code="analyst_only", action=action)
 
 
 def save_dataset(raw: cc.RawTable, *, roles: cc.ColumnRoles, name: str, activate: bool,
@@ -21,6 +35,7 @@ def save_dataset(raw: cc.RawTable, *, roles: cc.ColumnRoles, name: str, activate
     """Store the upload as a new dataset version (the same file and roles reuse theirs), with its currency when
     given; with ``activate`` it becomes the active dataset, and is scored by the champion in the background when
     the champion can."""
+    _analyst("save dataset")
     can_score = state.champion_fit(raw.frame.columns).can_score
     version = state.store().save_dataset(cc.load_dataset(raw, roles=roles, name=name), activate=activate)
     if currency is not None:
@@ -33,6 +48,7 @@ def save_dataset(raw: cc.RawTable, *, roles: cc.ColumnRoles, name: str, activate
 
 def activate(version: int) -> cc.DatasetVersion:
     """Make a stored version the active dataset; scored by the champion in the background when it can."""
+    _analyst("activate")
     activated = state.store().activate(version)
     cache.changed()
     if state.champion_fit(state.active_dataset().frame.columns).can_score:
@@ -42,6 +58,7 @@ def activate(version: int) -> cc.DatasetVersion:
 
 def delete_version(version: int) -> cc.DatasetVersion:
     """Delete a dataset version nothing depends on (the store refuses otherwise)."""
+    _analyst("delete version")
     gone = state.store().delete_dataset(version)
     cache.changed()
     return gone
@@ -49,6 +66,7 @@ def delete_version(version: int) -> cc.DatasetVersion:
 
 def train(dataset: cc.Dataset, *, progress=None, **options) -> tuple[int, object]:
     """Train on a stored dataset version (``cc.run_training``); returns the run id and the training result."""
+    _analyst("train")
     try:
         return cc.run_training(state.store(), dataset, progress=progress, **options)
     finally:
@@ -58,6 +76,7 @@ def train(dataset: cc.Dataset, *, progress=None, **options) -> tuple[int, object
 def promote(run_id: int, model: str, *, activate: int | None = None) -> cc.Champion:
     """Promote ``model`` of run ``run_id``; with ``activate``, make that dataset version active too (a champion
     scores the active dataset); then score the active dataset in the background."""
+    _analyst("promote")
     champion = state.store().promote(run_id, model)
     if activate is not None:
         state.store().activate(activate)
@@ -68,6 +87,7 @@ def promote(run_id: int, model: str, *, activate: int | None = None) -> cc.Champ
 
 def rollback() -> cc.Champion:
     """Return to the champion before the current one, and score the active dataset with it in the background."""
+    _analyst("rollback")
     back = state.store().rollback()
     cache.changed()
     state.prepare_scores(run_id=back.run_id, model=back.model)
@@ -76,6 +96,7 @@ def rollback() -> cc.Champion:
 
 def save_scenario(name: str, *, inputs: dict, settings: dict) -> cc.Scenario:
     """Save ROI inputs under ``name`` (a new version each time), with the active dataset and champion."""
+    _analyst("save scenario")
     champ = state.champion()
     saved = state.store().save_scenario(name, inputs=inputs, settings=settings,
                                         dataset_version=state.active_version().version,
@@ -86,6 +107,7 @@ def save_scenario(name: str, *, inputs: dict, settings: dict) -> cc.Scenario:
 
 def save_threshold(curve: cc.ProfitCurve, economics: cc.Economics):
     """Keep the profit-optimal threshold of ``curve`` on the champion's run (the Risk page's profit cut)."""
+    _analyst("save threshold")
     champ = state.champion()
     e = economics
     saved = state.store().save_threshold(champ.run_id, champ.model, threshold=curve.optimal_threshold,
@@ -99,6 +121,7 @@ def save_threshold(curve: cc.ProfitCurve, economics: cc.Economics):
 def explain_more(scored: cc.ScoredCustomers, *, limit: int) -> None:
     """Explain the next ``limit`` riskiest unexplained customers and keep their reasons; the cached scores of
     the active dataset are read again (same key, more reasons)."""
+    _analyst("explain more")
     cc.explain_rows(scored, cc.unexplained_rows(scored, limit=limit), model=state.champion_model(),
                     store=state.store())
     state.scored_by_champion.clear()
@@ -108,11 +131,13 @@ def explain_more(scored: cc.ScoredCustomers, *, limit: int) -> None:
 
 def set_currency(symbol: str) -> None:
     """Choose the active dataset's currency (kept for every version of it; every page and export uses it)."""
+    _analyst("set currency")
     state.store().set_currency(state.active_version().version, symbol)
     cache.changed()
 
 
 def set_value_per_customer(value: float | None) -> None:
     """The value per customer for an active dataset without a value column (None forgets it)."""
+    _analyst("set value per customer")
     state.store().set_value_per_customer(state.active_version().version, value)
     cache.changed()

@@ -12,7 +12,7 @@ import churn_core as cc
 from churn_core import plots
 from churn_core._labels import flag_word, source_label
 
-from . import actions, fmt, state
+from . import actions, auth, fmt, state
 from .cache import cached
 from .i18n import current_language, t, worded
 from .widgets import keep_choice, kpi_row, labels, segment_name
@@ -30,6 +30,7 @@ def assumptions(*, has_value_column: bool) -> dict[str, float | None]:
         st.info(t("risk.no_value_column"))
         ltv = state.value_per_customer()
         st.number_input(t("risk.ltv"), min_value=0.0, value=ltv, step=100.0, key="risk_ltv", on_change=_on_ltv,
+                        disabled=not auth.is_analyst(),
                         placeholder=fmt.entered(None), help=t("risk.ltv_help", amount=t(
                             "risk.ltv_entered", amount=fmt.entered(ltv, currency)) if ltv else t("risk.ltv_empty")))
     with st.expander(t("risk.assumptions")):

@@ -149,6 +149,7 @@ def toolbar() -> str:
     currencies = currency_options(stored("currency"))
     st.session_state["roi_w_currency"] = stored("currency")
     currency_col.selectbox(t("roi.currency"), currencies, key="roi_w_currency", on_change=_on_currency,
+                           disabled=not auth.is_analyst(),
                            format_func=wording(currencies, lambda c: c or t("roi.currency.none")),
                            help=t("data.currency_help"))
     return mode
@@ -481,15 +482,18 @@ def scenarios(result: RoiResult) -> None:
     if flash:
         getattr(st, flash[0])(flash[1])
     save_col, load_col = st.columns(2)
-    with save_col.form("roi_save_form", border=False):
-        name = st.text_input(t("roi.scenario_name"), key="roi_scenario_name", max_chars=80)
-        if st.form_submit_button(t("roi.scenario_save")):
-            settings = {k: stored(k) for k in _SETTINGS}
-            try:
-                saved = actions.save_scenario(name, inputs=result.inputs.to_dict(), settings=settings)
-                st.success(t("roi.scenario_saved", name=saved.name, version=saved.version))
-            except cc.ChurnCoreError as err:
-                st.error(error_text(err))
+    if not auth.is_analyst():
+        save_col.caption(t("roi.scenario_viewer"))
+    else:
+        with save_col.form("roi_save_form", border=False):
+            name = st.text_input(t("roi.scenario_name"), key="roi_scenario_name", max_chars=80)
+            if st.form_submit_button(t("roi.scenario_save")):
+                settings = {k: stored(k) for k in _SETTINGS}
+                try:
+                    saved = actions.save_scenario(name, inputs=result.inputs.to_dict(), settings=settings)
+                    st.success(t("roi.scenario_saved", name=saved.name, version=saved.version))
+                except cc.ChurnCoreError as err:
+                    st.error(error_text(err))
     saved_list = state.scenarios()
     if not saved_list:
         load_col.caption(t("roi.scenario_none"))

@@ -340,3 +340,33 @@ def test_a_cookie_is_no_way_around_the_password_limit(app, app_db, monkeypatch):
     assert "Too many failed sign-ins from here" in at.sidebar.error[0].value
     assert not at.get("file_uploader")
     assert not [s for s in cookie_scripts(at) if "v1.analyst." in s]  # no cookie issued while locked out
+
+
+def test_a_viewer_cannot_save_a_scenario_explain_more_or_change_settings(trained_app, trained_app_db):
+    """Issue 15: viewers could save ROI scenarios and run "Explain the next 2,000"; the widgets are gone or
+    disabled for them, and every action checks the role on the server whatever the page draws."""
+    at = open_page(with_password(trained_app), "pages/roi.py", mode="analyst")
+    assert not at.exception, at.exception
+    assert not [f for f in at.get("form") if "roi_save_form" in str(getattr(f, "form_id", ""))]
+    assert "Analysts save scenarios; you can load the saved ones." in texts(at)
+    assert at.selectbox(key="roi_w_currency").disabled
+    at = at.switch_page("pages/risk.py").run()
+    assert not at.exception, at.exception
+    assert not [b for b in at.button if b.key == "risk_explain_more"]
+
+
+@pytest.mark.parametrize(("action", "args"), [
+    ("save_scenario", ("board", )), ("set_currency", ("€",)), ("set_value_per_customer", (10.0,)),
+    ("rollback", ()), ("activate", (1,)), ("delete_version", (1,)),
+])
+def test_every_action_refuses_a_viewer_on_the_server(monkeypatch, trained_app_db, action, args):
+    from ui import actions
+
+    monkeypatch.setattr(auth, "is_analyst", lambda: False)
+    store = cc.Store(trained_app_db)
+    before = (store.champion(), store.active_version().version, store.list_scenarios(), store.currency(1))
+    kwargs = {"inputs": {}, "settings": {}} if action == "save_scenario" else {}
+    with pytest.raises(actions.NotAllowed, match="Only an analyst can"):
+        getattr(actions, action)(*args, **kwargs)
+    after = (store.champion(), store.active_version().version, store.list_scenarios(), store.currency(1))
+    assert after == before
