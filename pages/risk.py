@@ -60,8 +60,8 @@ if scored.explained_active < int(scored.active.sum()):
     note, button = st.columns([4, 1])
     note.info(t("risk.partial", explained=fmt.count(scored.explained_active),
                 rows=fmt.count(int(scored.active.sum()))))
-    if auth.is_analyst() and button.button(t("risk.explain_more", n=fmt.count(min(2000, int(scored.active.sum()) - scored.explained_active))),
-                     key="risk_explain_more"):
+    more = min(2000, int(scored.active.sum()) - scored.explained_active)
+    if auth.is_analyst() and button.button(t("risk.explain_more", n=fmt.count(more)), key="risk_explain_more"):
         with st.spinner(t("risk.explaining")):
             actions.explain_more(scored, limit=2000)
         st.rerun()

@@ -46,9 +46,12 @@ def test_without_upload_the_versions_are_listed(app):
     assert at.dataframe[0].value.iloc[0, 1] == "telecom_churn"
 
 
+FORMATS = "CSV / TXT / TSV / GZ / ZIP / XLSX / XLSM / PARQUET"  # the uploader's types, as it lists them
+
+
 @pytest.mark.parametrize(("lang", "button", "limits"), [
-    ("en", "Browse files", "Drag and drop a file here · up to {mb} MB · CSV / TXT / TSV / GZ / ZIP / XLSX / XLSM / PARQUET"),
-    ("zh", "选择文件", "将文件拖放到此处 · 单个文件不超过 {mb} MB · CSV / TXT / TSV / GZ / ZIP / XLSX / XLSM / PARQUET"),
+    ("en", "Browse files", "Drag and drop a file here · up to {mb} MB · " + FORMATS),
+    ("zh", "选择文件", "将文件拖放到此处 · 单个文件不超过 {mb} MB · " + FORMATS),
 ])
 def test_the_uploader_speaks_the_users_language_and_states_the_real_limit(app, lang, button, limits):
     """Streamlit's own uploader texts are English; the page replaces them (what the browser shows:

@@ -44,9 +44,12 @@ def drag_a_file_over(page) -> None:
     page.locator(ZONE).dispatch_event("dragenter", {"dataTransfer": transfer})
 
 
+FORMATS = "CSV / TXT / TSV / GZ / ZIP / XLSX / XLSM / PARQUET"  # the uploader's types, as it lists them
+
+
 @pytest.mark.parametrize(("lang", "button", "limits", "drop"), [
-    ("zh", "选择文件", "将文件拖放到此处 · 单个文件不超过 200 MB · CSV / TXT / TSV / GZ / ZIP / XLSX / XLSM / PARQUET", "松开鼠标即可上传文件"),
-    ("en", "Browse files", "Drag and drop a file here · up to 200 MB · CSV / TXT / TSV / GZ / ZIP / XLSX / XLSM / PARQUET",
+    ("zh", "选择文件", "将文件拖放到此处 · 单个文件不超过 200 MB · " + FORMATS, "松开鼠标即可上传文件"),
+    ("en", "Browse files", "Drag and drop a file here · up to 200 MB · " + FORMATS,
      "Drop the file to upload it"),
 ], ids=["zh", "en"])
 def test_the_uploader_shows_the_users_language(page, app_url, lang, button, limits, drop):
