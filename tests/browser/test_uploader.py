@@ -34,8 +34,17 @@ VISIBLE_TEXT = """(root) => {
 STREAMLIT_ENGLISH = ("Drag and drop", "per file", "Upload")
 
 
-def shown(page) -> str:
-    return page.locator(ZONE).evaluate(VISIBLE_TEXT)
+def shown(page, *, settled_on: str | None = None, timeout_s: float = 15.0) -> str:
+    """The zone's visible text; with ``settled_on``, polled until it equals that (on a loaded machine the page's
+    style element can land a moment after the script run ends), then returned as it is."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    text = page.locator(ZONE).evaluate(VISIBLE_TEXT)
+    while settled_on is not None and text != settled_on and time.monotonic() < deadline:
+        page.wait_for_timeout(250)
+        text = page.locator(ZONE).evaluate(VISIBLE_TEXT)
+    return text
 
 
 def drag_a_file_over(page) -> None:
@@ -56,7 +65,7 @@ def test_the_uploader_shows_the_users_language(page, app_url, lang, button, limi
     page.goto(f"{app_url}/data?lang={lang}")  # the shared server runs in local mode: an analyst, so an uploader
     page.locator(ZONE).wait_for()
     page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]')
-    assert shown(page) == f"{button} | {limits}"
+    assert shown(page, settled_on=f"{button} | {limits}") == f"{button} | {limits}"
     assert page.get_by_role("button", name=button, exact=True).count() == 1  # its accessible name too
     if lang == "zh":
         assert not [word for word in STREAMLIT_ENGLISH if word in shown(page)]
