@@ -66,26 +66,51 @@ WINDOW_S = 300.0  # ... within this many seconds lock that client out until the 
 
 
 class _Limiter:
-    """Failed sign-ins per client, process-wide (shared by every session of the server)."""
+    """Sign-in attempts per client, process-wide (shared by every session of the server).
+
+    An attempt is counted *before* its password is verified (``reserve``), under that client's lock, and a
+    correct password clears the count: so parallel submissions from one address cannot verify more than
+    MAX_FAILURES passwords in a window, however they interleave with the ~0.5 s verification.
+    """
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the two dicts; each client's count has its own lock
+        self._client_locks: dict[str, threading.Lock] = {}
         self._failures: dict[str, deque[float]] = {}
+
+    def _client_lock(self, client: str) -> threading.Lock:
+        with self._lock:
+            return self._client_locks.setdefault(client, threading.Lock())
+
+    def _recent(self, client: str, now: float) -> deque[float]:
+        times = self._failures.setdefault(client, deque())
+        while times and now - times[0] > WINDOW_S:
+            times.popleft()
+        return times
 
     def wait_seconds(self, client: str, now: float | None = None) -> float:
         now = time.monotonic() if now is None else now
-        with self._lock:
-            times = self._failures.get(client, deque())
-            while times and now - times[0] > WINDOW_S:
-                times.popleft()
+        with self._client_lock(client):
+            times = self._recent(client, now)
             return WINDOW_S - (now - times[0]) if len(times) >= MAX_FAILURES else 0.0
 
+    def reserve(self, client: str, now: float | None = None) -> bool:
+        """Count one attempt, before its password is checked; False (count nothing) when the client is locked."""
+        now = time.monotonic() if now is None else now
+        with self._client_lock(client):
+            times = self._recent(client, now)
+            if len(times) >= MAX_FAILURES:
+                return False
+            times.append(now)
+            return True
+
     def fail(self, client: str, now: float | None = None) -> None:
-        with self._lock:
+        """Count a failure (an attempt not reserved beforehand)."""
+        with self._client_lock(client):
             self._failures.setdefault(client, deque()).append(time.monotonic() if now is None else now)
 
     def clear(self, client: str) -> None:
-        with self._lock:
+        with self._client_lock(client):
             self._failures.pop(client, None)
 
 
@@ -358,18 +383,18 @@ def _client() -> str:
 
 
 def check_password(password: str, *, client: str) -> str:
-    """'ok', 'wrong' or 'locked'; records failures and clears them on success."""
+    """'ok', 'wrong' or 'locked'. The attempt is counted before the password is verified (see ``_Limiter``), and
+    a success clears the client's count."""
     from argon2 import PasswordHasher
     from argon2.exceptions import InvalidHashError, VerificationError
 
     limiter = _limiter()
-    if limiter.wait_seconds(client) > 0:
+    if not limiter.reserve(client):  # counted as a failure now; only a correct password takes it back
         return "locked"
     stored = str(_secrets_section("roles").get("analyst_password_hash", ""))
     try:
         PasswordHasher().verify(stored, password)
     except (VerificationError, InvalidHashError):
-        limiter.fail(client)
         return "wrong"
     limiter.clear(client)
     return "ok"
