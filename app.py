@@ -12,6 +12,7 @@ from ui import auth, widgets  # noqa: E402
 from ui.i18n import t  # noqa: E402
 
 st.set_page_config(page_title="Churn Radar", page_icon="📡", layout="wide")
+auth.refuse_open_local()  # no sign-in configured and listening beyond this machine: say so, draw nothing else
 
 pages = [
     st.Page("pages/overview.py", title=t("nav.overview"), icon=":material/monitoring:", default=True),
