@@ -27,4 +27,5 @@ st.sidebar.title(t("app.title"))
 widgets.dataset_sidebar()
 widgets.language_switch()
 auth.sidebar()
-navigation.run()
+with widgets.guard():  # a store error no page caught (a database damaged mid-run): its message, not a traceback
+    navigation.run()
