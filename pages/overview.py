@@ -2,7 +2,7 @@
 the state map), the report's segments where they apply, and value tiers."""
 
 from ui import fmt, overview_views, state
-from ui.i18n import current_language, t
+from ui.i18n import current_language, t, tm
 from ui.widgets import guard, kpi_row, page_header
 
 page_header("overview.title", "overview.caption")
@@ -21,7 +21,7 @@ kpis = [
 if o.value_at_risk is not None:
     kpis.append((t("kpi.value_at_risk", unit=state.value_unit()),
                  fmt.cash(o.value_at_risk, state.currency(), lang=current_language()),
-                 t("kpi.value_at_risk_help", columns=", ".join(roles.value), share=fmt.pct(o.value_at_risk_share))))
+                 tm("kpi.value_at_risk_help", columns=", ".join(roles.value), share=fmt.pct(o.value_at_risk_share))))
 kpi_row(kpis)
 
 overview_views.draw_in_pairs(overview_views.driver_sections(desc, dataset, token=data))

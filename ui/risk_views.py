@@ -13,7 +13,7 @@ from churn_core import plots
 from churn_core._labels import flag_word, source_label
 
 from . import fmt, state
-from .i18n import current_language, t, worded
+from .i18n import current_language, t, tm, worded
 from .state import memo
 from .widgets import keep_choice, kpi_row, labels, segment_name
 
@@ -104,7 +104,7 @@ def filters(scored: cc.ScoredCustomers) -> cc.RiskFilter:
                                  format_func=worded("", none="common.none"))
             if column:
                 levels = memo((*scored_token(scored), column), _levels, data[column])
-                values = b.multiselect(t("risk.f_values", column=column), levels, placeholder=t("common.all"),
+                values = b.multiselect(tm("risk.f_values", column=column), levels, placeholder=t("common.all"),
                                        key=f"risk_f_values_{column}")
                 if values:
                     categories.append((column, tuple(values)))
@@ -144,7 +144,7 @@ def _value_kpi(selection: cc.RiskSelection, *, lang: str) -> tuple[str, str, str
         return t("risk.k_value_none"), "–", t("risk.k_value_none_help")
     words = value_words(selection.scored)
     return (t("risk.k_value", unit=words), fmt.cash(selection.value_at_risk, state.currency(), lang=lang),
-            t("risk.k_value_help", value=words))
+            tm("risk.k_value_help", value=words))
 
 
 def value_header() -> str:
