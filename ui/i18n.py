@@ -59,6 +59,9 @@ def t(key: str, **params: Any) -> str:
 # characters anywhere; "_" where it could open or close emphasis (not inside a word, as in total_day_calls); and
 # ":" touching the next character (a directive, an emoji code, the "://" of a link), not "notes: text".
 _MARKDOWN_SPECIAL = re.compile(r"[\\`*\[\]<>|~$]|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])|:(?=\S)")
+# GFM links a bare web address even when escaped: an invisible word joiner (U+2060) keeps it text.
+_WEB_ADDRESS = re.compile(r"(?i)(?<=[a-z])(?=://)|(?<=\bwww)(?=\.)")
+_WORD_JOINER = "\u2060"
 # What starts a heading or a list item when the text starts a line (a number such as 42.1% does not).
 _BLOCK_START = re.compile(r"^(?:#{1,6}|[-+]|\d{1,9}[.)])(?=\s|$)")
 
@@ -66,8 +69,10 @@ _BLOCK_START = re.compile(r"^(?:#{1,6}|[-+]|\d{1,9}[.)])(?=\s|$)")
 def literal(value: Any) -> str:
     """User text (a dataset, column, sheet or file name, a value) made safe to put into Markdown: shown exactly
     as typed, never as a link, an image, HTML, emphasis, a heading or a list. Line breaks become spaces (a new
-    line could start a block). CommonMark shows a backslash-escaped punctuation character as itself."""
-    text = _MARKDOWN_SPECIAL.sub(lambda m: "\\" + m.group(), " ".join(str(value).split()))
+    line could start a block). CommonMark shows a backslash-escaped punctuation character as itself; a web
+    address gets an invisible word joiner before its "://" (or after "www") so that it is not linked."""
+    text = _WEB_ADDRESS.sub(_WORD_JOINER, " ".join(str(value).split()))
+    text = _MARKDOWN_SPECIAL.sub(lambda m: "\\" + m.group(), text)
     return _BLOCK_START.sub(lambda m: m.group()[:-1] + "\\" + m.group()[-1], text)
 
 

@@ -37,7 +37,8 @@ def markdown_sources(at) -> list[str]:
 
 
 @pytest.mark.parametrize(("text", "shown"), [
-    (IMAGE_NAME, r"!\[x\](http\://127.0.0.1\:9/p.png)"),
+    (IMAGE_NAME, "!\\[x\\](http\u2060\\://127.0.0.1\\:9/p.png)"),
+    ("see www.example.com", "see www\u2060.example.com"),
     (HTML_COLUMN, r"\<img src=x\>"),
     ("a\n# heading", "a # heading"),  # no line break to start a block
     ("# heading", r"\# heading"), ("- item", r"\- item"), ("1. item", r"1\. item"), ("> quote", r"\> quote"),

@@ -45,7 +45,8 @@ def test_names_are_text_and_no_url_is_fetched(page, hostile_url, path):
     page.on("request", lambda req: fetched.append(req.url))
     page.goto(f"{hostile_url}/{path}")
     idle(page)
-    expect(page.get_by_test_id("stSidebar")).to_contain_text(IMAGE_NAME)  # the name, as typed
+    sidebar = page.get_by_test_id("stSidebar").inner_text().replace("\u2060", "")  # the invisible word joiner
+    assert IMAGE_NAME in sidebar  # the name, as typed
     assert page.locator('img[src*="127.0.0.1:9"]').count() == 0
     assert page.locator('a[href*="127.0.0.1:9"]').count() == 0
     assert page.locator('img[src="x"]').count() == 0
