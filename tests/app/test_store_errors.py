@@ -48,3 +48,24 @@ def test_every_page_shows_the_translated_refusal(app, app_db, damage, en, zh):
     at.run()
     assert not at.exception and any(zh in e.value for e in at.error)
     assert app_db.read_bytes() == before  # nothing was written into it
+
+
+def test_an_import_on_a_full_disk_says_nothing_changed_and_a_later_import_works(app, app_db, monkeypatch):
+    from tests.conftest import bank_customers
+
+    at = app.run().switch_page("pages/data.py").run()
+    store = cc.Store(app_db)
+    before, content = store.active_version(), app_db.read_bytes()
+    at = at.file_uploader(key="upload").upload("bank.csv", bank_customers(600, seed=3).to_csv(index=False).encode(),
+                                              "text/csv").run()
+    with monkeypatch.context() as full:  # only this patch is undone after it (not the app's database path)
+        full.setattr(store_module.shutil, "disk_usage", lambda path: type("u", (), {"free": 1000})())
+        at = at.button(key="save").click().run()
+        assert not at.exception, at.exception
+        [shown] = [e.value for e in at.error if "Not enough free space" in e.value]
+        assert "Nothing was changed. Free some space and try again." in shown
+        assert app_db.read_bytes() == content and store.active_version() == before
+        assert len(store.list_datasets().versions) == 1
+    at = at.button(key="save").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert [v.name for v in store.list_datasets().versions] == ["telecom_churn", "bank"]
