@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8501
+# Loopback only: with no sign-in configured everyone is an analyst (README, "Roles"). ADDRESS=0.0.0.0 needs sign-in.
+ADDRESS ?= 127.0.0.1
 
 .DEFAULT_GOAL := help
 .PHONY: help run test test-fast test-quick bench lint data screenshots messages clean
@@ -38,7 +40,7 @@ messages: $(MO) ## compile the translation catalogs (.po -> .mo)
 	$(BIN)/pybabel --quiet compile --input-file $< --output-file $@
 
 run: $(VENV)/.runtime messages ## create .venv, install, and start the app on the bundled data
-	$(BIN)/streamlit run app.py --server.port $(PORT)
+	$(BIN)/streamlit run app.py --server.port $(PORT) --server.address $(ADDRESS)
 
 test: $(VENV)/.dev messages ## create .venv, install, and run the whole suite (browser tests need chromium)
 	$(BIN)/python -m pytest

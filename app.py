@@ -14,6 +14,7 @@ from ui.i18n import t  # noqa: E402
 cache.begin_run()  # values read once per script run (the language, the active version, the champion) start afresh
 
 st.set_page_config(page_title="Churn Radar", page_icon="📡", layout="wide")
+auth.refuse_open_local()  # no sign-in configured and listening beyond this machine: say so, draw nothing else
 
 pages = [
     st.Page("pages/overview.py", title=t("nav.overview"), icon=":material/monitoring:", default=True),
@@ -28,4 +29,5 @@ st.sidebar.title(t("app.title"))
 widgets.dataset_sidebar()
 widgets.language_switch()
 auth.sidebar()
-navigation.run()
+with widgets.guard():  # a store error no page caught (a database damaged mid-run): its message, not a traceback
+    navigation.run()

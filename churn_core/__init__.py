@@ -40,7 +40,11 @@ from .analysis import (
 from .dataset import BUNDLED_CSV, Dataset, inspect_table, load_dataset
 from .errors import (
     ChurnCoreError,
+    DatabaseDamagedError,
+    DatabaseForeignError,
+    DatabaseNewerError,
     DataFormatError,
+    DiskFullError,
     NotFoundError,
     ParameterError,
     SchemaError,
@@ -112,7 +116,8 @@ def __getattr__(name: str):
 __all__ = [*_LAZY, "CURRENCIES", "check_currency", "detect_currency", "value_column_problem",
     "Champion", "ModelEntry", "ModelRun", "RunThreshold", "Scenario", "ScoreSet", "format_amount",
     "BUNDLED_CSV", "BandChurn", "CategoryChurn", "ChurnCoreError", "Clause", "ColumnRoles", "Contrast", "CrossTab",
-    "DEFAULT_MAX_BYTES", "DEFAULT_SEGMENTS", "DataFormatError", "Dataset", "DatasetList", "DatasetVersion",
+    "DEFAULT_MAX_BYTES", "DEFAULT_SEGMENTS", "DataFormatError", "DatabaseDamagedError",
+    "DatabaseForeignError", "DatabaseNewerError", "DiskFullError", "Dataset", "DatasetList", "DatasetVersion",
     "Description", "DriverRanking", "Issue", "NotFoundError", "OverallChurn", "ParameterError", "RawTable",
     "SchemaError", "Segment", "SegmentTable", "Store", "StoreError", "ThresholdResult", "ValidationError",
     "ValidationReport", "ValueTiers", "churn_by_category", "contrast", "count_columns", "cross_tab", "describe",

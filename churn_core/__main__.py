@@ -11,7 +11,8 @@
                              [--pdf FILE] [--png FILE] [--lang en|zh] [--currency SYMBOL] [--db FILE] --format json
 
 Exit codes: 0 success; 1 the input or an option is wrong (message on stderr);
-2 the command line itself is wrong; 3 the database cannot be used.
+2 the command line itself is wrong; 3 the database cannot be used (locked, damaged, another program's,
+from a newer Churn Radar) or the disk is full.
 """
 
 from __future__ import annotations
@@ -141,18 +142,26 @@ def main(argv: Sequence[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     try:
         result = _COMMANDS[args.command](args)
-    except StoreError as err:
-        print(f"error: {err}", file=sys.stderr)
+    except StoreError as err:  # also a damaged, foreign or newer database, and a full disk
+        print(f"error: {_one_line(err)}", file=sys.stderr)
         return EXIT_STORE
     except ChurnCoreError as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {_one_line(err)}", file=sys.stderr)
         return EXIT_INPUT
+    except OSError as err:  # a write the library did not foresee failed (a full disk, a folder it may not write)
+        print(f"error: {_one_line(err)}. Nothing more was written; free some space or check the folder's "
+              "permissions and run the command again.", file=sys.stderr)
+        return EXIT_STORE
     if args.format == "json":
         json.dump(result, sys.stdout, ensure_ascii=False, indent=2, default=str)
         sys.stdout.write("\n")
     else:
         sys.stdout.write(_text(args.command, result))
     return 0
+
+
+def _one_line(err: BaseException) -> str:
+    return " ".join(str(err).split())
 
 
 def _load(args: argparse.Namespace):

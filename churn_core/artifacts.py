@@ -7,11 +7,13 @@ one recorded when it was saved. Anything else is refused with an ArtifactError.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
+import shutil
 from pathlib import Path
 
-from .errors import ChurnCoreError
+from .errors import ChurnCoreError, DiskFullError
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +25,9 @@ ALLOWED_TYPES = frozenset({
     "sklearn.model_selection._split.StratifiedKFold",
     "sklearn.tree._tree.Tree", "xgboost.core.Booster", "xgboost.sklearn.XGBClassifier",
 })
+
+
+SPACE_MARGIN_BYTES = 16 * 1024 * 1024  # free space kept beyond a model file's own size (twice: .part, then file)
 
 
 class ArtifactError(ChurnCoreError, RuntimeError):
@@ -40,9 +45,26 @@ def save_model(estimator: object, path: str | Path) -> str:
                             "use it). Save the model under a new path.", code="artifact_exists", path=str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     blob = sio.dumps(estimator)
+    needed = 2 * len(blob) + SPACE_MARGIN_BYTES
+    free = shutil.disk_usage(path.parent).free
+    if free < needed:
+        raise DiskFullError(f"Not enough free space to save the model file '{path}': it needs about "
+                            f"{needed / 1_048_576:.1f} MB and the disk has {free / 1_048_576:.1f} MB free. Nothing "
+                            "was changed. Free some space and train again.", path=str(path),
+                            needed=f"{needed / 1_048_576:.1f}", free=f"{free / 1_048_576:.1f}")
     tmp = path.with_suffix(path.suffix + ".part")
-    tmp.write_bytes(blob)
-    tmp.replace(path)  # a reader never sees half a file
+    try:
+        tmp.write_bytes(blob)
+        tmp.replace(path)  # a reader never sees half a file
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        if err.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise DiskFullError(f"The disk is full: the model file '{path}' could not be saved ({err.strerror}). "
+                                "Nothing was changed. Free some space and train again.", path=str(path),
+                                needed=f"{needed / 1_048_576:.1f}", free=f"{free / 1_048_576:.1f}") from err
+        raise ArtifactError(f"The model file '{path}' cannot be written ({err.strerror}). Check that the folder "
+                            "exists and that the app may write to it.", code="artifact_unwritable",
+                            path=str(path)) from err
     logger.info("saved model to %s (%d KB)", path, len(blob) // 1024)
     return hashlib.sha256(blob).hexdigest()
 

@@ -44,5 +44,33 @@ class StoreError(ChurnCoreError, RuntimeError):
     """The DuckDB store cannot be opened, migrated or written."""
 
 
+class DatabaseDamagedError(StoreError):
+    """The database file is damaged (cut short, or its blocks fail their checksums): code ``db_damaged``."""
+
+    def __init__(self, message: str, *, code: str = "db_damaged", **params: Any) -> None:
+        super().__init__(message, code=code, **params)
+
+
+class DatabaseForeignError(StoreError):
+    """The database file belongs to another program (it has tables but no Churn Radar schema): ``db_foreign``."""
+
+    def __init__(self, message: str, *, code: str = "db_foreign", **params: Any) -> None:
+        super().__init__(message, code=code, **params)
+
+
+class DatabaseNewerError(StoreError):
+    """The database was written by a newer Churn Radar (its schema version is above ours): ``db_newer``."""
+
+    def __init__(self, message: str, *, code: str = "db_newer", **params: Any) -> None:
+        super().__init__(message, code=code, **params)
+
+
+class DiskFullError(StoreError):
+    """Not enough free space for a write; nothing was written: code ``disk_full``."""
+
+    def __init__(self, message: str, *, code: str = "disk_full", **params: Any) -> None:
+        super().__init__(message, code=code, **params)
+
+
 class NotFoundError(ChurnCoreError, LookupError):
     """A dataset version (or other stored object) does not exist."""

@@ -581,7 +581,11 @@ def run_training(store, dataset: Dataset, *, promote: bool = False, artifact_roo
                                    oof_fold=result.fold_of)
         store.complete_run(run_id, models=entries)
     except BaseException as err:
-        store.fail_run(run_id, error=f"{type(err).__name__}: {err}")
+        try:
+            store.fail_run(run_id, error=f"{type(err).__name__}: {err}")
+        except Exception as failed:  # e.g. the disk is full: the first error is the one to report
+            logger.warning("could not mark run %d as failed (%s); it reads as failed once this process ends",
+                           run_id, failed)
         raise
     if promote:
         store.promote(run_id, result.best().name)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import socket
 import threading
 import time
@@ -27,7 +28,15 @@ import numpy as np
 import pandas as pd
 
 from .dataset import Dataset
-from .errors import NotFoundError, ParameterError, StoreError
+from .errors import (
+    DatabaseDamagedError,
+    DatabaseForeignError,
+    DatabaseNewerError,
+    DiskFullError,
+    NotFoundError,
+    ParameterError,
+    StoreError,
+)
 from .money import check_currency, detect_currency
 from .roles import ColumnRoles
 from .validation import report_from_dict, report_to_dict
@@ -41,6 +50,14 @@ _LOCK_WAIT_SECONDS = 15.0
 # one tears it down: a connect racing that close fails with "Unique file handle conflict". So within a
 # process, connects and closes take turns (each is quick; the queries between them run in parallel).
 _OPEN_CLOSE = threading.Lock()
+# What DuckDB says about a damaged file: blocks failing their checksums, or a file cut short.
+_DAMAGE_SIGNS = ("checksum", "corrupt", "could not read enough bytes", "invalid block", "failed to read block")
+_NO_SPACE_SIGNS = ("no space left", "disk quota", "not enough space")
+_HEADER_BYTES = 3 * 4096  # a DuckDB file starts with its main header and two database headers
+# A write needs this much free space: SPACE_FACTOR times the bytes it writes (the WAL, then the checkpoint,
+# hold them twice, and DuckDB's blocks are not full), plus SPACE_MARGIN_BYTES for the catalog and the WAL.
+SPACE_FACTOR = 3
+SPACE_MARGIN_BYTES = 16 * 1024 * 1024
 
 # Each migration moves the schema from version n-1 to n. Never edit a released one; append.
 MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
@@ -353,31 +370,112 @@ class Store:
                         f"Cannot open the database '{self.path}' ({err}). If another Churn Radar process is "
                         "writing to it, wait for it to finish and try again.", code="store_locked",
                         path=str(self.path)) from err
+                known = self._known_failure(err)
+                if known is not None:
+                    raise known from err
                 # Not a lock (a damaged file, a folder...): waiting would not help.
                 raise StoreError(f"Cannot open the database '{self.path}' ({err}). Check that the file is a "
                                  f"Churn Radar database, or point {ENV_VAR} at a new file.",
                                  code="store_unreadable", path=str(self.path)) from err
         try:
             yield con
+        except duckdb.Error as err:
+            known = self._known_failure(err)
+            if known is not None:
+                raise known from err
+            raise
         finally:
             with _OPEN_CLOSE:
                 con.close()
 
+    def _known_failure(self, err: BaseException) -> StoreError | None:
+        """A damaged file or a full disk behind a DuckDB (or OS) error, as the StoreError that says so."""
+        text = str(err).lower()
+        if any(sign in text for sign in _DAMAGE_SIGNS):
+            return self._damaged(str(err))
+        if any(sign in text for sign in _NO_SPACE_SIGNS):
+            return DiskFullError(f"The disk holding the database '{self.path}' is full ({err}). Nothing was "
+                                 "changed. Free some space and try again.", path=str(self.path), needed="?",
+                                 free=_megabytes(_free_bytes(self.path)))
+        return None
+
+    def _damaged(self, detail: str) -> DatabaseDamagedError:
+        return DatabaseDamagedError(
+            f"The database '{self.path}' is damaged ({detail}). Nothing was read from it or written to it. "
+            f"Restore it from a backup, or point {ENV_VAR} at a new file (the app then starts afresh).",
+            path=str(self.path))
+
     def _migrate(self, con: duckdb.DuckDBPyConnection) -> None:
-        con.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER, applied_at TIMESTAMP)")
-        current = _one(con, "SELECT coalesce(max(version), 0) FROM schema_version")[0]
+        """Check that the file is Churn Radar's and whole, then bring its schema up to date. Nothing is written
+        into a file that has any table, view or sequence but ours."""
+        ours = self._schema_table(con)
+        if ours is None:
+            objects = _one(con, "SELECT (SELECT count(*) FROM duckdb_tables() WHERE NOT internal) "
+                                "+ (SELECT count(*) FROM duckdb_views() WHERE NOT internal) "
+                                "+ (SELECT count(*) FROM duckdb_sequences())")[0]
+            if objects:
+                self._refuse_foreign(con)
+            current = 0
+        else:
+            current = _one(con, "SELECT coalesce(max(version), 0) FROM schema_version")[0]
         if current > SCHEMA_VERSION:
-            raise StoreError(f"The database '{self.path}' has schema version {current}, newer than this "
-                             f"Churn Radar understands ({SCHEMA_VERSION}). Upgrade Churn Radar.",
-                             code="store_too_new", path=str(self.path), version=current)
+            raise DatabaseNewerError(f"The database '{self.path}' has schema version {current}, newer than this "
+                                     f"Churn Radar understands ({SCHEMA_VERSION}). Upgrade Churn Radar.",
+                                     path=str(self.path), version=current, supported=SCHEMA_VERSION)
+        if current > 0 and "datasets" not in _tables(con):
+            self._refuse_foreign(con)
+        self._check_whole(con)
+        if ours is None:
+            con.execute("CREATE TABLE schema_version (version INTEGER, applied_at TIMESTAMP)")
         for version, statements in MIGRATIONS:
             if version <= current:
                 continue
+            self._require_space(0)
             with _transaction(con):
                 for sql in statements:
                     con.execute(sql)
                 con.execute("INSERT INTO schema_version VALUES (?, now())", [version])
             logger.info("migrated %s to schema version %d", self.path, version)
+
+    def _schema_table(self, con: duckdb.DuckDBPyConnection) -> list[str] | None:
+        """The columns of our ``schema_version`` table (None when there is none); another program's table of
+        that name is refused."""
+        columns = [r[0] for r in con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE table_name = 'schema_version' AND schema_name = 'main' "
+            "ORDER BY column_index").fetchall()]
+        if not columns:
+            return None
+        if columns != ["version", "applied_at"]:
+            self._refuse_foreign(con)
+        return columns
+
+    def _refuse_foreign(self, con: duckdb.DuckDBPyConnection) -> None:
+        tables = sorted(_tables(con))
+        raise DatabaseForeignError(
+            f"The database '{self.path}' belongs to another program: it holds the tables {tables[:5]} and no Churn "
+            f"Radar schema. Nothing was written to it. Point {ENV_VAR} (or --db) at a Churn Radar database or at "
+            "a new file.", path=str(self.path), tables=tables[:5])
+
+    def _check_whole(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Refuse a file shorter than the blocks its header lists (a copy or download cut short). Checked only
+        with no write-ahead log pending, when the header and the file must agree."""
+        if not self.path.is_file() or self.path.with_name(self.path.name + ".wal").exists():
+            return
+        row = _one(con, "SELECT block_size, total_blocks FROM pragma_database_size()")
+        expected = _HEADER_BYTES + int(row[0]) * int(row[1]) if row and row[1] else 0
+        size = self.path.stat().st_size
+        if size < expected:
+            raise self._damaged(f"the file has {size} bytes where its header lists {expected}")
+
+    def _require_space(self, nbytes: int) -> None:
+        """Refuse a write of about ``nbytes`` bytes before it starts when the disk cannot hold it."""
+        needed = SPACE_FACTOR * max(int(nbytes), 0) + SPACE_MARGIN_BYTES
+        free = _free_bytes(self.path)
+        if free is not None and free < needed:
+            raise DiskFullError(f"Not enough free space for the write to the database '{self.path}': it needs "
+                                f"about {_megabytes(needed)} MB and the disk has {_megabytes(free)} MB free. "
+                                "Nothing was changed. Free some space and try again.", path=str(self.path),
+                                needed=_megabytes(needed), free=_megabytes(free))
 
     def schema_version(self) -> int:
         with self._connect() as con:
@@ -405,6 +503,7 @@ class Store:
                 if activate:
                     self._set_active(con, same[0])
                 return self._version(con, same[0], reused=True)
+            self._require_space(_frame_bytes(dataset.frame))
             try:
                 with _transaction(con):
                     version = _one(con, "SELECT nextval('dataset_ids')")[0]
@@ -420,7 +519,10 @@ class Store:
                          json.dumps(report_to_dict(dataset.report), ensure_ascii=False, default=str)])
                     if activate:
                         self._set_active(con, version)
-            except duckdb.Error as err:
+            except (duckdb.Error, OSError) as err:
+                known = self._known_failure(err)
+                if isinstance(known, DatabaseDamagedError):
+                    raise known from err
                 raise StoreError(f"Could not store the dataset '{dataset.name}' ({err}). Nothing was changed; "
                                  "the active dataset is as it was.", code="store_write_failed",
                                  name=dataset.name) from err
@@ -493,6 +595,7 @@ class Store:
 
     def start_run(self, dataset_version: int, *, params: dict) -> int:
         """Record a run as 'running' by this process and return its id (it shows as complete only when it is)."""
+        self._require_space(0)
         with self._connect() as con:
             self._require(con, dataset_version)
             with _transaction(con):
@@ -504,6 +607,7 @@ class Store:
         return run_id
 
     def complete_run(self, run_id: int, *, models: list[dict | ModelEntry]) -> ModelRun:
+        self._require_space(0)
         with self._connect() as con, _transaction(con):
             con.execute("UPDATE model_runs SET status = 'complete', finished_at = now(), models_json = ?, "
                         "duration_s = epoch(now()) - epoch(created_at) WHERE id = ?",
@@ -525,6 +629,7 @@ class Store:
                                        "proba_raw": np.asarray(oof_raw, dtype=float), "split": "train",
                                        "fold": pd.array(np.asarray(oof_fold), dtype="Int32")}))
         frame = pd.concat(parts, ignore_index=True).assign(run_id=run_id, model=model)
+        self._require_space(_frame_bytes(frame))
         with self._connect() as con, _transaction(con):
             con.register("incoming_predictions", frame)
             con.execute("DELETE FROM run_predictions WHERE run_id = ? AND model = ?", [run_id, model])
@@ -587,6 +692,7 @@ class Store:
             raise StoreError(f"Run {run_id} is {run.status}, so its models cannot be promoted. Promote a "
                              "complete run.", code="run_not_complete", run=run_id, status=run.status)
         run.model(model)
+        self._require_space(0)
         with self._connect() as con, _transaction(con):
             con.execute("INSERT INTO promotions VALUES (nextval('promotion_ids'), ?, ?, 'promote', now())",
                         [run_id, model])
@@ -635,6 +741,7 @@ class Store:
         incoming = frame[list(SCORE_COLUMNS)]
         with self._connect() as con:
             self._require(con, dataset_version)
+            self._require_space(_frame_bytes(incoming))
             try:
                 with _transaction(con):
                     set_id = _one(con, "SELECT nextval('score_set_ids')")[0]
@@ -645,7 +752,10 @@ class Store:
                     con.execute(f"INSERT INTO scores (score_set, {', '.join(SCORE_COLUMNS)}) SELECT ?, "
                                 f"{', '.join(SCORE_COLUMNS)} FROM incoming_scores", [set_id])
                     con.unregister("incoming_scores")
-            except duckdb.Error as err:
+            except (duckdb.Error, OSError) as err:
+                known = self._known_failure(err)
+                if isinstance(known, DatabaseDamagedError):
+                    raise known from err
                 raise StoreError(f"Could not store the scores of run {run_id} ({err}). Nothing was changed.",
                                  code="store_write_failed", name=f"run {run_id}") from err
         logger.info("stored score set %d: run %d %s on dataset v%d, %d rows", set_id, run_id, model,
@@ -657,6 +767,7 @@ class Store:
         cols = list(REASON_COLUMNS)
         incoming = frame[["row_index", *cols]]
         assignments = ", ".join(f"{c} = r.{c}" for c in cols)
+        self._require_space(_frame_bytes(incoming))
         with self._connect() as con, _transaction(con):
             con.register("incoming_reasons", incoming)
             con.execute(f"UPDATE scores SET {assignments}, explained = true FROM incoming_reasons r "
@@ -708,6 +819,7 @@ class Store:
         if not clean or len(clean) > 80:
             raise StoreError(f"A scenario needs a name of 1 to 80 characters. Got {name!r}. Type a short name, "
                              "such as 'Q3 call-centre push'.", code="bad_scenario_name", name=name)
+        self._require_space(0)
         with self._connect() as con, _transaction(con):
             latest = _one(con, "SELECT max(version) FROM roi_scenarios WHERE name = ?", [clean])[0]
             scenario_id = _one(con, "SELECT nextval('scenario_ids')")[0]
@@ -741,6 +853,7 @@ class Store:
                        kind: str = "profit", assumptions: dict | None = None) -> RunThreshold:
         """Store a decision threshold on a run's model (the newest of a kind is the one in use)."""
         self.get_run(run_id).model(model)
+        self._require_space(0)
         with self._connect() as con, _transaction(con):
             con.execute("INSERT INTO run_thresholds VALUES (?, ?, ?, ?, ?, ?, now())",
                         [run_id, model, kind, float(threshold), rate, json.dumps(assumptions or {})])
@@ -851,6 +964,26 @@ def _case_clashes(columns: pd.Index) -> list[str]:
     for column in map(str, columns):
         seen.setdefault(column.lower(), []).append(column)
     return [name for group in seen.values() if len(group) > 1 for name in group]
+
+
+def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE NOT internal").fetchall()}
+
+
+def _free_bytes(path: Path) -> int | None:
+    """Free bytes on the disk holding ``path`` (None when the folder cannot be asked)."""
+    try:
+        return shutil.disk_usage(path.parent).free
+    except OSError:
+        return None
+
+
+def _megabytes(nbytes: int | None) -> str:
+    return "?" if nbytes is None else f"{nbytes / 1_048_576:.1f}"
+
+
+def _frame_bytes(frame: pd.DataFrame) -> int:
+    return int(frame.memory_usage(index=False, deep=True).sum())
 
 
 def _process_ended(pid: int | None, host: str | None) -> bool:

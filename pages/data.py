@@ -7,7 +7,7 @@ and a file that fails validation cannot be saved.
 import streamlit as st
 
 from ui import actions, auth, data_views, fmt, state
-from ui.i18n import t
+from ui.i18n import t, tm
 from ui.model_views import dataset_name
 from ui.train_views import train_compare_promote
 from ui.widgets import guard, page_header, takeaway
@@ -23,14 +23,14 @@ if upload is None:
     data_views.active_currency()
     retrain = data_views.versions_table()  # the version the analyst picked to train again on, if any
     if retrain is not None:
-        takeaway(t("data.retrain_line", name=dataset_name(retrain), version=retrain))
+        takeaway(tm("data.retrain_line", name=dataset_name(retrain), version=retrain))
         train_compare_promote(retrain)
     st.stop()
 
 sheet = data_views.pick_sheet(upload)  # a workbook with several sheets: asked here, before anything is read
-with st.status(t("data.reading", name=upload.name), expanded=False) as reading:
+with st.status(tm("data.reading", name=upload.name), expanded=False) as reading:
     raw = data_views.read_upload(upload, sheet=sheet)
-    reading.update(label=t("data.read_done", name=upload.name, rows=fmt.count(len(raw.frame)),
+    reading.update(label=tm("data.read_done", name=upload.name, rows=fmt.count(len(raw.frame)),
                            columns=len(raw.frame.columns)), state="complete")
 key = data_views.table_key(raw)
 
@@ -56,7 +56,7 @@ saved_key = f"saved_{key}_{hash(roles.to_json())}"
 name = st.text_input(t("data.name"), value=upload.name.rsplit(".", 1)[0], key=f"name_{key}")
 fit = state.champion_fit(raw.frame.columns)  # activate by default only what the champion can score
 if not fit.can_score:
-    st.warning(t("data.champion_cannot_score", columns=", ".join(fit.missing)))
+    st.warning(tm("data.champion_cannot_score", columns=", ".join(fit.missing)))
 currency = data_views.currency_choice(raw, name=name)
 activate = st.checkbox(t("data.activate"), value=fit.can_score, key=f"activate_{key}")
 if st.button(t("data.save"), type="primary", key="save"):

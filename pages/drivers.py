@@ -5,7 +5,7 @@ import streamlit as st
 import churn_core as cc
 from churn_core import plots
 from ui import fmt, state
-from ui.i18n import t
+from ui.i18n import t, tm
 from ui.widgets import (
     chart,
     contrast_text,
@@ -55,7 +55,7 @@ else:
         xt = state.crosstab(rows, cols)
     cell = xt.contrast()
     if cell is not None:
-        takeaway(t("takeaway.crosstab", high=cell.high, high_rate=fmt.pct(cell.high_rate), low=cell.low,
+        takeaway(tm("takeaway.crosstab", high=cell.high, high_rate=fmt.pct(cell.high_rate), low=cell.low,
                    low_rate=fmt.pct(cell.low_rate), n=fmt.count(cell.high_customers)), small=cell.small)
     chart(plots.crosstab_heatmap, xt, labels=labels(t("drivers.crosstab_chart", rows=rows, columns=cols),
                                                     x=cols, y=rows), key="crosstab")
@@ -69,4 +69,4 @@ if not ranking.empty:
     driver_table(desc.drivers)
 st.caption(t("drivers.ranking_caption"))
 if desc.drivers.excluded:
-    st.caption(t("common.leakage_left_out", columns=", ".join(desc.drivers.excluded)))
+    st.caption(tm("common.leakage_left_out", columns=", ".join(desc.drivers.excluded)))

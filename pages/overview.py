@@ -4,7 +4,7 @@ the state map), the report's segments where they apply, and value tiers."""
 import streamlit as st
 
 from ui import fmt, overview_views, state
-from ui.i18n import current_language, t
+from ui.i18n import current_language, t, tm
 from ui.widgets import guard, kpi_row, page_header
 
 page_header("overview.title", "overview.caption")
@@ -22,10 +22,10 @@ kpis = [
 if o.value_at_risk is not None:
     kpis.append((t("kpi.value_at_risk"),
                  fmt.cash(o.value_at_risk, state.currency(), lang=current_language()),
-                 t("kpi.value_at_risk_help", columns=", ".join(roles.value), share=fmt.pct(o.value_at_risk_share))))
+                 tm("kpi.value_at_risk_help", columns=", ".join(roles.value), share=fmt.pct(o.value_at_risk_share))))
 kpi_row(kpis)
 if o.value_at_risk is not None:  # the label stays short enough for its box; the caption names the unit
-    st.caption(t("kpi.value_at_risk_caption", unit=state.value_unit()))
+    st.caption(tm("kpi.value_at_risk_caption", unit=state.value_unit()))
 
 overview_views.draw_in_pairs(overview_views.driver_sections(desc, dataset))
 overview_views.leakage_note(dataset)

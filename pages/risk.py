@@ -4,7 +4,7 @@ import streamlit as st
 
 import churn_core as cc
 from ui import actions, auth, fmt, state
-from ui.i18n import t, worded
+from ui.i18n import t, tm, worded
 from ui.model_views import dataset_name
 from ui.risk_views import (
     CUSTOMER_KEY,
@@ -53,7 +53,7 @@ with guard(), st.spinner(t("risk.scoring", rows=fmt.count(dataset.n_rows))):
 
 scoring_caption(scored)
 trained_on = state.run_dataset_version(champion.run_id)
-st.caption(t("risk.scored_by", run=champion.run_id, name=dataset_name(trained_on), version=trained_on,
+st.caption(tm("risk.scored_by", run=champion.run_id, name=dataset_name(trained_on), version=trained_on,
              model=t(f"model.{champion.model}"),
              explained=fmt.count(scored.explained_active), rows=fmt.count(int(scored.active.sum()))))
 if scored.explained_active < int(scored.active.sum()):

@@ -142,6 +142,64 @@ def test_unusable_database_exits_3(capsys, tmp_path):
     assert err.startswith("error: Cannot open the database")
 
 
+def _cut(path: Path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def _foreign(path: Path) -> None:
+    path.unlink()
+    import duckdb
+
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE TABLE invoices (id INTEGER)")
+
+
+def _newer(path: Path) -> None:
+    import duckdb
+
+    with duckdb.connect(str(path)) as con:
+        con.execute("INSERT INTO schema_version VALUES (?, now())", [cc.store.SCHEMA_VERSION + 1])
+
+
+@pytest.mark.parametrize(("damage", "says"), [
+    pytest.param(_cut, "is damaged", id="cut-in-half"),
+    pytest.param(_foreign, "belongs to another program", id="foreign"),
+    pytest.param(_newer, "newer than this Churn Radar", id="newer"),
+])
+@pytest.mark.parametrize("command", ["datasets", "import", "train"])
+def test_a_damaged_foreign_or_newer_database_exits_3_with_one_line(capsys, small_csv, tmp_path, damage, says,
+                                                                   command):
+    db = tmp_path / "db.duckdb"
+    assert main(["import", "--data", str(cc.BUNDLED_CSV), "--db", str(db)]) == 0
+    capsys.readouterr()
+    damage(db)
+    before = db.read_bytes()
+    data = [] if command == "datasets" else ["--data", str(small_csv)]
+    code, out, err = run(capsys, command, *data, "--db", str(db))
+    assert (code, out) == (3, "")
+    assert err.startswith("error: ") and says in err and err.count("\n") == 1, err  # one line, no traceback
+    assert db.read_bytes() == before
+
+
+def test_train_on_a_full_disk_exits_3_without_a_traceback(capsys, small_csv, tmp_path, monkeypatch):
+    """The model files do not fit: the run is marked failed, the champion unchanged, and the message is one line."""
+    from churn_core import artifacts
+
+    db = tmp_path / "db.duckdb"
+    real = artifacts.shutil.disk_usage
+    monkeypatch.setattr(artifacts.shutil, "disk_usage",  # the models folder is on a full disk; the database not
+                        lambda path: type("u", (), {"free": 1000})() if "models" in str(path) else real(path))
+    code, out, err = run(capsys, "train", "--data", str(small_csv), "--db", str(db), "--promote",
+                         "--models", "logistic_regression")
+    assert (code, out) == (3, "")
+    assert err.startswith("error: Not enough free space to save the model file") and err.count("\n") == 1, err
+    store = cc.Store(db)
+    assert [r.status for r in store.list_runs()] == ["failed"] and store.champion() is None
+    monkeypatch.undo()
+    assert main(["train", "--data", str(small_csv), "--db", str(db), "--models", "logistic_regression"]) == 0
+
+
 def test_bad_command_line_exits_2(capsys):
     with pytest.raises(SystemExit, match="2"):
         main(["describe"])

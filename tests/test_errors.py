@@ -20,6 +20,10 @@ BUILTIN = {
     cc.ValidationError: ValueError,
     cc.StoreError: RuntimeError,
     cc.NotFoundError: LookupError,
+    cc.DatabaseDamagedError: RuntimeError,
+    cc.DatabaseForeignError: RuntimeError,
+    cc.DatabaseNewerError: RuntimeError,
+    cc.DiskFullError: RuntimeError,
 }
 
 
@@ -83,8 +87,8 @@ CASES = [
                  "Choose the target column", id="no-target"),
     pytest.param(lambda tmp: cc.Store(tmp / "s.duckdb").load_dataset(3), cc.NotFoundError, "dataset_not_found",
                  "no dataset version 3", r"Stored versions: \[\]", "Pick one of those", id="version-not-found"),
-    pytest.param(_newer_store, cc.StoreError, "store_too_new", "newer than",
-                 rf"schema version {cc.store.SCHEMA_VERSION + 1}", "Upgrade Churn Radar", id="store-too-new"),
+    pytest.param(_newer_store, cc.DatabaseNewerError, "db_newer", "newer than",
+                 rf"schema version {cc.store.SCHEMA_VERSION + 1}", "Upgrade Churn Radar", id="db-newer"),
 ]
 
 

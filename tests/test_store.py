@@ -282,7 +282,7 @@ def test_newer_database_is_refused(tmp_store):
         con.execute("INSERT INTO schema_version VALUES (?, now())", [newer])
     with pytest.raises(cc.StoreError, match=f"has schema version {newer}, newer than.*Upgrade Churn Radar") as info:
         cc.Store(tmp_store.path)
-    assert (info.value.code, info.value.params["version"]) == ("store_too_new", newer)
+    assert (info.value.code, info.value.params["version"]) == ("db_newer", newer)
 
 
 @pytest.mark.parametrize("make", [
@@ -523,3 +523,122 @@ def test_a_model_entry_is_a_typed_frozen_record(store_with_dataset):
         cc.ModelEntry("xgboost")  # type: ignore[misc]  # keyword-only: a record of many fields is built by name
     assert cc.ModelEntry.from_dict(entry.to_dict()) == entry
     assert store.champion().to_frame().loc[0, "roc_auc"] == 0.93
+
+
+# -- a damaged, foreign or newer database is refused, and never written to -------------------------------------
+
+def _stored_file(folder: Path) -> Path:
+    """A real store with one dataset, closed: its file as another process would find it."""
+    path = folder / "real.duckdb"
+    store = cc.Store(path)
+    store.save_dataset(small_dataset("kept", n=4000, seed=1))
+    return path
+
+
+def _cut_in_half(path: Path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def _flip_bytes(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    for start in range(store_module._HEADER_BYTES + 1000, len(data), 256 * 1024):  # a run of bytes in every block
+        for i in range(start, min(start + 64, len(data))):
+            data[i] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def _foreign(path: Path) -> None:
+    path.unlink()
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE TABLE invoices (id INTEGER, amount DOUBLE)")
+        con.execute("INSERT INTO invoices VALUES (1, 9.5)")
+
+
+def _foreign_schema_version(path: Path) -> None:
+    """Another program's migrations table that happens to be called schema_version."""
+    path.unlink()
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE TABLE schema_version (installed_rank INTEGER, script VARCHAR)")
+        con.execute("CREATE TABLE orders (id INTEGER)")
+
+
+def _newer(path: Path) -> None:
+    with duckdb.connect(str(path)) as con:
+        con.execute("INSERT INTO schema_version VALUES (?, now())", [store_module.SCHEMA_VERSION + 3])
+
+
+@pytest.mark.parametrize(("damage", "error", "code", "message"), [
+    pytest.param(_cut_in_half, cc.DatabaseDamagedError, "db_damaged", "is damaged", id="cut-in-half"),
+    pytest.param(_flip_bytes, cc.DatabaseDamagedError, "db_damaged", "is damaged .*checksum", id="flipped-bytes"),
+    pytest.param(_foreign, cc.DatabaseForeignError, "db_foreign", r"another program.*\['invoices'\]",
+                 id="foreign-duckdb"),
+    pytest.param(_foreign_schema_version, cc.DatabaseForeignError, "db_foreign", "another program",
+                 id="foreign-schema-version-table"),
+    pytest.param(_newer, cc.DatabaseNewerError, "db_newer", "newer than this Churn Radar", id="newer-schema"),
+])
+def test_a_database_that_is_not_ours_as_it_should_be_is_refused_untouched(tmp_path, damage, error, code, message):
+    path = _stored_file(tmp_path)
+    damage(path)
+    before = path.read_bytes()
+    with pytest.raises(error, match=message) as info:
+        cc.Store(path, lock_wait=0)
+    assert isinstance(info.value, cc.StoreError)
+    assert info.value.code == code and info.value.params["path"] == str(path)
+    assert path.read_bytes() == before  # nothing was written into it: no schema_version, no migration
+    assert cc.i18n.text(f"error.{code}", lang="zh", **{k: str(v) for k, v in info.value.params.items()})
+
+
+def test_damage_found_while_reading_is_a_damaged_database_error(tmp_path):
+    """A store opened before its file was damaged meets the damage in a query: the same refusal."""
+    path = _stored_file(tmp_path)
+    store = cc.Store(path)
+    _flip_bytes(path)
+    with pytest.raises(cc.DatabaseDamagedError, match="is damaged"):
+        store.load_dataset()
+
+
+def test_a_new_empty_file_is_ours_to_create(tmp_path):
+    path = tmp_path / "new.duckdb"
+    duckdb.connect(str(path)).close()  # an empty DuckDB file: no tables yet
+    assert cc.Store(path).schema_version() == store_module.SCHEMA_VERSION
+
+
+# -- a full disk: refused before writing, nothing changed, later writes work -------------------------------
+
+def _disk_with(free: int):
+    return lambda path: type("usage", (), {"total": 10 * free, "used": 9 * free, "free": free})()
+
+
+def test_an_import_that_does_not_fit_on_the_disk_is_refused_before_writing(tmp_store, monkeypatch):
+    tmp_store.save_dataset(small_dataset("kept", seed=1))
+    before, content = state(tmp_store), tmp_store.path.read_bytes()
+    monkeypatch.setattr(store_module.shutil, "disk_usage", _disk_with(store_module.SPACE_MARGIN_BYTES + 1000))
+    with pytest.raises(cc.DiskFullError, match=r"Not enough free space .*Nothing was changed") as info:
+        tmp_store.save_dataset(small_dataset("new", n=5000, seed=2))
+    assert info.value.code == "disk_full" and float(info.value.params["needed"]) > float(info.value.params["free"])
+    assert tmp_store.path.read_bytes() == content  # not one byte written
+    monkeypatch.setattr(store_module.shutil, "disk_usage", _disk_with(1000))  # even a small write needs a margin
+    with pytest.raises(cc.DiskFullError, match="Not enough free space"):
+        tmp_store.start_run(1, params={})
+    monkeypatch.undo()
+    assert state(tmp_store) == before
+    assert tmp_store.save_dataset(small_dataset("later", seed=3)).version == 2  # the disk has room again
+
+
+def test_an_os_error_in_the_middle_of_an_import_leaves_the_database_as_it_was(tmp_store, monkeypatch):
+    tmp_store.save_dataset(small_dataset("kept", seed=1))
+    before = state(tmp_store)
+
+    def no_space(self, con, version):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(cc.Store, "_set_active", no_space)
+    with pytest.raises(cc.StoreError, match="No space left on device.*Nothing was changed") as info:
+        tmp_store.save_dataset(small_dataset("new", seed=2))
+    monkeypatch.undo()
+    assert info.value.code == "store_write_failed"
+    assert state(tmp_store) == before
+    assert {t for t in tables(tmp_store.path) if t.startswith("dataset_")} == {"dataset_1"}  # no half-written table
+    assert tmp_store.save_dataset(small_dataset("later", seed=3)).name == "later"
+    assert tmp_store.load_dataset().name == "later"

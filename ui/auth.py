@@ -8,7 +8,10 @@ Three modes, chosen by what ``.streamlit/secrets.toml`` configures:
 * **oidc**: an ``[auth]`` section configures ``st.login``; a signed-in user is an analyst (or only the
   addresses in ``[roles] analyst_emails``, when listed).
 * **local**: neither is configured, so the app runs as a single-user tool and everyone is an
-  analyst; the sidebar says so.
+  analyst; the sidebar says so. It is for this machine only: ``.streamlit/config.toml`` (and ``make run``)
+  bind the server to 127.0.0.1, and a server listening beyond loopback (``server.address``) with no sign-in
+  configured shows every session an error instead of the app, unless ``CHURN_RADAR_ALLOW_OPEN_LOCAL=1``
+  accepts the risk (``refuse_open_local``).
 
 The role lives server-side in the session as a token signed with a per-process secret and bound to
 the session id, so neither a query parameter nor a hand-set session value makes anyone an analyst.
@@ -35,6 +38,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
 import os
@@ -56,6 +60,7 @@ logger = logging.getLogger(__name__)
 ROLE_KEY = "_churn_radar_role"
 COOKIE_NAME = "churn_radar_session"
 SECRET_ENV_VAR = "CHURN_RADAR_AUTH_SECRET"
+OPEN_LOCAL_ENV_VAR = "CHURN_RADAR_ALLOW_OPEN_LOCAL"  # "1": serve local mode (everyone an analyst) beyond loopback
 SECRET_FILE_NAME = "churn_radar_auth.key"  # in the DuckDB file's folder
 DEFAULT_SESSION_HOURS = 8.0
 _COOKIE_KEY = "_churn_radar_cookie"  # this session's cookie token (revoked on sign-out)
@@ -66,26 +71,51 @@ WINDOW_S = 300.0  # ... within this many seconds lock that client out until the 
 
 
 class _Limiter:
-    """Failed sign-ins per client, process-wide (shared by every session of the server)."""
+    """Sign-in attempts per client, process-wide (shared by every session of the server).
+
+    An attempt is counted *before* its password is verified (``reserve``), under that client's lock, and a
+    correct password clears the count: so parallel submissions from one address cannot verify more than
+    MAX_FAILURES passwords in a window, however they interleave with the ~0.5 s verification.
+    """
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the two dicts; each client's count has its own lock
+        self._client_locks: dict[str, threading.Lock] = {}
         self._failures: dict[str, deque[float]] = {}
+
+    def _client_lock(self, client: str) -> threading.Lock:
+        with self._lock:
+            return self._client_locks.setdefault(client, threading.Lock())
+
+    def _recent(self, client: str, now: float) -> deque[float]:
+        times = self._failures.setdefault(client, deque())
+        while times and now - times[0] > WINDOW_S:
+            times.popleft()
+        return times
 
     def wait_seconds(self, client: str, now: float | None = None) -> float:
         now = time.monotonic() if now is None else now
-        with self._lock:
-            times = self._failures.get(client, deque())
-            while times and now - times[0] > WINDOW_S:
-                times.popleft()
+        with self._client_lock(client):
+            times = self._recent(client, now)
             return WINDOW_S - (now - times[0]) if len(times) >= MAX_FAILURES else 0.0
 
+    def reserve(self, client: str, now: float | None = None) -> bool:
+        """Count one attempt, before its password is checked; False (count nothing) when the client is locked."""
+        now = time.monotonic() if now is None else now
+        with self._client_lock(client):
+            times = self._recent(client, now)
+            if len(times) >= MAX_FAILURES:
+                return False
+            times.append(now)
+            return True
+
     def fail(self, client: str, now: float | None = None) -> None:
-        with self._lock:
+        """Count a failure (an attempt not reserved beforehand)."""
+        with self._client_lock(client):
             self._failures.setdefault(client, deque()).append(time.monotonic() if now is None else now)
 
     def clear(self, client: str) -> None:
-        with self._lock:
+        with self._client_lock(client):
             self._failures.pop(client, None)
 
 
@@ -304,6 +334,40 @@ def mode() -> str:
     return "local"
 
 
+def is_loopback(address: str | None) -> bool:
+    """Whether a server bound to ``address`` listens on this machine only (None or "" binds every interface)."""
+    if not address:
+        return False
+    if address.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(address.strip().strip("[]")).is_loopback
+    except ValueError:  # a host name: it may resolve to anything
+        return False
+
+
+def bind_address() -> str | None:
+    """The address the server listens on (``server.address``; unset means every interface)."""
+    return st.get_option("server.address")
+
+
+def open_local() -> bool:
+    """Local mode (no sign-in) served beyond this machine, and the override that accepts it is set."""
+    return mode() == "local" and not is_loopback(bind_address()) and os.environ.get(OPEN_LOCAL_ENV_VAR) == "1"
+
+
+def refuse_open_local() -> None:
+    """Stop every page when the server listens beyond loopback with no sign-in configured: anyone who can reach
+    it would be an analyst. Says how to configure sign-in, or to bind to 127.0.0.1, or the override."""
+    address = bind_address()
+    if mode() != "local" or is_loopback(address) or os.environ.get(OPEN_LOCAL_ENV_VAR) == "1":
+        return
+    logger.warning("refusing to serve local mode on %s: configure sign-in or set %s=1", address or "0.0.0.0",
+                   OPEN_LOCAL_ENV_VAR)
+    st.error(t("auth.open_local_refused", address=address or "0.0.0.0", env=OPEN_LOCAL_ENV_VAR))
+    st.stop()
+
+
 def _session_id() -> str:
     from streamlit.runtime.scriptrunner import get_script_run_ctx
 
@@ -358,18 +422,18 @@ def _client() -> str:
 
 
 def check_password(password: str, *, client: str) -> str:
-    """'ok', 'wrong' or 'locked'; records failures and clears them on success."""
+    """'ok', 'wrong' or 'locked'. The attempt is counted before the password is verified (see ``_Limiter``), and
+    a success clears the client's count."""
     from argon2 import PasswordHasher
     from argon2.exceptions import InvalidHashError, VerificationError
 
     limiter = _limiter()
-    if limiter.wait_seconds(client) > 0:
+    if not limiter.reserve(client):  # counted as a failure now; only a correct password takes it back
         return "locked"
     stored = str(_secrets_section("roles").get("analyst_password_hash", ""))
     try:
         PasswordHasher().verify(stored, password)
     except (VerificationError, InvalidHashError):
-        limiter.fail(client)
         return "wrong"
     limiter.clear(client)
     return "ok"
@@ -380,7 +444,7 @@ def sidebar() -> None:
     current = mode()
     box = st.sidebar.container(key="auth_box")
     if current == "local":
-        box.caption(t("auth.local_mode"))
+        box.caption(t("auth.local_mode_open" if open_local() else "auth.local_mode"))
         return
     analyst = is_analyst()  # first: reading a session cookie may decide to clear it
     if current == "password":

@@ -9,7 +9,7 @@ import churn_core as cc
 
 from . import actions, auth, fmt, state
 from .cache import cached
-from .i18n import error_text, issue_text, t, wording
+from .i18n import error_text, issue_text, t, tm, wording
 from .widgets import guard, keep_choice, kpi_row, takeaway
 
 NONE = "—"
@@ -151,7 +151,7 @@ def role_mapping(raw: cc.RawTable) -> cc.ColumnRoles:
         for column in list(value):
             problem = cc.value_column_problem(frame[column])
             if problem is not None:
-                st.warning(t("data.value_rejected", column=column, why=t(f"data.value_why.{problem}")))
+                st.warning(tm("data.value_rejected", column=column, why=t(f"data.value_why.{problem}")))
                 value.remove(column)
         if not value:
             st.caption(t("data.no_value_column"))
@@ -180,7 +180,7 @@ def active_currency() -> None:
     current = state.currency()
     options = cc.CURRENCIES if current in cc.CURRENCIES else (*cc.CURRENCIES, current)
     st.session_state["data_currency"] = current  # the stored setting (the ROI page may have changed it)
-    st.selectbox(t("data.currency_active", name=version.name), options, key="data_currency",
+    st.selectbox(tm("data.currency_active", name=version.name), options, key="data_currency",
                  format_func=wording(options, lambda c: c or t("roi.currency.none")), help=t("data.currency_help"),
                  on_change=_on_currency)
 
@@ -230,7 +230,7 @@ def drift_view(raw: cc.RawTable, roles: cc.ColumnRoles) -> None:
         st.warning(error_text(err))
         return
     if report.shifted:
-        takeaway(t("data.drift_shifted", count=len(report.shifted), columns=", ".join(report.shifted[:6])))
+        takeaway(tm("data.drift_shifted", count=len(report.shifted), columns=", ".join(report.shifted[:6])))
     else:
         takeaway(t("data.drift_stable", version=version))
     churn = report.churn_rate
@@ -238,9 +238,9 @@ def drift_view(raw: cc.RawTable, roles: cc.ColumnRoles) -> None:
         st.markdown(t("data.drift_churn_changed" if churn.changed else "data.drift_churn_same",
                       current=fmt.pct(churn.current), reference=fmt.pct(churn.reference), p=_p(churn.p_value)))
     if report.missing_columns:
-        st.warning(t("data.drift_missing", columns=", ".join(report.missing_columns)))
+        st.warning(tm("data.drift_missing", columns=", ".join(report.missing_columns)))
     if report.extra_columns:
-        st.caption(t("data.drift_extra", columns=", ".join(report.extra_columns)))
+        st.caption(tm("data.drift_extra", columns=", ".join(report.extra_columns)))
     table = report.features
     view = pd.DataFrame({t("col.column"): table["feature"], "PSI": table["psi"], "p": table["p_value"],
                          t("col.status"): [("⚠ " if s == "shifted" else "") + t(f"drift.{s}") for s in table["status"]],
@@ -289,16 +289,16 @@ def version_picker(versions: pd.DataFrame) -> int | None:
     name = rows.loc[version, "name"]
     left, right = st.columns(2)
     if rows.loc[version, "active"]:
-        st.caption(t("data.is_active", name=name, version=version))
+        st.caption(tm("data.is_active", name=name, version=version))
     else:
         with guard():
             fit = state.champion_fit(state.dataset(version).frame.columns)
         if not fit.can_score:
-            st.warning(t("data.version_cannot_score", columns=", ".join(fit.missing)))
+            st.warning(tm("data.version_cannot_score", columns=", ".join(fit.missing)))
         if left.button(t("data.activate_version"), key="activate_version", icon=":material/check_circle:"):
             with guard():
                 actions.activate(version)  # and scored in the background when the champion can
-            st.toast(t("data.activated", name=name, version=version))
+            st.toast(tm("data.activated", name=name, version=version))
             st.rerun()  # the sidebar, drawn before this page, shows the new active dataset
     if right.button(t("data.retrain_version"), key="retrain_version", icon=":material/model_training:"):
         st.session_state["retrain_pick"] = version
@@ -320,5 +320,5 @@ def delete_version(versions: pd.DataFrame) -> None:
             with guard():
                 gone = actions.delete_version(int(version))
             st.session_state.pop("delete_sure", None)
-            st.toast(t("data.deleted", version=gone.version, name=gone.name))
+            st.toast(tm("data.deleted", version=gone.version, name=gone.name))
             st.rerun()

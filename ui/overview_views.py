@@ -11,7 +11,7 @@ import churn_core as cc
 from churn_core import plots
 
 from . import fmt
-from .i18n import t
+from .i18n import t, tm
 from .widgets import chart, contrast_text, labels, rate_table, segment_name, takeaway, threshold_text
 
 Section = Callable[[], None]
@@ -44,7 +44,7 @@ def leakage_note(dataset: cc.Dataset) -> None:
     """One line naming the columns left out of every section as leakage, of any kind."""
     leaked = cc.leakage_columns(dataset)
     if leaked:
-        st.caption(t("common.leakage_left_out", columns=", ".join(leaked)))
+        st.caption(tm("common.leakage_left_out", columns=", ".join(leaked)))
 
 
 def _categories(desc: cc.Description) -> None:
@@ -93,7 +93,7 @@ def segments(result: cc.SegmentTable) -> None:
         return
     st.subheader(t("overview.segments"))
     top = result.top()
-    takeaway(t("takeaway.segments", name=segment_name(top.key, top.name), rate=fmt.pct(top.churn_rate),
+    takeaway(tm("takeaway.segments", name=segment_name(top.key, top.name), rate=fmt.pct(top.churn_rate),
                lift=fmt.ratio(top.lift), n=fmt.count(top.customers)), small=top.small)
     names = [segment_name(k, n) for k, n in zip(result.table["key"], result.table["name"])]
     rate_table(result.table, label="key", names=names, label_title=t("col.segment"),

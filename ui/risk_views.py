@@ -14,7 +14,7 @@ from churn_core._labels import flag_word, source_label
 
 from . import actions, auth, fmt, state
 from .cache import cached
-from .i18n import current_language, t, worded
+from .i18n import current_language, t, tm, worded
 from .widgets import keep_choice, kpi_row, labels, segment_name
 
 TABLE_ROWS = 500
@@ -105,7 +105,7 @@ def filters(scored: cc.ScoredCustomers) -> cc.RiskFilter:
                                  format_func=worded("", none="common.none"))
             if column:
                 levels = _levels(scored, column)
-                values = b.multiselect(t("risk.f_values", column=column), levels, placeholder=t("common.all"),
+                values = b.multiselect(tm("risk.f_values", column=column), levels, placeholder=t("common.all"),
                                        key=f"risk_f_values_{column}")
                 if values:
                     categories.append((column, tuple(values)))
@@ -140,7 +140,7 @@ def kpis(selection: cc.RiskSelection) -> None:
              _value_kpi(selection, lang=lang),
              (t("risk.k_urgent"), fmt.count(selection.due_within(72)), t("risk.k_urgent_help"))])
     if selection.value_at_risk is not None:  # the label stays short enough for its box; the caption names the unit
-        st.caption(t("risk.k_value_caption", unit=value_words(scored)))
+        st.caption(tm("risk.k_value_caption", unit=value_words(scored)))
 
 
 def _value_kpi(selection: cc.RiskSelection, *, lang: str) -> tuple[str, str, str]:
@@ -149,7 +149,7 @@ def _value_kpi(selection: cc.RiskSelection, *, lang: str) -> tuple[str, str, str
         return t("risk.k_value_none"), "–", t("risk.k_value_none_help")
     words = value_words(selection.scored)
     return (t("risk.k_value"), fmt.cash(selection.value_at_risk, state.currency(), lang=lang),
-            t("risk.k_value_help", value=words))
+            tm("risk.k_value_help", value=words))
 
 
 def value_header() -> str:

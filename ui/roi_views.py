@@ -19,7 +19,7 @@ from churn_core.plots import payback_chart, profit_chart, strategy_bars, tornado
 
 from . import actions, auth, fmt, state
 from .cache import cached
-from .i18n import current_language, error_text, t, worded, wording
+from .i18n import current_language, error_text, t, tm, worded, wording
 from .widgets import figure, keep_choice, labels
 
 CURRENCIES = cc.CURRENCIES
@@ -184,7 +184,7 @@ def analyst_inputs(*, has_model: bool) -> None:
                       format_func=worded("roi.ltv_how."))
         if how == "given":
             d = state.roi_defaults()
-            helptext = t("roi.ltv_help", column=d["value_column"] or "–",
+            helptext = tm("roi.ltv_help", column=d["value_column"] or "–",
                          average=fmt.entered(d["value_average"], stored("currency"))) if d["value_column"] else None
             _widget(st.number_input, "ltv", t("roi.ltv"), min_value=0.0, step=100.0, help=_money_help("ltv", helptext))
             if not d["value_column"] and stored("start") == "active":
@@ -473,7 +473,7 @@ def _on_load() -> None:
     # The currency stays the dataset's (a scenario records the one it was saved with, for reference).
     settings = {k: v for k, v in scenario.settings.items() if k in _SETTINGS and k != "currency"}
     _apply({**_preset_values(inputs), **settings})
-    st.session_state["roi_flash"] = ("success", t("roi.scenario_loaded", name=scenario.name, version=scenario.version))
+    st.session_state["roi_flash"] = ("success", tm("roi.scenario_loaded", name=scenario.name, version=scenario.version))
 
 
 def scenarios(result: RoiResult) -> None:
@@ -491,7 +491,7 @@ def scenarios(result: RoiResult) -> None:
                 settings = {k: stored(k) for k in _SETTINGS}
                 try:
                     saved = actions.save_scenario(name, inputs=result.inputs.to_dict(), settings=settings)
-                    st.success(t("roi.scenario_saved", name=saved.name, version=saved.version))
+                    st.success(tm("roi.scenario_saved", name=saved.name, version=saved.version))
                 except cc.ChurnCoreError as err:
                     st.error(error_text(err))
     saved_list = state.scenarios()

@@ -10,7 +10,7 @@ import streamlit as st
 import churn_core as cc
 
 from . import actions, fmt, state
-from .i18n import t, worded, wording
+from .i18n import t, tm, worded, wording
 from .model_views import dataset_name, model_name, train_with_progress
 from .widgets import guard, keep_choice, takeaway
 
@@ -89,7 +89,7 @@ def also_activate(version: int, *, key: str) -> bool:
     """When the run to promote was trained on a version that is not the active dataset: a checkbox (on by
     default) to make that version active too, since the champion scores the active dataset."""
     return version != state.active_version().version and st.checkbox(
-        t("data.promote_activate", name=dataset_name(version), version=version), value=True, key=key)
+        tm("data.promote_activate", name=dataset_name(version), version=version), value=True, key=key)
 
 
 def promote(run_id: int, model: str, *, activate: int | None) -> None:

@@ -16,7 +16,7 @@ from churn_core.plots import Labels
 
 from . import fmt, state
 from .cache import cached
-from .i18n import LANGUAGES, current_language, error_text, has_key, t
+from .i18n import LANGUAGES, current_language, error_text, has_key, t, tm
 
 
 def page_header(title_key: str, caption_key: str) -> None:
@@ -64,10 +64,10 @@ def dataset_sidebar() -> None:
         version = state.active_version()
         roles = state.active_dataset().roles
     st.sidebar.subheader(t("sidebar.dataset"))
-    st.sidebar.markdown(t("sidebar.dataset_line", name=version.name, version=version.version,
+    st.sidebar.markdown(tm("sidebar.dataset_line", name=version.name, version=version.version,
                           rows=fmt.count(version.rows)))
     if roles.target:
-        st.sidebar.caption(t("sidebar.roles", target=roles.target, positive=roles.positive_label))
+        st.sidebar.caption(tm("sidebar.roles", target=roles.target, positive=roles.positive_label))
 
 
 @contextmanager
@@ -134,16 +134,16 @@ def contrast_text(column: str, c: cc.Contrast | None, *, key: str = "takeaway.co
         return ""
     if c.ratio is None and key == "takeaway.contrast":
         key = "takeaway.contrast_noratio"
-    return t(key, column=column, high=c.high, high_rate=fmt.pct(c.high_rate), low=c.low,
+    return tm(key, column=column, high=c.high, high_rate=fmt.pct(c.high_rate), low=c.low,
              low_rate=fmt.pct(c.low_rate), ratio=fmt.ratio(c.ratio), n=fmt.count(c.high_customers))
 
 
 def threshold_text(result: cc.ThresholdResult) -> str:
     """The threshold takeaway; a count (the service-call column) is worded as "N times or more"."""
     if result.threshold is None:
-        return t("takeaway.no_threshold", column=result.column)
+        return tm("takeaway.no_threshold", column=result.column)
     counts = result.column == state.active_dataset().roles.service_calls
-    return t("takeaway.threshold_count" if counts else "takeaway.threshold", threshold=f"{result.threshold:g}",
+    return tm("takeaway.threshold_count" if counts else "takeaway.threshold", threshold=f"{result.threshold:g}",
              column=result.column,
              above=fmt.pct(result.rate_at_or_above), below=fmt.pct(result.rate_below),
              ratio=fmt.ratio(result.lift), n=fmt.count(result.customers_at_or_above))
@@ -152,10 +152,10 @@ def threshold_text(result: cc.ThresholdResult) -> str:
 def driver_text(row: pd.Series) -> str:
     """The takeaway for one row of the driver ranking, worded for its kind."""
     if row["kind"] == "categorical":
-        return t("takeaway.drivers_categorical", column=row["column"], auc=f"{row['auc']:.3f}",
+        return tm("takeaway.drivers_categorical", column=row["column"], auc=f"{row['auc']:.3f}",
                  level=row["top_level"] if isinstance(row["top_level"], str) else "")
     as_share = fmt.pct if row["kind"] == "flag" else fmt.mean
-    return t(f"takeaway.drivers_{row['kind']}", column=row["column"], r=f"{row['correlation']:+.3f}",
+    return tm(f"takeaway.drivers_{row['kind']}", column=row["column"], r=f"{row['correlation']:+.3f}",
              churned=as_share(row["mean_churned"]), retained=as_share(row["mean_retained"]))
 
 

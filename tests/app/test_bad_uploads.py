@@ -20,7 +20,7 @@ import churn_core as cc
 from tests.app.conftest import ROOT
 from tests.hostile_files import HOSTILE, Hostile
 from tests.test_bad_uploads_core import CASES, Expected
-from ui.i18n import STRINGS, _readable
+from ui.i18n import STRINGS, _readable, literal
 
 CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
 MIME = {".csv": "text/csv", ".tsv": "text/tab-separated-values",
@@ -71,13 +71,14 @@ def upload(at: AppTest, name: str, data: bytes) -> AppTest:
 
 
 def render(lang: str, key: str, params: dict) -> str:
-    """What ui.i18n shows for ``key`` in ``lang``; the English and Chinese templates must differ."""
+    """What ui.i18n shows for ``key`` in ``lang`` (names and values shown literally in the Markdown: ``literal``);
+    the English and Chinese templates must differ."""
     template = STRINGS[lang][key]
     if lang == "zh":
         assert CJK.search(template) and template != STRINGS["en"][key], key
     else:
         assert not CJK.search(template), key
-    return template.format(**_readable(params))
+    return template.format(**{k: literal(v) if isinstance(v, str) else v for k, v in _readable(params).items()})
 
 
 def expected_messages(case: Expected, lang: str) -> tuple[list[str], list[str]]:

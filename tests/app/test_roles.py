@@ -108,6 +108,60 @@ def test_failed_sign_ins_are_rate_limited_even_for_the_right_password(app):
     assert not at.get("file_uploader")
 
 
+def test_parallel_sign_ins_from_one_address_never_verify_more_than_the_limit(monkeypatch):
+    """30 wrong passwords at once from one address: at most MAX_FAILURES are verified, and afterwards even the
+    right password is refused while the address is locked."""
+    import threading
+
+    import argon2
+
+    monkeypatch.setattr(auth, "_secrets_section", lambda name: {"analyst_password_hash": HASH} if name == "roles"
+                        else {})
+    verified, lock = [], threading.Lock()
+    real_verify = argon2.PasswordHasher.verify
+
+    def slow_verify(self, stored, password):  # as slow as the real hash: every thread is inside at once
+        with lock:
+            verified.append(password)
+        time.sleep(0.3)
+        return real_verify(self, stored, password)
+
+    monkeypatch.setattr(argon2.PasswordHasher, "verify", slow_verify)
+    client = "203.0.113.7"
+    auth._LIMITER.clear(client)
+    start = threading.Barrier(30)
+    outcomes: list[str] = []
+
+    def attempt(i: int) -> None:
+        start.wait()
+        outcome = auth.check_password(f"wrong-{i}", client=client)
+        with lock:
+            outcomes.append(outcome)
+
+    threads = [threading.Thread(target=attempt, args=(i,)) for i in range(30)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    try:
+        assert len(verified) <= auth.MAX_FAILURES, verified
+        assert sorted(set(outcomes)) == ["locked", "wrong"] and outcomes.count("wrong") == len(verified)
+        assert auth.check_password(PASSWORD, client=client) == "locked"
+        assert len(verified) <= auth.MAX_FAILURES  # the right password was not even verified
+        assert auth.check_password(PASSWORD, client="198.51.100.1") == "ok"  # another address is not locked
+    finally:
+        auth._LIMITER.clear(client)
+
+
+def test_a_correct_password_clears_the_count():
+    limiter = auth._Limiter()
+    for _ in range(auth.MAX_FAILURES - 1):
+        assert limiter.reserve("10.0.0.1")
+    limiter.clear("10.0.0.1")  # what check_password does on success
+    assert all(limiter.reserve("10.0.0.1") for _ in range(auth.MAX_FAILURES))
+    assert not limiter.reserve("10.0.0.1") and limiter.wait_seconds("10.0.0.1") > 0
+
+
 def test_the_limiter_forgets_old_failures():
     limiter = auth._Limiter()
     for i in range(auth.MAX_FAILURES):
