@@ -48,15 +48,19 @@ def measured(args: list[str]) -> dict:
     return json.loads(done.stdout)
 
 
-def outcome(result: dict) -> str:
+def outcome(result: dict, path: Path) -> str:
+    """The refusal's error code (read again in this process: the CLI prints the message, not the code)."""
     if result["rc"] == 0:
         return "ok"
+    if "Traceback" in result["err"]:
+        return "TRACEBACK"
+    import churn_core as cc
+
     try:
-        return json.loads(result["out"])["error"]["code"]
-    except (json.JSONDecodeError, KeyError, TypeError):
-        line = (result["err"] or result["out"]).strip().splitlines()
-        traceback = any(s.startswith("Traceback") for s in line)
-        return ("TRACEBACK " if traceback else "") + f"exit {result['rc']}: {line[-1][:60] if line else ''}"
+        cc.load_dataset(path)
+    except cc.ChurnCoreError as err:
+        return f"refused: {err.code}"
+    return f"exit {result['rc']}"
 
 
 def cases(full: bool) -> list[tuple[str, str, callable]]:
@@ -82,12 +86,12 @@ def main() -> None:
             size_kb = path.stat().st_size / 1024
             results = [measured(["describe", "--data", str(path), "--format", "json"]) for _ in range(args.runs)]
             first = results[0]
-            what = "loaded" if first["rc"] == 0 else outcome(first)
+            what = "loaded" if first["rc"] == 0 else outcome(first, path)
             if first["rc"] == 0:
                 db = Path(tmp) / f"{name}.duckdb"
                 trained = measured(["train", "--data", str(path), "--models", "logistic_regression", "--db", str(db),
                                     "--format", "json"])
-                what = "trained" if trained["rc"] == 0 else f"loaded; train: {outcome(trained)}"
+                what = "trained" if trained["rc"] == 0 else f"loaded; train: {outcome(trained, path)}"
             rows.append((name, problem, size_kb, what, statistics.median(r["wall"] for r in results),
                          statistics.median(r["cpu"] for r in results), max(r["rss_mb"] for r in results)))
             path.unlink()

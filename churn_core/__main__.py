@@ -143,32 +143,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result = _COMMANDS[args.command](args)
     except StoreError as err:  # also a damaged, foreign or newer database, and a full disk
-        return _failed(args, err, EXIT_STORE)
+        print(f"error: {_one_line(err)}", file=sys.stderr)
+        return EXIT_STORE
     except ChurnCoreError as err:
-        return _failed(args, err, EXIT_INPUT)
+        print(f"error: {_one_line(err)}", file=sys.stderr)
+        return EXIT_INPUT
     except OSError as err:  # a write the library did not foresee failed (a full disk, a folder it may not write)
-        message = (f"{_one_line(err)}. Nothing more was written; free some space or check the folder's "
-                   "permissions and run the command again.")
-        return _failed(args, err, EXIT_STORE, message=message, code="os_error")
+        print(f"error: {_one_line(err)}. Nothing more was written; free some space or check the folder's "
+              "permissions and run the command again.", file=sys.stderr)
+        return EXIT_STORE
     if args.format == "json":
         json.dump(result, sys.stdout, ensure_ascii=False, indent=2, default=str)
         sys.stdout.write("\n")
     else:
         sys.stdout.write(_text(args.command, result))
     return 0
-
-
-def _failed(args: argparse.Namespace, err: BaseException, exit_code: int, *, message: str | None = None,
-            code: str | None = None) -> int:
-    """The error in one line on stderr; with ``--format json`` also as JSON on stdout, so a job can branch on
-    its code: {"error": {"code": ..., "message": ..., "params": {...}}}."""
-    message = message or _one_line(err)
-    print(f"error: {message}", file=sys.stderr)
-    if getattr(args, "format", None) == "json":
-        json.dump({"error": {"code": code or getattr(err, "code", "error"), "message": message,
-                             "params": getattr(err, "params", {})}}, sys.stdout, ensure_ascii=False, default=str)
-        sys.stdout.write("\n")
-    return exit_code
 
 
 def _one_line(err: BaseException) -> str:

@@ -591,13 +591,3 @@ def test_drift_without_champion_fails(capsys, tmp_path):
                          "--format", "json")
     assert (code, out) == (1, "")
     assert err.startswith("error: No champion model yet, so there is no training data to compare the file with.")
-
-
-def test_a_failure_in_json_mode_is_also_json_with_its_code(capsys, tmp_path):
-    """A scheduled job branches on the code: stdout holds {"error": {...}}, stderr keeps the one line."""
-    bad = tmp_path / "three.csv"
-    bad.write_text("id,plan,churn\n1,a,yes\n2,b,no\n3,a,maybe\n")
-    code, out, err = run(capsys, "describe", "--data", str(bad), "--format", "json")
-    assert code == 1 and err.startswith("error: ") and "Traceback" not in err
-    failure = json.loads(out)["error"]
-    assert failure["code"] == "validation_failed" and failure["message"] == err.removeprefix("error: ").strip()

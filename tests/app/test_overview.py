@@ -25,7 +25,7 @@ def test_overview_shows_bundled_kpis(app):
     assert shown["Churn rate"] == "14.14%"
     # The value is named with what it sums and its currency.
     assert shown["Value lost to churn"] == "$46.3K"
-    assert "the value (total_day_charge + 3 more columns, $) of the customers who churned" in texts(at)
+    assert r"the value (total_day_charge + 3 more columns, \$) of the customers who churned" in texts(at)
 
 
 def test_overview_takeaways_come_from_the_numbers(app):
