@@ -29,7 +29,7 @@ if upload is None:
 
 sheet = data_views.pick_sheet(upload)  # a workbook with several sheets: asked here, before anything is read
 with st.status(tm("data.reading", name=upload.name), expanded=False) as reading:
-    raw = data_views.read_upload(upload, sheet=sheet)
+    raw = data_views.read_upload(upload, sheet=sheet, status=reading)
     reading.update(label=tm("data.read_done", name=upload.name, rows=fmt.count(len(raw.frame)),
                            columns=len(raw.frame.columns)), state="complete")
 key = data_views.table_key(raw)

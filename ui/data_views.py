@@ -85,10 +85,17 @@ def _read(file_id: str, name: str, sheet: str | None, _data: bytes) -> cc.RawTab
     return cc.read_table(_data, filename=name, sheet=sheet)
 
 
-def read_upload(upload, *, sheet: str | None = None) -> cc.RawTable:
-    """The uploaded file (the chosen sheet of a workbook) as a table. Errors stop the page."""
-    with guard():
+def read_upload(upload, *, sheet: str | None = None, status=None) -> cc.RawTable:
+    """The uploaded file (the chosen sheet of a workbook) as a table. An error stops the page with its message;
+    drawn inside ``status`` (the page's "Reading…" box), it opens that box and marks it failed, so the message
+    is never hidden in a collapsed box."""
+    try:
         return _read(upload.file_id, upload.name, sheet, upload.getvalue())
+    except cc.ChurnCoreError as err:
+        if status is not None:
+            status.update(label=tm("data.read_failed", name=upload.name), state="error", expanded=True)
+        st.error(error_text(err))
+        st.stop()
 
 
 def table_key(raw: cc.RawTable) -> str:

@@ -31,22 +31,25 @@ def test_other_sessions_keep_working_while_bombs_are_uploaded(browser, app_url, 
     try:
         uploader.goto(f"{app_url}/data")
         expect(main(uploader).locator("h1")).to_have_text("Data")
-        viewer.goto(f"{app_url}/overview")
+        viewer.goto(app_url)  # the Overview is the default page, at the root
         expect(metric_value(viewer, "Customers")).to_have_text("5,000")
 
         drawn = []  # the other session's page loads while the bombs are read, each within the timeout
 
         def browse() -> None:
+            viewer.bring_to_front()
             for lang, title in (("中文", "流失总览"), ("English", "Churn overview")) * 2:
                 sidebar(viewer).get_by_test_id("stRadio").get_by_text(lang, exact=True).click()
                 expect(main(viewer).locator("h1")).to_have_text(title, timeout=20_000)
                 drawn.append(lang)
 
         for name in bombs:
+            uploader.bring_to_front()
             field = main(uploader).get_by_test_id("stFileUploader").locator('input[type="file"]')
             field.set_input_files(str(tmp_path / name))
             # Playwright's sync API is one thread: the other page is driven between the uploads' steps
             browse()
+            uploader.bring_to_front()
             expect(main(uploader).get_by_test_id("stAlertContentError").first).to_be_visible(timeout=60_000)
             expect(main(uploader).get_by_test_id("stException")).to_have_count(0)
             assert re.search(r"refused|far|too", main(uploader).get_by_test_id("stAlertContentError").first
