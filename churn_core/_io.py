@@ -45,6 +45,7 @@ import charset_normalizer
 import numpy as np
 import pandas as pd
 
+from ._names import unique_names
 from .errors import ChurnCoreError, DataFormatError, ParameterError
 
 logger = logging.getLogger(__name__)
@@ -764,17 +765,7 @@ def _worker(conn, func, args: tuple, limit: int) -> None:
 
 def _clean_names(columns: pd.Index) -> list[str]:
     """Column names without surrounding spaces, kept unique the way pandas does ('a', 'a.1')."""
-    names: list[str] = []
-    seen: set[str] = set()
-    for column in columns:
-        name = base = str(column).strip()
-        copy = 0
-        while name in seen:
-            copy += 1
-            name = f"{base}.{copy}"
-        names.append(name)
-        seen.add(name)
-    return names
+    return unique_names((str(column).strip() for column in columns), mark=lambda base, k: f"{base}.{k}")
 
 
 def _read_csv(data: bytes, *, name: str, limits: _Limits) -> _Parsed:

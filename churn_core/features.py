@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from ._names import unique_names
 from .roles import ColumnRoles, flag_codes
 
 _MINUTES = re.compile(r"minute|mins?\b|分钟", re.I)
@@ -60,17 +61,7 @@ def safe_feature_name(name: str) -> str:
 def safe_feature_names(names) -> list[str]:
     """Each name made safe (:func:`safe_feature_name`) and unique: a later name equal to an earlier one
     (``a=b`` as a column and as the level ``b`` of a column ``a``) gets ``~2``, ``~3``..."""
-    out: list[str] = []
-    seen: set[str] = set()
-    for name in names:
-        safe = candidate = safe_feature_name(name)
-        k = 1
-        while candidate in seen:
-            k += 1
-            candidate = f"{safe}~{k}"
-        seen.add(candidate)
-        out.append(candidate)
-    return out
+    return unique_names((safe_feature_name(name) for name in names), mark=lambda safe, k: f"{safe}~{k + 1}")
 
 
 def feature_labels(features: ChurnFeatures) -> list[str]:

@@ -99,13 +99,18 @@ def test_an_analyst_signs_in_and_out(app):
     assert not at.get("file_uploader")
 
 
-def test_failed_sign_ins_are_rate_limited_even_for_the_right_password(app):
-    at = open_page(with_password(app), "pages/data.py")
+def locked_out_after_the_right_password(at):
+    """MAX_FAILURES wrong passwords, then the right one: refused while locked out, no uploader."""
     for _ in range(auth.MAX_FAILURES):
         at = sign_in(at, "wrong")
     at = sign_in(at, PASSWORD)
     assert "Too many failed sign-ins from here" in at.sidebar.error[0].value
     assert not at.get("file_uploader")
+    return at
+
+
+def test_failed_sign_ins_are_rate_limited_even_for_the_right_password(app):
+    locked_out_after_the_right_password(open_page(with_password(app), "pages/data.py"))
 
 
 def test_parallel_sign_ins_from_one_address_never_verify_more_than_the_limit(monkeypatch):
@@ -387,12 +392,7 @@ def test_signing_out_clears_and_revokes_the_cookie(app, app_db, monkeypatch):
 def test_a_cookie_is_no_way_around_the_password_limit(app, app_db, monkeypatch):
     forged = _tamper(auth.sign_token("analyst", secret=auth.install_secret(), lifetime_s=3600), 4, "0" * 64)
     cookie_jar(monkeypatch, forged)
-    at = open_page(with_password(app), "pages/data.py")
-    for _ in range(auth.MAX_FAILURES):
-        at = sign_in(at, "wrong")
-    at = sign_in(at, PASSWORD)
-    assert "Too many failed sign-ins from here" in at.sidebar.error[0].value
-    assert not at.get("file_uploader")
+    at = locked_out_after_the_right_password(open_page(with_password(app), "pages/data.py"))
     assert not [s for s in cookie_scripts(at) if "v1.analyst." in s]  # no cookie issued while locked out
 
 

@@ -17,8 +17,9 @@ HTML_COLUMN = "<img src=x>"
 LINK_VALUE = "[click](http://127.0.0.1:9/v)"
 
 
-@pytest.fixture
-def hostile_db(app_db):
+def save_markup_dataset(db) -> None:
+    """600 customers whose dataset name is a Markdown image, a column an HTML tag and a value a link, saved
+    into the database ``db`` (active): the AppTests here and tests/browser/test_user_text.py read them."""
     rng = np.random.default_rng(3)
     n = 600
     plan = rng.choice([LINK_VALUE, "basic"], n)
@@ -26,7 +27,12 @@ def hostile_db(app_db):
     frame = pd.DataFrame({"customer_id": [f"C{i:04d}" for i in range(n)], HTML_COLUMN: plan,
                           "calls": rng.integers(0, 8, n), "churn": np.where(churn, "yes", "no")})
     dataset = cc.load_dataset(frame.to_csv(index=False).encode(), filename="hostile.csv")
-    cc.Store(app_db).save_dataset(dataclasses.replace(dataset, name=IMAGE_NAME))
+    cc.Store(db).save_dataset(dataclasses.replace(dataset, name=IMAGE_NAME))
+
+
+@pytest.fixture
+def hostile_db(app_db):
+    save_markup_dataset(app_db)
     return app_db
 
 

@@ -3,14 +3,12 @@ the browser never fetches the URL."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 
 import pytest
 from screenshot import running_app
 
-import churn_core as cc
-from tests.app.test_user_text import HTML_COLUMN, IMAGE_NAME, LINK_VALUE
+from tests.app.test_user_text import IMAGE_NAME, save_markup_dataset
 
 from .conftest import SERVER_LOG
 from .test_dataset_switch import idle
@@ -22,17 +20,7 @@ expect = pytest.importorskip("playwright.sync_api").expect
 
 @pytest.fixture
 def hostile_url(tmp_path, request) -> Iterator[str]:
-    import numpy as np
-    import pandas as pd
-
-    rng = np.random.default_rng(3)
-    n = 600
-    plan = rng.choice([LINK_VALUE, "basic"], n)
-    churn = np.where(plan == LINK_VALUE, rng.random(n) < 0.6, rng.random(n) < 0.05)
-    frame = pd.DataFrame({"customer_id": [f"C{i:04d}" for i in range(n)], HTML_COLUMN: plan,
-                          "calls": rng.integers(0, 8, n), "churn": np.where(churn, "yes", "no")})
-    dataset = cc.load_dataset(frame.to_csv(index=False).encode(), filename="hostile.csv")
-    cc.Store(tmp_path / "churn.duckdb").save_dataset(dataclasses.replace(dataset, name=IMAGE_NAME))
+    save_markup_dataset(tmp_path / "churn.duckdb")
     log_path = tmp_path / "server.log"
     request.node.stash[SERVER_LOG] = log_path
     with running_app(tmp_path, log_path) as url:
