@@ -1,0 +1,151 @@
+"""The seeded after-sales demo generator (churn_core/events/demo.py)."""
+
+from __future__ import annotations
+
+import time
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from churn_core.errors import ParameterError
+from churn_core.events.demo import VISIT_TYPES, AfterSalesDemo, generate_visits
+
+
+@pytest.fixture(scope="module")
+def demo() -> AfterSalesDemo:
+    return generate_visits()
+
+
+def _lapsed_by_the_log(demo: AfterSalesDemo, days: int = 180) -> tuple[pd.Timestamp, np.ndarray]:
+    """Lapsed as the data alone shows it: no visit in the last ``days`` days of the log."""
+    cut = pd.Timestamp(demo.end) - pd.Timedelta(days=days)
+    last = demo.visits.groupby("customer_id", observed=True)["visit_date"].max()
+    lapsed = (last <= cut).reindex(demo.customers["customer_id"]).fillna(True).to_numpy(bool)
+    return cut, lapsed
+
+
+def test_the_same_seed_gives_the_same_frames_and_another_seed_does_not():
+    a, b = generate_visits(2_000, seed=3), generate_visits(2_000, seed=3)
+    pd.testing.assert_frame_equal(a.visits, b.visits)
+    pd.testing.assert_frame_equal(a.customers, b.customers)
+    pd.testing.assert_frame_equal(a.lapses, b.lapses)
+    c = generate_visits(2_000, seed=4)
+    assert not c.visits.equals(a.visits)
+    assert not c.customers["purchase_date"].equals(a.customers["purchase_date"])
+
+
+def test_columns_dtypes_and_shapes(demo):
+    v, c = demo.visits, demo.customers
+    assert demo.to_frame() is v
+    assert list(v.columns) == ["customer_id", "visit_date", "visit_type", "amount_cny", "complaint", "nps",
+                               "first_time_fix"]
+    assert list(c.columns) == ["customer_id", "purchase_date", "model", "region", "warranty_end"]
+    assert len(c) == 20_000 and c["customer_id"].is_unique
+    assert 100_000 < len(v) < 250_000  # a few visits a year per owner
+    assert pd.api.types.is_datetime64_any_dtype(v["visit_date"])
+    assert pd.api.types.is_datetime64_any_dtype(c["purchase_date"])
+    assert pd.api.types.is_datetime64_any_dtype(c["warranty_end"])
+    assert set(v["visit_type"].unique()) == set(VISIT_TYPES)
+    assert v["amount_cny"].dtype == np.float64 and v["complaint"].dtype == bool
+    assert v["nps"].dropna().between(0, 10).all() and 0.1 < v["nps"].notna().mean() < 0.6
+    repairs = v["visit_type"] == "repair"
+    assert v.loc[repairs, "first_time_fix"].notna().all() and v.loc[~repairs, "first_time_fix"].isna().all()
+    assert 0.75 < v.loc[repairs, "first_time_fix"].astype(bool).mean() < 0.95
+    returns = (v["amount_cny"] < 0).mean()
+    assert 0 < returns < 0.01, returns  # a few returns and credits
+    assert v.loc[v["amount_cny"] < 0, "visit_type"].isin(["parts", "accessories"]).all()
+    assert 0.01 < v["complaint"].mean() < 0.1
+    assert c["region"].nunique() > 5 and c["model"].nunique() > 3
+    assert (c["warranty_end"] > c["purchase_date"] + pd.Timedelta(days=3 * 365 - 2)).all()
+
+
+def test_dates_lie_in_the_log_and_every_owner_bought_before_their_first_visit(demo):
+    v, c = demo.visits, demo.customers
+    assert demo.end == date(2026, 9, 30) and demo.start == date(2026, 9, 30) - timedelta(days=1095)
+    assert v["visit_date"].min() >= pd.Timestamp(demo.start)
+    assert v["visit_date"].max() <= pd.Timestamp(demo.end)
+    assert c["purchase_date"].max() < pd.Timestamp(demo.end)
+    first = v.groupby("customer_id", observed=True)["visit_date"].min()
+    assert first.index.nunique() == len(c)  # every customer has at least one visit
+    purchase = c.set_index("customer_id")["purchase_date"].reindex(first.index)
+    assert (purchase < first).all()
+    assert v["customer_id"].is_monotonic_increasing  # sorted by customer, then date
+    assert v.groupby("customer_id", observed=True)["visit_date"].apply(lambda s: s.is_monotonic_increasing).all()
+
+
+def test_maintenance_comes_about_every_six_months(demo):
+    v = demo.visits[demo.visits["visit_type"] == "maintenance"]
+    gaps = v.groupby("customer_id", observed=True)["visit_date"].diff().dt.days.dropna()
+    assert 150 < gaps.median() < 200
+
+
+def test_about_a_third_of_the_customers_lapse(demo):
+    truth = demo.lapses["lapse_date"].notna().mean()
+    assert 0.25 <= truth <= 0.35, truth
+    _, lapsed = _lapsed_by_the_log(demo)
+    assert 0.25 <= lapsed.mean() <= 0.35, lapsed.mean()
+    # the lapse date is really the end of the visits
+    lapse = demo.lapses.dropna().set_index("customer_id")["lapse_date"]
+    last = demo.visits.groupby("customer_id", observed=True)["visit_date"].max().reindex(lapse.index)
+    assert (last < lapse).all()
+
+
+def test_the_mechanism_shows_in_the_data(demo):
+    cut, lapsed = _lapsed_by_the_log(demo)
+    ids = demo.customers["customer_id"]
+    before = demo.visits[demo.visits["visit_date"] <= cut]
+
+    def ratio(flag) -> float:
+        flag = np.asarray(flag, dtype=bool)
+        assert 0.02 < flag.mean() < 0.9
+        return lapsed[flag].mean() / lapsed[~flag].mean()
+
+    past_warranty = (demo.customers["warranty_end"] <= cut).to_numpy()
+    detractor = ids.isin(before.loc[before["nps"] <= 6, "customer_id"])
+    failed = before.loc[before["first_time_fix"].eq(False).fillna(False), "customer_id"].value_counts()
+    assert ratio(past_warranty) > 1.6
+    assert ratio(detractor) > 1.4
+    assert ratio(ids.isin(failed.index)) > 1.4
+    assert ratio(ids.isin(failed[failed >= 2].index)) > ratio(ids.isin(failed.index))  # repeated failures: worse
+
+    # falling visit frequency: the year before the cut has under half the visits of the year before that
+    year = pd.Timedelta(days=365)
+    recent = before[before["visit_date"] > cut - year]["customer_id"].value_counts()
+    earlier = before[before["visit_date"].between(cut - 2 * year, cut - year, inclusive="right")]
+    counts = pd.DataFrame({"recent": recent, "earlier": earlier["customer_id"].value_counts()}).reindex(ids).fillna(0)
+    assert ratio((counts["earlier"] >= 2) & (counts["recent"] < counts["earlier"] / 2)) > 1.8
+
+    # overdue maintenance: at the cut, more than 1.2 of the owner's own median service gap since the last service
+    service = before[before["visit_type"] == "maintenance"].groupby("customer_id", observed=True)["visit_date"]
+    usual = service.agg(lambda s: s.diff().dt.days.median())
+    overdue = ((cut - service.max()).dt.days / usual).reindex(ids)
+    assert ratio(overdue > 1.2) > 2.0
+
+
+def test_twenty_thousand_customers_take_well_under_ten_seconds():
+    started = time.perf_counter()
+    generate_visits(20_000, seed=11)
+    assert time.perf_counter() - started < 20  # loose: ~0.2 s on 2 shared cores
+
+
+def test_other_sizes_spans_and_end_dates():
+    d = generate_visits(500, years=1, seed=1, end=date(2025, 12, 31))
+    assert len(d.customers) == 500 and d.customers["customer_id"].isin(d.visits["customer_id"]).all()
+    assert d.visits["visit_date"].max() <= pd.Timestamp("2025-12-31")
+    assert d.visits["visit_date"].min() >= pd.Timestamp("2025-01-01")
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"n_customers": 0}, "'n_customers' parameter of generate_visits must be a whole number of at least 1"),
+    ({"n_customers": 2.5}, "'n_customers' .* Got 2.5"),
+    ({"years": 0}, "'years' parameter"),
+    ({"years": 50}, "at most 20"),
+    ({"seed": "x"}, "'seed' parameter .* integer"),
+    ({"end": "2026-09-30"}, "'end' parameter .* must be a date"),
+])
+def test_bad_parameters_are_refused(kwargs, message):
+    with pytest.raises(ParameterError, match=message) as caught:
+        generate_visits(**kwargs)
+    assert caught.value.code == "bad_parameter"
