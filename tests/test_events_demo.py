@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import gzip
+import importlib.util
 import time
 from datetime import date, timedelta
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -149,3 +152,38 @@ def test_bad_parameters_are_refused(kwargs, message):
     with pytest.raises(ParameterError, match=message) as caught:
         generate_visits(**kwargs)
     assert caught.value.code == "bad_parameter"
+
+
+def _script():
+    path = Path(__file__).resolve().parent.parent / "scripts" / "make_demo_data.py"
+    spec = importlib.util.spec_from_file_location("make_demo_data", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_script_writes_the_same_bytes_twice_and_they_read_back(tmp_path, capsys):
+    script = _script()
+    args = ["--customers", "300", "--seed", "5"]
+    assert script.main([*args, "--out-dir", str(tmp_path / "a")]) == 0
+    assert script.main([*args, "--out-dir", str(tmp_path / "b")]) == 0
+    assert "300 customers" in capsys.readouterr().out
+    for name in (script.VISITS_FILE, script.CUSTOMERS_FILE):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    demo = generate_visits(300, seed=5)
+    visits = pd.read_csv(tmp_path / "a" / script.VISITS_FILE, parse_dates=["visit_date"])
+    assert len(visits) == len(demo.visits)
+    assert (visits["visit_date"] == demo.visits["visit_date"]).all()
+    np.testing.assert_allclose(visits["amount_cny"], demo.visits["amount_cny"])
+    customers = pd.read_csv(tmp_path / "a" / script.CUSTOMERS_FILE)
+    assert customers["customer_id"].tolist() == demo.customers["customer_id"].tolist()
+
+
+def test_the_committed_demo_files_are_what_the_generator_makes(tmp_path):
+    # regenerate with `python scripts/make_demo_data.py` after changing the generator
+    script = _script()
+    assert script.main(["--out-dir", str(tmp_path)]) == 0
+    data = Path(__file__).resolve().parent.parent / "data"
+    for name in (script.VISITS_FILE, script.CUSTOMERS_FILE):
+        committed = gzip.decompress((data / name).read_bytes())
+        assert committed == gzip.decompress((tmp_path / name).read_bytes()), name
