@@ -192,6 +192,7 @@ def generate_visits(n_customers: int = 20_000, *, years: int = 3, seed: int = 7,
 
     for a in range(0, span, PERIOD_DAYS):
         b = min(a + PERIOD_DAYS, span)
+        done = len(chunks)  # the visits of earlier periods
         width = b - a
         # lapse hazard at the start of the period, from the state so far
         overdue = np.clip((a - last_maint) / interval - 1.0, 0.0, 2.0)
@@ -241,9 +242,7 @@ def generate_visits(n_customers: int = 20_000, *, years: int = 3, seed: int = 7,
             add(fidx, again, "repair", failed=rng.random(fidx.size) < 2 * dealer_fail[fidx])
         fails *= FAIL_DECAY
         # events of this period, in order, update fails / NPS state
-        new = [c for c in chunks if c.get("_period") is None]
-        for c in new:
-            c["_period"] = a
+        for c in chunks[done:]:
             keep = (c["day"] < lapse_day[c["cust"]]) & (c["day"] < span)
             had_visit[c["cust"][keep]] = True
             if "failed" in c:
