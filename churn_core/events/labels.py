@@ -282,7 +282,7 @@ def label_and_features(
             keys = pd.MultiIndex.from_arrays([out["cid"], out["t"]])
             wide = wide.reindex(keys, fill_value=0)
             for name, value in type_columns.items():
-                frame[name] = (wide[value].to_numpy() if value in wide.columns else 0).astype(float)
+                frame[name] = wide[value].to_numpy().astype(float) if value in wide.columns else 0.0
         else:
             for name in type_columns:
                 frame[name] = 0.0
