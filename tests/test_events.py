@@ -311,3 +311,25 @@ def test_fifty_thousand_events_at_twelve_cutoffs_run_quickly():
     elapsed = time.perf_counter() - started
     assert result.population["eligible"].gt(0).all() and len(result.frame) == result.population["eligible"].sum()
     assert elapsed < 20, f"{elapsed:.1f} s"
+
+
+def test_iso_times_with_utc_offsets_keep_their_local_date():
+    parsed, fmt, _ = parse_times(pd.Series(["2023-01-05T23:30:00+08:00", "2023-01-06T10:00:00Z", None]))
+    assert fmt == "iso" and list(parsed[:2]) == [pd.Timestamp("2023-01-05 23:30"), pd.Timestamp("2023-01-06 10:00")]
+    assert pd.isna(parsed[2])
+
+
+def test_a_parquet_log_and_its_customer_table_are_read_and_joined_by_id():
+    import io
+
+    buffer = io.BytesIO()
+    make_log(customers=40).to_parquet(buffer)
+    customers = pd.DataFrame({"region": ["N"] * 40, "owner": [f"C{i:05d}" for i in range(40)],
+                              "bought": pd.date_range("2020-01-01", periods=40, freq="D")})
+    log = read_events(buffer.getvalue(), filename="visits.parquet", customers=customers)
+    assert log.roles.id == "member" and log.roles.customer_id == "owner"  # found by the ids it holds
+    assert list(log.customers.columns) == ["customer_id", "region", "bought"]
+    assert pd.api.types.is_datetime64_any_dtype(log.customers["bought"])
+    with pytest.raises(SchemaError, match="No column of the customer table holds") as err:
+        attach_customers(log, pd.DataFrame({"x": ["zz", "yy"]}))
+    assert err.value.code == "no_customer_id"

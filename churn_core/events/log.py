@@ -130,10 +130,10 @@ def parse_times(values: pd.Series) -> tuple[pd.Series, TimeFormat | None, DateOr
         return parsed, "yyyymmdd", None
     if pd.api.types.is_numeric_dtype(values):
         return parsed, None, None
-    iso = text.where(text.str.match(r"^\d{4}-\d{1,2}-\d{1,2}", na=False))
+    # ISO text; a UTC offset is dropped so each event keeps its local date and time
+    iso = text.where(text.str.match(r"^\d{4}-\d{1,2}-\d{1,2}", na=False)).str.replace(
+        r"(?:Z|[+-]\d{2}:?\d{2})$", "", regex=True)
     parsed = pd.to_datetime(iso, format="ISO8601", errors="coerce")
-    if getattr(parsed.dt, "tz", None) is not None:
-        parsed = parsed.dt.tz_convert(None)
     if parsed.notna().sum() >= _PARSE_SHARE * n:
         return parsed, "iso", None
     day_first, month_first = _parse_dmy(text, day_first=True), _parse_dmy(text, day_first=False)
