@@ -438,6 +438,11 @@ def validate_events(
                   message=f"Every date in column '{col}' reads both day-first and month-first; day-first was "
                   "chosen. If the dates are month-first, save them as ISO dates (2024-03-31).",
                   params={"column": col, "chosen": roles.time_format}))
+    elif roles.date_order_reason == "only_valid":
+        order = "day-first" if roles.time_format == "day_first" else "month-first"
+        add(Issue(severity="info", code=f"event_{roles.time_format}", column=col,
+                  message=f"The dates in column '{col}' were read {order}: the other order gives impossible dates.",
+                  params={"column": col}))
     if log.duplicate_rows:
         add(Issue(severity="warning", code="duplicate_events",
                   message=f"{log.duplicate_rows} rows repeat an earlier row exactly. They are counted as separate "
