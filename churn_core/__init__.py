@@ -102,6 +102,9 @@ _LAZY = {
     "render_pdf": "onepager", "render_png": "onepager",
     "ChampionComparison": "reports", "ModelReport": "reports", "Winner": "reports",
     "ChurnRateChange": "drift", "DriftReport": "drift", "drift_report": "drift", "psi": "drift",
+    "EventLog": "events", "EventRoles": "events", "read_events": "events", "attach_customers": "events",
+    "validate_events": "events", "EventWindow": "events", "Cutoffs": "events", "LabelledEvents": "events",
+    "cutoffs": "events", "label_and_features": "events",
 }
 
 

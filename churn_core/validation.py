@@ -16,7 +16,7 @@ import pandas as pd
 
 from .roles import ColumnRoles, flag_codes, numeric_share, target_levels, target_token
 
-Severity = Literal["error", "warning"]
+Severity = Literal["error", "warning", "info"]  # info: a choice made for the user, said once (event logs)
 # Only words a message about a column already flagged by its values; never flags a column by itself.
 _MODEL_OUTPUT = re.compile(r"prob|score|predict|propensity|risk|概率|预测", re.I)
 LEAKAGE_AUC = 0.99
