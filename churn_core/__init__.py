@@ -104,7 +104,7 @@ _LAZY = {
     "ChurnRateChange": "drift", "DriftReport": "drift", "drift_report": "drift", "psi": "drift",
     "EventLog": "events", "EventRoles": "events", "read_events": "events", "attach_customers": "events",
     "validate_events": "events", "EventWindow": "events", "Cutoffs": "events", "LabelledEvents": "events",
-    "cutoffs": "events", "label_and_features": "events",
+    "cutoffs": "events", "label_and_features": "events", "generate_visits": "events", "AfterSalesDemo": "events",
 }
 
 
