@@ -6,5 +6,6 @@ from .demo import AfterSalesDemo, generate_visits
 from .labels import STAGES, Cutoffs, EventWindow, LabelledEvents, cutoffs, label_and_features
 from .log import EventLog, EventRoles, attach_customers, parse_times, read_events, validate_events
 
-__all__ = ["STAGES", "AfterSalesDemo", "Cutoffs", "EventLog", "EventRoles", "EventWindow", "LabelledEvents", "attach_customers",
-           "cutoffs", "generate_visits", "label_and_features", "parse_times", "read_events", "validate_events"]
+__all__ = ["STAGES", "AfterSalesDemo", "Cutoffs", "EventLog", "EventRoles", "EventWindow", "LabelledEvents",
+           "attach_customers", "cutoffs", "generate_visits", "label_and_features", "parse_times", "read_events",
+           "validate_events"]
