@@ -105,6 +105,7 @@ _LAZY = {
     "EventLog": "events", "EventRoles": "events", "read_events": "events", "attach_customers": "events",
     "validate_events": "events", "EventWindow": "events", "Cutoffs": "events", "LabelledEvents": "events",
     "cutoffs": "events", "label_and_features": "events", "generate_visits": "events", "AfterSalesDemo": "events",
+    "suggest_window": "events", "WindowSuggestion": "events",
 }
 
 

@@ -336,3 +336,39 @@ def test_a_parquet_log_and_its_customer_table_are_read_and_joined_by_id():
     with pytest.raises(SchemaError, match="No column of the customer table holds") as err:
         attach_customers(log, pd.DataFrame({"x": ["zz", "yy"]}))
     assert err.value.code == "no_customer_id"
+
+
+def test_the_suggested_window_fits_the_rhythm_of_visits():
+    """Services every ~165 days: H = 120 labels customers who still come as churned and recency ranks that
+    label like chance; the suggested window (the 95th percentile gap, in whole months) makes recency a driver."""
+    from sklearn.metrics import roc_auc_score
+
+    import churn_core as cc
+
+    demo = cc.generate_visits(3_000, seed=7)
+    log = cc.read_events(demo.visits, id="customer_id", time="visit_date", amount="amount_cny", type="visit_type")
+    suggestion = cc.suggest_window(log)
+    assert suggestion.median_gap_days < suggestion.gap_quantile_days <= suggestion.window.window_days
+    assert 180 <= suggestion.window.window_days <= 360  # services every ~165 days, other visits between them
+    assert suggestion.window.window_days % 30 == 0
+    assert suggestion.window.lookback_days == cc.EventWindow().lookback_days  # only H is fitted
+
+    def recency_auc(window) -> float:
+        frame = cc.label_and_features(log, window=window).frame
+        frame = frame[frame["labelled"] & frame["days_since_last_visit"].notna()]
+        return roc_auc_score(frame["churned"].astype(int), frame["days_since_last_visit"])
+
+    assert recency_auc(cc.EventWindow()) < 0.6 < 0.7 < recency_auc(suggestion.window)
+    assert suggestion.to_frame().loc[0, "window_days"] == suggestion.window.window_days
+
+
+def test_a_log_without_repeat_visits_cannot_suggest_a_window():
+    import churn_core as cc
+
+    once = pd.DataFrame({"customer": [f"C{i}" for i in range(50)],
+                         "when": pd.date_range("2024-01-01", periods=50, freq="D"), "paid": 10.0})
+    log = cc.read_events(once, id="customer", time="when", amount="paid")
+    with pytest.raises(cc.SchemaError, match="No customer in the event log has two visits"):
+        cc.suggest_window(log)
+    with pytest.raises(cc.ParameterError, match="'quantile' parameter of suggest_window"):
+        cc.suggest_window(log, quantile=1.5)

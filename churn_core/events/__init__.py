@@ -3,9 +3,18 @@ features, and a seeded after-sales demo log. See :mod:`churn_core.events.log`, :
 and :mod:`churn_core.events.demo`."""
 
 from .demo import AfterSalesDemo, generate_visits
-from .labels import STAGES, Cutoffs, EventWindow, LabelledEvents, cutoffs, label_and_features
+from .labels import (
+    STAGES,
+    Cutoffs,
+    EventWindow,
+    LabelledEvents,
+    WindowSuggestion,
+    cutoffs,
+    label_and_features,
+    suggest_window,
+)
 from .log import EventLog, EventRoles, attach_customers, parse_times, read_events, validate_events
 
 __all__ = ["STAGES", "AfterSalesDemo", "Cutoffs", "EventLog", "EventRoles", "EventWindow", "LabelledEvents",
            "attach_customers", "cutoffs", "generate_visits", "label_and_features", "parse_times", "read_events",
-           "validate_events"]
+           "suggest_window", "validate_events", "WindowSuggestion"]

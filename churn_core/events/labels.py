@@ -12,6 +12,7 @@ All of it is set-based SQL over an in-memory DuckDB copy of the events: no Pytho
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from ..errors import ParameterError
+from ..errors import ParameterError, SchemaError
 from .log import AMOUNT, ID, TIME, TYPE, EventLog
 
 logger = logging.getLogger(__name__)
@@ -338,3 +339,56 @@ def _population(agg: pd.DataFrame, frame: pd.DataFrame, dates: list, L: int) -> 
     pop.loc[~pop["labelled"], "churned"] = pd.NA
     pop["churn_rate"] = (pop["churned"].astype(float) / pop["eligible"].where(pop["eligible"] > 0)).astype(float)
     return pop[["cutoff", "customers", "eligible", "lapsed", "churned", "churn_rate", "labelled"]]
+
+
+@dataclass(frozen=True, kw_only=True)
+class WindowSuggestion:
+    """A label window H fitted to the data's rhythm: ``quantile`` of the gaps between a customer's consecutive
+    visits, rounded up to whole months, so that an active customer seldom looks churned between two visits."""
+
+    window: EventWindow
+    median_gap_days: float
+    gap_quantile_days: float
+    quantile: float
+    gaps: int
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([{"window_days": self.window.window_days, "median_gap_days": self.median_gap_days,
+                              "gap_quantile_days": self.gap_quantile_days, "quantile": self.quantile,
+                              "gaps": self.gaps}])
+
+
+def suggest_window(log: EventLog, *, quantile: float = 0.95, base: EventWindow = EventWindow(),
+                   min_days: int = 60) -> WindowSuggestion:
+    """The window H to label churn with on this log (the other settings kept from ``base``).
+
+    With H shorter than the usual gap between visits, customers who are still coming look churned between two
+    visits: on the after-sales demo (a service every ~165 days) H = 120 labels a third of active customers as
+    churned, and days since the last visit ranks that label no better than chance (ROC-AUC 0.51), while the
+    suggested H = 240 (the 95th percentile gap is 213 days) gives 0.71. The suggestion is the ``quantile`` of
+    the gaps between consecutive visits of the same customer (computed in DuckDB), rounded up to a multiple of
+    30 days and at least ``min_days``.
+    """
+    if not 0.5 <= quantile < 1:
+        raise ParameterError(f"The 'quantile' parameter of suggest_window must be in [0.5, 1). Got {quantile!r} "
+                             "instead.", code="bad_parameter", name="quantile", value=quantile)
+    events = _events_table(log, base)
+    events = events[events["visit"]]
+    con = duckdb.connect(":memory:")
+    try:
+        con.register("ev_src", events[["cid", "d"]])
+        median, upper, gaps = con.execute("""
+            WITH days AS (SELECT DISTINCT cid, CAST(d AS DATE) AS d FROM ev_src),
+            gaps AS (SELECT d - lag(d) OVER (PARTITION BY cid ORDER BY d) AS gap FROM days)
+            SELECT median(gap), quantile_cont(gap, ?), count(gap) FROM gaps WHERE gap IS NOT NULL
+        """, [quantile]).fetchone()
+    finally:
+        con.close()
+    if not gaps:
+        raise SchemaError("No customer in the event log has two visits on different days, so the usual gap "
+                          "between visits (and a label window that fits it) cannot be measured. Received "
+                          f"{len(events)} visits. Check the id and time columns, or set the window by hand.",
+                          code="no_repeat_visits", visits=len(events))
+    days = max(min_days, int(np.ceil(float(upper) / 30.0)) * 30)
+    return WindowSuggestion(window=dataclasses.replace(base, window_days=days), median_gap_days=float(median),
+                            gap_quantile_days=float(upper), quantile=quantile, gaps=int(gaps))
