@@ -175,66 +175,52 @@ def _detect_time(frame: pd.DataFrame, taken: set[str]) -> tuple[str | None, tupl
     return best, best_parse
 
 
+def _best_column(frame: pd.DataFrame, taken: set[str], score) -> str | None:
+    """The untaken column whose ``score(name, values)`` is highest (None: not a candidate)."""
+    scored = [(key, col) for col in frame.columns if col not in taken
+              for key in [score(col, frame[col])] if key is not None]
+    return max(scored, key=lambda pair: pair[0])[1] if scored else None
+
+
 def _detect_id(frame: pd.DataFrame, taken: set[str]) -> str | None:
     n = len(frame)
-    best, best_key = None, None
-    for col in frame.columns:
-        if col in taken:
-            continue
-        values = frame[col]
+
+    def score(col, values):
         if pd.api.types.is_float_dtype(values) or pd.api.types.is_bool_dtype(values):
-            continue
+            return None
         distinct = values.nunique()
-        repeats = distinct < n
-        if distinct < 2 or not repeats:
-            continue
-        many = distinct >= min(20, max(2, n // 10))
-        if not many:
-            continue
-        key = (bool(_ID_NAME.search(str(col))), distinct)
-        if best_key is None or key > best_key:
-            best, best_key = col, key
-    return best
+        if distinct < 2 or distinct >= n or distinct < min(20, max(2, n // 10)):  # repeats, and many of them
+            return None
+        return bool(_ID_NAME.search(str(col))), distinct
+    return _best_column(frame, taken, score)
 
 
 def _detect_amount(frame: pd.DataFrame, taken: set[str]) -> str | None:
-    best, best_key = None, None
-    for col in frame.columns:
-        if col in taken:
-            continue
-        values = frame[col]
+    def score(col, values):
         if pd.api.types.is_bool_dtype(values):
-            continue
+            return None
         numbers = pd.to_numeric(values, errors="coerce") if not pd.api.types.is_numeric_dtype(values) else values
         present = values.notna().sum()
         if present == 0 or numbers.notna().sum() < _PARSE_SHARE * present:
-            continue
+            return None
         named = bool(_AMOUNT_NAME.search(str(col)))
         fractional = bool((numbers.dropna() % 1 != 0).any())
         if not (named or fractional or (numbers < 0).any()):
-            continue
-        key = (named, fractional, numbers.nunique())
-        if best_key is None or key > best_key:
-            best, best_key = col, key
-    return best
+            return None
+        return named, fractional, numbers.nunique()
+    return _best_column(frame, taken, score)
 
 
 def _detect_type(frame: pd.DataFrame, taken: set[str]) -> str | None:
-    best, best_key = None, None
-    for col in frame.columns:
-        if col in taken:
-            continue
-        values = frame[col]
+    def score(col, values):
         if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values) \
                 or pd.api.types.is_datetime64_any_dtype(values):
-            continue
+            return None
         distinct = values.nunique()
         if not 2 <= distinct <= _MAX_TYPES or distinct > max(2, len(frame) // 5):
-            continue
-        key = (bool(_TYPE_NAME.search(str(col))), -distinct)
-        if best_key is None or key > best_key:
-            best, best_key = col, key
-    return best
+            return None
+        return bool(_TYPE_NAME.search(str(col))), -distinct
+    return _best_column(frame, taken, score)
 
 
 def _table(source: Source | pd.DataFrame | RawTable, **read_options: Any) -> tuple[pd.DataFrame, str]:
