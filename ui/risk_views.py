@@ -152,8 +152,8 @@ def _value_kpi(selection: cc.RiskSelection, *, lang: str) -> tuple[str, str, str
             tm("risk.k_value_help", value=words))
 
 
-def value_header() -> str:
-    return t("risk.c_value", currency=state.currency() or "–")
+def value_header(currency: str) -> str:
+    return t("risk.c_value", currency=currency or "–")
 
 
 def call_table(selection: cc.RiskSelection, *, sort: str, where: cc.RiskFilter) -> None:
@@ -161,7 +161,7 @@ def call_table(selection: cc.RiskSelection, *, sort: str, where: cc.RiskFilter) 
     view, rows = _call_view(selection.scored, where=where, sort=sort, currency=state.currency())
     config = {t("risk.c_probability"): st.column_config.ProgressColumn(format="%.1f%%", min_value=0, max_value=100),
               t("risk.c_priority"): st.column_config.NumberColumn(format="%.2f"),
-              value_header(): st.column_config.NumberColumn(format="%.2f")}
+              value_header(state.currency()): st.column_config.NumberColumn(format="%.2f")}
     key = "risk_table_" + hashlib.sha1(repr((where, sort)).encode()).hexdigest()[:10]
     event = st.dataframe(view, hide_index=True, column_config=config, width="stretch", height=380,
                          on_select="rerun", selection_mode="single-row", key=key)
@@ -179,7 +179,7 @@ def _call_view(scored: cc.ScoredCustomers, *, where: cc.RiskFilter, sort: str,
     words = cc.in_words(scored, table, lang=lang)
     tiers = {k: tier_name(k) for k in table["tier"].astype(str).unique()}
     # Without a customer value there is no priority or value to show: the ranking is by probability alone.
-    valued = {t("risk.c_priority"): table["priority"], value_header(): table["value"]} \
+    valued = {t("risk.c_priority"): table["priority"], value_header(currency): table["value"]} \
         if selection.scored.has_value else {}
     view = pd.DataFrame({
         t("risk.c_id"): words["id"], t("risk.c_probability"): table["probability"] * 100,
