@@ -22,6 +22,44 @@ from .validation import ValidationReport, target_codes, validate
 logger = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True, kw_only=True)
+class EventContext:
+    """Where a table built from an event log comes from (see :mod:`churn_core.events.dataset`).
+
+    ``table`` is ``analysis`` (eligible customers at the test cut-off, labelled) or ``as_of`` (eligible
+    customers at the log's last date, to score). ``cutoff`` is the day of its rows' features; ``lapsed``
+    counts the customers left out because they had already lapsed (no event in ``lookback_days``).
+    """
+
+    table: str
+    cutoff: pd.Timestamp
+    test_cutoff: pd.Timestamp
+    as_of: pd.Timestamp
+    cutoffs: tuple[pd.Timestamp, ...]
+    window_days: int
+    lookback_days: int
+    lapsed: int
+    window: dict
+
+    def to_dict(self) -> dict:
+        """JSON-ready (dates as ISO text)."""
+        day = lambda d: pd.Timestamp(d).date().isoformat()
+        return {"table": self.table, "cutoff": day(self.cutoff), "test_cutoff": day(self.test_cutoff),
+                "as_of": day(self.as_of), "cutoffs": [day(d) for d in self.cutoffs],
+                "window_days": self.window_days, "lookback_days": self.lookback_days, "lapsed": self.lapsed,
+                "window": self.window}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> EventContext:
+        return cls(table=data["table"], cutoff=pd.Timestamp(data["cutoff"]),
+                   test_cutoff=pd.Timestamp(data["test_cutoff"]), as_of=pd.Timestamp(data["as_of"]),
+                   cutoffs=tuple(pd.Timestamp(d) for d in data["cutoffs"]), window_days=int(data["window_days"]),
+                   lookback_days=int(data["lookback_days"]), lapsed=int(data["lapsed"]), window=data["window"])
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([self.to_dict()])
+
+
 @dataclass(frozen=True, eq=False, kw_only=True)
 class Dataset:
     """A validated customer table. ``frame[roles.target]`` is 0/1 (int8)."""
@@ -35,6 +73,7 @@ class Dataset:
     encoding: str | None = None
     delimiter: str | None = None
     version: int | None = None
+    events: EventContext | None = None  # set when the table was built from an event log
 
     def to_frame(self) -> pd.DataFrame:
         return self.frame

@@ -349,6 +349,9 @@ def build_scorer(dataset: Dataset, *, store: Store, champion, model) -> Scorer:
     """Which fit scores each customer of ``dataset`` (see the module docstring)."""
     n = dataset.n_rows
     final = np.full(n, -1), np.full(n, "final", dtype=object)
+    if dataset.events is not None and dataset.events.table == "as_of":
+        # Scored as of the log's last date: nobody's outcome is known yet, so no fit has seen it.
+        return Scorer(model=model, fit_of=final[0], scored_by=final[1])
     run = store.get_run(champion.run_id)
     own = dataset.version == run.dataset_version if dataset.version is not None else False
     if not own:
@@ -459,7 +462,9 @@ def score_dataset(dataset: Dataset, *, store: Store, policy: RiskPolicy | None =
     policy = policy or RiskPolicy()
     champion, loaded = champion_model(store, champion=champion)
     model = loaded if model is None else model
-    found = store.find_score_set(run_id=champion.run_id, model=champion.model, dataset_version=dataset.version)
+    as_of = scored_as_of(dataset)
+    found = store.find_score_set(run_id=champion.run_id, model=champion.model, dataset_version=dataset.version,
+                                 as_of=as_of)
     if reuse and found is not None and found.rows == dataset.n_rows:
         base = _with_ids(store.load_scores(found.id), dataset)
         if base["status"].notna().all():  # sets stored before statuses were kept are scored again
@@ -473,10 +478,17 @@ def score_dataset(dataset: Dataset, *, store: Store, policy: RiskPolicy | None =
                              explain_budget_s=explain_budget_s, model=model, champion=champion)
     stored = store.save_scores(_storable(scored.frame), run_id=scored.run_id, model=scored.model,
                                dataset_version=dataset.version, units=scored.units,
-                               base_probability=scored.base_probability, seconds=scored.seconds)
+                               base_probability=scored.base_probability, seconds=scored.seconds, as_of=as_of)
     return ScoredCustomers(frame=scored.frame, dataset=dataset, run_id=scored.run_id, model=scored.model,
                            policy=policy, units=scored.units, base_probability=scored.base_probability,
                            derived=scored.derived, score_set=stored.id, seconds=scored.seconds, scorer=scored.scorer)
+
+
+def scored_as_of(dataset: Dataset):
+    """The day an event dataset's as-of table is scored as of (None for any other table)."""
+    if dataset.events is not None and dataset.events.table == "as_of":
+        return dataset.events.cutoff.date()
+    return None
 
 
 def explain_rows(scored: ScoredCustomers, rows, *, model, store: Store | None = None) -> ScoredCustomers:

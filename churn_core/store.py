@@ -10,6 +10,7 @@ that trains it, so a run whose process was killed reads as failed, not running.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -20,14 +21,14 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
 import numpy as np
 import pandas as pd
 
-from .dataset import Dataset
+from .dataset import Dataset, EventContext
 from .errors import (
     DatabaseDamagedError,
     DatabaseForeignError,
@@ -137,6 +138,14 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             dataset VARCHAR NOT NULL, key VARCHAR NOT NULL, value VARCHAR, updated_at TIMESTAMP NOT NULL,
             PRIMARY KEY (dataset, key))""",
     )),
+    (10, (
+        # Event datasets: the log, its customer table and the as-of table live in events_<v>, customers_<v> and
+        # asof_<v> beside dataset_<v> (the analysis table); events_json holds the window and the population.
+        "ALTER TABLE datasets ADD COLUMN kind VARCHAR DEFAULT 'snapshot'",
+        "ALTER TABLE datasets ADD COLUMN events_json VARCHAR",
+        # Score sets of an event dataset are scored as of a date; the Risk page's history is their sequence.
+        "ALTER TABLE score_sets ADD COLUMN as_of DATE",
+    )),
 )
 REASON_COLUMNS = (*(f"reason_{k}{part}" for k in (1, 2, 3) for part in ("", "_value", "_points")), "other_points",
                   "protective", "protective_value", "protective_points")
@@ -164,6 +173,7 @@ class DatasetVersion:
     active: bool = False
     reused: bool = False
     target: str | None = None  # the target column of its stored roles
+    kind: str = "snapshot"  # or "events": built from an event log
 
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame([self.__dict__])
@@ -327,6 +337,7 @@ class ScoreSet:
     units: str  # units of the SHAP values behind the reasons
     base_probability: float | None
     seconds: float | None
+    as_of: date | None = None  # event datasets: the day the customers were scored as of
 
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame([self.__dict__])
@@ -529,6 +540,112 @@ class Store:
             logger.info("stored dataset %s as version %d", dataset.name, version)
             return self._version(con, version)
 
+    def save_events(self, events, *, activate: bool = True) -> DatasetVersion:
+        """Store an event dataset (:class:`churn_core.events.EventDataset`) as a new version, in one
+        transaction: its analysis table as ``dataset_<v>``, the log as ``events_<v>``, its customer table as
+        ``customers_<v>`` and the as-of table as ``asof_<v>``, with the window, the population per cut-off and
+        both reports. The same log with the same window returns the stored version."""
+        analysis, as_of, log = events.analysis, events.as_of, events.log
+        for frame in (analysis.frame, log.frame, as_of.frame):
+            clashes = _case_clashes(frame.columns)
+            if clashes:
+                raise StoreError(
+                    f"Cannot store the event log '{analysis.name}': the columns {clashes} differ only in upper and "
+                    "lower case, and the database treats such names as one. Rename one of them in the file and "
+                    "import it again.", code="column_case_clash", name=analysis.name, columns=clashes)
+        roles_json = analysis.roles.to_json()
+        meta = {
+            "context": analysis.events.to_dict(), "as_of_context": as_of.events.to_dict(),
+            "as_of_roles": as_of.roles.to_dict(), "as_of_report": report_to_dict(as_of.report),
+            "log_report": report_to_dict(events.report), "log_roles": dataclasses.asdict(log.roles),
+            "log_source": log.source_name, "window_suggested": bool(events.window_suggested),
+            "population": json.loads(events.population.to_json(orient="records", date_format="iso")),
+        }
+        with self._connect() as con:
+            same = _one(con, "SELECT id FROM datasets WHERE sha256 = ? AND roles_json = ? ORDER BY id LIMIT 1",
+                        [analysis.sha256, roles_json])
+            if same:
+                if activate:
+                    self._set_active(con, same[0])
+                return self._version(con, same[0], reused=True)
+            frames = [analysis.frame, log.frame, as_of.frame]
+            if log.customers is not None:
+                frames.append(log.customers)
+            self._require_space(sum(_frame_bytes(f) for f in frames))
+            try:
+                with _transaction(con):
+                    version = _one(con, "SELECT nextval('dataset_ids')")[0]
+                    tables = {f"dataset_{version}": analysis.frame, f"events_{version}": log.frame,
+                              f"asof_{version}": as_of.frame}
+                    if log.customers is not None:
+                        tables[f"customers_{version}"] = log.customers
+                    for table, frame in tables.items():
+                        con.register("incoming_frame", frame)
+                        con.execute(f'CREATE TABLE "{table}" AS SELECT * FROM incoming_frame')
+                        con.unregister("incoming_frame")
+                    con.execute(
+                        "INSERT INTO datasets (id, name, source_file, sha256, rows, roles_json, created_at, "
+                        "table_name, n_columns, encoding, report_json, kind, events_json) "
+                        "VALUES (?, ?, ?, ?, ?, ?, now(), ?, ?, ?, ?, 'events', ?)",
+                        [version, analysis.name, log.source_name, analysis.sha256, len(analysis.frame),
+                         roles_json, f"dataset_{version}", analysis.frame.shape[1], None,
+                         json.dumps(report_to_dict(analysis.report), ensure_ascii=False, default=str),
+                         json.dumps(meta, ensure_ascii=False, default=str)])
+                    if activate:
+                        self._set_active(con, version)
+            except (duckdb.Error, OSError) as err:
+                known = self._known_failure(err)
+                if isinstance(known, DatabaseDamagedError):
+                    raise known from err
+                raise StoreError(f"Could not store the event log '{analysis.name}' ({err}). Nothing was changed; "
+                                 "the active dataset is as it was.", code="store_write_failed",
+                                 name=analysis.name) from err
+            logger.info("stored event log %s as version %d", analysis.name, version)
+            return self._version(con, version)
+
+    def events_meta(self, version: int) -> dict | None:
+        """What an event dataset version was built with (window, population, reports), or None for a snapshot."""
+        with self._connect() as con:
+            self._require(con, version)
+            row = _one(con, "SELECT events_json FROM datasets WHERE id = ? AND kind = 'events'", [version])
+        return json.loads(row[0]) if row and row[0] else None
+
+    def load_as_of(self, version: int) -> Dataset:
+        """The as-of table of an event dataset version: its eligible customers at the log's last date, to score."""
+        meta = self.events_meta(version)
+        if meta is None:
+            raise ParameterError(f"Dataset version {version} is a customer table, not an event log, so it has no "
+                                 "as-of table. Score the version itself.", code="not_event_dataset",
+                                 version=version)
+        base = self.load_dataset(version)
+        with self._connect() as con:
+            frame = con.execute(f'SELECT * FROM "asof_{version}"').df()
+        roles = ColumnRoles.from_dict(meta["as_of_roles"])
+        for col in (*roles.categorical, *roles.plan_flags):
+            if col in frame:
+                frame[col] = frame[col].astype("category").cat.as_unordered()
+        return Dataset(frame=frame, roles=roles, name=base.name, report=report_from_dict(meta["as_of_report"]),
+                       sha256=base.sha256, source_name=base.source_name, version=version,
+                       events=EventContext.from_dict(meta["as_of_context"]))
+
+    def load_events(self, version: int):
+        """The event log of an event dataset version (:class:`churn_core.events.EventLog`), with its customer
+        table."""
+        from .events.log import EventLog, EventRoles
+
+        meta = self.events_meta(version)
+        if meta is None:
+            raise ParameterError(f"Dataset version {version} is a customer table, not an event log.",
+                                 code="not_event_dataset", version=version)
+        with self._connect() as con:
+            frame = con.execute(f'SELECT * FROM "events_{version}"').df()
+            customers = (con.execute(f'SELECT * FROM "customers_{version}"').df()
+                         if f"customers_{version}" in _tables(con) else None)
+        roles = meta["log_roles"]
+        roles["others"] = tuple(roles.get("others") or ())
+        return EventLog(frame=frame, roles=EventRoles(**roles), source_name=meta.get("log_source") or "events",
+                        customers=customers)
+
     def list_datasets(self) -> DatasetList:
         with self._connect() as con:
             ids = [r[0] for r in con.execute("SELECT id FROM datasets ORDER BY id").fetchall()]
@@ -569,6 +686,8 @@ class Store:
                 con.execute("DELETE FROM score_sets WHERE dataset_version = ?", [version])
                 con.execute("DELETE FROM datasets WHERE id = ?", [version])
                 con.execute(f'DROP TABLE IF EXISTS "{table}"')
+                for extra in (f"events_{version}", f"customers_{version}", f"asof_{version}"):
+                    con.execute(f'DROP TABLE IF EXISTS "{extra}"')
         logger.info("deleted dataset version %d (%s)", version, gone.name)
         return gone
 
@@ -588,8 +707,10 @@ class Store:
             if col in frame:  # DuckDB returns ENUM columns as ordered categories; the saved frame had unordered
                 frame[col] = frame[col].astype("category").cat.as_unordered()
         report = report_from_dict(json.loads(report_json)) if report_json else None
+        meta = self.events_meta(version)
         return Dataset(frame=frame, roles=roles, name=name, report=report, sha256=sha, source_name=source or "",
-                       encoding=encoding, delimiter=None, version=version)
+                       encoding=encoding, delimiter=None, version=version,
+                       events=EventContext.from_dict(meta["context"]) if meta else None)
 
     # -- model runs and the champion -------------------------------------------------------------
 
@@ -732,8 +853,10 @@ class Store:
     # -- scores ----------------------------------------------------------------------------------
 
     def save_scores(self, frame: pd.DataFrame, *, run_id: int, model: str, dataset_version: int, units: str,
-                    base_probability: float | None, seconds: float | None = None) -> ScoreSet:
-        """Store one scoring (columns ``SCORE_COLUMNS``) as a new score set; earlier ones are kept."""
+                    base_probability: float | None, seconds: float | None = None,
+                    as_of: date | None = None) -> ScoreSet:
+        """Store one scoring (columns ``SCORE_COLUMNS``) as a new score set; earlier ones are kept. ``as_of``:
+        the day an event dataset's customers were scored as of."""
         missing = [c for c in SCORE_COLUMNS if c not in frame]
         if missing:
             raise StoreError(f"Cannot store scores without the columns {missing}. Received {list(frame.columns)}; "
@@ -745,9 +868,12 @@ class Store:
             try:
                 with _transaction(con):
                     set_id = _one(con, "SELECT nextval('score_set_ids')")[0]
-                    con.execute("INSERT INTO score_sets VALUES (?, ?, ?, ?, now(), ?, ?, ?, ?, ?)",
+                    con.execute("INSERT INTO score_sets (id, run_id, model, dataset_version, created_at, rows, "
+                                "explained, units, base_probability, seconds, as_of) "
+                                "VALUES (?, ?, ?, ?, now(), ?, ?, ?, ?, ?, ?)",
                                 [set_id, run_id, model, dataset_version, len(incoming),
-                                 int(incoming["explained"].sum()), units, base_probability, seconds])
+                                 int(incoming["explained"].sum()), units, base_probability, seconds,
+                                 None if as_of is None else pd.Timestamp(as_of).date()])
                     con.register("incoming_scores", incoming)
                     con.execute(f"INSERT INTO scores (score_set, {', '.join(SCORE_COLUMNS)}) SELECT ?, "
                                 f"{', '.join(SCORE_COLUMNS)} FROM incoming_scores", [set_id])
@@ -789,10 +915,13 @@ class Store:
             return self._score_sets()
         return self._score_sets("WHERE dataset_version = ?", [dataset_version])
 
-    def find_score_set(self, *, run_id: int, model: str, dataset_version: int) -> ScoreSet | None:
-        """The newest score set of this model on this dataset version, if any."""
-        sets = self._score_sets("WHERE run_id = ? AND model = ? AND dataset_version = ?",
-                                [run_id, model, dataset_version])
+    def find_score_set(self, *, run_id: int, model: str, dataset_version: int,
+                       as_of: date | None = None) -> ScoreSet | None:
+        """The newest score set of this model on this dataset version (as of ``as_of``), if any."""
+        sets = self._score_sets("WHERE run_id = ? AND model = ? AND dataset_version = ? "
+                                "AND as_of IS NOT DISTINCT FROM ?",
+                                [run_id, model, dataset_version,
+                                 None if as_of is None else pd.Timestamp(as_of).date()])
         return sets[-1] if sets else None
 
     def load_scores(self, set_id: int) -> pd.DataFrame:
@@ -805,7 +934,7 @@ class Store:
     def _score_sets(self, where: str = "", params: list | None = None) -> tuple[ScoreSet, ...]:
         with self._connect() as con:
             rows = con.execute("SELECT id, run_id, model, dataset_version, created_at, rows, explained, units, "
-                               f"base_probability, seconds FROM score_sets {where} ORDER BY id",
+                               f"base_probability, seconds, as_of FROM score_sets {where} ORDER BY id",
                                params or []).fetchall()
         return tuple(_record(ScoreSet, row) for row in rows)
 
@@ -941,10 +1070,11 @@ class Store:
         con.execute("INSERT OR REPLACE INTO settings VALUES ('active_dataset', ?)", [str(version)])
 
     def _version(self, con: duckdb.DuckDBPyConnection, version: int, *, reused: bool = False) -> DatasetVersion:
-        row = _one(con, "SELECT id, name, source_file, sha256, rows, n_columns, created_at, roles_json "
-                          "FROM datasets WHERE id = ?", [version])
-        target = json.loads(row[-1]).get("target") if row[-1] else None
-        return _record(DatasetVersion, row[:-1], active=self._active_id(con) == version, reused=reused, target=target)
+        row = _one(con, "SELECT id, name, source_file, sha256, rows, n_columns, created_at, roles_json, "
+                          "coalesce(kind, 'snapshot') FROM datasets WHERE id = ?", [version])
+        target = json.loads(row[-2]).get("target") if row[-2] else None
+        return _record(DatasetVersion, row[:-2], active=self._active_id(con) == version, reused=reused, target=target,
+                       kind=row[-1])
 
 
 @contextmanager

@@ -50,7 +50,8 @@ def test_new_store_is_empty_and_migrated(tmp_store):
     assert tmp_store.list_datasets().versions == ()
     assert tmp_store.active_version() is None
     assert list(tmp_store.list_datasets().to_frame().columns) == [
-        "version", "name", "source_file", "sha256", "rows", "n_columns", "created_at", "active", "reused", "target"]
+        "version", "name", "source_file", "sha256", "rows", "n_columns", "created_at", "active", "reused", "target",
+        "kind"]
 
 
 def test_round_trip_keeps_values_roles_and_report(tmp_store, bundled):
