@@ -106,6 +106,10 @@ _LAZY = {
     "validate_events": "events", "EventWindow": "events", "Cutoffs": "events", "LabelledEvents": "events",
     "cutoffs": "events", "label_and_features": "events", "generate_visits": "events", "AfterSalesDemo": "events",
     "suggest_window": "events", "WindowSuggestion": "events",
+    "scored_as_of": "scoring",
+    "EventDataset": "events", "event_dataset": "events", "lapsed_customers": "events",
+    "Backtest": "events", "ScoreHistory": "events", "TierMigration": "events", "backtest": "events",
+    "score_as_of": "events", "score_history": "events", "tier_migration": "events",
 }
 
 

@@ -24,7 +24,7 @@ from ui.widgets import guard, keep_choice, page_header
 
 page_header("risk.title", "risk.caption")
 with guard():
-    dataset = state.active_dataset()
+    dataset = state.scoring_dataset()  # a visit log: its customers still active at the log's last date
     champion = state.champion()
 if champion is None:
     st.info(t("risk.no_champion"))

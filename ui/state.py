@@ -42,6 +42,24 @@ def active_dataset() -> cc.Dataset:
     return dataset(active_version().version)
 
 
+@cached(scope="path", max_entries=4)
+def as_of_dataset(version: int) -> cc.Dataset:
+    """An event dataset version's as-of table (its eligible customers at the log's last date)."""
+    return store().load_as_of(version)
+
+
+def scoring_dataset() -> cc.Dataset:
+    """The customers the Risk and ROI pages score: the active dataset's rows, or for a visit log its customers
+    still active at the log's last date (those who already lapsed are counted apart)."""
+    data = active_dataset()
+    return as_of_dataset(data.version) if data.events is not None else data
+
+
+def is_events() -> bool:
+    """Whether the active dataset was built from a visit log."""
+    return active_dataset().events is not None
+
+
 @cached(scope="dataset", max_entries=8)
 def description() -> cc.Description:
     """The full descriptive analysis of the active dataset, computed once per version.
@@ -151,7 +169,7 @@ def champion_fit(columns) -> cc.ColumnFit:
 def scored_by_champion() -> cc.ScoredCustomers:
     """The active dataset scored by the champion under the default policy (a champion must exist)."""
     champ = champion()
-    return cc.score_dataset(active_dataset(), store=store(), champion=_pinned(champ.run_id, champ.model),
+    return cc.score_dataset(scoring_dataset(), store=store(), champion=_pinned(champ.run_id, champ.model),
                             model=_model(champ.run_id, champ.model), explain_budget_s=EXPLAIN_BUDGET_S)
 
 
@@ -187,7 +205,9 @@ def _score_job(path: str, version: int, run_id: int, model: str) -> None:
     try:
         store_ = cc.Store(path)  # a thread of its own: no script run, so no cached store
         pinned = cc.Champion(run_id, model, store_.get_run(run_id).model(model))
-        cc.score_dataset(store_.load_dataset(version), store=store_, champion=pinned)
+        data = store_.load_dataset(version)
+        cc.score_dataset(store_.load_as_of(version) if data.events is not None else data, store=store_,
+                         champion=pinned)
         _JOBS[key]["state"] = "done"
     except Exception as err:  # noqa: BLE001 - a thread must not die silently: the Risk page shows the error
         _JOBS[key].update(state="failed", error=str(err))
@@ -195,7 +215,8 @@ def _score_job(path: str, version: int, run_id: int, model: str) -> None:
 
 @cached(scope="store", max_entries=16)
 def _stored(version: int, run_id: int, model: str) -> bool:
-    return store().find_score_set(run_id=run_id, model=model, dataset_version=version) is not None
+    as_of = cc.scored_as_of(as_of_dataset(version)) if dataset(version).events is not None else None
+    return store().find_score_set(run_id=run_id, model=model, dataset_version=version, as_of=as_of) is not None
 
 
 def scores_state() -> tuple[str, str | None]:
@@ -261,11 +282,11 @@ def value_unit(columns=None) -> str:
 def roi_defaults() -> dict:
     """Base size, churn rate and average value of the active dataset (the ROI page's starting point; shared,
     never modified)."""
-    data = active_dataset()
-    value = data.value()
+    data, scored_rows = active_dataset(), scoring_dataset()
+    value = scored_rows.value()
     column = next((c for c in data.roles.value if c in data.frame), None)
     average = None if value is None else float(value.mean())
-    return {"customers": data.n_rows, "baseline_churn": float(data.target().mean()), "value_average": average,
+    return {"customers": scored_rows.n_rows, "baseline_churn": float(data.target().mean()), "value_average": average,
             "value_column": column}
 
 

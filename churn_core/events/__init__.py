@@ -2,6 +2,7 @@
 features, and a seeded after-sales demo log. See :mod:`churn_core.events.log`, :mod:`churn_core.events.labels`
 and :mod:`churn_core.events.demo`."""
 
+from .dataset import EventDataset, event_dataset, lapsed_customers
 from .demo import AfterSalesDemo, generate_visits
 from .labels import (
     STAGES,
@@ -14,7 +15,10 @@ from .labels import (
     suggest_window,
 )
 from .log import EventLog, EventRoles, attach_customers, parse_times, read_events, validate_events
+from .scoring import Backtest, ScoreHistory, TierMigration, backtest, score_as_of, score_history, tier_migration
 
 __all__ = ["STAGES", "AfterSalesDemo", "Cutoffs", "EventLog", "EventRoles", "EventWindow", "LabelledEvents",
            "attach_customers", "cutoffs", "generate_visits", "label_and_features", "parse_times", "read_events",
-           "suggest_window", "validate_events", "WindowSuggestion"]
+           "suggest_window", "validate_events", "WindowSuggestion",
+           "EventDataset", "event_dataset", "lapsed_customers",
+           "Backtest", "ScoreHistory", "TierMigration", "backtest", "score_as_of", "score_history", "tier_migration"]
