@@ -109,7 +109,8 @@ _LAZY = {
     "scored_as_of": "scoring",
     "EventDataset": "events", "event_dataset": "events", "lapsed_customers": "events",
     "Backtest": "events", "ScoreHistory": "events", "TierMigration": "events", "backtest": "events",
-    "score_as_of": "events", "score_history": "events", "tier_migration": "events",
+    "score_as_of": "events", "score_history": "events", "tier_migration": "events", "history_dates": "events",
+    "score_back": "events",
 }
 
 

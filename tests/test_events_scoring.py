@@ -84,3 +84,17 @@ def test_migration_needs_two_dates(trained):
     history = score_history(store, version, run_id=champion.run_id, model=champion.model)
     with pytest.raises(cc.NotFoundError, match="No stored scoring as of"):
         tier_migration(history, start="2001-01-31", end=history.dates[-1])
+
+
+def test_score_back_fills_the_history_from_the_test_cutoff(trained):
+    store, version, log = trained
+    analysis = store.load_dataset(version)
+    dates = cc.history_dates(analysis.events)
+    assert dates[0] == analysis.events.test_cutoff and dates[-1] == log.last_date
+    assert all(b > a for a, b in zip(dates, dates[1:]))
+    cc.score_back(store, version, log=log)
+    score_as_of(store, version, explain="none")
+    champion = store.champion()
+    history = score_history(store, version, run_id=champion.run_id, model=champion.model)
+    assert history.dates == dates
+    assert cc.score_back(store, version, log=log) == ()  # nothing left to score

@@ -206,8 +206,11 @@ def _score_job(path: str, version: int, run_id: int, model: str) -> None:
         store_ = cc.Store(path)  # a thread of its own: no script run, so no cached store
         pinned = cc.Champion(run_id, model, store_.get_run(run_id).model(model))
         data = store_.load_dataset(version)
-        cc.score_dataset(store_.load_as_of(version) if data.events is not None else data, store=store_,
-                         champion=pinned)
+        if data.events is not None:  # a visit log: as of its last date, then its history back to the test cut-off
+            cc.score_dataset(store_.load_as_of(version), store=store_, champion=pinned)
+            cc.score_back(store_, version, champion=pinned)
+        else:
+            cc.score_dataset(data, store=store_, champion=pinned)
         _JOBS[key]["state"] = "done"
     except Exception as err:  # noqa: BLE001 - a thread must not die silently: the Risk page shows the error
         _JOBS[key].update(state="failed", error=str(err))

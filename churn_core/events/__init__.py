@@ -15,10 +15,21 @@ from .labels import (
     suggest_window,
 )
 from .log import EventLog, EventRoles, attach_customers, parse_times, read_events, validate_events
-from .scoring import Backtest, ScoreHistory, TierMigration, backtest, score_as_of, score_history, tier_migration
+from .scoring import (
+    Backtest,
+    ScoreHistory,
+    TierMigration,
+    backtest,
+    history_dates,
+    score_as_of,
+    score_back,
+    score_history,
+    tier_migration,
+)
 
 __all__ = ["STAGES", "AfterSalesDemo", "Cutoffs", "EventLog", "EventRoles", "EventWindow", "LabelledEvents",
            "attach_customers", "cutoffs", "generate_visits", "label_and_features", "parse_times", "read_events",
            "suggest_window", "validate_events", "WindowSuggestion",
            "EventDataset", "event_dataset", "lapsed_customers",
-           "Backtest", "ScoreHistory", "TierMigration", "backtest", "score_as_of", "score_history", "tier_migration"]
+           "Backtest", "ScoreHistory", "TierMigration", "backtest", "score_as_of", "score_history", "tier_migration",
+           "history_dates", "score_back"]

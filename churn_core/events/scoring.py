@@ -241,3 +241,38 @@ def backtest(history: ScoreHistory, log: EventLog, *, window: EventWindow, as_of
                     base_rate=n_lapse / len(rows) if len(rows) else None,
                     caught=hit / n_lapse if n_lapse else None,
                     lead_days_median=float(leads.median()) if len(leads) else None, frame=frame)
+
+
+def history_dates(context: EventContext, *, limit: int = 12) -> tuple[pd.Timestamp, ...]:
+    """The as-of dates a visit log is scored at for its history: the test cut-off (the latest date whose
+    outcome is known, scored out of time), the month ends after it, and the log's last date; at most ``limit``,
+    the latest kept."""
+    ends = pd.date_range(context.test_cutoff, context.as_of, freq="ME")
+    dates = sorted({context.test_cutoff, *(pd.Timestamp(d) for d in ends), context.as_of})
+    return tuple(dates[-limit:])
+
+
+def score_back(store: Store, version: int, *, champion=None, model=None, log: EventLog | None = None,
+               limit: int = 12) -> tuple[pd.Timestamp, ...]:
+    """Score an event dataset version as of each of its :func:`history_dates` not stored yet (probabilities
+    only; the last date is scored with reasons by :func:`score_as_of`). Returns the dates scored."""
+    base = store.load_dataset(version)
+    if base.events is None:
+        raise ParameterError(f"Dataset version {version} is a customer table, not a visit log, so it has no score "
+                             "history.", code="not_event_dataset", version=version)
+    champion = champion if champion is not None else store.champion()
+    if champion is None:
+        raise NotFoundError("No champion model yet, so nothing can be scored. Train and promote a model first.",
+                            code="no_champion")
+    done = []
+    for day in history_dates(base.events, limit=limit):
+        if day == base.events.as_of:
+            continue
+        if store.find_score_set(run_id=champion.run_id, model=champion.model, dataset_version=version,
+                                as_of=day.date()) is not None:
+            continue
+        log = log if log is not None else store.load_events(version)
+        score_as_of(store, version, as_of=day, log=log, champion=champion, model=model, explain="none")
+        done.append(day)
+    logger.info("scored version %d as of %d earlier dates", version, len(done))
+    return tuple(done)
