@@ -543,3 +543,56 @@ def tornado_chart(sensitivity, *, names: dict[str, str], labels: Labels, currenc
     fig.update_layout(showlegend=True, margin={"t": 90},
                       legend={"orientation": "h", "x": 1, "xanchor": "right", "y": 1.0, "yanchor": "bottom"})
     return fig
+
+
+def risk_over_time(history: pd.DataFrame, *, labels: Labels, bounds: list[float] | None = None) -> go.Figure:
+    """One customer's churn probability at each as-of date (``as_of``, ``probability``), with the tier
+    bounds as faint lines."""
+    fig = go.Figure(go.Scatter(x=history["as_of"], y=history["probability"], mode="lines+markers",
+                               line={"color": RISK}, hovertemplate="%{x|%Y-%m-%d}: %{y:.1%}<extra></extra>"))
+    for bound in bounds or []:
+        fig.add_hline(y=bound, line={"color": MUTED, "width": 1, "dash": "dot"})
+    fig.update_yaxes(range=[0, 1], tickformat=".0%")
+    return _layout(fig, labels, height=260)
+
+
+def population_chart(population: pd.DataFrame, *, labels: Labels, names: dict[str, str],
+                     test_cutoff=None) -> go.Figure:
+    """Eligible, lapsed and churned customers per cut-off (stacked bars: eligible split into churned and the
+    rest, lapsed beside) and the churn rate on a second axis; the test cut-off marked."""
+    x = pd.to_datetime(population["cutoff"])
+    churned = population["churned"].astype(float).fillna(0)
+    stayed = population["eligible"] - churned
+    fig = go.Figure()
+    fig.add_bar(x=x, y=stayed, name=names["stayed"], marker_color=CALM)
+    fig.add_bar(x=x, y=churned, name=names["churned"], marker_color=RISK)
+    fig.add_bar(x=x, y=population["lapsed"], name=names["lapsed"], marker_color=MUTED)
+    fig.add_scatter(x=x, y=population["churn_rate"], name=names["rate"], yaxis="y2", mode="lines+markers",
+                    line={"color": "#333"})
+    fig.update_layout(barmode="stack", yaxis2={"overlaying": "y", "side": "right", "tickformat": ".0%",
+                                               "range": [0, 1], "showgrid": False})
+    if test_cutoff is not None:
+        fig.add_vline(x=pd.Timestamp(test_cutoff), line={"color": "#333", "dash": "dash", "width": 1})
+        fig.add_annotation(x=pd.Timestamp(test_cutoff), y=1.0, yref="paper", text=names["test"], showarrow=False,
+                           yanchor="bottom")
+    _layout(fig, labels)
+    return _top_legend(fig)
+
+
+def decile_chart(deciles: pd.DataFrame, *, labels: Labels) -> go.Figure:
+    """Predicted against actual churn per decile of predicted risk (``decile``, ``predicted``, ``actual``)."""
+    fig = go.Figure()
+    fig.add_bar(x=deciles["decile"], y=deciles["actual"], name=labels.actual, marker_color=RISK)
+    fig.add_scatter(x=deciles["decile"], y=deciles["predicted"], name=labels.predicted, mode="lines+markers",
+                    line={"color": "#333"})
+    fig.update_yaxes(tickformat=".0%", rangemode="tozero")
+    fig.update_xaxes(dtick=1)
+    _layout(fig, labels)
+    return _top_legend(fig)
+
+
+def _top_legend(fig: go.Figure) -> go.Figure:
+    """A one-line legend under the title."""
+    fig.update_layout(showlegend=True, margin={"l": 10, "r": 10, "t": 80, "b": 10},
+                      legend={"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom", "font": {"size": 11}})
+    return fig

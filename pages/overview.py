@@ -3,7 +3,7 @@ the state map), the report's segments where they apply, and value tiers."""
 
 import streamlit as st
 
-from ui import fmt, overview_views, state
+from ui import event_views, fmt, overview_views, state
 from ui.i18n import current_language, t, tm
 from ui.widgets import guard, kpi_row, page_header
 
@@ -24,6 +24,7 @@ if o.value_at_risk is not None:
                  fmt.cash(o.value_at_risk, state.currency(), lang=current_language()),
                  tm("kpi.value_at_risk_help", columns=", ".join(roles.value), share=fmt.pct(o.value_at_risk_share))))
 kpi_row(kpis)
+event_views.population_line(dataset)  # a visit log: who is counted, and what churn means
 if o.value_at_risk is not None:  # the label stays short enough for its box; the caption names the unit
     st.caption(tm("kpi.value_at_risk_caption", unit=state.value_unit()))
 

@@ -3,7 +3,7 @@
 import streamlit as st
 
 import churn_core as cc
-from ui import actions, auth, fmt, state
+from ui import actions, auth, event_views, fmt, state
 from ui.i18n import t, tm, worded
 from ui.model_views import dataset_name
 from ui.risk_views import (
@@ -52,6 +52,7 @@ with guard(), st.spinner(t("risk.scoring", rows=fmt.count(dataset.n_rows))):
     scored = state.scored(**settings)
 
 scoring_caption(scored)
+event_views.risk_line(scored)  # a visit log: as of when, and who already lapsed
 trained_on = state.run_dataset_version(champion.run_id)
 st.caption(tm("risk.scored_by", run=champion.run_id, name=dataset_name(trained_on), version=trained_on,
              model=t(f"model.{champion.model}"),
@@ -89,3 +90,6 @@ if row is None:
 else:
     with guard():
         customer_panel(scored, int(row))
+        event_views.customer_history(scored, int(row))
+
+event_views.history_sections(scored)

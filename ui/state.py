@@ -335,3 +335,34 @@ def profit_threshold():
     """The profit-optimal threshold stored on the champion's run, if the ROI page stored one."""
     champ = champion()
     return None if champ is None else store().threshold(champ.run_id, champ.model)
+
+
+# -- visit logs: who already lapsed, the score history ---------------------------------------------------
+
+@cached(scope="path", max_entries=4)
+def event_log(version: int):
+    """The visit log of an event dataset version (shared, never modified)."""
+    return store().load_events(version)
+
+
+@cached(scope="path", max_entries=4)
+def lapsed(version: int):
+    """The customers of an event dataset version who had already lapsed at its last date."""
+    from churn_core.events.scoring import window_of
+
+    return cc.lapsed_customers(event_log(version), window=window_of(store(), version))
+
+
+@cached(scope=("store", "champion"), max_entries=4)
+def score_history(version: int) -> cc.ScoreHistory:
+    """The champion's stored as-of scorings of an event dataset version (re-read when the database changes)."""
+    champ = champion()
+    return cc.score_history(store(), version, run_id=champ.run_id, model=champ.model)
+
+
+@cached(scope="path", max_entries=8)
+def backtest(version: int, run_id: int, model: str, as_of: str) -> cc.Backtest:
+    from churn_core.events.scoring import window_of
+
+    history = cc.score_history(store(), version, run_id=run_id, model=model)
+    return cc.backtest(history, event_log(version), window=window_of(store(), version), as_of=as_of)
