@@ -106,6 +106,10 @@ _LAZY = {
     "validate_events": "events", "EventWindow": "events", "Cutoffs": "events", "LabelledEvents": "events",
     "cutoffs": "events", "label_and_features": "events", "generate_visits": "events", "AfterSalesDemo": "events",
     "suggest_window": "events", "WindowSuggestion": "events",
+    "StageChurn": "events", "RFMSegments": "events", "CohortRetention": "events", "TimeToLapse": "events",
+    "RecencyRatio": "events", "ThresholdRatio": "events", "churn_by_stage": "events", "rfm_segments": "events",
+    "cohort_retention": "events", "time_to_lapse": "events", "recency_ratio": "events",
+    "cohort_heatmap_figure": "events", "survival_figure": "events",
 }
 
 
