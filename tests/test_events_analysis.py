@@ -85,8 +85,9 @@ def test_churn_by_stage_at_a_chosen_cutoff_and_bad_cutoffs():
     assert early.loc["new", "customers"] == 2 and early.loc["new", "churned"] == 2
     with pytest.raises(ParameterError, match="must be one of the labels' cut-offs"):
         churn_by_stage(labelled, cutoff="2023-01-31")
-    with pytest.raises(ParameterError, match="has not elapsed"):
+    with pytest.raises(ParameterError, match="has not elapsed") as info:
         churn_by_stage(labelled, cutoff=T3)
+    assert info.value.code == "cutoff_not_labelled" and i18n.has_key("error.cutoff_not_labelled")
     with pytest.raises(ParameterError, match="must be a date"):
         churn_by_stage(labelled, cutoff="soon")
 

@@ -85,7 +85,7 @@ def _at_cutoff(labelled: LabelledEvents, cutoff, func: str, *, need_labels: bool
         raise ParameterError(
             f"The label window of cut-off {when.date()} has not elapsed, so its churn is unknown. Got cutoff "
             f"{when.date()}; pick an earlier one (or None for the latest labelled).",
-            code="unknown_cutoff", cutoff=str(when.date()), first="", last="")
+            code="cutoff_not_labelled", cutoff=str(when.date()))
     return when, rows
 
 
@@ -106,10 +106,6 @@ def _ratio(a, b):
 
 def _float(value) -> float | None:
     return None if value is None or pd.isna(value) else float(value)
-
-
-def _check_lang(lang: str) -> str:
-    return check_language(lang)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -152,12 +148,12 @@ def churn_by_stage(labelled: LabelledEvents, *, cutoff=None) -> StageChurn:
 
 def segment_name(key: str, *, lang: str = "en") -> str:
     """The RFM segment's name (``rfm.segment.<key>``)."""
-    return text(f"rfm.segment.{key}", lang=_check_lang(lang))
+    return text(f"rfm.segment.{key}", lang=check_language(lang))
 
 
 def segment_strategy(key: str, *, lang: str = "en") -> str:
     """What to do with the RFM segment (``rfm.strategy.<key>``)."""
-    return text(f"rfm.strategy.{key}", lang=_check_lang(lang))
+    return text(f"rfm.strategy.{key}", lang=check_language(lang))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -517,7 +513,7 @@ class ThresholdRatio:
     def sentence(self, lang: str = "en") -> str:
         """E.g. "Customers with more than 90 days since their last visit churn 8.2x as often as the rest."."""
         ratio = "–" if self.ratio is None else f"{self.ratio:.1f}"
-        return text(self.key, lang=_check_lang(lang), days=f"{self.threshold:g}", ratio=ratio)
+        return text(self.key, lang=check_language(lang), days=f"{self.threshold:g}", ratio=ratio)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -545,7 +541,7 @@ class RecencyRatio:
         """The best threshold in words, or why there is none."""
         if self.best is not None:
             return self.best.sentence(lang)
-        return text("events.recency_ratio_none", lang=_check_lang(lang), share=f"{self.min_share * 100:g}")
+        return text("events.recency_ratio_none", lang=check_language(lang), share=f"{self.min_share * 100:g}")
 
 
 def _split(above: np.ndarray, churned: np.ndarray) -> tuple[int, float | None, float | None, float | None]:
