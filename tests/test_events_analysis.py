@@ -278,10 +278,12 @@ def test_recency_ratio_hand_computed_and_the_best_threshold():
     assert result.sentence("en") == ("Customers with more than 90 days since their last visit churn 6.0× as often "
                                      "as the rest.")
     assert result.sentence("zh") == i18n.text("events.recency_ratio", lang="zh", days="90", ratio="6.0")
-    trend = result.trend  # dropped: 0.5, 0.2, 0 (missing ratios count with the rest)
-    assert trend.customers_above == 3
-    assert trend.ratio == pytest.approx((2 / 3) / (3 / 7))
-    assert trend.sentence("en").startswith("Customers whose visits fell by half or more churn 1.6×")
+    trend = result.trend  # dropped: 0.5, 0.2, 0 against the five at 1; the two without a trend left out
+    assert trend.customers_above == 3 and result.trend_unknown == 2
+    assert trend.share_above == pytest.approx(3 / 8)
+    assert trend.ratio == pytest.approx((2 / 3) / (1 / 5))
+    assert trend.sentence("en") == ("Customers whose visits fell by half or more churn 3.3× as often as those whose "
+                                    "visits held up.")
 
 
 def test_recency_ratio_skips_thresholds_with_too_few_customers_on_a_side():
@@ -345,6 +347,7 @@ def test_demo_recency_ratio(demo):
     valid = result.table[result.table["valid"]]
     assert result.best is not None and result.best.ratio == valid["ratio"].max() > 3
     assert (valid["rate_above"].diff().dropna() > 0).all()  # the longer the silence, the likelier the churn
+    assert result.trend.ratio > 1.5  # halving visits is a churn sign too
 
 
 def test_demo_cohorts_match_a_pandas_count(demo):
