@@ -419,8 +419,8 @@ def _groups_from(log: EventLog, by: str | None, window: EventWindow, labelled: L
         raise ParameterError(
             f"The 'by' parameter of time_to_lapse must be 'lifecycle', 'rfm' or a column of the customer table "
             f"({available}). Got {by!r} instead.", code="bad_parameter", name="by", value=by)
-    table = log.customers.drop_duplicates(ID).set_index(log.customers.drop_duplicates(ID)[ID].astype(str))
-    values = table[by]
+    table = log.customers.drop_duplicates(ID)
+    values = pd.Series(table[by].to_numpy(), index=table[ID].astype(str), name=by)
     if pd.api.types.is_datetime64_any_dtype(values) or (pd.api.types.is_numeric_dtype(values)
                                                           and values.nunique() > MAX_GROUPS
                                                           and not pd.api.types.is_bool_dtype(values)):
