@@ -111,6 +111,10 @@ _LAZY = {
     "Backtest": "events", "ScoreHistory": "events", "TierMigration": "events", "backtest": "events",
     "score_as_of": "events", "score_history": "events", "tier_migration": "events", "history_dates": "events",
     "score_back": "events",
+    "StageChurn": "events", "RFMSegments": "events", "CohortRetention": "events", "TimeToLapse": "events",
+    "RecencyRatio": "events", "ThresholdRatio": "events", "churn_by_stage": "events", "rfm_segments": "events",
+    "cohort_retention": "events", "time_to_lapse": "events", "recency_ratio": "events",
+    "cohort_heatmap_figure": "events", "survival_figure": "events",
 }
 
 

@@ -51,7 +51,7 @@ def customer_history(scored: cc.ScoredCustomers, row: int) -> None:
     if len(rows) < 2:
         return
     bounds = [tr.lower for tr in scored.policy.tiers[:-1]]
-    st.plotly_chart(plots.risk_over_time(rows, labels=labels(t("events.customer_history"), y=t("risk.probability")),
+    st.plotly_chart(plots.risk_over_time(rows, labels=labels(t("events.customer_history"), y=t("risk.c_probability")),
                                          bounds=bounds), key="risk_history")
 
 

@@ -1,7 +1,26 @@
 """Event logs (visits, orders): reading with role detection, validation, rolling-window labels and as-of
 features, and a seeded after-sales demo log. See :mod:`churn_core.events.log`, :mod:`churn_core.events.labels`
-and :mod:`churn_core.events.demo`."""
+and :mod:`churn_core.events.demo`; descriptive analyses (churn by lifecycle stage, RFM segments, cohort retention,
+time to lapse, recency ratios) in :mod:`churn_core.events.analysis` and their figures in
+:mod:`churn_core.events.figures` (loaded on first use: plotly is not imported with this package)."""
 
+from .analysis import (
+    RFM_SEGMENTS,
+    CohortRetention,
+    RecencyRatio,
+    RFMSegments,
+    StageChurn,
+    ThresholdRatio,
+    TimeToLapse,
+    churn_by_stage,
+    cohort_retention,
+    kaplan_meier,
+    recency_ratio,
+    rfm_segments,
+    segment_name,
+    segment_strategy,
+    time_to_lapse,
+)
 from .dataset import EventDataset, event_dataset, lapsed_customers
 from .demo import AfterSalesDemo, generate_visits
 from .labels import (
@@ -32,4 +51,17 @@ __all__ = ["STAGES", "AfterSalesDemo", "Cutoffs", "EventLog", "EventRoles", "Eve
            "suggest_window", "validate_events", "WindowSuggestion",
            "EventDataset", "event_dataset", "lapsed_customers",
            "Backtest", "ScoreHistory", "TierMigration", "backtest", "score_as_of", "score_history", "tier_migration",
-           "history_dates", "score_back"]
+           "history_dates", "score_back",
+           "RFM_SEGMENTS", "CohortRetention", "RecencyRatio", "RFMSegments", "StageChurn", "ThresholdRatio",
+           "TimeToLapse", "churn_by_stage", "cohort_retention", "kaplan_meier", "recency_ratio", "rfm_segments",
+           "segment_name", "segment_strategy", "time_to_lapse", "cohort_heatmap_figure", "survival_figure"]
+
+_FIGURES = ("cohort_heatmap_figure", "survival_figure")
+
+
+def __getattr__(name: str):
+    if name in _FIGURES:
+        from . import figures
+
+        return getattr(figures, name)
+    raise AttributeError(f"module 'churn_core.events' has no attribute '{name}'")
