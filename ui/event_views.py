@@ -69,7 +69,7 @@ def history_sections(scored: cc.ScoredCustomers) -> None:
     dates = [_day(d) for d in history.dates]
     left, right = st.columns(2)
     with left:
-        st.markdown(f"**{t('events.migration_title')}**")
+        st.markdown(tm('events.migration_title'))
         a, b = st.columns(2)
         start = a.selectbox(t("events.migration_from"), dates[:-1], index=len(dates) - 2, key="ev_mig_from")
         end = b.selectbox(t("events.migration_to"), [d for d in dates if d > start], index=None, key="ev_mig_to",
@@ -84,7 +84,7 @@ def history_sections(scored: cc.ScoredCustomers) -> None:
         table.columns = [name(k) for k in table.columns]
         st.dataframe(table, width="stretch")
     with right:
-        st.markdown(f"**{t('events.backtest_title')}**")
+        st.markdown(tm('events.backtest_title'))
         day = st.selectbox(t("events.backtest_date"), dates[:-1], index=0, key="ev_backtest")
         champ = state.champion()
         result = state.backtest(scored.dataset.version, champ.run_id, champ.model, day)
