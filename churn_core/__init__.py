@@ -106,6 +106,9 @@ _LAZY = {
     "validate_events": "events", "EventWindow": "events", "Cutoffs": "events", "LabelledEvents": "events",
     "cutoffs": "events", "label_and_features": "events", "generate_visits": "events", "AfterSalesDemo": "events",
     "suggest_window": "events", "WindowSuggestion": "events",
+    "TimeSplit": "events", "time_split": "events", "RecencyBaseline": "events", "recency_baseline": "events",
+    "Condition": "events", "Rule": "events", "RuleSet": "events", "RuleEvaluation": "events",
+    "default_rules": "events", "evaluate_rules": "events", "OutOfTimeResult": "events", "train_out_of_time": "events",
 }
 
 
