@@ -43,8 +43,13 @@ def labelled(demo) -> LabelledEvents:
 
 
 @pytest.fixture(scope="module")
-def trained(labelled):
-    return train_out_of_time(labelled, seed=0)
+def progress_calls() -> list:
+    return []
+
+
+@pytest.fixture(scope="module")
+def trained(labelled, progress_calls):
+    return train_out_of_time(labelled, seed=0, progress=lambda stage, done: progress_calls.append((stage, done)))
 
 
 def _with_frame(labelled: LabelledEvents, frame: pd.DataFrame) -> LabelledEvents:
@@ -206,7 +211,7 @@ def test_rules_are_configurable_and_find_complaint_columns():
 # Out-of-time training
 
 
-def test_models_beat_the_recency_rule_out_of_time_on_the_demo(trained):
+def test_models_beat_the_recency_rule_out_of_time_on_the_demo(trained, progress_calls):
     best, base = trained.best(), trained.baseline
     print("\n" + trained.split.to_frame().T.to_string())
     print(trained.to_frame()[["model", "roc_auc", "pr_auc", "brier", "ece", "precision", "recall", "threshold",
@@ -217,6 +222,8 @@ def test_models_beat_the_recency_rule_out_of_time_on_the_demo(trained):
     print(trained.rules.to_frame().drop(columns=["description"]).to_string())
     print(trained.deciles.to_string())
     assert {m.name for m in trained.models} == {"logistic_regression", "xgboost"}
+    fractions = [done for _, done in progress_calls]
+    assert fractions == sorted(fractions) and progress_calls[-1] == ("done", 1.0)
     assert best.holdout.roc_auc > base.roc_auc and best.holdout.roc_auc > base.ranking_auc
     assert trained.verdict == "better" and best.roc_auc_ci[0] > max(base.roc_auc, base.ranking_auc)
     assert trained.lift == pytest.approx(best.holdout.roc_auc - base.roc_auc) and trained.lift > 0.03
@@ -245,11 +252,12 @@ def test_out_of_time_estimator_round_trips_through_skops(trained, labelled, tmp_
 def test_churn_that_is_noise_gets_no_signal(labelled):
     frame = labelled.frame.copy()
     rows = np.flatnonzero(frame["labelled"].to_numpy())
-    shuffled = frame["churned"].iloc[rows].to_numpy()[np.random.default_rng(3).permutation(len(rows))]
+    shuffled = frame["churned"].iloc[rows].to_numpy()[np.random.default_rng(2).permutation(len(rows))]
     frame.loc[frame.index[rows], "churned"] = shuffled
-    result = train_out_of_time(_with_frame(labelled, frame), models=("logistic_regression",))
+    result = train_out_of_time(_with_frame(labelled, frame), models=("logistic",))  # the short name works too
+    assert [m.name for m in result.models] == ["logistic_regression"]
     assert result.verdict in ("no_signal", "no_better")
-    assert result.best().holdout.roc_auc < 0.58 and result.baseline.ranking_auc < 0.58
+    assert result.best().holdout.roc_auc < 0.55 and result.baseline.ranking_auc < 0.55
 
 
 def test_events_after_the_test_cutoff_change_no_training_row(demo, labelled):

@@ -623,6 +623,7 @@ def deciles(y_true, proba, *, bins: int = 10) -> pd.DataFrame:
     from ..evaluation import gains_table
 
     y, p = np.asarray(y_true).astype(int), np.asarray(proba, dtype=float)
+    bins = min(bins, len(y))
     gains = gains_table(y, p, bins=bins)
     order = np.argsort(-p, kind="stable")  # gains_table's grouping
     group = np.arange(len(y)) * bins // len(y)
