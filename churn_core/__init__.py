@@ -115,6 +115,9 @@ _LAZY = {
     "RecencyRatio": "events", "ThresholdRatio": "events", "churn_by_stage": "events", "rfm_segments": "events",
     "cohort_retention": "events", "time_to_lapse": "events", "recency_ratio": "events",
     "cohort_heatmap_figure": "events", "survival_figure": "events",
+    "TimeSplit": "events", "time_split": "events", "RecencyBaseline": "events", "recency_baseline": "events",
+    "Condition": "events", "Rule": "events", "RuleSet": "events", "RuleEvaluation": "events",
+    "default_rules": "events", "evaluate_rules": "events", "OutOfTimeResult": "events", "train_out_of_time": "events",
 }
 
 

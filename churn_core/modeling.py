@@ -182,10 +182,14 @@ class OOFCalibratedClassifier(ClassifierMixin, BaseEstimator):
         self.method = method
 
     def fit(self, X, y, *, oof=None, cv=5):
+        """Fit the calibrator on ``oof`` (rows whose out-of-fold prediction is NaN are left out of it, as in
+        out-of-time CV, where the earliest rows are never validated) and the estimator on every row."""
         y = np.asarray(y).astype(int)
         if oof is None:
             oof = cross_val_predict(clone(self.estimator), X, y, cv=cv, method="predict_proba")[:, 1]
-        self.calibrator_ = fit_calibrator(oof, y, method=self.method)
+        oof = np.asarray(oof, dtype=float)
+        known = ~np.isnan(oof)
+        self.calibrator_ = fit_calibrator(oof[known], y[known], method=self.method)
         self.estimator_ = clone(self.estimator).fit(X, y)
         self.classes_ = np.array([0, 1])
         return self

@@ -99,8 +99,8 @@ def test_without_a_labelled_cutoff_the_error_says_so():
                                 feature_names=labelled.feature_names)
     with pytest.raises(SchemaError, match="label window has elapsed") as info:
         churn_by_stage(unlabelled)
-    assert info.value.code == "no_labelled_cutoff"
-    assert i18n.has_key("error.no_labelled_cutoff") and i18n.has_key("error.unknown_cutoff")
+    assert info.value.code == "labels_not_elapsed"
+    assert i18n.has_key("error.labels_not_elapsed") and i18n.has_key("error.unknown_cutoff")
 
 
 # ----------------------------------------------------------------------------------------------------------

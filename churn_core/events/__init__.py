@@ -2,7 +2,8 @@
 features, and a seeded after-sales demo log. See :mod:`churn_core.events.log`, :mod:`churn_core.events.labels`
 and :mod:`churn_core.events.demo`; descriptive analyses (churn by lifecycle stage, RFM segments, cohort retention,
 time to lapse, recency ratios) in :mod:`churn_core.events.analysis` and their figures in
-:mod:`churn_core.events.figures` (loaded on first use: plotly is not imported with this package)."""
+:mod:`churn_core.events.figures` (loaded on first use: plotly is not imported with this package);
+out-of-time training against a recency rule in :mod:`churn_core.events.training`."""
 
 from .analysis import (
     RFM_SEGMENTS,
@@ -54,9 +55,14 @@ __all__ = ["STAGES", "AfterSalesDemo", "Cutoffs", "EventLog", "EventRoles", "Eve
            "history_dates", "score_back",
            "RFM_SEGMENTS", "CohortRetention", "RecencyRatio", "RFMSegments", "StageChurn", "ThresholdRatio",
            "TimeToLapse", "churn_by_stage", "cohort_retention", "kaplan_meier", "recency_ratio", "rfm_segments",
-           "segment_name", "segment_strategy", "time_to_lapse", "cohort_heatmap_figure", "survival_figure"]
+           "segment_name", "segment_strategy", "time_to_lapse", "cohort_heatmap_figure", "survival_figure",
+           "Condition", "OutOfTimeResult", "RecencyBaseline", "Rule", "RuleEvaluation", "RuleSet", "TimeSplit",
+           "default_rules", "evaluate_rules", "recency_baseline", "time_split", "train_out_of_time"]
 
 _FIGURES = ("cohort_heatmap_figure", "survival_figure")
+# Training imports scikit-learn and XGBoost: loaded on first use, so reading a log stays light.
+_TRAINING = ("Condition", "OutOfTimeResult", "RecencyBaseline", "Rule", "RuleEvaluation", "RuleSet", "TimeSplit",
+             "default_rules", "evaluate_rules", "recency_baseline", "time_split", "train_out_of_time")
 
 
 def __getattr__(name: str):
@@ -64,4 +70,8 @@ def __getattr__(name: str):
         from . import figures
 
         return getattr(figures, name)
+    if name in _TRAINING:
+        from . import training
+
+        return getattr(training, name)
     raise AttributeError(f"module 'churn_core.events' has no attribute '{name}'")

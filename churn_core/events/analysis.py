@@ -63,7 +63,7 @@ def _at_cutoff(labelled: LabelledEvents, cutoff, func: str, *, need_labels: bool
             raise SchemaError(
                 f"{func} needs a cut-off whose label window has elapsed, and these labels have none (cut-offs "
                 f"{len(labelled.cutoffs)}, window {labelled.window.window_days} days). Use a longer log or a "
-                "shorter window.", code="no_labelled_cutoff", cutoffs=len(labelled.cutoffs),
+                "shorter window.", code="labels_not_elapsed", cutoffs=len(labelled.cutoffs),
                 window_days=labelled.window.window_days)
         when = pd.Timestamp(done.max())
     else:
@@ -405,7 +405,7 @@ def _groups_from(log: EventLog, by: str | None, window: EventWindow, labelled: L
                 raise SchemaError(
                     f"Grouping time_to_lapse by '{by}' needs a cut-off whose label window has elapsed, and this "
                     f"log has none (window {window.window_days} days). Use a longer log or a shorter window.",
-                    code="no_labelled_cutoff", cutoffs=0, window_days=window.window_days)
+                    code="labels_not_elapsed", cutoffs=0, window_days=window.window_days)
             labelled = label_and_features(log, window=window, cutoffs=[dates[-1]])
         _, rows = _at_cutoff(labelled, None, "time_to_lapse")
         if by == "lifecycle":
