@@ -538,46 +538,26 @@ def run_training(store, dataset: Dataset, *, promote: bool = False, artifact_roo
     (native and mean |SHAP|), timings and its artifacts' paths and sha256 (the final fit and the fold
     fits). Out-of-sample predictions of every row are stored: out-of-fold for the training split (with
     the fold), holdout for the rest.
+
+    A version built from a visit log (``dataset.events``) is trained out of time instead
+    (:func:`churn_core.events.runs.run_event_training`): its "holdout" is the test cut-off.
     """
-    from pathlib import Path
-
-    from .artifacts import save_model
-    from .explain import importance
-
     if dataset.version is None:
         raise ParameterError("run_training needs a stored dataset version (got a dataset that was never saved). "
                              "Save it with Store.save_dataset first.", code="dataset_not_stored")
-    root = Path(artifact_root) if artifact_root else store.path.parent / "models"
+    if dataset.events is not None:
+        from .events.runs import run_event_training
+
+        return run_event_training(store, dataset, promote=promote, artifact_root=artifact_root, progress=progress,
+                                  **options)
     run_id = store.start_run(dataset.version, params={k: v for k, v in options.items() if k != "n_jobs"})
     try:
         result = train_models(dataset, progress=progress, **options)
         _report(progress, "saving", 1.0)
         test = dataset.frame.iloc[result.test_index]
-        ranked = [m.name for m in result.ranked()]
-        # Run ids are per database, and databases can share a folder: the run's folder carries the database's
-        # name and a random suffix, so one database's run 1 never overwrites another's.
-        folder = root / f"{store.path.stem}_run_{run_id}_{uuid.uuid4().hex[:8]}"
-        entries = []
+        entries = save_run_models(store, run_id, result, test=test, artifact_root=artifact_root,
+                                  within_noise=result.within_noise())
         for m in result.models:
-            path = folder / f"{m.name}.skops"
-            sha = save_model(m.estimator, path)
-            folds_path = folder / f"{m.name}.folds.skops"
-            folds_sha = save_model(list(m.fold_models), folds_path)
-            cv = {f"cv_{k}_{stat}": float(getattr(m.cv[k], stat)()) for k in ("roc_auc", "pr_auc", "f1")
-                  for stat in ("mean", "std")}
-            explained = importance(m.estimator, test, name=m.name, max_rows=_SHAP_ROWS.get(m.name, 500),
-                                   seed=result.seed)
-            entries.append({"name": m.name, **m.holdout.__dict__, **cv,
-                            "roc_auc_ci_low": m.roc_auc_ci[0], "roc_auc_ci_high": m.roc_auc_ci[1],
-                            "cv_profit": m.cv_profit, "rank": ranked.index(m.name) + 1,
-                            "choose_by": result.choose_by,
-                            "within_noise": result.within_noise() if ranked.index(m.name) < 2 else None,
-                            "uncalibrated": m.uncalibrated.__dict__ if m.uncalibrated else None,
-                            "cv_folds": m.cv.to_dict("records"), "features": list(m.features),
-                            "importance": explained.to_records(), "shap_units": explained.shap_units,
-                            "fit_seconds": m.fit_seconds, "predict_seconds": m.predict_seconds,
-                            "artifact": str(path), "sha256": sha,
-                            "folds_artifact": str(folds_path), "folds_sha256": folds_sha})
             store.save_predictions(run_id, m.name, row_index=result.test_index, y=result.y_test,
                                    proba=m.test_proba, proba_raw=m.test_proba_raw,
                                    oof_index=result.train_index, oof_y=dataset.target().to_numpy()[
@@ -585,15 +565,59 @@ def run_training(store, dataset: Dataset, *, promote: bool = False, artifact_roo
                                    oof_fold=result.fold_of)
         store.complete_run(run_id, models=entries)
     except BaseException as err:
-        try:
-            store.fail_run(run_id, error=f"{type(err).__name__}: {err}")
-        except Exception as failed:  # e.g. the disk is full: the first error is the one to report
-            logger.warning("could not mark run %d as failed (%s); it reads as failed once this process ends",
-                           run_id, failed)
+        fail_run(store, run_id, err)
         raise
     if promote:
         store.promote(run_id, result.best().name)
     return run_id, result
+
+
+def save_run_models(store, run_id: int, result, *, test: pd.DataFrame, artifact_root=None,
+                    within_noise: bool | None = None) -> list[dict]:
+    """Save each model of a training result (the final fit and the fold fits, as skops files) and return the
+    run's model entries: test metrics, CV means and spreads, rank, features, importance on ``test``, timings,
+    artifact paths and sha256."""
+    from pathlib import Path
+
+    from .artifacts import save_model
+    from .explain import importance
+
+    root = Path(artifact_root) if artifact_root else store.path.parent / "models"
+    ranked = [m.name for m in result.ranked()]
+    # Run ids are per database, and databases can share a folder: the run's folder carries the database's
+    # name and a random suffix, so one database's run 1 never overwrites another's.
+    folder = root / f"{store.path.stem}_run_{run_id}_{uuid.uuid4().hex[:8]}"
+    entries = []
+    for m in result.models:
+        path = folder / f"{m.name}.skops"
+        sha = save_model(m.estimator, path)
+        folds_path = folder / f"{m.name}.folds.skops"
+        folds_sha = save_model(list(m.fold_models), folds_path)
+        cv = {f"cv_{k}_{stat}": float(getattr(m.cv[k], stat)()) for k in ("roc_auc", "pr_auc", "f1")
+              for stat in ("mean", "std")}
+        explained = importance(m.estimator, test, name=m.name, max_rows=_SHAP_ROWS.get(m.name, 500),
+                               seed=result.seed)
+        entries.append({"name": m.name, **m.holdout.__dict__, **cv,
+                        "roc_auc_ci_low": m.roc_auc_ci[0], "roc_auc_ci_high": m.roc_auc_ci[1],
+                        "cv_profit": m.cv_profit, "rank": ranked.index(m.name) + 1,
+                        "choose_by": result.choose_by,
+                        "within_noise": within_noise if ranked.index(m.name) < 2 else None,
+                        "uncalibrated": m.uncalibrated.__dict__ if m.uncalibrated else None,
+                        "cv_folds": m.cv.to_dict("records"), "features": list(m.features),
+                        "importance": explained.to_records(), "shap_units": explained.shap_units,
+                        "fit_seconds": m.fit_seconds, "predict_seconds": m.predict_seconds,
+                        "artifact": str(path), "sha256": sha,
+                        "folds_artifact": str(folds_path), "folds_sha256": folds_sha})
+    return entries
+
+
+def fail_run(store, run_id: int, err: BaseException) -> None:
+    """Mark a run failed with the error (a failure to do so is logged: the first error is the one to report)."""
+    try:
+        store.fail_run(run_id, error=f"{type(err).__name__}: {err}")
+    except Exception as failed:  # e.g. the disk is full
+        logger.warning("could not mark run %d as failed (%s); it reads as failed once this process ends",
+                       run_id, failed)
 
 
 _SHAP_ROWS = {"random_forest": 150}  # exact TreeSHAP on a forest is the slow one

@@ -773,6 +773,16 @@ class Store:
         with self._connect() as con:
             return con.execute(sql + " ORDER BY model, row_index", params).df()
 
+    def set_run_summary(self, run_id: int, summary: dict) -> ModelRun:
+        """Keep a run's summary (a visit log's population, baseline, rules and verdict) in its params, under
+        ``summary``."""
+        run = self.get_run(run_id)
+        params = {**run.params, "summary": summary}
+        with self._connect() as con, _transaction(con):
+            con.execute("UPDATE model_runs SET params_json = ? WHERE id = ?",
+                        [json.dumps(params, default=str, ensure_ascii=False), run_id])
+        return self.get_run(run_id)
+
     def fail_run(self, run_id: int, *, error: str) -> None:
         with self._connect() as con, _transaction(con):
             con.execute("UPDATE model_runs SET status = 'failed', finished_at = now(), error = ?, "
