@@ -4,7 +4,10 @@
     python -m churn_core import --data FILE [--name NAME] [--db PATH]
     python -m churn_core datasets [--db PATH] --format json
     python -m churn_core train --data FILE [--target COL] [--promote] [--db PATH] --format json
+    python -m churn_core train --events FILE [--customers FILE] [--id COL] [--time COL] [--amount COL] [--type COL]
+                               [--window DAYS] [--lookback DAYS] [--promote] [--db PATH] --format json
     python -m churn_core score [--data FILE] --out FILE.csv [--lang en|zh] [--explain auto|all|none|N] [--db PATH]
+    python -m churn_core score --events FILE [--as-of DATE] --out FILE.csv [--db PATH]
     python -m churn_core drift --data FILE [--db PATH] --format json
     python -m churn_core roi --customers N --baseline-churn F --target-churn F --ltv X [--investment X]
                              [--annual-cost X] [--years N] [--lifetime-years N] [--preset NAME]
@@ -46,8 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    def data_options(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--data", required=True, help="CSV or XLSX file")
+    def data_options(p: argparse.ArgumentParser, *, required: bool = True) -> None:
+        p.add_argument("--data", required=required, help="CSV or XLSX file")
         p.add_argument("--target", help="the churn column (detected when omitted)")
         p.add_argument("--positive", help="the target value that means churn (detected when omitted)")
         p.add_argument("--sheet", help="the sheet of an XLSX workbook")
@@ -69,8 +72,20 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--db", help="database file (default $CHURN_RADAR_DB or data/churn.duckdb)")
     listing.add_argument("--format", choices=("json", "text"), default="text")
 
-    train = sub.add_parser("train", help="store a file as a dataset version and train the three models on it")
-    data_options(train)
+    def event_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--events", help="a visit or order log (CSV, XLSX or Parquet): one row per event")
+        p.add_argument("--customers", help="an optional customer table joined to the log by id")
+        for role in ("id", "time", "amount", "type"):
+            p.add_argument(f"--{role}", help=f"the log's {role} column (detected when omitted)")
+
+    train = sub.add_parser("train", help="store a file (or a visit log) as a dataset version and train the models "
+                                         "on it (a visit log out of time)")
+    data_options(train, required=False)
+    event_options(train)
+    train.add_argument("--window", type=int, help="visit logs: the label window H in days (default: fitted to the "
+                                                  "gaps between visits)")
+    train.add_argument("--lookback", type=int, default=365,
+                       help="visit logs: a customer with no event in this many days has lapsed (default 365)")
     train.add_argument("--promote", action="store_true",
                        help="make the best model (cross-validated mean of --choose-by) the champion and the file the "
                             "active dataset, and score it")
@@ -87,6 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--data", help="CSV or XLSX file, with or without a target column (default: the active "
                                       "dataset, whose scores are then kept in the database)")
     score.add_argument("--sheet", help="the sheet of an XLSX workbook")
+    event_options(score)
+    score.add_argument("--as-of", help="visit logs: score as of this date (default: the log's last date)")
     score.add_argument("--out", required=True, help="the CSV file to write")
     score.add_argument("--lang", choices=("en", "zh"), default="en", help="language of the reasons and actions")
     score.add_argument("--explain", default="auto",
@@ -191,9 +208,28 @@ def _datasets(args: argparse.Namespace) -> dict[str, Any]:
     return {"datasets": [v.__dict__ for v in Store(args.db).list_datasets().versions]}
 
 
+def _one_source(args: argparse.Namespace) -> None:
+    if bool(args.data) == bool(getattr(args, "events", None)):
+        if args.command == "score" and not args.data:
+            return
+        raise ParameterError("Give either --data (a customer table) or --events (a visit log), not "
+                             f"{'both' if args.data else 'neither'}.", code="bad_parameter", name="data",
+                             value=args.data)
+
+
+def _read_log(args: argparse.Namespace):
+    from .events import read_events
+
+    return read_events(args.events, id=args.id, time=args.time, amount=args.amount, type=args.type,
+                       customers=args.customers)
+
+
 def _train(args: argparse.Namespace) -> dict[str, Any]:
     from .modeling import run_training
 
+    _one_source(args)
+    if args.events:
+        return _train_events(args)
     store = Store(args.db)
     version = store.save_dataset(_load(args), activate=args.promote)
     run_id, result = run_training(store, store.load_dataset(version.version), promote=args.promote, seed=args.seed,
@@ -211,19 +247,129 @@ def _train(args: argparse.Namespace) -> dict[str, Any]:
                "roc_auc_ci_high": m.roc_auc_ci[1],
                "log_loss_uncalibrated": None if m.uncalibrated is None else m.uncalibrated.log_loss}
               for m in result.models]
-    return {"run_id": run_id, "dataset_version": version.version, "choose_by": result.choose_by,
+    return {"mode": "snapshot", "run_id": run_id, "dataset_version": version.version, "choose_by": result.choose_by,
             "ranking": [m.name for m in result.ranked()], "top_two_within_noise": result.within_noise(),
             "models": models, "features": list(result.features), "excluded": result.excluded,
             "champion": None if champion is None else {"run_id": champion.run_id, "model": champion.model},
             "score_set": None if scored is None else scored.score_set}
 
 
+_METRIC_KEYS = ("roc_auc", "pr_auc", "precision", "recall", "f1", "accuracy", "brier", "log_loss", "threshold")
+
+
+def _train_events(args: argparse.Namespace) -> dict[str, Any]:
+    from .events import EventWindow, event_dataset
+    from .modeling import auc_difference_within_noise, run_training
+
+    store = Store(args.db)
+    log = _read_log(args)
+    window = None  # fitted to the gaps between visits
+    if args.window is not None or args.lookback != 365:
+        from .events import suggest_window
+
+        days = args.window if args.window is not None else suggest_window(log).window.window_days
+        window = EventWindow(window_days=days, lookback_days=args.lookback)
+    built = event_dataset(log, window=window)
+    version = store.save_events(built, activate=args.promote)
+    run_id, result = run_training(store, store.load_dataset(version.version), promote=args.promote, seed=args.seed,
+                                  models=tuple(args.models))
+    summary = store.get_run(run_id).params["summary"]
+    champion = store.champion()
+    scored = None
+    if args.promote:
+        from .events import score_as_of
+
+        scored = score_as_of(store, version.version, champion=champion)
+    ranked = result.ranked()
+    boots = [m.boot_auc for m in ranked[:2]]
+    models = [{"name": m.name, **{k: getattr(m.holdout, k) for k in _METRIC_KEYS},
+               "cv_roc_auc_mean": m.cv_mean("roc_auc"), "cv_roc_auc_sd": float(m.cv["roc_auc"].std(ddof=1)),
+               "cv_pr_auc_mean": m.cv_mean("pr_auc"), "roc_auc_ci_low": m.roc_auc_ci[0],
+               "roc_auc_ci_high": m.roc_auc_ci[1],
+               "log_loss_uncalibrated": None if m.uncalibrated is None else m.uncalibrated.log_loss}
+              for m in result.models]
+    baseline = summary["baseline"]
+    return {"mode": "events", "run_id": run_id, "dataset_version": version.version, "choose_by": result.choose_by,
+            "ranking": [m.name for m in ranked],
+            "top_two_within_noise": auc_difference_within_noise(*boots) if len(boots) == 2 else None,
+            "models": models, "features": list(result.features), "excluded": {},
+            "population": summary["population"],
+            "baseline": {"rule": baseline["rule"], "roc_auc": baseline["roc_auc"],
+                         "precision": baseline["precision"], "recall": baseline["recall"],
+                         "ranking_auc": baseline["ranking_auc"]},
+            "lift": summary["lift"], "verdict": summary["verdict"], "rules": summary["rules"],
+            "deciles": summary["deciles"],
+            "champion": None if champion is None else {"run_id": champion.run_id, "model": champion.model},
+            "score_set": None if scored is None else scored.score_set}
+
+
+def _score_events(args: argparse.Namespace, store: Store, explain) -> dict[str, Any]:
+    """Score a visit log as of a date with the champion, store the scoring, and write one row per eligible
+    customer: the call list's columns plus as_of, days_since_last_event and lifecycle_stage."""
+    from .errors import SchemaError
+    from .events import event_dataset, score_as_of
+    from .events.scoring import as_of_table, window_of
+    from .risk import RiskFilter, call_list, filter_customers
+    from .scoring import score_customers, write_csv
+
+    champion = store.champion()
+    if champion is None:
+        raise NotFoundError("No champion model yet. Train one with `python -m churn_core train --events FILE "
+                            "--promote` first.", code="no_champion")
+    trained_on = store.get_run(champion.run_id).dataset_version
+    if store.events_meta(trained_on) is None:
+        raise ParameterError(f"The champion (run {champion.run_id}) was trained on a customer table, not a visit "
+                             "log, so it cannot score one as of a date. Train on a visit log first.",
+                             code="champion_not_events", run=champion.run_id)
+    window = window_of(store, trained_on)
+    base = store.load_dataset(trained_on)
+    stored = True
+    if args.events:
+        log = _read_log(args)
+        try:
+            version = store.save_events(event_dataset(log, window=window), activate=False).version
+        except SchemaError:  # too short to label: scored, not stored as a version
+            version, stored = None, False
+    else:
+        version = store.active_version().version if store.active_version() else None
+        if version is None or store.events_meta(version) is None:
+            raise ParameterError("The active dataset is not a visit log. Pass --events FILE.",
+                                 code="not_event_dataset", version=version)
+        log = store.load_events(version)
+    options = dict(explain=explain, explain_budget_s=args.explain_budget, champion=champion)
+    if stored:
+        scored = score_as_of(store, version, as_of=args.as_of, log=log, **options)
+    else:
+        table = as_of_table(log, window=window, as_of=args.as_of or log.last_date, base=base)
+        scored = score_customers(table, store=store, **options)
+    table = scored.dataset
+    out = call_list(filter_customers(scored, where=RiskFilter(status="all")), lang=args.lang, sort=None)
+    extra = table.frame[["days_since_last_event", "lifecycle_stage"]].reset_index(drop=True)
+    out.insert(1, "as_of", table.events.cutoff.date().isoformat())
+    for col in extra.columns:
+        out[col] = extra[col].astype(object).where(extra[col].notna(), None).to_numpy()
+    path = write_csv(out, args.out)
+    tiers = scored.frame["tier"].value_counts().reindex([t.key for t in scored.policy.tiers]).fillna(0)
+    return {"mode": "events", "out": str(path), "rows": len(scored.frame), "run_id": scored.run_id,
+            "model": scored.model, "scoring": scored.scoring, "as_of": table.events.cutoff.date().isoformat(),
+            "window_days": table.events.window_days, "lookback_days": table.events.lookback_days,
+            "lapsed": table.events.lapsed, "dataset_version": version, "score_set": scored.score_set,
+            "explained": scored.explained, "seconds": scored.seconds,
+            "base_probability": scored.base_probability, "tiers": {k: int(v) for k, v in tiers.items()},
+            "probability_of": f"no visit in the next {table.events.window_days} days",
+            "stored": stored and scored.score_set is not None}
+
+
 def _score(args: argparse.Namespace) -> dict[str, Any]:
     from .risk import RiskFilter, call_list, filter_customers
     from .scoring import score_customers, score_dataset, write_csv
 
+    _one_source(args)
     store = Store(args.db)
     explain = int(args.explain) if args.explain.isdigit() else args.explain
+    active = store.active_version() if not args.data else None
+    if args.events or args.as_of or (active is not None and active.kind == "events"):
+        return _score_events(args, store, explain)
     options = dict(store=store, explain=explain, explain_budget_s=args.explain_budget)
     if args.data:
         scored = score_customers(load_dataset(args.data, sheet=args.sheet, require_target=False), **options)

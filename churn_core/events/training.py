@@ -162,7 +162,7 @@ class RecencyBaseline:
     column: str
     days: float
     rule: str
-    train_f1: float
+    train_auc: float  # the rule's AUC on the training rows, where X was chosen
     roc_auc: float
     ranking_auc: float
     precision: float
@@ -205,8 +205,10 @@ def _flag_scores(y: np.ndarray, flag: np.ndarray) -> dict:
 
 def recency_baseline(labelled: LabelledEvents, split: TimeSplit, *,
                      column: str = "days_since_last_visit") -> RecencyBaseline:
-    """The best single rule "no visit in the last X days": X is the F1-best candidate (30-day steps and
-    quantiles) on the training rows only (ties: the smaller X), then the rule is scored on the test rows."""
+    """The best single rule "no visit in the last X days": X is the candidate (30-day steps and quantiles) whose
+    rule has the best AUC, (TPR + TNR) / 2, on the training rows only (ties: the smaller X), then the rule is
+    scored on the test rows. The AUC, not F1: the model is compared with the rule on AUC, so the rule gets its
+    best shot at it (F1 drifts to "flag nearly everyone" where most customers churn, as in order logs)."""
     frame = labelled.frame
     if column not in frame.columns:
         raise SchemaError(f"The recency baseline needs the column '{column}', which the labelled frame lacks "
@@ -214,20 +216,20 @@ def recency_baseline(labelled: LabelledEvents, split: TimeSplit, *,
                           code="missing_baseline_column", column=column)
     train_x = _column_values(frame.iloc[split.train_index], column)
     train_y = _y(labelled, split.train_index)
-    best_x, best_f1 = None, -1.0
+    best_x, best_auc = None, -1.0
     for x in _candidates(train_x):
-        f1 = _flag_scores(train_y, train_x > x)["f1"]
-        if f1 > best_f1 + 1e-12:  # strictly better: ties keep the smaller X (candidates ascend)
-            best_x, best_f1 = float(x), f1
+        auc = _flag_scores(train_y, train_x > x)["roc_auc"]
+        if auc > best_auc + 1e-12:  # strictly better: ties keep the smaller X (candidates ascend)
+            best_x, best_auc = float(x), auc
     test_x = _column_values(frame.iloc[split.test_index], column)
     test_y = _y(labelled, split.test_index)
     scores = _flag_scores(test_y, test_x > best_x)
     ranking = float(roc_auc_score(test_y, test_x)) if len(np.unique(test_y)) == 2 else float("nan")
     rule = (f"no visit in the last {best_x:g} days" if column == "days_since_last_visit"
             else f"{column} > {best_x:g}")
-    logger.info("recency baseline: %s (train F1 %.3f), test rule AUC %.3f, ranking AUC %.3f", rule, best_f1,
+    logger.info("recency baseline: %s (train AUC %.3f), test rule AUC %.3f, ranking AUC %.3f", rule, best_auc,
                 scores["roc_auc"], ranking)
-    return RecencyBaseline(column=column, days=best_x, rule=rule, train_f1=float(best_f1),
+    return RecencyBaseline(column=column, days=best_x, rule=rule, train_auc=float(best_auc),
                            roc_auc=float(scores["roc_auc"]), ranking_auc=ranking, precision=scores["precision"],
                            recall=scores["recall"], f1=scores["f1"], flagged=scores["flagged"],
                            flagged_share=scores["flagged"] / max(len(test_y), 1), test_rows=len(test_y))
