@@ -468,15 +468,17 @@ class Store:
             "a new file.", path=str(self.path), tables=tables[:5])
 
     def _check_whole(self, con: duckdb.DuckDBPyConnection) -> None:
-        """Refuse a file shorter than the blocks its header lists (a copy or download cut short). Checked only
-        with no write-ahead log pending, when the header and the file must agree."""
+        """Refuse a file too short to hold the blocks in use its header lists (a copy or download cut short).
+        Checked only with no write-ahead log pending, when the header and the file must agree. The blocks in
+        use, not all of them: DuckDB truncates free blocks at the end of the file on a checkpoint, so a whole
+        file can be shorter than its total block count."""
         if not self.path.is_file() or self.path.with_name(self.path.name + ".wal").exists():
             return
-        row = _one(con, "SELECT block_size, total_blocks FROM pragma_database_size()")
+        row = _one(con, "SELECT block_size, used_blocks FROM pragma_database_size()")
         expected = _HEADER_BYTES + int(row[0]) * int(row[1]) if row and row[1] else 0
         size = self.path.stat().st_size
         if size < expected:
-            raise self._damaged(f"the file has {size} bytes where its header lists {expected}")
+            raise self._damaged(f"the file has {size} bytes where its blocks in use need {expected}")
 
     def _require_space(self, nbytes: int) -> None:
         """Refuse a write of about ``nbytes`` bytes before it starts when the disk cannot hold it."""

@@ -643,3 +643,23 @@ def test_an_os_error_in_the_middle_of_an_import_leaves_the_database_as_it_was(tm
     assert {t for t in tables(tmp_store.path) if t.startswith("dataset_")} == {"dataset_1"}  # no half-written table
     assert tmp_store.save_dataset(small_dataset("later", seed=3)).name == "later"
     assert tmp_store.load_dataset().name == "later"
+
+
+def test_a_whole_file_whose_free_end_blocks_were_truncated_opens(tmp_path):
+    """DuckDB cuts free blocks off the end of the file on a checkpoint, and its header still counts them: such
+    a file is whole, not damaged (it was refused as "cut short" before)."""
+    path = tmp_path / "freed.duckdb"
+    store = cc.Store(path)
+    with duckdb.connect(str(path)) as con:  # grow the file, then free its last blocks
+        con.execute("CREATE TABLE keep AS SELECT range AS i, md5(range::varchar) AS s FROM range(100000)")
+        con.execute("CHECKPOINT")
+        con.execute("CREATE TABLE filler AS SELECT range AS i, md5(range::varchar) AS s FROM range(300000)")
+        con.execute("CHECKPOINT")
+        con.execute("DROP TABLE filler")
+        con.execute("CHECKPOINT")
+    with duckdb.connect(str(path), read_only=True) as con:
+        block, total = con.execute("SELECT block_size, total_blocks FROM pragma_database_size()").fetchone()
+    assert path.stat().st_size < store_module._HEADER_BYTES + block * total  # the situation this is about
+    reopened = cc.Store(path, lock_wait=0)
+    assert reopened.schema_version() == store_module.SCHEMA_VERSION
+    assert store.list_datasets().versions == ()
