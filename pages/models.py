@@ -3,7 +3,7 @@
 import streamlit as st
 
 from churn_core import plots
-from ui import actions, auth, fmt, state
+from ui import actions, auth, event_views, fmt, state
 from ui.i18n import t, worded, wording
 from ui.model_views import (
     chart_labels,
@@ -49,6 +49,7 @@ st.subheader(t("models.leaderboard"))
 leaderboard(report)
 st.caption(t("models.leaderboard_caption", n=fmt.count(report.customers), churners=fmt.count(report.positives)))
 model_choice(report)
+event_views.out_of_time(complete[run_id], model_name=model_name)  # a visit log: against the best recency rule
 
 left, right = st.columns(2)
 chart(plots.roc_curves, named(report.roc), labels=chart_labels(

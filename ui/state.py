@@ -366,3 +366,26 @@ def backtest(version: int, run_id: int, model: str, as_of: str) -> cc.Backtest:
 
     history = cc.score_history(store(), version, run_id=run_id, model=model)
     return cc.backtest(history, event_log(version), window=window_of(store(), version), as_of=as_of)
+
+
+@cached(scope="path", max_entries=4)
+def event_labels(version: int):
+    """Labels and features of an event dataset version at its test cut-off (for RFM segments and the recency
+    ratio; shared, never modified)."""
+    from churn_core.events.scoring import window_of
+
+    data = dataset(version)
+    return cc.label_and_features(event_log(version), window=window_of(store(), version),
+                                 cutoffs=[data.events.test_cutoff])
+
+
+@cached(scope="path", max_entries=4)
+def event_overview(version: int) -> dict:
+    """The Overview's visit-log analyses of a version: RFM segments, the recency ratio, cohort retention and
+    the time to lapse by lifecycle stage (computed once per version; shared, never modified)."""
+    from churn_core.events.scoring import window_of
+
+    labelled, log, window = event_labels(version), event_log(version), window_of(store(), version)
+    return {"rfm": cc.rfm_segments(labelled), "recency": cc.recency_ratio(labelled),
+            "cohorts": cc.cohort_retention(log, window=window, max_periods=24),
+            "lapse": cc.time_to_lapse(log, window=window, by="lifecycle", labelled=labelled)}
