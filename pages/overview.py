@@ -25,9 +25,9 @@ if o.value_at_risk is not None:
                  tm("kpi.value_at_risk_help", columns=", ".join(roles.value), share=fmt.pct(o.value_at_risk_share))))
 kpi_row(kpis)
 event_views.population_line(dataset)  # a visit log: who is counted, and what churn means
-event_views.overview_sections(dataset)  # a visit log: lifecycle, RFM, cohorts, time to lapse
 if o.value_at_risk is not None:  # the label stays short enough for its box; the caption names the unit
     st.caption(tm("kpi.value_at_risk_caption", unit=state.value_unit()))
+event_views.overview_sections(dataset)  # a visit log: recency, time to lapse, RFM segments, cohorts
 
 overview_views.draw_in_pairs(overview_views.driver_sections(desc, dataset))
 overview_views.leakage_note(dataset)

@@ -76,7 +76,7 @@ def history_sections(scored: cc.ScoredCustomers) -> None:
                           placeholder=dates[-1]) or dates[-1]
         migration = cc.tier_migration(history, start=start, end=end)
         takeaway(t("events.migration_line", up=fmt.count(migration.up), down=fmt.count(migration.down),
-                   start=start, end=end), small=True)
+                   start=start, end=end))
         table = migration.transitions.copy()
         name = lambda k: t("events.migration_new") if k == "new" else t("events.migration_lapsed") \
             if k == "lapsed" else tier_name(k)
@@ -124,7 +124,7 @@ def out_of_time(run: cc.ModelRun, *, model_name) -> None:
               None),
              (t("events.kpi_rule_precision"), fmt.pct(base["precision"]), None),
              (t("events.kpi_model_precision"), fmt.pct(best.precision), None)])
-    left, right = st.columns(2)
+    left, right = st.columns([2, 3])
     with left:
         deciles = pd.DataFrame(summary["deciles"])
         if len(deciles):
@@ -173,11 +173,8 @@ def overview_sections(dataset: cc.Dataset) -> None:
         recency = found["recency"]
         takeaway(recency.sentence(lang))
         if recency.trend is not None:
-            takeaway(recency.trend.sentence(lang), small=True)
-        stages = state.churn_by("lifecycle_stage")
-        table = stages.table.assign(value=[t(f"events.stage.{v}") for v in stages.table["value"].astype(str)])
-        chart(plots.rate_bars, table, label="value", overall=stages.overall_rate,
-              labels=labels(t("events.stage_chart"), x=""), key="ev_stages")
+            takeaway(recency.trend.sentence(lang))
+        st.plotly_chart(cc.survival_figure(found["lapse"], lang=lang), key="ev_lapse")
     with right:
         st.subheader(t("events.rfm_title"))
         rfm = found["rfm"].to_frame(lang=lang)
@@ -186,8 +183,4 @@ def overview_sections(dataset: cc.Dataset) -> None:
             t("events.col_churn_rate_seg"): [fmt.pct(v) for v in rfm["churn_rate"]],
             t("events.col_strategy"): rfm["strategy"]}), hide_index=True, width="stretch", height=330)
         st.caption(t("events.rfm_caption"))
-    left, right = st.columns(2)
-    with left:
         st.plotly_chart(cc.cohort_heatmap_figure(found["cohorts"], lang=lang), key="ev_cohorts")
-    with right:
-        st.plotly_chart(cc.survival_figure(found["lapse"], lang=lang), key="ev_lapse")

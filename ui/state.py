@@ -387,5 +387,5 @@ def event_overview(version: int) -> dict:
 
     labelled, log, window = event_labels(version), event_log(version), window_of(store(), version)
     return {"rfm": cc.rfm_segments(labelled), "recency": cc.recency_ratio(labelled),
-            "cohorts": cc.cohort_retention(log, window=window, max_periods=24),
+            "cohorts": cc.cohort_retention(log, window=window, period="quarter", max_periods=12),
             "lapse": cc.time_to_lapse(log, window=window, by="lifecycle", labelled=labelled)}
