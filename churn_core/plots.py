@@ -543,3 +543,29 @@ def tornado_chart(sensitivity, *, names: dict[str, str], labels: Labels, currenc
     fig.update_layout(showlegend=True, margin={"t": 90},
                       legend={"orientation": "h", "x": 1, "xanchor": "right", "y": 1.0, "yanchor": "bottom"})
     return fig
+
+
+def cutoff_population_chart(population: pd.DataFrame, *, test_cutoff, names: dict[str, str],
+                            labels: Labels) -> go.Figure:
+    """Eligible and lapsed customers per cut-off (stacked bars) and the churn rate of the eligible ones (a
+    line on the right axis), the test cut-off marked. ``population`` is
+    :attr:`churn_core.events.CutoffPopulation.population`; ``names`` words ``eligible``, ``lapsed``,
+    ``churn_rate`` and ``test_cutoff``."""
+    x = pd.to_datetime(population["cutoff"])
+    fig = go.Figure()
+    fig.add_bar(x=x, y=population["eligible"], name=names["eligible"], marker_color=CALM)
+    fig.add_bar(x=x, y=population["lapsed"], name=names["lapsed"], marker_color=MUTED)
+    rate = population["churn_rate"].astype(float) * 100
+    fig.add_scatter(x=x, y=rate, name=names["churn_rate"], yaxis="y2", mode="lines+markers",
+                    line={"color": RISK, "width": 2}, marker={"size": 5},
+                    hovertemplate="%{x|%Y-%m-%d}: %{y:.1f}%<extra></extra>")
+    _layout(fig, labels, height=320)
+    fig.update_layout(barmode="stack", showlegend=True, legend={"orientation": "h", "y": -0.15},
+                      yaxis2={"overlaying": "y", "side": "right", "ticksuffix": "%", "rangemode": "tozero",
+                              "showgrid": False})
+    day = pd.Timestamp(test_cutoff)
+    fig.add_shape(type="line", x0=day, x1=day, y0=0, y1=1, yref="paper",
+                  line={"color": "#444", "dash": "dash", "width": 1})
+    fig.add_annotation(x=day, y=1, yref="paper", text=names["test_cutoff"], showarrow=False, yanchor="bottom",
+                       font={"size": 11})
+    return fig

@@ -2,7 +2,7 @@
 features, and a seeded after-sales demo log. See :mod:`churn_core.events.log`, :mod:`churn_core.events.labels`
 and :mod:`churn_core.events.demo`."""
 
-from .demo import AfterSalesDemo, generate_visits
+from .demo import BUNDLED_CUSTOMERS, BUNDLED_VISITS, AfterSalesDemo, bundled_aftersales, generate_visits
 from .labels import (
     STAGES,
     Cutoffs,
@@ -14,7 +14,9 @@ from .labels import (
     suggest_window,
 )
 from .log import EventLog, EventRoles, attach_customers, parse_times, read_events, validate_events
+from .population import CutoffPopulation, cutoff_population
 
-__all__ = ["STAGES", "AfterSalesDemo", "Cutoffs", "EventLog", "EventRoles", "EventWindow", "LabelledEvents",
+__all__ = ["BUNDLED_CUSTOMERS", "BUNDLED_VISITS", "CutoffPopulation", "bundled_aftersales", "cutoff_population",
+           "STAGES", "AfterSalesDemo", "Cutoffs", "EventLog", "EventRoles", "EventWindow", "LabelledEvents",
            "attach_customers", "cutoffs", "generate_visits", "label_and_features", "parse_times", "read_events",
            "suggest_window", "validate_events", "WindowSuggestion"]
