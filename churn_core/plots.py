@@ -550,7 +550,7 @@ def cutoff_population_chart(population: pd.DataFrame, *, test_cutoff, names: dic
     """Eligible and lapsed customers per cut-off (stacked bars) and the churn rate of the eligible ones (a
     line on the right axis), the test cut-off marked. ``population`` is
     :attr:`churn_core.events.CutoffPopulation.population`; ``names`` words ``eligible``, ``lapsed``,
-    ``churn_rate`` and ``test_cutoff``."""
+    ``churn_rate``, ``test_cutoff`` and optionally ``as_of`` (then the unlabelled last row is marked too)."""
     x = pd.to_datetime(population["cutoff"])
     fig = go.Figure()
     fig.add_bar(x=x, y=population["eligible"], name=names["eligible"], marker_color=CALM)
@@ -560,12 +560,17 @@ def cutoff_population_chart(population: pd.DataFrame, *, test_cutoff, names: dic
                     line={"color": RISK, "width": 2}, marker={"size": 5},
                     hovertemplate="%{x|%Y-%m-%d}: %{y:.1f}%<extra></extra>")
     _layout(fig, labels, height=320)
+    top = float(rate.max()) if rate.notna().any() else 1.0
+    ticks = nice_ticks(0.0, top, count=4)
     fig.update_layout(barmode="stack", showlegend=True, legend={"orientation": "h", "y": -0.15},
-                      yaxis2={"overlaying": "y", "side": "right", "ticksuffix": "%", "rangemode": "tozero",
-                              "showgrid": False})
-    day = pd.Timestamp(test_cutoff)
-    fig.add_shape(type="line", x0=day, x1=day, y0=0, y1=1, yref="paper",
-                  line={"color": "#444", "dash": "dash", "width": 1})
-    fig.add_annotation(x=day, y=1, yref="paper", text=names["test_cutoff"], showarrow=False, yanchor="bottom",
-                       font={"size": 11})
+                      yaxis2={"overlaying": "y", "side": "right", "showgrid": False, "range": [0, ticks[-1] * 1.05],
+                              "tickvals": ticks, "ticktext": [f"{v:g}%" for v in ticks]})
+    marks = [(pd.Timestamp(test_cutoff), names["test_cutoff"])]
+    if "as_of" in names and not population["labelled"].iloc[-1]:
+        marks.append((x.iloc[-1], names["as_of"]))
+    for day, text in marks:
+        fig.add_shape(type="line", x0=day, x1=day, y0=0, y1=1, yref="paper",
+                      line={"color": "#444", "dash": "dash", "width": 1})
+        fig.add_annotation(x=day, y=1, yref="paper", text=text, showarrow=False, yanchor="bottom",
+                           font={"size": 11})
     return fig

@@ -126,7 +126,7 @@ def checks(log: cc.EventLog, window: cc.EventWindow) -> cc.ValidationReport:
     report = _report(log, window.window_days)
     kpi_row([(t("events.kpi.events"), fmt.count(report.rows), None),
              (t("events.kpi.customers"), fmt.count(log.customer_count), None),
-             (t("events.kpi.span"), f"{_day(log.first_date)} – {_day(log.last_date)}", None)])
+             (t("events.kpi.first"), _day(log.first_date), None), (t("events.kpi.last"), _day(log.last_date), None)])
     for issue in report.errors:
         st.error(issue_text(issue), icon=":material/block:")
     for issue in report.warnings:
@@ -148,13 +148,13 @@ def population(log: cc.EventLog, window: cc.EventWindow) -> cc.CutoffPopulation:
                 lookback=window.lookback_days, churned=fmt.count(test["churned"]), rate=fmt.pct(test["churn_rate"]),
                 window=window.window_days))
     names = {"eligible": t("events.col.eligible"), "lapsed": t("events.col.lapsed"),
-             "churn_rate": t("events.col.churn_rate"), "test_cutoff": t("events.test_cutoff")}
+             "churn_rate": t("events.col.churn_rate"), "test_cutoff": t("events.test_cutoff"),
+             "as_of": t("events.as_of")}
     chart(plots.cutoff_population_chart, counted.population, test_cutoff=counted.test_cutoff, names=names,
           labels=labels(t("events.chart_title", window=window.window_days), y=t("col.customers")),
           key="events_population")
     view = _population_view(counted)
-    st.dataframe(view, hide_index=True, width="stretch", height=min(420, 35 * (view.num_rows + 1) + 3),
-                 column_config={t("events.col.churn_rate"): st.column_config.NumberColumn(format="%.1f%%")})
+    st.dataframe(view, hide_index=True, width="stretch", height=min(420, 35 * (view.num_rows + 1) + 3))
     st.caption(tm("events.population_caption", as_of=_day(counted.as_of), window=window.window_days))
     return counted
 
@@ -164,11 +164,10 @@ def _population_view(counted: cc.CutoffPopulation) -> pa.Table:
     table = counted.population
     use = [t("events.test_cutoff") if day == counted.test_cutoff else t("events.as_of") if not labelled else ""
            for day, labelled in zip(table["cutoff"], table["labelled"])]
-    view = pd.DataFrame({t("events.col.cutoff"): [_day(d) for d in table["cutoff"]],
-                         t("events.col.seen"): table["customers"], t("events.col.eligible"): table["eligible"],
-                         t("events.col.lapsed"): table["lapsed"],
-                         t("events.col.churned"): [fmt.count(v) if pd.notna(v) else "–" for v in table["churned"]],
-                         t("events.col.churn_rate"): table["churn_rate"] * 100,
+    counts = {t(f"events.col.{c}"): [fmt.count(v) if pd.notna(v) else "–" for v in table[c]]
+              for c in ("customers", "eligible", "lapsed", "churned")}
+    view = pd.DataFrame({t("events.col.cutoff"): [_day(d) for d in table["cutoff"]], **counts,
+                         t("events.col.churn_rate"): [fmt.pct(v) if pd.notna(v) else "–" for v in table["churn_rate"]],
                          t("events.col.use"): use})
     return pa.Table.from_pandas(view.iloc[::-1], preserve_index=False)
 

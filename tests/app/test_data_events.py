@@ -45,8 +45,8 @@ def test_the_demo_log_shows_roles_window_and_population_and_saves_an_active_even
     assert "At the test cut-off 2026-01-31, 16,151 customers were active" in shown
     assert "3,000 of them (18.6%) made no visit in the 240 days after" in shown
     table = at.dataframe[1].value  # the population per cut-off, newest first
-    assert list(table.iloc[:2, -1]) == ["as of (to score)", "test cut-off"]
-    assert table.shape[0] == 24 and table.iloc[1]["Eligible"] == 16151
+    assert list(table.iloc[:2, -1]) == ["as of: to score", "test cut-off"]
+    assert table.shape[0] == 24 and table.iloc[1]["Eligible"] == "16,151"
     assert [c for c in at.get("plotly_chart")]  # the population chart is drawn
     store = cc.Store(app_db)
     assert store.active_version().version == 1  # nothing is saved before the analyst says so
