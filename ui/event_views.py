@@ -54,8 +54,10 @@ def _population(log: cc.EventLog, window: cc.EventWindow) -> cc.CutoffPopulation
     return cc.cutoff_population(log, window=window)
 
 
-def _choice(label: str, options: list, default, *, key: str, optional: bool) -> str | None:
-    choices = [NONE, *options] if optional or default is None else list(options)
+def _choice(label: str, options: list, default, *, key: str) -> str | None:
+    """A column for a role, the detected one preselected ("—" offered only when none was detected: an amount
+    or type read_events finds is changed, not removed)."""
+    choices = [NONE, *options] if default is None else list(options)
     index = choices.index(default) if default in choices else 0
     choice = st.selectbox(label, choices, index=index, key=key)
     return None if choice == NONE else choice
@@ -71,13 +73,13 @@ def role_mapping(raw: cc.RawTable, customers: cc.RawTable | None) -> cc.EventLog
     roles = detected.roles
     left, middle, right, last = st.columns(4)
     with left:
-        id_column = _choice(t("events.role.id"), columns, roles.id, key=f"{key}_id", optional=False)
+        id_column = _choice(t("events.role.id"), columns, roles.id, key=f"{key}_id")
     with middle:
-        time = _choice(t("events.role.time"), columns, roles.time, key=f"{key}_time", optional=False)
+        time = _choice(t("events.role.time"), columns, roles.time, key=f"{key}_time")
     with right:
-        amount = _choice(t("events.role.amount"), columns, roles.amount, key=f"{key}_amount", optional=False)
+        amount = _choice(t("events.role.amount"), columns, roles.amount, key=f"{key}_amount")
     with last:
-        kind = _choice(t("events.role.type"), columns, roles.type, key=f"{key}_type", optional=False)
+        kind = _choice(t("events.role.type"), columns, roles.type, key=f"{key}_type")
     chosen = (id_column, time, amount, kind)
     if chosen == (roles.id, roles.time, roles.amount, roles.type):
         log = detected

@@ -148,3 +148,49 @@ def test_the_data_page_always_offers_the_demos_and_a_picked_one_is_found_again(a
     assert not at.exception, at.exception
     assert [v.version for v in store.list_datasets().versions] == [1, 2]  # found again, not stored twice
     assert store.active_version().version == 2
+
+
+def test_a_viewer_may_try_a_demo_but_cannot_save_a_visit_log(app, app_db, monkeypatch):
+    from tests.app.test_roles import with_password
+    from ui import actions, auth
+
+    at = open_data(with_password(app))
+    assert not at.exception, at.exception
+    assert not [r for r in at.radio if r.key == "data_kind"]  # uploading is the analyst's
+    at = at.button(key="demo_aftersales").click().run()
+    assert not at.exception, at.exception
+    store = cc.Store(app_db)
+    assert (store.active_version().version, store.active_version().kind) == (2, "events")
+    monkeypatch.setattr(auth, "is_analyst", lambda: False)
+    log = cc.read_events(cc.BUNDLED_VISITS)
+    with pytest.raises(actions.NotAllowed, match="Only an analyst can save events"):
+        actions.save_events(log, window=cc.EventWindow(), name="mine")
+    assert [v.version for v in store.list_datasets().versions] == [1, 2]
+
+
+NO_IDS = "ticket,visit_date\n" + "".join(f"T{i},2025-{1 + i % 12:02d}-{1 + i % 28:02d}\n" for i in range(300))
+
+
+@pytest.mark.parametrize(("name", "data", "expected"), [
+    ("empty.csv", b"", "is empty"),
+    ("tickets.csv", NO_IDS.encode(), "No column of the event log looks like a customer id"),
+], ids=["unreadable", "no-id"])
+def test_an_unusable_log_says_why_and_the_app_keeps_running(app, app_db, name, data, expected):
+    at = events_path(app)
+    at = at.file_uploader(key="events_upload").upload(name, data, "text/csv").run()
+    assert not at.exception
+    assert expected in "\n".join(e.value for e in at.error)
+    assert cc.Store(app_db).active_version().version == 1
+    at = at.switch_page("pages/overview.py").run()  # the rest of the app is untouched
+    assert not at.exception and at.metric[0].value == "5,000"
+
+
+def test_ambiguous_day_month_dates_say_day_first_was_chosen(app):
+    rows = "".join(f"C{c},{d:02d}/{m:02d}/{y},{20 + c}.5\n" for c in range(60) for y in (2023, 2024, 2025)
+                   for m in (2, 6, 10) for d in (1 + c % 12,))
+    at = events_path(app)
+    at = at.file_uploader(key="events_upload").upload("dmy.csv", ("client,date,paid\n" + rows).encode(),
+                                                      "text/csv").run()
+    assert not at.exception, at.exception
+    assert "Dates in date were read as day/month/year: from 2023-02-01 to 2025-10-12." in texts(at)
+    assert "Every date in date reads both day-first and month-first, so day-first was chosen" in texts(at)
