@@ -54,6 +54,7 @@ from .errors import (
 from .money import CURRENCIES, check_currency, detect_currency, value_column_problem
 from .roles import ColumnRoles, detect_roles
 from .store import (
+    DEMOS,
     Champion,
     DatasetList,
     DatasetVersion,
@@ -64,6 +65,7 @@ from .store import (
     ScoreSet,
     Store,
     ensure_active_dataset,
+    ensure_demo,
     resolve_db_path,
 )
 from .validation import Issue, ValidationReport, validate
@@ -118,6 +120,8 @@ _LAZY = {
     "TimeSplit": "events", "time_split": "events", "RecencyBaseline": "events", "recency_baseline": "events",
     "Condition": "events", "Rule": "events", "RuleSet": "events", "RuleEvaluation": "events",
     "default_rules": "events", "evaluate_rules": "events", "OutOfTimeResult": "events", "train_out_of_time": "events",
+    "BUNDLED_VISITS": "events", "BUNDLED_CUSTOMERS": "events", "bundled_aftersales": "events",
+    "CutoffPopulation": "events", "cutoff_population": "events",
 }
 
 
@@ -138,7 +142,8 @@ __all__ = [*_LAZY, "CURRENCIES", "check_currency", "detect_currency", "value_col
     "SchemaError", "Segment", "SegmentTable", "Store", "StoreError", "ThresholdResult", "ValidationError",
     "ValidationReport", "ValueTiers", "churn_by_category", "contrast", "count_columns", "cross_tab", "describe",
     "Highlights", "strongest_drivers", "tenure_unit",
-    "detect_roles", "driver_ranking", "ensure_active_dataset", "inspect_table", "leakage_columns", "load_dataset",
+    "DEMOS", "detect_roles", "driver_ranking", "ensure_active_dataset", "ensure_demo",
+    "inspect_table", "leakage_columns", "load_dataset",
     "overall_churn", "read_table", "sheet_names", "resolve_db_path", "segment_churn", "segment_masks", "tenure_bands",
     "threshold_analysis", "validate", "value_tiers",
 ]

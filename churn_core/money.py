@@ -2,7 +2,8 @@
 
 The currency belongs to the data, not to the reader's language: it is stored per dataset
 (:meth:`churn_core.store.Store.currency`), chosen once by the analyst or guessed from the data's own
-locale (:func:`detect_currency`: Chinese headers or values mean yuan, anything else dollars).
+locale (:func:`detect_currency`: a header naming a currency code, else Chinese headers or values mean yuan,
+anything else dollars).
 Switching the language changes how amounts are worded (K/M or 万/亿), never their currency.
 """
 
@@ -18,6 +19,9 @@ from .i18n import text
 CURRENCIES = ("$", "¥", "€", "£", "")  # "" shows amounts without a symbol
 MAX_SYMBOL = 5  # a symbol or a short code ("CHF", "HK$")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
+# A header naming its currency ("amount_cny", "Spend (EUR)") says which one it is.
+_CODES = {"cny": "¥", "rmb": "¥", "yuan": "¥", "jpy": "¥", "eur": "€", "gbp": "£", "usd": "$"}
+_TOKEN = re.compile(r"[a-z]+")
 # A value column must be a number for (almost) every customer and (almost) never negative: a balance that is
 # mostly overdrawn, or a coded score, is not a customer's value.
 VALUE_MIN_NUMERIC = 0.95
@@ -25,8 +29,12 @@ VALUE_MAX_NEGATIVE = 0.05
 
 
 def detect_currency(frame: pd.DataFrame, *, sample: int = 200) -> str:
-    """The currency the data's locale suggests: "¥" when its headers or (a sample of) its text values are
-    Chinese, else "$"."""
+    """The currency the data suggests: the one a header names by its code ("amount_cny" is "¥", "spend_eur"
+    "€"), else "¥" when its headers or (a sample of) its text values are Chinese, else "$"."""
+    for column in frame.columns:
+        named = next((_CODES[w] for w in _TOKEN.findall(str(column).lower()) if w in _CODES), None)
+        if named is not None:
+            return named
     if any(_CJK.search(str(c)) for c in frame.columns):
         return "¥"
     head = frame.head(sample)

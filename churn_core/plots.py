@@ -556,29 +556,6 @@ def risk_over_time(history: pd.DataFrame, *, labels: Labels, bounds: list[float]
     return _layout(fig, labels, height=260)
 
 
-def population_chart(population: pd.DataFrame, *, labels: Labels, names: dict[str, str],
-                     test_cutoff=None) -> go.Figure:
-    """Eligible, lapsed and churned customers per cut-off (stacked bars: eligible split into churned and the
-    rest, lapsed beside) and the churn rate on a second axis; the test cut-off marked."""
-    x = pd.to_datetime(population["cutoff"])
-    churned = population["churned"].astype(float).fillna(0)
-    stayed = population["eligible"] - churned
-    fig = go.Figure()
-    fig.add_bar(x=x, y=stayed, name=names["stayed"], marker_color=CALM)
-    fig.add_bar(x=x, y=churned, name=names["churned"], marker_color=RISK)
-    fig.add_bar(x=x, y=population["lapsed"], name=names["lapsed"], marker_color=MUTED)
-    fig.add_scatter(x=x, y=population["churn_rate"], name=names["rate"], yaxis="y2", mode="lines+markers",
-                    line={"color": "#333"})
-    fig.update_layout(barmode="stack", yaxis2={"overlaying": "y", "side": "right", "tickformat": ".0%",
-                                               "range": [0, 1], "showgrid": False})
-    if test_cutoff is not None:
-        fig.add_vline(x=pd.Timestamp(test_cutoff), line={"color": "#333", "dash": "dash", "width": 1})
-        fig.add_annotation(x=pd.Timestamp(test_cutoff), y=1.0, yref="paper", text=names["test"], showarrow=False,
-                           yanchor="bottom")
-    _layout(fig, labels)
-    return _top_legend(fig)
-
-
 def decile_chart(deciles: pd.DataFrame, *, labels: Labels) -> go.Figure:
     """Predicted against actual churn per decile of predicted risk (``decile``, ``predicted``, ``actual``)."""
     fig = go.Figure()
@@ -595,4 +572,35 @@ def _top_legend(fig: go.Figure) -> go.Figure:
     """A one-line legend under the title."""
     fig.update_layout(showlegend=True, margin={"l": 10, "r": 10, "t": 80, "b": 10},
                       legend={"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom", "font": {"size": 11}})
+    return fig
+
+
+def cutoff_population_chart(population: pd.DataFrame, *, test_cutoff, names: dict[str, str],
+                            labels: Labels) -> go.Figure:
+    """Eligible and lapsed customers per cut-off (stacked bars) and the churn rate of the eligible ones (a
+    line on the right axis), the test cut-off marked. ``population`` is
+    :attr:`churn_core.events.CutoffPopulation.population`; ``names`` words ``eligible``, ``lapsed``,
+    ``churn_rate``, ``test_cutoff`` and optionally ``as_of`` (then the unlabelled last row is marked too)."""
+    x = pd.to_datetime(population["cutoff"])
+    fig = go.Figure()
+    fig.add_bar(x=x, y=population["eligible"], name=names["eligible"], marker_color=CALM)
+    fig.add_bar(x=x, y=population["lapsed"], name=names["lapsed"], marker_color=MUTED)
+    rate = population["churn_rate"].astype(float) * 100
+    fig.add_scatter(x=x, y=rate, name=names["churn_rate"], yaxis="y2", mode="lines+markers",
+                    line={"color": RISK, "width": 2}, marker={"size": 5},
+                    hovertemplate="%{x|%Y-%m-%d}: %{y:.1f}%<extra></extra>")
+    _layout(fig, labels, height=320)
+    top = float(rate.max()) if rate.notna().any() else 1.0
+    ticks = nice_ticks(0.0, top, count=4)
+    fig.update_layout(barmode="stack", showlegend=True, legend={"orientation": "h", "y": -0.15},
+                      yaxis2={"overlaying": "y", "side": "right", "showgrid": False, "range": [0, ticks[-1] * 1.05],
+                              "tickvals": ticks, "ticktext": [f"{v:g}%" for v in ticks]})
+    marks = [(pd.Timestamp(test_cutoff), names["test_cutoff"])]
+    if "as_of" in names and not population["labelled"].iloc[-1]:
+        marks.append((x.iloc[-1], names["as_of"]))
+    for day, text in marks:
+        fig.add_shape(type="line", x0=day, x1=day, y0=0, y1=1, yref="paper",
+                      line={"color": "#444", "dash": "dash", "width": 1})
+        fig.add_annotation(x=day, y=1, yref="paper", text=text, showarrow=False, yanchor="bottom",
+                           font={"size": 11})
     return fig

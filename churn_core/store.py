@@ -1156,3 +1156,33 @@ def ensure_active_dataset(store: Store, *, default: str | Path | None = None) ->
         return active
     logger.info("no active dataset in %s: importing %s", store.path, default or BUNDLED_CSV)
     return store.save_dataset(load_dataset(default or BUNDLED_CSV))
+
+
+DEMOS = ("telecom", "aftersales")
+
+
+def ensure_demo(store: Store, name: str, *, activate: bool = True) -> DatasetVersion:
+    """Store a bundled demo as a dataset version (or find the one stored before) and, with ``activate``, make
+    it the active dataset. Nothing stored is replaced: a demo is one more version.
+
+    ``name`` is ``"telecom"`` (the customer table of :data:`churn_core.dataset.BUNDLED_CSV`) or
+    ``"aftersales"`` (the dealer visit log of :func:`churn_core.events.demo.bundled_aftersales`, its window
+    the suggested one and its currency ``¥``: the amounts are CNY).
+    """
+    if name not in DEMOS:
+        raise ParameterError(f"The 'name' parameter of ensure_demo must be one of {list(DEMOS)}. Got {name!r} "
+                             "instead.", code="unknown_demo", name=name, demos=", ".join(DEMOS))
+    if name == "telecom":
+        from .dataset import BUNDLED_CSV, load_dataset
+
+        return store.save_dataset(load_dataset(BUNDLED_CSV), activate=activate)
+    from .events.demo import BUNDLED_NAME, BUNDLED_VISITS, bundled_aftersales
+
+    stored = [v for v in store.list_datasets().versions
+              if v.kind == "events" and v.name == BUNDLED_NAME and v.source_file == BUNDLED_VISITS.name]
+    if stored:  # building it takes seconds; the committed files do not change
+        found = store.activate(stored[-1].version) if activate else stored[-1]
+        return dataclasses.replace(found, reused=True)
+    version = store.save_events(bundled_aftersales(), activate=activate)
+    store.set_currency(version.version, "¥")
+    return version

@@ -3,11 +3,12 @@ the state map), the report's segments where they apply, and value tiers."""
 
 import streamlit as st
 
-from ui import event_views, fmt, overview_views, state
+from ui import demo_views, event_views, fmt, overview_views, state
 from ui.i18n import current_language, t, tm
 from ui.widgets import guard, kpi_row, page_header
 
 page_header("overview.title", "overview.caption")
+demo_views.demo_picker()  # a first visit: try the telecom table or the after-sales visit log
 with guard():
     dataset = state.active_dataset()
     desc = state.description()

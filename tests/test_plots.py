@@ -230,3 +230,20 @@ def test_tornado_legend_sits_above_the_bars_not_over_them():
     legend = fig.layout.legend
     assert legend.orientation == "h" and legend.y >= 1.0 and legend.yanchor == "bottom"
     assert fig.layout.margin.t >= 80  # room for the title and the legend row
+
+
+def test_cutoff_population_chart_stacks_eligible_and_lapsed_and_marks_the_test_cutoff():
+    population = pd.DataFrame({
+        "cutoff": pd.to_datetime(["2025-01-31", "2025-02-28", "2025-06-30"]), "customers": [100, 120, 130],
+        "eligible": [90, 100, 95], "lapsed": [10, 20, 35], "churned": pd.array([9, 12, pd.NA], dtype="Int64"),
+        "churn_rate": [0.1, 0.12, float("nan")], "labelled": [True, True, False]})
+    names = {"eligible": "Eligible", "lapsed": "Lapsed", "churn_rate": "Churn rate", "test_cutoff": "test cut-off"}
+    fig = plots.cutoff_population_chart(population, test_cutoff=pd.Timestamp("2025-02-28"), names=names,
+                                        labels=plots.Labels(title="Who is counted"))
+    bars = [trace for trace in fig.data if trace.type == "bar"]
+    assert [b.name for b in bars] == ["Eligible", "Lapsed"] and fig.layout.barmode == "stack"
+    assert list(bars[1].y) == [10, 20, 35]
+    line = next(trace for trace in fig.data if trace.type == "scatter")
+    assert line.yaxis == "y2" and list(line.y[:2]) == [10.0, 12.0]
+    assert pd.Timestamp(fig.layout.shapes[0].x0) == pd.Timestamp("2025-02-28")
+    assert fig.layout.annotations[0].text == "test cut-off"

@@ -141,3 +141,29 @@ def set_value_per_customer(value: float | None) -> None:
     _analyst("set value per customer")
     state.store().set_value_per_customer(state.active_version().version, value)
     cache.changed()
+
+
+def save_events(log: cc.EventLog, *, window: cc.EventWindow, name: str, suggested: bool = False,
+                currency: str | None = None) -> cc.DatasetVersion:
+    """Store a visit log as a new event dataset version under ``window`` (``suggested``: the window is the
+    one churn_core suggests for the log, and is recorded as such), with its currency when given; it becomes
+    the active dataset. The same log and window reuse their version."""
+    _analyst("save events")
+    events = cc.event_dataset(log, window=None if suggested else window, name=name)
+    version = state.store().save_events(events, activate=True)
+    if currency is not None:
+        state.store().set_currency(version.version, currency)
+    cache.changed()
+    return version
+
+
+def load_demo(name: str) -> cc.DatasetVersion:
+    """Store a bundled demo ("telecom" or "aftersales", ``cc.ensure_demo``) as one more version, or find the
+    stored one, and make it active.
+
+    Not the analyst's alone: a viewer may load a demo too. It adds a version (never replaces one) and changes
+    only which version is active, which any analyst can change back; nothing an analyst uploaded is lost.
+    """
+    version = cc.ensure_demo(state.store(), name)
+    cache.changed()
+    return version

@@ -22,8 +22,8 @@ def upload_limit_mb() -> int:
     return int(min(st.get_option("server.maxUploadSize"), cc.DEFAULT_MAX_BYTES // (1024 * 1024)))
 
 
-def uploader():
-    """The customer-file uploader, its texts in the session's language.
+def uploader(*, key: str = "upload", label: str = "data.upload", help_key: str = "data.upload_help"):
+    """A file uploader (by default the customer file's), its texts in the session's language.
 
     Streamlit draws its own English inside the drop zone (the "Upload" button, "200MB per file • CSV, …",
     and "Drag and drop a file here" while a file is dragged over it). CSS scoped to this widget hides those
@@ -31,10 +31,10 @@ def uploader():
     Selectors checked on Streamlit 1.67 (tests/browser/test_uploader.py fails when they stop matching).
     """
     limit = upload_limit_mb()
-    st.html(_uploader_css("upload", button=t("data.uploader.button"), drop=t("data.uploader.drop"),
+    st.html(_uploader_css(key, button=t("data.uploader.button"), drop=t("data.uploader.drop"),
                           limits=t("data.uploader.limits", mb=limit,
                                    types=" / ".join(kind.upper() for kind in UPLOAD_TYPES))))
-    return st.file_uploader(t("data.upload"), type=list(UPLOAD_TYPES), key="upload", help=t("data.upload_help"),
+    return st.file_uploader(t(label), type=list(UPLOAD_TYPES), key=key, help=t(help_key, mb=limit),
                             max_upload_size=limit)
 
 
@@ -271,6 +271,7 @@ def versions_table() -> int | None:
                          t("col.file"): versions["source_file"], t("col.rows"): versions["rows"],
                          t("col.created"): versions["created_at"].dt.strftime("%Y-%m-%d %H:%M"),
                          t("col.target"): versions["target"].fillna("–"),
+                         t("col.data_kind"): versions["kind"].map(lambda k: t(f"data.kind.{k}")),
                          t("col.active"): versions["active"].map({True: "✓", False: ""})})
     st.dataframe(view.iloc[::-1], hide_index=True, width="stretch")
     if not auth.is_analyst():
@@ -290,7 +291,8 @@ def version_picker(versions: pd.DataFrame) -> int | None:
     # Worded now, in the page's language (a format function may be called outside the script run).
     labels = {v: t("data.version_option", version=v, name=rows.loc[v, "name"], file=rows.loc[v, "source_file"] or "–",
                    rows=fmt.count(rows.loc[v, "rows"]), created=rows.loc[v, "created_at"].strftime("%Y-%m-%d %H:%M"),
-                   target=rows.loc[v, "target"] or "–") for v in options}
+                   target=rows.loc[v, "target"] or "–")
+              + (" · " + t("data.kind.events") if rows.loc[v, "kind"] == "events" else "") for v in options}
     version = st.selectbox(t("data.pick_version"), options, index=options.index(active), format_func=labels.get,
                            key="version_pick")
     name = rows.loc[version, "name"]

@@ -23,7 +23,7 @@ from .analysis import (
     time_to_lapse,
 )
 from .dataset import EventDataset, event_dataset, lapsed_customers
-from .demo import AfterSalesDemo, generate_visits
+from .demo import BUNDLED_CUSTOMERS, BUNDLED_VISITS, AfterSalesDemo, bundled_aftersales, generate_visits
 from .labels import (
     STAGES,
     Cutoffs,
@@ -35,6 +35,7 @@ from .labels import (
     suggest_window,
 )
 from .log import EventLog, EventRoles, attach_customers, parse_times, read_events, validate_events
+from .population import CutoffPopulation, cutoff_population
 from .scoring import (
     Backtest,
     ScoreHistory,
@@ -47,7 +48,8 @@ from .scoring import (
     tier_migration,
 )
 
-__all__ = ["STAGES", "AfterSalesDemo", "Cutoffs", "EventLog", "EventRoles", "EventWindow", "LabelledEvents",
+__all__ = ["BUNDLED_CUSTOMERS", "BUNDLED_VISITS", "CutoffPopulation", "bundled_aftersales", "cutoff_population",
+           "STAGES", "AfterSalesDemo", "Cutoffs", "EventLog", "EventRoles", "EventWindow", "LabelledEvents",
            "attach_customers", "cutoffs", "generate_visits", "label_and_features", "parse_times", "read_events",
            "suggest_window", "validate_events", "WindowSuggestion",
            "EventDataset", "event_dataset", "lapsed_customers",

@@ -66,6 +66,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -312,3 +313,22 @@ def generate_visits(n_customers: int = 20_000, *, years: int = 3, seed: int = 7,
 
 def _ids(index: np.ndarray) -> np.ndarray:
     return np.char.add("C", np.char.zfill((index + 1).astype(str), 6))
+
+
+# -- the committed demo files ------------------------------------------------------------------------------
+
+_DATA = Path(__file__).resolve().parents[2] / "data"
+BUNDLED_VISITS = _DATA / "aftersales_visits.csv.gz"
+BUNDLED_CUSTOMERS = _DATA / "aftersales_customers.csv.gz"
+BUNDLED_NAME = "aftersales_demo"
+
+
+def bundled_aftersales(*, window=None):
+    """The committed after-sales demo (``data/aftersales_visits.csv.gz`` with its customer table) as an
+    :class:`~churn_core.events.dataset.EventDataset` named ``aftersales_demo``; ``window`` defaults to the
+    suggested one (:func:`~churn_core.events.labels.suggest_window`). Its amounts are CNY."""
+    from .dataset import event_dataset
+    from .log import read_events
+
+    log_ = read_events(BUNDLED_VISITS, customers=BUNDLED_CUSTOMERS)
+    return event_dataset(log_, window=window, name=BUNDLED_NAME)
