@@ -59,13 +59,15 @@ def event_kind(source: str) -> tuple[str, bool, re.Match] | None:
     return None
 
 
-def event_phrases(source: str, values: pd.Series, points: np.ndarray, context: pd.DataFrame | None, *,
-                  lang: str = "en", currency: str = "") -> tuple[list[str | None], bool]:
+def event_phrases(source: str, values: pd.Series, points: np.ndarray, frame: pd.DataFrame | None = None,
+                  rows: np.ndarray | None = None, *, lang: str = "en", currency: str = ""
+                  ) -> tuple[list[str | None], bool]:
     """One phrase per reason of ``source`` (without the points), or None where it cannot be worded.
 
     ``values`` are the reasons' values, ``points`` their signed effects (the recency sentence differs for a
-    protective reason), ``context`` the same customers' rows of the dataset (or None), aligned by position.
-    Returns the phrases and whether the value's place among all customers may follow them.
+    protective reason); ``frame`` is the dataset (or None) and ``rows`` each reason's customer position in
+    it: only the columns a sentence needs are read. Returns the phrases and whether the value's place among
+    all customers may follow them.
     """
     found = event_kind(source)
     n = len(values)
@@ -73,14 +75,14 @@ def event_phrases(source: str, values: pd.Series, points: np.ndarray, context: p
         return [None] * n, False
     kind, placed, match = found
     own = pd.to_numeric(pd.Series(values, dtype="object").reset_index(drop=True), errors="coerce").to_numpy(float)
-    ctx = context.reset_index(drop=True) if context is not None else None
+    points = np.asarray(points, dtype=float)
 
     def column(name: str) -> np.ndarray:
         if name == source:
             return own
-        if ctx is None or name not in ctx:
+        if frame is None or rows is None or name not in frame:
             return np.full(n, np.nan)
-        return pd.to_numeric(ctx[name], errors="coerce").to_numpy(dtype=float)
+        return pd.to_numeric(frame[name].iloc[np.asarray(rows)], errors="coerce").to_numpy(dtype=float)
 
     word = _Words(lang, currency)
     build: Callable[[int], str | None]
@@ -173,7 +175,8 @@ class _Words:
         elif before <= 0:
             if now <= 0:
                 return self.t(f"{what}_none_both")
-            return self.t(f"{what}_started", n=_number(now), amount=self.money(now))
+            one = "_one" if what == "visits" and round(now) == 1 else ""
+            return self.t(f"{what}_started{one}", n=_number(now), amount=self.money(now))
         elif now <= 0:
             return self.t(f"{what}_stopped", n=_number(before), amount=self.money(before))
         else:

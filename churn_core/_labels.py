@@ -156,9 +156,8 @@ def reason_sentences(sources: pd.Series, values: pd.Series, points: np.ndarray, 
     for source, idx in sources[present].groupby(sources[present], sort=False).groups.items():
         at = np.asarray(idx)
         phrases = _phrases(str(source), values.iloc[at], text_values.iloc[at], roles=roles, lang=lang)
-        context = frame.iloc[np.asarray(rows)[at]] if frame is not None and rows is not None else None
-        worded, placed = event_phrases(str(source), values.iloc[at], signs[at], context, lang=lang,
-                                       currency=currency)
+        worded, placed = event_phrases(str(source), values.iloc[at], signs[at], frame,
+                                       None if rows is None else np.asarray(rows)[at], lang=lang, currency=currency)
         phrases = [p if e is None else e for p, e in zip(phrases, worded)]
         where = [w if e is None or placed else "" for w, e in zip(places[at], worded)]
         phrases = [text("reason.placed", lang=lang, phrase=p, place=w) if w else p for p, w in zip(phrases, where)]
