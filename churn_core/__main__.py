@@ -343,7 +343,8 @@ def _score_events(args: argparse.Namespace, store: Store, explain) -> dict[str, 
         table = as_of_table(log, window=window, as_of=args.as_of or log.last_date, base=base)
         scored = score_customers(table, store=store, **options)
     table = scored.dataset
-    out = call_list(filter_customers(scored, where=RiskFilter(status="all")), lang=args.lang, sort=None)
+    out = call_list(filter_customers(scored, where=RiskFilter(status="all")), lang=args.lang, sort=None,
+                    currency=store.currency(version if stored else trained_on))  # "Spent ¥2,300 in the last..."
     extra = table.frame[["days_since_last_event", "lifecycle_stage"]].reset_index(drop=True)
     out.insert(1, "as_of", table.events.cutoff.date().isoformat())
     for col in extra.columns:

@@ -14,6 +14,7 @@ import re
 import numpy as np
 import pandas as pd
 
+from ._event_words import event_phrases
 from .i18n import LANGUAGES, check_language, format_amount, text
 from .roles import ColumnRoles, flag_codes
 
@@ -128,10 +129,16 @@ def place_words(quantile, *, lang: str = "en") -> np.ndarray:
 
 
 def reason_sentences(sources: pd.Series, values: pd.Series, points: np.ndarray, *, roles: ColumnRoles,
-                     lang: str = "en", quantiles: np.ndarray | None = None) -> np.ndarray:
+                     lang: str = "en", quantiles: np.ndarray | None = None, frame: pd.DataFrame | None = None,
+                     rows: np.ndarray | None = None, currency: str = "") -> np.ndarray:
     """One sentence per reason, e.g. ``4 customer-service calls — top 5% of customers (+21 pts)``; empty
     where there is no reason. ``quantiles`` (the share of customers below each value; NaN for plans and
     categories) add the value's place among all customers.
+
+    A visit log's known features (:mod:`churn_core._event_words`) are worded from the customer's own values:
+    ``No visit for 142 days, 2.3× their usual gap (+4 pts)``. ``frame`` (the dataset's rows) and ``rows``
+    (each reason's customer position in it) give the other columns such a sentence needs; ``currency``
+    prefixes amounts. Where one cannot be worded (a missing value), the generic sentence stays.
 
     Vectorised: each distinct source is labelled once.
     """
@@ -143,14 +150,18 @@ def reason_sentences(sources: pd.Series, values: pd.Series, points: np.ndarray, 
     if not present.any():
         return out
     text_values = format_values(values)
-    pts = format_points(np.nan_to_num(np.asarray(points, dtype=float)), lang=lang)
+    signs = np.nan_to_num(np.asarray(points, dtype=float))
+    pts = format_points(signs, lang=lang)
     places = np.full(len(sources), "", dtype=object) if quantiles is None else place_words(quantiles, lang=lang)
     for source, idx in sources[present].groupby(sources[present], sort=False).groups.items():
-        rows = np.asarray(idx)
-        phrases = _phrases(str(source), values.iloc[rows], text_values.iloc[rows], roles=roles, lang=lang)
-        phrases = [text("reason.placed", lang=lang, phrase=p, place=w) if w else p
-                   for p, w in zip(phrases, places[rows])]
-        out[rows] = [text("reason.sentence", lang=lang, phrase=p, points=q) for p, q in zip(phrases, pts[rows])]
+        at = np.asarray(idx)
+        phrases = _phrases(str(source), values.iloc[at], text_values.iloc[at], roles=roles, lang=lang)
+        worded, placed = event_phrases(str(source), values.iloc[at], signs[at], frame,
+                                       None if rows is None else np.asarray(rows)[at], lang=lang, currency=currency)
+        phrases = [p if e is None else e for p, e in zip(phrases, worded)]
+        where = [w if e is None or placed else "" for w, e in zip(places[at], worded)]
+        phrases = [text("reason.placed", lang=lang, phrase=p, place=w) if w else p for p, w in zip(phrases, where)]
+        out[at] = [text("reason.sentence", lang=lang, phrase=p, points=q) for p, q in zip(phrases, pts[at])]
     return out
 
 

@@ -146,15 +146,18 @@ def _require(scored: ScoredCustomers, column: str) -> None:
 
 # -- the call list in words -------------------------------------------------------------------------------
 
-def call_list(selection: RiskSelection, *, lang: str = "en", sort: str | None = "priority", limit: int | None = None
-              ) -> pd.DataFrame:
+def call_list(selection: RiskSelection, *, lang: str = "en", sort: str | None = "priority", limit: int | None = None,
+              currency: str = "") -> pd.DataFrame:
     """The selected customers as the call centre reads them: id, probability, tier, due time, priority,
-    value, reasons in words and the action (export this one)."""
-    return in_words(selection.scored, selection.table(sort=sort, limit=limit), lang=lang)
+    value, reasons in words and the action (export this one). ``currency`` prefixes the amounts a visit
+    log's reasons name ("Spent ¥2,300 in the last 12 months")."""
+    return in_words(selection.scored, selection.table(sort=sort, limit=limit), lang=lang, currency=currency)
 
 
-def in_words(scored: ScoredCustomers, table: pd.DataFrame, *, lang: str = "en") -> pd.DataFrame:
-    """Rows of the scored frame (``RiskSelection.table``) as the call list's columns, reasons in words.
+def in_words(scored: ScoredCustomers, table: pd.DataFrame, *, lang: str = "en", currency: str = "") -> pd.DataFrame:
+    """Rows of the scored frame (``RiskSelection.table``) as the call list's columns, reasons in words
+    (a visit log's from the customer's own values: "No visit for 142 days, 2.3× their usual gap"; amounts
+    with ``currency``).
 
     ``base_probability`` + ``reason_k_pts`` (k = 1..3) + ``other_pts`` = ``churn_probability`` (points as
     fractions of 1). Churned customers keep their probability but have no tier, priority, reasons or action.
@@ -167,15 +170,17 @@ def in_words(scored: ScoredCustomers, table: pd.DataFrame, *, lang: str = "en") 
                         "priority": table["priority"].round(2), "value": table["value"].round(2),
                         "scored_by": table["scored_by"].astype(str),
                         "base_probability": round(float(scored.base_probability or 0.0), 4)})
+    own = {"frame": scored.dataset.frame, "rows": rows, "currency": currency}  # the customers' other columns
     for k in range(1, STORED_REASONS + 1):
         out[f"reason_{k}"] = reason_sentences(table[f"reason_{k}"], table[f"reason_{k}_value"],
                                               table[f"reason_{k}_points"].to_numpy(), roles=scored.dataset.roles,
-                                              lang=lang, quantiles=_quantiles(scored, table[f"reason_{k}"], rows))
+                                              lang=lang, quantiles=_quantiles(scored, table[f"reason_{k}"], rows),
+                                              **own)
         out[f"reason_{k}_pts"] = table[f"reason_{k}_points"].round(4)
     out["other_pts"] = table["other_points"].round(4)
     protective = reason_sentences(table["protective"], table["protective_value"],
                                   table["protective_points"].to_numpy(), roles=scored.dataset.roles, lang=lang,
-                                  quantiles=_quantiles(scored, table["protective"], rows))
+                                  quantiles=_quantiles(scored, table["protective"], rows), **own)
     out["protective"] = protective
     words = {key: scored.policy.action_text(key, lang=lang) for key in table["action"].cat.categories}
     out["action"] = table["action"].astype(object).map(words)
@@ -238,7 +243,7 @@ def call_list_for_people(selection: RiskSelection, *, lang: str = "en", sort: st
     """
     check_language(lang)
     scored = selection.scored
-    machine = call_list(selection, lang=lang, sort=sort, limit=limit)
+    machine = call_list(selection, lang=lang, sort=sort, limit=limit, currency=currency)
     roles = scored.dataset.roles
     has_id = bool(roles.id) and roles.id in scored.dataset.frame
     columns: dict[str, tuple[str, str | None]] = {
@@ -264,16 +269,18 @@ def call_list_for_people(selection: RiskSelection, *, lang: str = "en", sort: st
 
 
 def explanation_in_words(scored: ScoredCustomers, row: int, explanation, *, lang: str = "en", top: int = 3,
-                         protective: int = 2) -> tuple[list[str], list[str]]:
+                         protective: int = 2, currency: str = "") -> tuple[list[str], list[str]]:
     """One customer's reasons in words: the ``top`` drivers raising the risk, then (apart) the ``protective``
-    drivers lowering it most, each with its place among all customers."""
+    drivers lowering it most, each with its place among all customers (a visit log's reasons from the
+    customer's own values, amounts with ``currency``)."""
     check_language(lang)
     out = []
     for part in (explanation.raises.head(top), explanation.protective.head(protective)):
         rows = np.full(len(part), int(row))
         out.append(list(reason_sentences(part["source"], part["value"], part["points"].to_numpy(),
                                          roles=scored.dataset.roles, lang=lang,
-                                         quantiles=_quantiles(scored, part["source"], rows))))
+                                         quantiles=_quantiles(scored, part["source"], rows),
+                                         frame=scored.dataset.frame, rows=rows, currency=currency)))
     return out[0], out[1]
 
 

@@ -176,7 +176,7 @@ def _call_view(scored: cc.ScoredCustomers, *, where: cc.RiskFilter, sort: str,
     lang = current_language()
     selection = cc.filter_customers(scored, where=where)
     table = selection.table(sort=sort, limit=TABLE_ROWS)
-    words = cc.in_words(scored, table, lang=lang)
+    words = cc.in_words(scored, table, lang=lang, currency=currency)
     tiers = {k: tier_name(k) for k in table["tier"].astype(str).unique()}
     # Without a customer value there is no priority or value to show: the ranking is by probability alone.
     valued = {t("risk.c_priority"): table["priority"], value_header(currency): table["value"]} \
@@ -230,7 +230,8 @@ def customer_panel(scored: cc.ScoredCustomers, row: int) -> None:
         st.markdown(t("risk.tier_line", tier=tier_name(profile.tier), due=_due(profile.due_hours),
                       priority=fmt.number(profile.priority), value=fmt.entered(profile.value, state.currency())))
     with middle:
-        raising, lowering = cc.explanation_in_words(scored, row, profile.explanation, lang=lang)
+        raising, lowering = cc.explanation_in_words(scored, row, profile.explanation, lang=lang,
+                                                    currency=state.currency())
         st.markdown(t("risk.reasons") + "\n" + "\n".join(f"1. {s}" for s in raising))
         if lowering:
             st.markdown(t("risk.protective") + "\n" + "\n".join(f"- {s}" for s in lowering))
@@ -271,10 +272,10 @@ def churned_apart(scored: cc.ScoredCustomers) -> None:
     note, button = st.columns([4, 1], vertical_alignment="center")
     note.caption(t("risk.churned", n=fmt.count(scored.churned), rate=fmt.pct(scored.churned_rate)))
     lang = current_language()
-    gone = cc.filter_customers(scored, where=cc.RiskFilter(status="churned"))
+    gone, currency = cc.filter_customers(scored, where=cc.RiskFilter(status="churned")), state.currency()
     button.download_button(t("risk.export_churned"), data=lambda: cc.call_list_for_people(
-        gone, lang=lang, sort="probability").csv_bytes(), file_name="churned_customers.csv", mime="text/csv",
-                           key="risk_churned_csv", on_click="ignore")
+        gone, lang=lang, sort="probability", currency=currency).csv_bytes(), file_name="churned_customers.csv",
+                           mime="text/csv", key="risk_churned_csv", on_click="ignore")
 
 
 SPARSE_SHARE = 0.02  # below this share of customers still here at medium or above, say why the tiers are empty
