@@ -245,3 +245,27 @@ def default_training() -> cc.TrainingResult:
     """train_models with every default on the bundled data: three models, 70/30 split, 5-fold CV, beta
     calibration, F1 threshold (a result only: nothing is stored). The slowest training of the suite."""
     return cc.train_models(cc.load_dataset(cc.BUNDLED_CSV))
+
+
+@pytest.fixture(scope="session")
+def events_template(tmp_path_factory) -> Path:
+    """A database whose active dataset is a 3,000-customer after-sales visit log (seed 7, suggested window),
+    with an out-of-time run promoted (logistic regression) and its score history back to the test cut-off."""
+    from churn_core.events.dataset import event_dataset
+
+    folder = tmp_path_factory.mktemp("events")
+    store = cc.Store(folder / "events.duckdb")
+    demo = cc.generate_visits(n_customers=3000, years=3, seed=7)
+    log = cc.read_events(demo.visits, customers=demo.customers)
+    version = store.save_events(event_dataset(log, name="aftersales")).version
+    store.set_currency(version, "¥")
+    cc.run_training(store, store.load_dataset(version), models=("logistic_regression",), promote=True,
+                    artifact_root=folder / "models")
+    cc.score_as_of(store, version)
+    cc.score_back(store, version)
+    return store.path
+
+
+@pytest.fixture
+def events_db(events_template, tmp_path) -> Path:
+    return copy_db(events_template, tmp_path)
