@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import logging
 import os
 import signal
@@ -253,6 +254,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--pages", nargs="+", choices=list(PAGES), default=list(PAGES), help="pages")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})")
     parser.add_argument("--width", type=int, default=1400, help="viewport width in CSS pixels (default 1400)")
+    parser.add_argument("--customer", help="the customer id the Risk page opens (default 2802, of the bundled data)")
     parser.add_argument("--chromium", default=CHROMIUM, help=f"chromium executable (default {CHROMIUM})")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     return parser.parse_args(argv)
@@ -277,6 +279,8 @@ def main(argv: list[str] | None = None) -> int:
         log.error("%s is not installed (apt-get install chromium fonts-noto-cjk)", args.chromium)
         return 2
     started = time.monotonic()
+    if args.customer:
+        PAGES["risk"] = dataclasses.replace(PAGES["risk"], query=f"customer={args.customer}")
     if args.url:
         wait_for_health(args.url, timeout=10)
         saved, problems = take_screenshots(args.url, args.pages, args.lang, args.out, args.width, args.chromium)
