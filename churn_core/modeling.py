@@ -468,15 +468,9 @@ def train_models(
         cv = pd.DataFrame([evaluate(y_train[v], scored[v], threshold=threshold).__dict__
                            for _, v in folds])[list(METRIC_NAMES)]
         _report(progress, name, done / steps)
-        start = time.perf_counter()
-        estimator = (OOFCalibratedClassifier(base, method=calibration).fit(X_train, y_train, oof=oof)
-                     if calibration else clone(base).fit(X_train, y_train))
-        fit_s = time.perf_counter() - start
+        estimator, raw, proba, fit_s, predict_s = fit_final(base, X_train, y_train, X_test, oof=oof,
+                                                            calibration=calibration)
         done += 1
-        start = time.perf_counter()
-        raw = estimator.predict_raw(X_test) if calibration else estimator.predict_proba(X_test)[:, 1]
-        proba = estimator.calibrate(raw) if calibration else apply_calibrator(None, raw)
-        predict_s = time.perf_counter() - start
         uncalibrated = evaluate(y_test, raw, threshold=0.5) if calibration else None
         fitted = estimator.estimator_ if calibration else estimator
         names = tuple(feature_labels(fitted.named_steps["features"]))
@@ -499,6 +493,20 @@ def train_models(
                           threshold_rule=threshold_rule, calibration=calibration, train_index=train_idx,
                           fold_of=fold_of, choose_by=choose_by, features=tuple(input_columns_of(used)),
                           excluded=_excluded(dataset, used, tuple(exclude)))
+
+
+def fit_final(base, X_train: pd.DataFrame, y_train: np.ndarray, X_test: pd.DataFrame, *, oof: np.ndarray,
+              calibration: str | None):
+    """The final fit on the whole training set (calibrated on ``oof``, the out-of-fold predictions, where
+    ``calibration`` is set) scored on ``X_test``: (estimator, raw, calibrated, fit seconds, predict seconds)."""
+    start = time.perf_counter()
+    estimator = (OOFCalibratedClassifier(base, method=calibration).fit(X_train, y_train, oof=oof)
+                 if calibration else clone(base).fit(X_train, y_train))
+    fit_s = time.perf_counter() - start
+    start = time.perf_counter()
+    raw = estimator.predict_raw(X_test) if calibration else estimator.predict_proba(X_test)[:, 1]
+    proba = estimator.calibrate(raw) if calibration else apply_calibrator(None, raw)
+    return estimator, raw, proba, fit_s, time.perf_counter() - start
 
 
 def input_columns_of(features: ChurnFeatures) -> list[str]:

@@ -502,45 +502,7 @@ class Store:
         The whole import is one transaction: if anything fails, nothing is written and the
         active dataset stays as it was.
         """
-        clashes = _case_clashes(dataset.frame.columns)
-        if clashes:
-            raise StoreError(
-                f"Cannot store the dataset '{dataset.name}': the columns {clashes} differ only in upper and lower "
-                "case, and the database treats such names as one. Rename one of them in the file and import it "
-                "again.", code="column_case_clash", name=dataset.name, columns=clashes)
-        roles_json = dataset.roles.to_json()
-        with self._connect() as con:
-            same = _one(con, "SELECT id FROM datasets WHERE sha256 = ? AND roles_json = ? ORDER BY id LIMIT 1",
-                               [dataset.sha256, roles_json])
-            if same:
-                if activate:
-                    self._set_active(con, same[0])
-                return self._version(con, same[0], reused=True)
-            self._require_space(_frame_bytes(dataset.frame))
-            try:
-                with _transaction(con):
-                    version = _one(con, "SELECT nextval('dataset_ids')")[0]
-                    table = f"dataset_{version}"
-                    con.register("incoming_frame", dataset.frame)
-                    con.execute(f'CREATE TABLE "{table}" AS SELECT * FROM incoming_frame')
-                    con.unregister("incoming_frame")
-                    con.execute(
-                        "INSERT INTO datasets (id, name, source_file, sha256, rows, roles_json, created_at, "
-                        "table_name, n_columns, encoding, report_json) VALUES (?, ?, ?, ?, ?, ?, now(), ?, ?, ?, ?)",
-                        [version, dataset.name, dataset.source_name, dataset.sha256, len(dataset.frame),
-                         roles_json, table, dataset.frame.shape[1], dataset.encoding,
-                         json.dumps(report_to_dict(dataset.report), ensure_ascii=False, default=str)])
-                    if activate:
-                        self._set_active(con, version)
-            except (duckdb.Error, OSError) as err:
-                known = self._known_failure(err)
-                if isinstance(known, DatabaseDamagedError):
-                    raise known from err
-                raise StoreError(f"Could not store the dataset '{dataset.name}' ({err}). Nothing was changed; "
-                                 "the active dataset is as it was.", code="store_write_failed",
-                                 name=dataset.name) from err
-            logger.info("stored dataset %s as version %d", dataset.name, version)
-            return self._version(con, version)
+        return self._save_version(dataset, activate=activate)
 
     def save_events(self, events, *, activate: bool = True) -> DatasetVersion:
         """Store an event dataset (:class:`churn_core.events.EventDataset`) as a new version, in one
@@ -548,14 +510,6 @@ class Store:
         ``customers_<v>`` and the as-of table as ``asof_<v>``, with the window, the population per cut-off and
         both reports. The same log with the same window returns the stored version."""
         analysis, as_of, log = events.analysis, events.as_of, events.log
-        for frame in (analysis.frame, log.frame, as_of.frame):
-            clashes = _case_clashes(frame.columns)
-            if clashes:
-                raise StoreError(
-                    f"Cannot store the event log '{analysis.name}': the columns {clashes} differ only in upper and "
-                    "lower case, and the database treats such names as one. Rename one of them in the file and "
-                    "import it again.", code="column_case_clash", name=analysis.name, columns=clashes)
-        roles_json = analysis.roles.to_json()
         meta = {
             "context": analysis.events.to_dict(), "as_of_context": as_of.events.to_dict(),
             "as_of_roles": as_of.roles.to_dict(), "as_of_report": report_to_dict(as_of.report),
@@ -563,24 +517,40 @@ class Store:
             "log_source": log.source_name, "window_suggested": bool(events.window_suggested),
             "population": json.loads(events.population.to_json(orient="records", date_format="iso")),
         }
+        extra = {"events": log.frame, "asof": as_of.frame}
+        if log.customers is not None:
+            extra["customers"] = log.customers
+        return self._save_version(analysis, activate=activate, extra=extra, events_meta=meta,
+                                  source=log.source_name, what="event log")
+
+    def _save_version(self, dataset: Dataset, *, activate: bool, extra: dict[str, pd.DataFrame] | None = None,
+                      events_meta: dict | None = None, source: str | None = None,
+                      what: str = "dataset") -> DatasetVersion:
+        """One version in one transaction: ``dataset_<v>`` and each ``extra`` table as ``<name>_<v>``, and its
+        row in ``datasets`` (kind ``events`` when ``events_meta`` is given). An identical stored version (same
+        sha256 and roles) is returned instead, activated when asked."""
+        extra = extra or {}
+        for frame in (dataset.frame, *extra.values()):
+            clashes = _case_clashes(frame.columns)
+            if clashes:
+                raise StoreError(
+                    f"Cannot store the {what} '{dataset.name}': the columns {clashes} differ only in upper and lower "
+                    "case, and the database treats such names as one. Rename one of them in the file and import it "
+                    "again.", code="column_case_clash", name=dataset.name, columns=clashes)
+        roles_json = dataset.roles.to_json()
         with self._connect() as con:
             same = _one(con, "SELECT id FROM datasets WHERE sha256 = ? AND roles_json = ? ORDER BY id LIMIT 1",
-                        [analysis.sha256, roles_json])
+                        [dataset.sha256, roles_json])
             if same:
                 if activate:
                     self._set_active(con, same[0])
                 return self._version(con, same[0], reused=True)
-            frames = [analysis.frame, log.frame, as_of.frame]
-            if log.customers is not None:
-                frames.append(log.customers)
-            self._require_space(sum(_frame_bytes(f) for f in frames))
+            self._require_space(sum(_frame_bytes(f) for f in (dataset.frame, *extra.values())))
             try:
                 with _transaction(con):
                     version = _one(con, "SELECT nextval('dataset_ids')")[0]
-                    tables = {f"dataset_{version}": analysis.frame, f"events_{version}": log.frame,
-                              f"asof_{version}": as_of.frame}
-                    if log.customers is not None:
-                        tables[f"customers_{version}"] = log.customers
+                    tables = {f"dataset_{version}": dataset.frame,
+                              **{f"{name}_{version}": frame for name, frame in extra.items()}}
                     for table, frame in tables.items():
                         con.register("incoming_frame", frame)
                         con.execute(f'CREATE TABLE "{table}" AS SELECT * FROM incoming_frame')
@@ -588,21 +558,22 @@ class Store:
                     con.execute(
                         "INSERT INTO datasets (id, name, source_file, sha256, rows, roles_json, created_at, "
                         "table_name, n_columns, encoding, report_json, kind, events_json) "
-                        "VALUES (?, ?, ?, ?, ?, ?, now(), ?, ?, ?, ?, 'events', ?)",
-                        [version, analysis.name, log.source_name, analysis.sha256, len(analysis.frame),
-                         roles_json, f"dataset_{version}", analysis.frame.shape[1], None,
-                         json.dumps(report_to_dict(analysis.report), ensure_ascii=False, default=str),
-                         json.dumps(meta, ensure_ascii=False, default=str)])
+                        "VALUES (?, ?, ?, ?, ?, ?, now(), ?, ?, ?, ?, ?, ?)",
+                        [version, dataset.name, source or dataset.source_name, dataset.sha256, len(dataset.frame),
+                         roles_json, f"dataset_{version}", dataset.frame.shape[1], dataset.encoding,
+                         json.dumps(report_to_dict(dataset.report), ensure_ascii=False, default=str),
+                         "snapshot" if events_meta is None else "events",
+                         None if events_meta is None else json.dumps(events_meta, ensure_ascii=False, default=str)])
                     if activate:
                         self._set_active(con, version)
             except (duckdb.Error, OSError) as err:
                 known = self._known_failure(err)
                 if isinstance(known, DatabaseDamagedError):
                     raise known from err
-                raise StoreError(f"Could not store the event log '{analysis.name}' ({err}). Nothing was changed; "
+                raise StoreError(f"Could not store the {what} '{dataset.name}' ({err}). Nothing was changed; "
                                  "the active dataset is as it was.", code="store_write_failed",
-                                 name=analysis.name) from err
-            logger.info("stored event log %s as version %d", analysis.name, version)
+                                 name=dataset.name) from err
+            logger.info("stored %s %s as version %d", what, dataset.name, version)
             return self._version(con, version)
 
     def events_meta(self, version: int) -> dict | None:

@@ -26,7 +26,7 @@ from ..dataset import Dataset, EventContext, normalise
 from ..errors import SchemaError, ValidationError
 from ..roles import ColumnRoles, detect_roles
 from ..validation import ValidationReport, validate
-from .labels import EventWindow, LabelledEvents, cutoffs, label_and_features, suggest_window
+from .labels import Cutoffs, EventWindow, LabelledEvents, cutoffs, label_and_features, suggest_window
 from .log import EventLog, validate_events
 
 logger = logging.getLogger(__name__)
@@ -90,6 +90,21 @@ def _table(labelled: LabelledEvents, cutoff: pd.Timestamp, *, target: bool) -> p
     return frame
 
 
+def labelled_cutoffs(log: EventLog, *, window: EventWindow) -> Cutoffs:
+    """The cut-offs whose label window has fully elapsed; SchemaError (``events_too_short``) when there is none:
+    the log is shorter than the minimum history plus the window."""
+    found = cutoffs(log, window=window)
+    if not len(found):
+        span = (log.last_date - log.first_date).days if log.first_date is not None else 0
+        needed = window.min_history_days + window.window_days
+        raise SchemaError(
+            f"The event log covers {span} days, too short for a {window.window_days}-day label window after "
+            f"{window.min_history_days} days of history: no cut-off has its window fully elapsed. It needs at "
+            f"least {needed} days; export a longer period or choose a shorter window.",
+            code="events_too_short", days=span, needed=needed, window=window.window_days)
+    return found
+
+
 def event_dataset(
     log: EventLog,
     *,
@@ -114,15 +129,7 @@ def event_dataset(
         lines = "; ".join(i.message for i in report.errors)
         raise ValidationError(f"The event log '{log.source_name}' cannot be used as it is: {lines}",
                               report=report, name=log.source_name)
-    labelled_cuts = cutoffs(log, window=window)
-    if not len(labelled_cuts):
-        span = (log.last_date - log.first_date).days if log.first_date is not None else 0
-        needed = window.min_history_days + window.window_days
-        raise SchemaError(
-            f"The event log covers {span} days, too short for a {window.window_days}-day label window after "
-            f"{window.min_history_days} days of history: no cut-off has its window fully elapsed. It needs at "
-            f"least {needed} days; export a longer period or choose a shorter window.",
-            code="events_too_short", days=span, needed=needed, window=window.window_days)
+    labelled_cuts = labelled_cutoffs(log, window=window)
     test_cutoff = labelled_cuts.dates[-1]
     as_of = log.last_date
     labelled = label_and_features(log, window=window, cutoffs=[test_cutoff, as_of])

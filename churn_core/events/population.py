@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ..errors import SchemaError
-from .labels import EventWindow, cutoffs, label_and_features
+from .dataset import labelled_cutoffs
+from .labels import EventWindow, label_and_features
 from .log import EventLog
 
 
@@ -45,15 +45,7 @@ def cutoff_population(log: EventLog, *, window: EventWindow | None = None) -> Cu
     shorter than the minimum history plus the label window.
     """
     window = EventWindow() if window is None else window
-    labelled_cuts = cutoffs(log, window=window)
-    if not len(labelled_cuts.dates):
-        span = (log.last_date - log.first_date).days if log.first_date is not None else 0
-        needed = window.min_history_days + window.window_days
-        raise SchemaError(
-            f"The event log covers {span} days, too short for a {window.window_days}-day label window after "
-            f"{window.min_history_days} days of history: no cut-off has its window fully elapsed. It needs at "
-            f"least {needed} days; export a longer period or choose a shorter window.",
-            code="events_too_short", days=span, needed=needed, window=window.window_days)
+    labelled_cuts = labelled_cutoffs(log, window=window)
     as_of = log.last_date
     labelled = label_and_features(log, window=window, cutoffs=[*labelled_cuts.dates, as_of])
     population = labelled.population.sort_values("cutoff").reset_index(drop=True)

@@ -22,7 +22,6 @@ from __future__ import annotations
 import logging
 import math
 import operator
-import time
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -39,16 +38,15 @@ from ..modeling import (
     MODEL_NAMES,
     Metrics,
     ModelResult,
-    OOFCalibratedClassifier,
     Progress,
     _bad_calibration,
     _cross_fitted,
     _report,
-    apply_calibrator,
     bootstrap_auc,
     build_model,
     choose_threshold,
     evaluate,
+    fit_final,
 )
 from ..roles import ColumnRoles
 from .labels import LabelledEvents
@@ -562,15 +560,9 @@ def train_out_of_time(
         threshold = choose_threshold(y_train[seen], scored[seen], rule=threshold_rule, target_recall=target_recall)
         cv = pd.DataFrame([_fold_metrics(y_train[v], scored[v], threshold) for _, v in cv_splits])
         _report(progress, name, done / steps)
-        start = time.perf_counter()
-        estimator = (OOFCalibratedClassifier(base, method=calibration).fit(X_train, y_train, oof=oof)
-                     if calibration else clone(base).fit(X_train, y_train))
-        fit_s = time.perf_counter() - start
+        estimator, raw, proba, fit_s, predict_s = fit_final(base, X_train, y_train, X_test, oof=oof,
+                                                            calibration=calibration)
         done += 1
-        start = time.perf_counter()
-        raw = estimator.predict_raw(X_test) if calibration else estimator.predict_proba(X_test)[:, 1]
-        proba = estimator.calibrate(raw) if calibration else apply_calibrator(None, raw)
-        predict_s = time.perf_counter() - start
         fitted = estimator.estimator_ if calibration else estimator
         boot = bootstrap_auc(y_test, proba, seed=seed)
         holdout = evaluate(y_test, proba, threshold=threshold)
