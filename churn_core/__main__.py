@@ -234,19 +234,13 @@ def _train(args: argparse.Namespace) -> dict[str, Any]:
     version = store.save_dataset(_load(args), activate=args.promote)
     run_id, result = run_training(store, store.load_dataset(version.version), promote=args.promote, seed=args.seed,
                                   models=tuple(args.models), choose_by=args.choose_by)
-    keys = ("roc_auc", "pr_auc", "precision", "recall", "f1", "accuracy", "brier", "log_loss", "threshold")
     champion = store.champion()
     scored = None
     if args.promote:  # the Risk page then only reads stored scores
         from .scoring import score_dataset
 
         scored = score_dataset(store.load_dataset(version.version), store=store, champion=champion)
-    models = [{"name": m.name, **{k: getattr(m.holdout, k) for k in keys},
-               "cv_roc_auc_mean": m.cv_mean("roc_auc"), "cv_roc_auc_sd": float(m.cv["roc_auc"].std(ddof=1)),
-               "cv_pr_auc_mean": m.cv_mean("pr_auc"), "roc_auc_ci_low": m.roc_auc_ci[0],
-               "roc_auc_ci_high": m.roc_auc_ci[1],
-               "log_loss_uncalibrated": None if m.uncalibrated is None else m.uncalibrated.log_loss}
-              for m in result.models]
+    models = [_model_json(m) for m in result.models]
     return {"mode": "snapshot", "run_id": run_id, "dataset_version": version.version, "choose_by": result.choose_by,
             "ranking": [m.name for m in result.ranked()], "top_two_within_noise": result.within_noise(),
             "models": models, "features": list(result.features), "excluded": result.excluded,
@@ -255,6 +249,15 @@ def _train(args: argparse.Namespace) -> dict[str, Any]:
 
 
 _METRIC_KEYS = ("roc_auc", "pr_auc", "precision", "recall", "f1", "accuracy", "brier", "log_loss", "threshold")
+
+
+def _model_json(m) -> dict[str, Any]:
+    """One model of a training result as `train` prints it: test metrics, CV means, interval."""
+    return {"name": m.name, **{k: getattr(m.holdout, k) for k in _METRIC_KEYS},
+            "cv_roc_auc_mean": m.cv_mean("roc_auc"), "cv_roc_auc_sd": float(m.cv["roc_auc"].std(ddof=1)),
+            "cv_pr_auc_mean": m.cv_mean("pr_auc"), "roc_auc_ci_low": m.roc_auc_ci[0],
+            "roc_auc_ci_high": m.roc_auc_ci[1],
+            "log_loss_uncalibrated": None if m.uncalibrated is None else m.uncalibrated.log_loss}
 
 
 def _train_events(args: argparse.Namespace) -> dict[str, Any]:
@@ -282,12 +285,7 @@ def _train_events(args: argparse.Namespace) -> dict[str, Any]:
         scored = score_as_of(store, version.version, champion=champion)
     ranked = result.ranked()
     boots = [m.boot_auc for m in ranked[:2]]
-    models = [{"name": m.name, **{k: getattr(m.holdout, k) for k in _METRIC_KEYS},
-               "cv_roc_auc_mean": m.cv_mean("roc_auc"), "cv_roc_auc_sd": float(m.cv["roc_auc"].std(ddof=1)),
-               "cv_pr_auc_mean": m.cv_mean("pr_auc"), "roc_auc_ci_low": m.roc_auc_ci[0],
-               "roc_auc_ci_high": m.roc_auc_ci[1],
-               "log_loss_uncalibrated": None if m.uncalibrated is None else m.uncalibrated.log_loss}
-              for m in result.models]
+    models = [_model_json(m) for m in result.models]
     baseline = summary["baseline"]
     return {"mode": "events", "run_id": run_id, "dataset_version": version.version, "choose_by": result.choose_by,
             "ranking": [m.name for m in ranked],
