@@ -62,11 +62,14 @@ def language_switch() -> None:
 def dataset_sidebar() -> None:
     with guard():
         version = state.active_version()
-        roles = state.active_dataset().roles
+        data = state.active_dataset()
+        roles = data.roles
     st.sidebar.subheader(t("sidebar.dataset"))
     st.sidebar.markdown(tm("sidebar.dataset_line", name=version.name, version=version.version,
                           rows=fmt.count(version.rows)))
-    if roles.target:
+    if data.events is not None:  # a visit log: what churn means here
+        st.sidebar.caption(t("sidebar.events", window=data.events.window_days, lookback=data.events.lookback_days))
+    elif roles.target:
         st.sidebar.caption(tm("sidebar.roles", target=roles.target, positive=roles.positive_label))
 
 

@@ -28,6 +28,8 @@ def test_overview_defines_the_population_and_shows_recency_rfm_and_cohorts(event
     ctx = cc.Store(events_db).load_dataset().events
     assert f"no visit in the {ctx.window_days} days after {ctx.test_cutoff.date()}" in shown
     assert "had already lapsed" in shown
+    sidebar = "\n".join(str(c.value) for c in at.sidebar.get("caption"))
+    assert f"Visit log · churn: no visit in {ctx.window_days} days" in sidebar
     assert "churn" in shown and "× as often as the rest" in shown  # the recency ratio sentence
     frames = [df.value for df in at.dataframe]
     assert any("Segment" in f.columns and "Important value" in set(f["Segment"]) for f in frames)
