@@ -342,10 +342,13 @@ def _run_cutoffs(events: _Events, days: list[int], *, H: int, L: int, basic: int
             window = _window_sql(extras, type_codes, t, H)
             part = con.execute(f"""
                 SELECT s.*, w.* EXCLUDE (cid) FROM st s LEFT JOIN ({window}) w ON w.cid = s.cid
-                WHERE s.le > {t - L} ORDER BY s.cid""").fetchnumpy()
+                WHERE s.le > {t - L}""").fetchnumpy()
             rows.append(part)
             lapsed.append(con.execute(f"SELECT cid, {t} - le AS days FROM st WHERE le <= {t - L} ORDER BY cid")
                           .fetchnumpy())
+            order = np.argsort(part["cid"], kind="stable")  # rows in id order
+            for name in part:
+                part[name] = part[name][order]
             seen.append(int(con.execute("SELECT count(*) FROM st").fetchone()[0]))
     finally:
         con.close()
