@@ -221,12 +221,12 @@ def _extras(frame: pd.DataFrame, taken: set[str]) -> list[_Extra]:
     return extras
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(kw_only=True)
 class _Events:
     """The log as integer arrays sorted by time: customer codes (ids sorted, so code order is id order),
     days since 1970, event type codes (-1 missing) and the extra columns, ready for DuckDB."""
 
-    table: pd.DataFrame
+    table: pd.DataFrame | None  # dropped once DuckDB holds its copy
     ids: np.ndarray
     type_names: list[str]
     extras: list[_Extra]
@@ -314,19 +314,18 @@ def _floats(values: np.ndarray) -> np.ndarray:
     return np.asarray(values, dtype=float)
 
 
-def _run_cutoffs(events: _Events, days: list[int], *, H: int, L: int, basic: int,
-                 type_codes: list[int]) -> tuple[list[dict], list[dict], list[int]]:
+def _passes(events: _Events, days: list[int], *, H: int, L: int, basic: int, type_codes: list[int]):
     """One set-based pass per cut-off: the customers' state (merged from the previous cut-off's) and their
-    window counts; returns per cut-off the eligible rows, the lapsed rows and the customers seen."""
+    window counts. Yields per cut-off its eligible rows (in id order), its lapsed rows and the customers seen."""
     extras = events.extras
     con = duckdb.connect(":memory:")
-    rows, lapsed, seen = [], [], []
     try:
         con.execute("SET threads TO 2")
         con.execute("SET memory_limit = '3GB'")
         con.register("ev_src", events.table)
         con.execute("CREATE TEMP TABLE ev AS SELECT * FROM ev_src")  # in time order: day filters skip row groups
         con.unregister("ev_src")
+        events.table = None
         con.execute("SET preserve_insertion_order = false")
         state_cols = _state_sql(extras, basic)
         previous = None
@@ -343,16 +342,23 @@ def _run_cutoffs(events: _Events, days: list[int], *, H: int, L: int, basic: int
             part = con.execute(f"""
                 SELECT s.*, w.* EXCLUDE (cid) FROM st s LEFT JOIN ({window}) w ON w.cid = s.cid
                 WHERE s.le > {t - L}""").fetchnumpy()
-            rows.append(part)
-            lapsed.append(con.execute(f"SELECT cid, {t} - le AS days FROM st WHERE le <= {t - L} ORDER BY cid")
-                          .fetchnumpy())
             order = np.argsort(part["cid"], kind="stable")  # rows in id order
             for name in part:
                 part[name] = part[name][order]
-            seen.append(int(con.execute("SELECT count(*) FROM st").fetchone()[0]))
+            lapsed = con.execute(f"SELECT cid, {t} - le AS days FROM st WHERE le <= {t - L} ORDER BY cid").fetchnumpy()
+            seen = int(con.execute("SELECT count(*) FROM st").fetchone()[0])
+            yield t, part, lapsed, seen
     finally:
         con.close()
-    return rows, lapsed, seen
+
+
+def _compact(values: np.ndarray) -> np.ndarray:
+    """float32 when that holds every value exactly (counts, days), to halve what waits for the last cut-off."""
+    if values.dtype == np.float64:
+        small = values.astype(np.float32)
+        if np.array_equal(small, values, equal_nan=True):
+            return small
+    return values
 
 
 _STAGE_NAMES = np.array(["new", "growth", "mature", "decline"], dtype=object)
@@ -410,16 +416,17 @@ def label_and_features(
         type_values = [type_names[i] for i in order[:_MAX_TYPE_COLUMNS]]
     basic = type_names.index(basic_type) if basic_type in type_names else -2
     type_codes = [type_names.index(v) for v in type_values]
-    pieces, lapsed_parts, seen = _run_cutoffs(events, days, H=H, L=L, basic=basic, type_codes=type_codes)
     ids, extras = events.ids, events.extras
-    del events
-
     columns: dict[str, list[np.ndarray]] = {}
-    for t, part in zip(days, pieces):
+    lapsed_parts, seen = [], []
+    for t, part, lapsed_part, n_seen in _passes(events, days, H=H, L=L, basic=basic, type_codes=type_codes):
         for name, values in _piece_features(part, t, type_codes, extras, has_type=bool(type_names)).items():
-            columns.setdefault(name, []).append(values)
-        part.clear()
-    cid = np.concatenate([p for p in columns.pop("cid", [])]) if pieces else np.empty(0, dtype=np.int32)
+            columns.setdefault(name, []).append(_compact(values))
+        lapsed_parts.append(lapsed_part)
+        seen.append(n_seen)
+    del events
+    pieces = bool(days)
+    cid = np.concatenate(columns.pop("cid")) if pieces else np.empty(0, dtype=np.int32)
     n_rows = [len(p) for p in columns.get("days_since_last_event", [])]
     frame = pd.DataFrame({"customer_id": pd.array(ids[cid], dtype="string"),
                           "cutoff": np.repeat(pd.to_datetime(dates).astype("datetime64[ns]").to_numpy(), n_rows)
@@ -436,6 +443,8 @@ def label_and_features(
             k, j = (int(v) for v in name[1:].split("_"))
             out_name = extras[k].names[j]
         values = np.concatenate(columns.pop(name))
+        if values.dtype == np.float32:
+            values = values.astype(np.float64)
         if name == "lifecycle_stage":
             frame[name] = pd.array(_STAGE_NAMES[values], dtype="string")
         elif name == "fut":
@@ -488,7 +497,7 @@ def _piece_features(part: dict, t: int, type_codes: list[int], extras: list[_Ext
     f = {name: _floats(part.pop(name)) for name in list(part) if name != "cid"}
     zero = {name: np.nan_to_num(f[name], nan=0.0) for name in
             ("v90", "v180", "v365", "vprev", "s90", "s180", "s365", "sprev", "neg")}
-    out: dict[str, np.ndarray] = {"cid": np.asarray(part.pop("cid"), dtype=np.int64)}
+    out: dict[str, np.ndarray] = {"cid": np.asarray(part.pop("cid"), dtype=np.int32)}
     with np.errstate(divide="ignore", invalid="ignore"):
         out["days_since_last_visit"] = t - f["lv"]
         out["days_since_last_event"] = t - f["le"]
