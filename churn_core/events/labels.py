@@ -7,7 +7,10 @@ At a cut-off date t (a day; events dated t count as before it):
 - an eligible customer *churned* when they have no qualifying visit in (t, t + H];
 - every feature uses events dated on or before t only.
 
-All of it is set-based SQL over an in-memory DuckDB copy of the events: no Python loop over customers.
+All of it is set-based SQL over an in-memory DuckDB copy of the events, with customer ids as integer codes and
+the events in time order: one pass per cut-off over the events of (t - 365, t + H], and the all-history figures
+carried from one cut-off to the next. No Python loop over customers, and no join of every cut-off with every
+earlier event (1M customers and 20M events at 12 cut-offs: see bench/events.py).
 """
 
 from __future__ import annotations

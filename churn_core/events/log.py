@@ -225,9 +225,9 @@ def _detect_type(frame: pd.DataFrame, taken: set[str]) -> str | None:
 
 def _table(source: Source | pd.DataFrame | RawTable, **read_options: Any) -> tuple[pd.DataFrame, str]:
     if isinstance(source, pd.DataFrame):
-        return source.copy(), "table"
+        return source.copy(deep=False), "table"  # the columns are renamed, the values never written
     if isinstance(source, RawTable):
-        return source.frame.copy(), source.source_name
+        return source.frame.copy(deep=False), source.source_name
     raw = read_table(source, **read_options)
     return raw.frame, raw.source_name
 
