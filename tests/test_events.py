@@ -22,8 +22,9 @@ from churn_core import (
 from churn_core.events import parse_times
 
 
-def make_log(*, customers=300, days=1000, seed=0, start="2021-01-01", rate=0.02) -> pd.DataFrame:
-    """A seeded visit log: each customer visits at their own rate from their own start, some stop early."""
+def make_log(*, customers=300, days=1000, seed=0, start="2021-01-01", rate=0.02, extras=False) -> pd.DataFrame:
+    """A seeded visit log: each customer visits at their own rate from their own start, some stop early;
+    ``extras`` adds a complaint flag, an NPS score (0-10, often missing) and a first-time-fix flag (on repairs)."""
     rng = np.random.default_rng(seed)
     first = rng.integers(0, days // 2, customers)
     stop = np.where(rng.random(customers) < 0.4, first + rng.integers(60, days, customers), days)
@@ -37,6 +38,11 @@ def make_log(*, customers=300, days=1000, seed=0, start="2021-01-01", rate=0.02)
         "paid": np.round(rng.gamma(2.0, 300.0, len(cid)), 2) * np.where(rng.random(len(cid)) < 0.03, -1, 1),
         "service": rng.choice(["maintenance", "repair", "parts", "accessories"], len(cid), p=[.5, .25, .15, .1]),
     })
+    if extras:
+        frame["complaint"] = rng.random(len(cid)) < 0.1
+        frame["nps"] = np.where(rng.random(len(cid)) < 0.4, rng.integers(0, 11, len(cid)), np.nan)
+        fixed = pd.Series(rng.random(len(cid)) < 0.8, dtype=object)
+        frame["first_time_fix"] = fixed.where(frame["service"] == "repair", None)
     return frame.sort_values("visited").reset_index(drop=True)
 
 
@@ -268,17 +274,23 @@ def _alter_after(frame: pd.DataFrame, t: pd.Timestamp, seed: int) -> pd.DataFram
     late["visited"] = late["visited"] + pd.to_timedelta(rng.integers(1, 60, len(late)), "D")  # move the rest
     late["paid"] = late["paid"] * 3 + 7  # change their amounts
     late["service"] = "repair"
+    if "nps" in late:
+        late["complaint"] = ~late["complaint"]
+        late["nps"] = 10 - late["nps"].fillna(5)
+        late["first_time_fix"] = False
     new = late.sample(frac=0.5, random_state=seed).copy()
     new["member"] = np.where(rng.random(len(new)) < 0.5, new["member"], "NEW" + new["member"])  # new events
     new["visited"] = t + pd.to_timedelta(rng.integers(1, 200, len(new)), "D")
-    return pd.concat([frame[~after], late, new], ignore_index=True).sort_values("visited").reset_index(drop=True)
+    # a stable sort keeps the order of same-day events up to t (the later row gives the last score)
+    altered = pd.concat([frame[~after], late, new], ignore_index=True)
+    return altered.sort_values("visited", kind="stable").reset_index(drop=True)
 
 
 @pytest.mark.parametrize("with_customers", [False, True])
 def test_no_feature_at_t_uses_an_event_after_t(with_customers):
-    """The leakage test: change every event after t (drop, move, re-price, add) and no feature at any
-    cut-off up to t changes, while the labels do."""
-    original = make_log(customers=400, seed=3)
+    """The leakage test: change every event after t (drop, move, re-price, retype, flip its flags and
+    scores, add) and no feature at any cut-off up to t changes, while the labels do."""
+    original = make_log(customers=400, seed=3, extras=True)
     log = read_events(original)
     all_cuts = cutoffs(log).dates
     t = all_cuts[len(all_cuts) // 2]
@@ -293,6 +305,9 @@ def test_no_feature_at_t_uses_an_event_after_t(with_customers):
     before = label_and_features(log, cutoffs=up_to_t)
     after = label_and_features(altered_log, cutoffs=up_to_t)
     assert len(before.frame) > 1000
+    assert {"spend_trend_ratio", "complaint_365d", "nps_last", "nps_mean_365d", "first_time_fix_365d",
+            "first_time_fix_false_365d"} <= set(before.feature_names)
+    assert before.frame["nps_last"].notna().any() and before.frame["first_time_fix_false_365d"].gt(0).any()
     pd.testing.assert_frame_equal(before.features(), after.features())
     pd.testing.assert_frame_equal(before.lapsed, after.lapsed)
     at_t = before.frame["cutoff"] == t
@@ -301,6 +316,50 @@ def test_no_feature_at_t_uses_an_event_after_t(with_customers):
     full = label_and_features(log).features()
     pd.testing.assert_frame_equal(full[full["cutoff"] == t].reset_index(drop=True),
                                   before.features()[at_t].reset_index(drop=True))
+
+
+EXTRA = pd.DataFrame([  # t = 2023-06-30: (t - 365, t] = 2022-07-01 .. 2023-06-30; the 90 days before: age 90-179
+    ("A", "2022-05-01", 100.0, False, 3.0, None, "no"),  # older than 365 days
+    ("A", "2023-01-15", 40.0, True, np.nan, False, "yes"),  # age 166: the 90 days before the last 90
+    ("A", "2023-04-20", 30.0, True, 9.0, True, "yes"),  # age 71
+    ("A", "2023-06-30", 20.0, False, np.nan, False, "no"),  # on t: counts
+    ("A", "2023-07-05", 999.0, True, 0.0, False, "yes"),  # after t: never counts
+    ("B", "2023-06-01", 10.0, False, 7.0, None, "no"),
+    ("B", "2023-06-01", -10.0, False, 5.0, None, "no"),  # same day, later row: the last score
+    ("C", "2021-01-01", 10.0, False, 4.0, None, "no"),  # the last score, 2.5 years before t
+    ("C", "2023-03-01", -5.0, False, np.nan, None, "no"),  # age 121: the earlier 90 days spent -5
+    ("C", "2023-05-01", 10.0, False, np.nan, None, "no"),
+], columns=["customer", "date", "amount", "complaint", "nps", "fix", "callback"])
+
+
+def test_extra_columns_become_as_of_features():
+    log = read_events(EXTRA.assign(kind="maintenance"), id="customer", time="date", amount="amount", type="kind")
+    assert log.roles.others == ("complaint", "nps", "fix", "callback")
+    result = label_and_features(log, cutoffs=[T])
+    frame = result.frame.set_index("customer_id")
+    names = set(result.feature_names)
+    assert {"complaint_365d", "nps_last", "nps_mean_365d", "fix_365d", "fix_false_365d", "callback_365d"} <= names
+    assert not names & {"complaint_false_365d", "callback_false_365d", "nps_365d"}  # no missing flags; nps is a score
+    expected = {  # customer: complaint, fix true, fix false, callback yes, nps last, nps mean, spend trend ratio
+        "A": (2, 1, 2, 2, 9.0, 9.0, 50 / 40),
+        "B": (0, 0, 0, 0, 5.0, 6.0, np.nan),
+        "C": (0, 0, 0, 0, 4.0, np.nan, np.nan),  # spend before the last 90 days is -5: no ratio
+    }
+    columns = ["complaint_365d", "fix_365d", "fix_false_365d", "callback_365d", "nps_last", "nps_mean_365d",
+               "spend_trend_ratio"]
+    got = frame.loc[list(expected), columns]
+    pd.testing.assert_frame_equal(got, pd.DataFrame(expected.values(), index=got.index, columns=columns,
+                                                    dtype=float))
+    assert frame.loc["C", "spend_90d"] == 10 and frame.loc["C", "spend_trend"] == 15
+    later = label_and_features(log, cutoffs=["2023-07-31"]).frame.set_index("customer_id")
+    assert later.loc["A", "nps_last"] == 0 and later.loc["A", "complaint_365d"] == 3  # the July visit counts now
+
+
+def test_a_numeric_zero_one_column_counts_like_a_flag():
+    frame = EXTRA[["customer", "date", "amount"]].assign(callback=(EXTRA["callback"] == "yes").astype(int))
+    result = label_and_features(read_events(frame, id="customer", time="date", amount="amount"), cutoffs=[T])
+    assert "callback_last" not in result.feature_names
+    assert dict(result.frame.set_index("customer_id")["callback_365d"]) == {"A": 2, "B": 0, "C": 0}
 
 
 def test_fifty_thousand_events_at_twelve_cutoffs_run_quickly():

@@ -225,9 +225,9 @@ def _detect_type(frame: pd.DataFrame, taken: set[str]) -> str | None:
 
 def _table(source: Source | pd.DataFrame | RawTable, **read_options: Any) -> tuple[pd.DataFrame, str]:
     if isinstance(source, pd.DataFrame):
-        return source.copy(), "table"
+        return source.copy(deep=False), "table"  # the columns are renamed, the values never written
     if isinstance(source, RawTable):
-        return source.frame.copy(), source.source_name
+        return source.frame.copy(deep=False), source.source_name
     raw = read_table(source, **read_options)
     return raw.frame, raw.source_name
 
@@ -309,10 +309,21 @@ def read_events(
         events[col if col not in events.columns else f"{col}_source"] = frame[col]
     result = EventLog(frame=events.reset_index(drop=True), roles=roles, source_name=name,
                       raw_times=frame[time].reset_index(drop=True),
-                      duplicate_rows=int(frame.duplicated().sum()))
+                      duplicate_rows=_count_duplicates(frame))
     if customers is not None:
         result = attach_customers(result, customers, id=customer_id)
     return result
+
+
+def _count_duplicates(frame: pd.DataFrame) -> int:
+    """Rows that repeat an earlier row exactly. Only rows whose numeric and date columns repeat can be copies,
+    and those are cheap to hash, so the text columns are compared on those few rows only (20M rows: ~1 s
+    instead of ~8 s)."""
+    cheap = [c for c in frame.columns if isinstance(frame[c].dtype, np.dtype) and frame[c].dtype.kind in "fiuM"]
+    if not cheap or len(cheap) == frame.shape[1]:
+        return int(frame.duplicated().sum())
+    candidates = frame.duplicated(subset=cheap, keep=False).to_numpy()
+    return int(frame[candidates].duplicated().sum())
 
 
 def _ids(values: pd.Series) -> pd.Series:
