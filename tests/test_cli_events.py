@@ -86,3 +86,26 @@ def test_data_and_events_together_are_refused(trained, log_files, tmp_path, caps
     code, _, err = run(capsys, "train", "--data", str(cc.BUNDLED_CSV), "--events", str(log_files / "visits.csv"),
                        "--db", str(db))
     assert code == 1 and "either --data" in err
+
+
+def test_train_events_stores_the_currency_the_log_names(trained, log_files, tmp_path, capsys):
+    """The log's amount column is amount_cny: the dataset is in ¥ (the built customer table calls it spend_365d,
+    so the dataset used to fall back to $, unlike the same files uploaded on the Data page); a currency chosen
+    before for the dataset's name stays."""
+    code, db = trained
+    assert code == 0
+    store = cc.Store(db)
+    assert store.currency(store.active_version().version) == "¥"
+    other = tmp_path / "other.duckdb"
+    visits = pd.read_csv(log_files / "visits.csv").rename(columns={"amount_cny": "paid"})
+    visits.to_csv(tmp_path / "visits.csv", index=False)
+    code, _, _ = run(capsys, "train", "--events", str(tmp_path / "visits.csv"), "--models", "logistic_regression",
+                     "--db", str(other), "--format", "json")
+    assert code == 0
+    store = cc.Store(other)
+    (version,) = store.list_datasets().versions
+    assert store.currency(version.version) == "$"  # nothing in these files names a currency
+    store.set_currency(version.version, "€")
+    code, _, _ = run(capsys, "train", "--events", str(tmp_path / "visits.csv"), "--window", "180",
+                     "--models", "logistic_regression", "--db", str(other), "--format", "json")
+    assert code == 0 and store.currency(max(v.version for v in store.list_datasets().versions)) == "€"
