@@ -117,6 +117,7 @@ def test_director_picks_the_aftersales_demo_and_reads_it(page, fresh_app_server,
     ).to_be_visible(timeout=90_000)
     expect(main(page).get_by_role("button", name="Lapsed customers (CSV)")).to_be_visible()
     expect(metric_value(page, "Customers")).to_have_text(SCORED, timeout=90_000)
+    expect(metric_value(page, "Expected value at risk")).to_have_text(re.compile(r"^¥[\d.]+M$"))  # amounts in CNY
     grid = main(page).get_by_test_id("stDataFrame").first
     expect(grid).to_be_visible()
     idle(page)
@@ -212,6 +213,7 @@ def test_executive_presents_the_roi_of_the_visit_log(page, events_url, tmp_path)
     expect(main(page).get_by_text(re.compile(rf"^Of {SCORED} customers, "))).to_be_visible(timeout=60_000)
     for label in ("Customers saved", "Value retained", "Net benefit", "ROI", "Payback"):
         expect(metric_value(page, label)).to_have_text(re.compile(r"\d"))
+    expect(metric_value(page, "Value retained")).to_have_text(re.compile(r"^¥[\d.]+M$"))  # the log's currency
     saved = metric_value(page, "Customers saved").inner_text()
     expect_no_errors(page)
 
