@@ -260,6 +260,23 @@ def _model_json(m) -> dict[str, Any]:
             "log_loss_uncalibrated": None if m.uncalibrated is None else m.uncalibrated.log_loss}
 
 
+def _log_currency(log) -> str:
+    """The currency a visit log's own files suggest, as the Data page detects it on an upload: the log's source
+    headers ("amount_cny" is "¥") and values, then the customer table's. The built customer table renames the
+    amount (spend_365d), so detecting on it alone would say "$" for a CNY log."""
+    import pandas as pd
+
+    from .events.log import AMOUNT, ID, TIME, TYPE
+    from .money import detect_currency
+
+    roles = log.roles
+    names = {ID: roles.id, TIME: roles.time, AMOUNT: roles.amount, TYPE: roles.type}
+    frames = [log.frame.head(200).rename(columns={k: v for k, v in names.items() if v is not None})]
+    if log.customers is not None:
+        frames.append(log.customers.head(200).add_prefix("customers."))
+    return detect_currency(pd.concat([frame.reset_index(drop=True) for frame in frames], axis=1))
+
+
 def _train_events(args: argparse.Namespace) -> dict[str, Any]:
     from .events import EventWindow, event_dataset
     from .modeling import auc_difference_within_noise, run_training
@@ -274,15 +291,18 @@ def _train_events(args: argparse.Namespace) -> dict[str, Any]:
         window = EventWindow(window_days=days, lookback_days=args.lookback)
     built = event_dataset(log, window=window)
     version = store.save_events(built, activate=args.promote)
+    if store.dataset_setting(version.version, "currency") is None:  # a currency chosen before for the name stays
+        store.set_currency(version.version, _log_currency(log))
     run_id, result = run_training(store, store.load_dataset(version.version), promote=args.promote, seed=args.seed,
                                   models=tuple(args.models))
     summary = store.get_run(run_id).params["summary"]
     champion = store.champion()
     scored = None
-    if args.promote:
-        from .events import score_as_of
+    if args.promote:  # the Risk page then reads stored scores, and the history back to the test cut-off
+        from .events import score_as_of, score_back
 
         scored = score_as_of(store, version.version, champion=champion)
+        score_back(store, version.version, champion=champion)
     ranked = result.ranked()
     boots = [m.boot_auc for m in ranked[:2]]
     models = [_model_json(m) for m in result.models]

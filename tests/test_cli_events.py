@@ -63,6 +63,14 @@ def test_train_events_prints_out_of_time_figures_population_and_baseline(trained
     assert result["verdict"] in {"better", "no_better", "no_signal"}
 
 
+def test_promoting_from_the_command_line_scores_the_history_back_to_the_test_cutoff(trained):
+    _, db = trained
+    store = cc.Store(db)
+    champion, version = store.champion(), store.active_version().version
+    dates = cc.score_history(store, version, run_id=champion.run_id, model=champion.model).dates
+    assert dates[0] == store.load_dataset(version).events.test_cutoff and len(dates) > 2
+
+
 def test_score_events_writes_one_row_per_eligible_customer(trained, log_files, tmp_path, capsys):
     _, db = trained
     out = tmp_path / "scores.csv"
@@ -86,3 +94,26 @@ def test_data_and_events_together_are_refused(trained, log_files, tmp_path, caps
     code, _, err = run(capsys, "train", "--data", str(cc.BUNDLED_CSV), "--events", str(log_files / "visits.csv"),
                        "--db", str(db))
     assert code == 1 and "either --data" in err
+
+
+def test_train_events_stores_the_currency_the_log_names(trained, log_files, tmp_path, capsys):
+    """The log's amount column is amount_cny: the dataset is in ¥ (the built customer table calls it spend_365d,
+    so the dataset used to fall back to $, unlike the same files uploaded on the Data page); a currency chosen
+    before for the dataset's name stays."""
+    code, db = trained
+    assert code == 0
+    store = cc.Store(db)
+    assert store.currency(store.active_version().version) == "¥"
+    other = tmp_path / "other.duckdb"
+    visits = pd.read_csv(log_files / "visits.csv").rename(columns={"amount_cny": "paid"})
+    visits.to_csv(tmp_path / "visits.csv", index=False)
+    code, _, _ = run(capsys, "train", "--events", str(tmp_path / "visits.csv"), "--models", "logistic_regression",
+                     "--db", str(other), "--format", "json")
+    assert code == 0
+    store = cc.Store(other)
+    (version,) = store.list_datasets().versions
+    assert store.currency(version.version) == "$"  # nothing in these files names a currency
+    store.set_currency(version.version, "€")
+    code, _, _ = run(capsys, "train", "--events", str(tmp_path / "visits.csv"), "--window", "180",
+                     "--models", "logistic_regression", "--db", str(other), "--format", "json")
+    assert code == 0 and store.currency(max(v.version for v in store.list_datasets().versions)) == "€"

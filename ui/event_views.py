@@ -64,6 +64,7 @@ def history_sections(scored: cc.ScoredCustomers) -> None:
     st.subheader(t("events.history_title"))
     if len(history.dates) < 2:
         st.caption(t("events.history_pending"))
+        state.prepare_history()  # e.g. a champion promoted from the command line: fill it in the background
         return
     st.caption(t("events.history_caption", cutoff=_day(ctx.test_cutoff)))
     dates = [_day(d) for d in history.dates]

@@ -235,6 +235,29 @@ def scores_state() -> tuple[str, str | None]:
     return ("stored" if _stored(*key[1:]) else "missing"), None
 
 
+def prepare_history() -> None:
+    """Score the active visit log as of its earlier dates in the background when its history is missing (e.g.
+    a champion promoted from the command line), unless under way already."""
+    champ, version = champion(), active_version().version
+    key = (db_path(), version, champ.run_id, champ.model, "history")
+    with _JOBS_LOCK:
+        job = _JOBS.get(key)
+        if job is not None and job["state"] == "running":
+            return
+        _JOBS[key] = {"state": "running"}
+    threading.Thread(target=_history_job, args=key, daemon=True, name="churn-radar-history").start()
+
+
+def _history_job(path: str, version: int, run_id: int, model: str, _: str) -> None:
+    key = (path, version, run_id, model, "history")
+    try:
+        store_ = cc.Store(path)
+        cc.score_back(store_, version, champion=cc.Champion(run_id, model, store_.get_run(run_id).model(model)))
+        _JOBS[key]["state"] = "done"
+    except Exception as err:  # noqa: BLE001 - a thread must not die silently
+        _JOBS[key].update(state="failed", error=str(err))
+
+
 def prepare_scores(*, run_id: int | None = None, model: str | None = None) -> None:
     """Score the active dataset with the champion (or the run and model just promoted) in the background,
     unless stored or under way already."""

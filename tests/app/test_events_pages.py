@@ -83,3 +83,29 @@ def test_every_page_works_on_a_visit_log_switching_language_twice(events_app, pa
         assert "截至" in texts(at) and "天内不再到店的概率" in texts(at)
     if page == "models":
         assert "跨时间检验" in texts(at)
+
+
+def test_a_missing_history_is_scored_in_the_background_and_said(events_db, monkeypatch):
+    """A champion promoted elsewhere leaves only the last date scored: the page says the history is coming
+    and scores the earlier dates in the background."""
+    import time
+
+    import duckdb
+
+    store = cc.Store(events_db)
+    last = store.load_dataset().events.as_of.date()
+    with duckdb.connect(str(events_db)) as con:
+        con.execute("DELETE FROM scores WHERE score_set IN (SELECT id FROM score_sets WHERE as_of <> ?)", [last])
+        con.execute("DELETE FROM score_sets WHERE as_of <> ?", [last])
+    champion = store.champion()
+    assert len(cc.score_history(store, 1, run_id=champion.run_id, model=champion.model).dates) == 1
+    monkeypatch.setenv(cc.store.ENV_VAR, str(events_db))
+    at = open_page(AppTest.from_file(str(ROOT / "app.py"), default_timeout=120), "risk")
+    assert "runs in the background now" in texts(at)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        dates = cc.score_history(store, 1, run_id=champion.run_id, model=champion.model).dates
+        if len(dates) > 1:
+            break
+        time.sleep(0.5)
+    assert dates[0] == store.load_dataset().events.test_cutoff and len(dates) > 2
