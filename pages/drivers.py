@@ -4,7 +4,7 @@ import streamlit as st
 
 import churn_core as cc
 from churn_core import plots
-from ui import fmt, state
+from ui import event_views, fmt, state
 from ui.i18n import t, tm
 from ui.widgets import (
     chart,
@@ -24,6 +24,7 @@ with guard():
     dataset = state.active_dataset()
     desc = state.description()
 roles = dataset.roles
+event_views.population_line(dataset)  # a visit log: who is counted, and what churn means
 left_out = {*roles.ignored, *cc.leakage_columns(dataset)}
 dimensions = [c for c in (*roles.plan_flags, *roles.categorical, *roles.numeric) if c not in left_out]
 
