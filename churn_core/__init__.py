@@ -121,7 +121,7 @@ _LAZY = {
     "Condition": "events", "Rule": "events", "RuleSet": "events", "RuleEvaluation": "events",
     "default_rules": "events", "evaluate_rules": "events", "OutOfTimeResult": "events", "train_out_of_time": "events",
     "BUNDLED_VISITS": "events", "BUNDLED_CUSTOMERS": "events", "bundled_aftersales": "events",
-    "CutoffPopulation": "events", "cutoff_population": "events",
+    "CutoffPopulation": "events", "cutoff_population": "events", "event_types": "events",
 }
 
 

@@ -84,6 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     event_options(train)
     train.add_argument("--window", type=int, help="visit logs: the label window H in days (default: fitted to the "
                                                   "gaps between visits)")
+    train.add_argument("--visit-types", nargs="+", metavar="TYPE",
+                       help="visit logs: the event types that count as a visit (default: every event)")
     train.add_argument("--lookback", type=int, default=365,
                        help="visit logs: a customer with no event in this many days has lapsed (default 365)")
     train.add_argument("--promote", action="store_true",
@@ -284,11 +286,13 @@ def _train_events(args: argparse.Namespace) -> dict[str, Any]:
     store = Store(args.db)
     log = _read_log(args)
     window = None  # fitted to the gaps between visits
-    if args.window is not None or args.lookback != 365:
+    if args.window is not None or args.lookback != 365 or args.visit_types:
         from .events import suggest_window
 
-        days = args.window if args.window is not None else suggest_window(log).window.window_days
-        window = EventWindow(window_days=days, lookback_days=args.lookback)
+        visits = tuple(args.visit_types) if args.visit_types else None
+        days = args.window if args.window is not None else suggest_window(
+            log, base=EventWindow(visit_types=visits)).window.window_days
+        window = EventWindow(window_days=days, lookback_days=args.lookback, visit_types=visits)
     built = event_dataset(log, window=window)
     version = store.save_events(built, activate=args.promote)
     if store.dataset_setting(version.version, "currency") is None:  # a currency chosen before for the name stays

@@ -117,3 +117,13 @@ def test_train_events_stores_the_currency_the_log_names(trained, log_files, tmp_
     code, _, _ = run(capsys, "train", "--events", str(tmp_path / "visits.csv"), "--window", "180",
                      "--models", "logistic_regression", "--db", str(other), "--format", "json")
     assert code == 0 and store.currency(max(v.version for v in store.list_datasets().versions)) == "€"
+
+
+def test_train_events_counts_only_the_given_visit_types(log_files, tmp_path, capsys):
+    code, out, _ = run(capsys, "train", "--events", str(log_files / "visits.csv"), "--window", "240",
+                       "--visit-types", "maintenance", "repair", "--models", "logistic_regression",
+                       "--db", str(tmp_path / "v.duckdb"), "--format", "json")
+    assert code == 0
+    result = json.loads(out)
+    store = cc.Store(tmp_path / "v.duckdb")
+    assert store.load_dataset(result["dataset_version"]).events.window["visit_types"] == ["maintenance", "repair"]

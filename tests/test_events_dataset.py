@@ -98,3 +98,14 @@ def test_deleting_an_event_version_drops_its_tables(tmp_path, built):
     store.delete_dataset(version.version)
     with pytest.raises(cc.NotFoundError, match="no dataset version"):
         store.load_as_of(version.version)
+
+
+def test_counting_only_some_event_types_as_visits_changes_the_label(log):
+    types = cc.event_types(log)
+    assert types[0] == "maintenance" and {"repair", "parts", "accessories"} <= set(types)  # commonest first
+    every = event_dataset(log, window=EventWindow(window_days=240))
+    services = event_dataset(log, window=EventWindow(window_days=240, visit_types=("maintenance", "repair")))
+    assert services.analysis.events.window["visit_types"] == ["maintenance", "repair"]
+    # fewer kinds of event count as a visit: at least as many customers have none in the window
+    assert services.analysis.frame["churned"].mean() > every.analysis.frame["churned"].mean()
+    assert services.sha256 != every.sha256

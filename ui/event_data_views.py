@@ -117,9 +117,15 @@ def window_controls(log: cc.EventLog) -> tuple[cc.EventWindow, bool]:
     if suggestion is not None:
         left.caption(tm("events.window_suggested", days=fmt.count(suggestion.gap_quantile_days),
                         median=fmt.count(suggestion.median_gap_days)))
+    types = cc.event_types(log)
+    visits = None
+    if len(types) > 1:  # which kinds of event count as a visit (default: all of them)
+        chosen = st.multiselect(t("events.visit_types"), list(types), default=list(types), key=f"{key}_types",
+                                help=t("events.visit_types_help"), placeholder=t("common.choose"))
+        visits = None if set(chosen) == set(types) or not chosen else tuple(chosen)
     with guard():
         window = cc.EventWindow(window_days=int(window_days), lookback_days=int(lookback),
-                                min_history_days=int(history))
+                                min_history_days=int(history), visit_types=visits)
     return window, suggestion is not None and window == suggestion.window
 
 

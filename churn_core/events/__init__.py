@@ -22,7 +22,7 @@ from .analysis import (
     segment_strategy,
     time_to_lapse,
 )
-from .dataset import EventDataset, event_dataset, lapsed_customers
+from .dataset import EventDataset, event_dataset, event_types, lapsed_customers
 from .demo import BUNDLED_CUSTOMERS, BUNDLED_VISITS, AfterSalesDemo, bundled_aftersales, generate_visits
 from .labels import (
     STAGES,
@@ -52,7 +52,7 @@ __all__ = ["BUNDLED_CUSTOMERS", "BUNDLED_VISITS", "CutoffPopulation", "bundled_a
            "STAGES", "AfterSalesDemo", "Cutoffs", "EventLog", "EventRoles", "EventWindow", "LabelledEvents",
            "attach_customers", "cutoffs", "generate_visits", "label_and_features", "parse_times", "read_events",
            "suggest_window", "validate_events", "WindowSuggestion",
-           "EventDataset", "event_dataset", "lapsed_customers",
+           "EventDataset", "event_dataset", "event_types", "lapsed_customers",
            "Backtest", "ScoreHistory", "TierMigration", "backtest", "score_as_of", "score_history", "tier_migration",
            "history_dates", "score_back",
            "RFM_SEGMENTS", "CohortRetention", "RecencyRatio", "RFMSegments", "StageChurn", "ThresholdRatio",

@@ -90,6 +90,14 @@ def _table(labelled: LabelledEvents, cutoff: pd.Timestamp, *, target: bool) -> p
     return frame
 
 
+def event_types(log: EventLog, *, limit: int = 50) -> tuple[str, ...]:
+    """The log's event types, commonest first (at most ``limit``); empty when it has no type column."""
+    from .log import TYPE
+
+    counts = log.frame[TYPE].dropna().astype(str).value_counts()
+    return tuple(counts.index[:limit])
+
+
 def labelled_cutoffs(log: EventLog, *, window: EventWindow) -> Cutoffs:
     """The cut-offs whose label window has fully elapsed; SchemaError (``events_too_short``) when there is none:
     the log is shorter than the minimum history plus the window."""
