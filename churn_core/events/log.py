@@ -37,6 +37,7 @@ _DMY = re.compile(r"^\s*(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4}|\d{2})(?:[ T].*)?$"
 _PARSE_SHARE = 0.9  # a column is a date column when this share of its non-missing values parse
 _MAX_TYPES = 50  # an event-type column has at most this many distinct values
 _MIN_REPEAT_CUSTOMERS = 30
+_SCREEN_ROWS = 1000  # a column is parsed in full as dates only when these many of its rows mostly parse
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -166,6 +167,11 @@ def _detect_time(frame: pd.DataFrame, taken: set[str]) -> tuple[str | None, tupl
     for col in frame.columns:
         if col in taken:
             continue
+        present = frame[col].dropna()
+        if len(present) > _SCREEN_ROWS:  # screen on spread-out rows first: parsing ids and types as dates is slow
+            sample = present.iloc[np.linspace(0, len(present) - 1, _SCREEN_ROWS).astype(int)]
+            if parse_times(sample)[1] is None:
+                continue
         parsed = parse_times(frame[col])
         if parsed[1] is None:
             continue
