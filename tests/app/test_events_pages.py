@@ -102,10 +102,11 @@ def test_a_missing_history_is_scored_in_the_background_and_said(events_db, monke
     monkeypatch.setenv(cc.store.ENV_VAR, str(events_db))
     at = open_page(AppTest.from_file(str(ROOT / "app.py"), default_timeout=120), "risk")
     assert "runs in the background now" in texts(at)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+    expected = cc.history_dates(store.load_dataset().events)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:  # the job scores one date after another
         dates = cc.score_history(store, 1, run_id=champion.run_id, model=champion.model).dates
-        if len(dates) > 1:
+        if len(dates) == len(expected):
             break
         time.sleep(0.5)
-    assert dates[0] == store.load_dataset().events.test_cutoff and len(dates) > 2
+    assert dates == expected and dates[0] == store.load_dataset().events.test_cutoff
