@@ -335,6 +335,32 @@ def _floats(values: np.ndarray) -> np.ndarray:
     return np.asarray(values, dtype=float)
 
 
+_BATCH_ROWS = 131_072  # rows of a cut-off's result converted at a time: small transients, not the whole cut-off
+
+
+def _batches(reader):
+    """A streamed DuckDB result as dicts of numpy columns (NULL as NaN), the first one empty (for the names)."""
+    yield {name: np.empty(0) for name in reader.schema.names}
+    for batch in reader:
+        yield {name: batch.column(i).to_numpy(zero_copy_only=False) for i, name in enumerate(batch.schema.names)}
+
+
+def _eligible_counts(table: pa.Table, days: list[int], *, L: int) -> list[int]:
+    """Per cut-off t, the customers with an event in (t - L, t] (the eligible ones), to size the output."""
+    day = _column(table, "d")
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute("SET threads TO 2")
+        counts = []
+        for t in days:
+            lo, hi = (int(np.searchsorted(day, v, side="right")) for v in (t - L, t))
+            con.register("ev", table.slice(lo, hi - lo))
+            counts.append(int(con.execute("SELECT count(DISTINCT cid) FROM ev").fetchall()[0][0]))
+        return counts
+    finally:
+        con.close()
+
+
 def _passes(events: _Events, days: list[int], *, H: int, L: int, basic: int, type_codes: list[int]):
     """One set-based pass per cut-off: the customers' state (merged from the previous cut-off's) and their
     window counts. Yields per cut-off its eligible rows (in id order), its lapsed rows and the customers seen."""
@@ -365,15 +391,14 @@ def _passes(events: _Events, days: list[int], *, H: int, L: int, basic: int, typ
             previous = t
             con.register("ev", rows(t - 365, t + H))
             window = _window_sql(extras, type_codes, t, H)
-            part = con.execute(f"""
-                SELECT s.*, w.* EXCLUDE (cid) FROM st s LEFT JOIN ({window}) w ON w.cid = s.cid
-                WHERE s.le > {t - L}""").fetchnumpy()
-            order = np.argsort(part["cid"], kind="stable")  # rows in id order
-            for name in part:
-                part[name] = part[name][order]
+            eligible = con.execute(f"SELECT cid FROM st WHERE le > {t - L} ORDER BY cid").fetchnumpy()["cid"]
             lapsed = con.execute(f"SELECT cid, {t} - le AS days FROM st WHERE le <= {t - L} ORDER BY cid").fetchnumpy()
             seen = int(con.execute("SELECT count(*) FROM st").fetchall()[0][0])
-            yield t, part, lapsed, seen
+            reader = con.sql(f"""
+                SELECT s.*, w.* EXCLUDE (cid) FROM st s LEFT JOIN ({window}) w ON w.cid = s.cid
+                WHERE s.le > {t - L}""").to_arrow_reader(_BATCH_ROWS)
+            yield t, np.asarray(eligible, dtype=np.int32), _batches(reader), lapsed, seen
+            reader.close()
     finally:
         con.close()
 
@@ -438,17 +463,28 @@ def label_and_features(
     basic = type_names.index(basic_type) if basic_type in type_names else -2
     type_codes = [type_names.index(v) for v in type_values]
     ids, extras = events.ids, events.extras
-    columns: dict[str, list[np.ndarray]] = {}
+    # the output columns are allocated once, at their full length, and each cut-off fills its rows batch by batch
+    n_rows = _eligible_counts(events.table, days, L=L)
+    offsets = np.concatenate([[0], np.cumsum(n_rows, dtype=np.int64)])
+    columns: dict[str, np.ndarray] = {}
     lapsed_parts, seen = [], []
-    for t, part, lapsed_part, n_seen in _passes(events, days, H=H, L=L, basic=basic, type_codes=type_codes):
-        for name, values in _piece_features(part, t, type_codes, extras, has_type=bool(type_names)).items():
-            columns.setdefault(name, []).append(values.astype(np.float32) if values.dtype == np.float64 else values)
+    for i, (t, eligible, parts, lapsed_part, n_seen) in enumerate(
+            _passes(events, days, H=H, L=L, basic=basic, type_codes=type_codes)):
+        for part in parts:
+            values = _piece_features(part, t, type_codes, extras, has_type=bool(type_names))
+            at = offsets[i] + np.searchsorted(eligible, values.pop("cid"))
+            if not columns:
+                columns = {"cid": np.empty(offsets[-1], dtype=np.int32)}
+                columns.update({name: np.empty(offsets[-1], dtype=np.float32 if v.dtype == np.float64 else v.dtype)
+                                for name, v in values.items()})
+            for name, v in values.items():
+                columns[name][at] = v
+        columns["cid"][offsets[i]:offsets[i + 1]] = eligible  # the same count by definition (numpy checks it)
         lapsed_parts.append(lapsed_part)
         seen.append(n_seen)
     del events
     pieces = bool(days)
-    cid = np.concatenate(columns.pop("cid")) if pieces else np.empty(0, dtype=np.int32)
-    n_rows = [len(p) for p in columns.get("days_since_last_event", [])]
+    cid = columns.pop("cid") if pieces else np.empty(0, dtype=np.int32)
     frame = pd.DataFrame({"customer_id": pd.array(ids[cid], dtype="string"),
                           "cutoff": np.repeat(pd.to_datetime(dates).astype("datetime64[ns]").to_numpy(), n_rows)
                           if pieces else np.empty(0, dtype="datetime64[ns]")})
@@ -463,7 +499,7 @@ def label_and_features(
         elif name.startswith("x"):
             k, j = (int(v) for v in name[1:].split("_"))
             out_name = extras[k].names[j]
-        values = np.concatenate(columns.pop(name))
+        values = columns.pop(name)
         if name == "lifecycle_stage":
             frame[name] = pd.array(_STAGE_NAMES[values], dtype="string")
         elif name == "fut":
