@@ -243,7 +243,8 @@ class _Events:
 
 def _column(table: pa.Table, name: str) -> np.ndarray:
     """A column of the events table as numpy (no copy: the table is one chunk without nulls there)."""
-    return table.column(name).combine_chunks().to_numpy(zero_copy_only=False)
+    column = table.column(name)
+    return (column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()).to_numpy(zero_copy_only=False)
 
 
 def _event_arrays(log: EventLog, window: EventWindow, taken: set[str]) -> _Events:
@@ -305,7 +306,7 @@ def _merge_sql(extras: list[_Extra]) -> str:
     return ", ".join(parts)
 
 
-def _window_sql(extras: list[_Extra], type_codes: list[int], t: int, H: int) -> str:
+def _window_sql(extras: list[_Extra], type_codes: list[int], t: int, H: int, cids: tuple[int, int]) -> str:
     """Per customer, the counts and sums over windows ending at t, and the visits in (t, t + H]."""
     past = f"d <= {t}"
     parts = [f"count(*) FILTER (WHERE visit AND d > {t - 90} AND {past}) AS v90",
@@ -325,7 +326,8 @@ def _window_sql(extras: list[_Extra], type_codes: list[int], t: int, H: int) -> 
                       f"count(*) FILTER (WHERE x{k} = 0 AND {past}) AS xf{k}"]
         else:
             parts += [f"avg(x{k}) FILTER (WHERE {past}) AS xm{k}"]
-    return (f"SELECT cid, {', '.join(parts)} FROM ev WHERE d > {t - 365} AND d <= {t + H} GROUP BY cid")
+    return (f"SELECT cid, {', '.join(parts)} FROM ev WHERE d > {t - 365} AND d <= {t + H} "
+            f"AND cid >= {cids[0]} AND cid < {cids[1]} GROUP BY cid")
 
 
 def _floats(values: np.ndarray) -> np.ndarray:
@@ -335,14 +337,22 @@ def _floats(values: np.ndarray) -> np.ndarray:
     return np.asarray(values, dtype=float)
 
 
+_CID_PARTS = 2  # a cut-off's window counts in two queries over half the customers each (half the memory)
 _BATCH_ROWS = 131_072  # rows of a cut-off's result converted at a time: small transients, not the whole cut-off
 
 
-def _batches(reader):
-    """A streamed DuckDB result as dicts of numpy columns (NULL as NaN), the first one empty (for the names)."""
-    yield {name: np.empty(0) for name in reader.schema.names}
-    for batch in reader:
-        yield {name: batch.column(i).to_numpy(zero_copy_only=False) for i, name in enumerate(batch.schema.names)}
+def _batches(con, queries: list[str]):
+    """Streamed DuckDB results as dicts of numpy columns (NULL as NaN), the first one empty (for the names)."""
+    for q, query in enumerate(queries):
+        reader = con.sql(query).to_arrow_reader(_BATCH_ROWS)
+        try:
+            if q == 0:
+                yield {name: np.empty(0) for name in reader.schema.names}
+            for batch in reader:
+                yield {name: batch.column(i).to_numpy(zero_copy_only=False)
+                       for i, name in enumerate(batch.schema.names)}
+        finally:
+            reader.close()
 
 
 def _eligible_counts(table: pa.Table, days: list[int], *, L: int) -> list[int]:
@@ -378,6 +388,8 @@ def _passes(events: _Events, days: list[int], *, H: int, L: int, basic: int, typ
             return table.slice(start, int(np.searchsorted(day, hi, side="right")) - start)
 
         state_cols = _state_sql(extras, basic)
+        bounds = np.linspace(0, len(events.ids), _CID_PARTS + 1).round().astype(int).tolist()
+        parts = list(zip(bounds[:-1], bounds[1:]))  # customers by code: smaller hash tables per query
         previous = None
         for t in days:
             con.register("ev", rows(previous, t))
@@ -390,15 +402,14 @@ def _passes(events: _Events, days: list[int], *, H: int, L: int, basic: int, typ
                             f"FROM st s FULL JOIN ({delta}) n ON s.cid = n.cid")
             previous = t
             con.register("ev", rows(t - 365, t + H))
-            window = _window_sql(extras, type_codes, t, H)
             eligible = con.execute(f"SELECT cid FROM st WHERE le > {t - L} ORDER BY cid").fetchnumpy()["cid"]
             lapsed = con.execute(f"SELECT cid, {t} - le AS days FROM st WHERE le <= {t - L} ORDER BY cid").fetchnumpy()
             seen = int(con.execute("SELECT count(*) FROM st").fetchall()[0][0])
-            reader = con.sql(f"""
-                SELECT s.*, w.* EXCLUDE (cid) FROM st s LEFT JOIN ({window}) w ON w.cid = s.cid
-                WHERE s.le > {t - L}""").to_arrow_reader(_BATCH_ROWS)
-            yield t, np.asarray(eligible, dtype=np.int32), _batches(reader), lapsed, seen
-            reader.close()
+            queries = [f"""
+                SELECT s.*, w.* EXCLUDE (cid) FROM st s
+                LEFT JOIN ({_window_sql(extras, type_codes, t, H, part)}) w ON w.cid = s.cid
+                WHERE s.le > {t - L} AND s.cid >= {part[0]} AND s.cid < {part[1]}""" for part in parts]
+            yield t, np.asarray(eligible, dtype=np.int32), _batches(con, queries), lapsed, seen
     finally:
         con.close()
 
