@@ -21,19 +21,22 @@ OMP_WAIT_POLICY=PASSIVE is set, as the app and the CLI set it.
 Target on 2 cores (issue 16 part 8): 1M customers/20M events through labels and features at 12
 cut-offs under 60 s, peak RSS under 4 GB.
 
-Measured 2026-11-27 on the shared 2-core machine (other jobs running: trust CPU time and RSS):
+Measured 2026-11-27 on the shared 2-core machine (other jobs running, the 200k runs under heavy load: trust CPU
+time and RSS):
 
      customers      events stage      wall s    CPU s  peak RSS GB
-       200,000   4,201,631 import        1.7      1.8         1.03   (median of 3)
-       200,000   4,201,631 labels        5.3      8.0         1.05
-       200,000   4,201,631 train         8.3     14.1         1.22
-       200,000   4,201,631 score         1.4      1.9         0.98
-     1,000,000  20,995,598 import       13.6     11.6         3.79   (median of 2)
-     1,000,000  20,995,598 labels       43.2     46.1         3.85
-     1,000,000  20,995,598 train        12.0     14.9         3.31
-     1,000,000  20,995,598 score        10.7     11.7         2.95
+       200,000   4,201,631 import        2.9      1.7         0.93   (median of 3)
+       200,000   4,201,631 labels       15.4      8.2         0.96
+       200,000   4,201,631 train        33.2     23.7         1.80   train_out_of_time on 639,029 rows
+       200,000   4,201,631 score         4.8      2.1         1.18
+     1,000,000  20,995,598 import       12.4     11.8         3.72   (median of 2)
+     1,000,000  20,995,598 labels       52.0     47.9         3.72
+     1,000,000  20,995,598 train        27.7     25.3         3.92   train_out_of_time on 640,354 rows
+     1,000,000  20,995,598 score        13.5     12.5         3.00
 
-At 1M the labels stage meets both targets (before: 44.0 s wall, 41.3 s CPU, 5.08 GB; the CPU is ~5 s more now, for
+(Two earlier 1M runs of the same labels code, on a quieter machine: 43.2 s wall, 46.1 s CPU, 3.85 GB.)
+
+At 1M the labels stage meets both targets (before: 44.0 s wall, 41.3 s CPU, 5.08 GB; the CPU is 5-7 s more now, for
 the per-cut-off count of eligible customers and the split window queries). What brought the peak down: float32 feature
 columns (the 8.7M-row frame 2.3 -> 1.4 GB), DuckDB scanning the events as Arrow slices in place instead of an
 in-memory copy (0.93 GB), each cut-off's result streamed in batches into output columns allocated once, and the
