@@ -349,7 +349,7 @@ def test_extra_columns_become_as_of_features():
                "spend_trend_ratio"]
     got = frame.loc[list(expected), columns]
     pd.testing.assert_frame_equal(got, pd.DataFrame(expected.values(), index=got.index, columns=columns,
-                                                    dtype=float))
+                                                    dtype=np.float32))  # features are float32
     assert frame.loc["C", "spend_90d"] == 10 and frame.loc["C", "spend_trend"] == 15
     later = label_and_features(log, cutoffs=["2023-07-31"]).frame.set_index("customer_id")
     assert later.loc["A", "nps_last"] == 0 and later.loc["A", "complaint_365d"] == 3  # the July visit counts now
