@@ -43,10 +43,11 @@ run: $(VENV)/.runtime messages ## create .venv, install, and start the app on th
 	$(BIN)/streamlit run app.py --server.port $(PORT) --server.address $(ADDRESS)
 
 test: $(VENV)/.dev messages ## create .venv, install, and run the whole suite (browser tests need chromium)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile -m "not browser"  # both cores; one worker per test file
+	$(BIN)/python -m pytest -m browser  # the journeys alone: a busy second core makes the pages slow to answer
 
 test-fast: $(VENV)/.dev messages ## the suite without the browser journeys
-	$(BIN)/python -m pytest -m "not browser"
+	$(BIN)/python -m pytest -n 2 --dist loadfile -m "not browser"
 
 test-quick: $(VENV)/.dev messages ## the suite without the browser journeys and the tests marked slow
 	$(BIN)/python -m pytest -m "not slow and not browser"
@@ -57,6 +58,7 @@ bench: $(VENV)/.dev ## benchmarks at 200k and 1M synthetic customers (prints tab
 	$(BIN)/python bench/explain.py
 	$(BIN)/python bench/roi.py
 	$(BIN)/python bench/pages.py
+	$(BIN)/python bench/events.py
 
 lint: $(VENV)/.dev ## ruff over the code
 	$(BIN)/ruff check churn_core ui pages app.py tests bench scripts
