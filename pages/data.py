@@ -29,6 +29,14 @@ def stored_versions(hint: str) -> None:
     st.stop()
 
 
+def remember_saved(version, saved_key: str) -> None:
+    """Keep the saved version for the steps below, say so, and rerun: the sidebar, drawn before this page,
+    shows the new active dataset."""
+    st.session_state[saved_key] = version.version
+    st.toast(t("data.saved_reused" if version.reused else "data.saved", version=version.version))
+    st.rerun()
+
+
 def saved_then_train(saved_key: str) -> None:
     """After saving: the train, compare and promote steps for the saved version."""
     version = st.session_state.get(saved_key)
@@ -73,9 +81,7 @@ if event_data_views.source_kind() == "events":
     if st.button(t("events.save"), type="primary", key="save_events"):
         with st.spinner(t("events.saving")), guard():
             version = actions.save_events(log, window=window, name=name, suggested=suggested, currency=currency)
-        st.session_state[saved_key] = version.version
-        st.toast(t("data.saved_reused" if version.reused else "data.saved", version=version.version))
-        st.rerun()  # the sidebar, drawn before this page, shows the new active dataset
+        remember_saved(version, saved_key)
     saved_then_train(saved_key)
 
 upload = data_views.uploader()
@@ -117,7 +123,5 @@ activate = st.checkbox(t("data.activate"), value=fit.can_score, key=f"activate_{
 if st.button(t("data.save"), type="primary", key="save"):
     with st.spinner(t("data.saving")), guard():
         version = actions.save_dataset(raw, roles=roles, name=name, activate=activate, currency=currency)
-    st.session_state[saved_key] = version.version
-    st.toast(t("data.saved_reused" if version.reused else "data.saved", version=version.version))
-    st.rerun()  # the sidebar, drawn before this page, shows the new active dataset
+    remember_saved(version, saved_key)
 saved_then_train(saved_key)

@@ -109,3 +109,17 @@ def test_counting_only_some_event_types_as_visits_changes_the_label(log):
     # fewer kinds of event count as a visit: at least as many customers have none in the window
     assert services.analysis.frame["churned"].mean() > every.analysis.frame["churned"].mean()
     assert services.sha256 != every.sha256
+
+
+def test_a_stored_analysis_table_gives_the_same_analyses_as_labelling_the_log_again(tmp_path, log, built):
+    from churn_core.events.dataset import stored_labels
+
+    store = cc.Store(tmp_path / "s.duckdb")
+    analysis = store.load_dataset(store.save_events(built).version)
+    fresh = cc.label_and_features(log, window=built.window, cutoffs=[analysis.events.test_cutoff])
+    stored = stored_labels(analysis)
+    for analyse in (cc.rfm_segments, cc.recency_ratio, cc.churn_by_stage):
+        pd.testing.assert_frame_equal(analyse(stored).to_frame().reset_index(drop=True),
+                                      analyse(fresh).to_frame().reset_index(drop=True), check_dtype=False)
+    with pytest.raises(cc.ParameterError, match="analysis table"):
+        stored_labels(store.load_as_of(analysis.version))

@@ -218,7 +218,8 @@ def _score_job(path: str, version: int, run_id: int, model: str) -> None:
 
 @cached(scope="store", max_entries=16)
 def _stored(version: int, run_id: int, model: str) -> bool:
-    as_of = cc.scored_as_of(as_of_dataset(version)) if dataset(version).events is not None else None
+    events = dataset(version).events  # a visit log is scored as of its last date
+    as_of = None if events is None else events.as_of.date()
     return store().find_score_set(run_id=run_id, model=model, dataset_version=version, as_of=as_of) is not None
 
 
@@ -392,23 +393,13 @@ def backtest(version: int, run_id: int, model: str, as_of: str) -> cc.Backtest:
 
 
 @cached(scope="path", max_entries=4)
-def event_labels(version: int):
-    """Labels and features of an event dataset version at its test cut-off (for RFM segments and the recency
-    ratio; shared, never modified)."""
-    from churn_core.events.scoring import window_of
-
-    data = dataset(version)
-    return cc.label_and_features(event_log(version), window=window_of(store(), version),
-                                 cutoffs=[data.events.test_cutoff])
-
-
-@cached(scope="path", max_entries=4)
 def event_overview(version: int) -> dict:
     """The Overview's visit-log analyses of a version: RFM segments, the recency ratio, cohort retention and
     the time to lapse by lifecycle stage (computed once per version; shared, never modified)."""
+    from churn_core.events.dataset import stored_labels
     from churn_core.events.scoring import window_of
 
-    labelled, log, window = event_labels(version), event_log(version), window_of(store(), version)
+    labelled, log, window = stored_labels(dataset(version)), event_log(version), window_of(store(), version)
     return {"rfm": cc.rfm_segments(labelled), "recency": cc.recency_ratio(labelled),
             "cohorts": cc.cohort_retention(log, window=window, period="quarter", max_periods=12),
             "lapse": cc.time_to_lapse(log, window=window, by="lifecycle", labelled=labelled)}

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..dataset import Dataset, EventContext, normalise
-from ..errors import SchemaError, ValidationError
+from ..errors import ParameterError, SchemaError, ValidationError
 from ..roles import ColumnRoles, detect_roles
 from ..validation import ValidationReport, validate
 from .labels import Cutoffs, EventWindow, LabelledEvents, cutoffs, label_and_features, suggest_window
@@ -169,6 +169,34 @@ def event_dataset(
                 analysis.n_rows, test_cutoff.date(), as_of_dataset.n_rows, as_of.date())
     return EventDataset(log=log, window=window, analysis=analysis, as_of=as_of_dataset, population=population,
                         report=report, sha256=sha, window_suggested=suggested)
+
+
+def stored_labels(analysis: Dataset) -> LabelledEvents:
+    """The labels and features of a stored analysis table as :class:`LabelledEvents` at its one cut-off (the
+    test cut-off), for the analyses that take labels (RFM segments, recency ratios, groups for the time to
+    lapse): the table already holds them, so the log is not labelled again."""
+    ctx = analysis.events
+    if ctx is None or ctx.table != "analysis":
+        raise ParameterError(f"stored_labels needs a visit log's analysis table; '{analysis.name}' is not one.",
+                             code="not_event_dataset", version=analysis.version)
+    frame = analysis.frame.copy()
+    frame.insert(1, "cutoff", pd.Timestamp(ctx.cutoff))
+    frame["customer_id"] = frame["customer_id"].astype("string")
+    frame["churned"] = pd.array(frame[TARGET].to_numpy(), dtype="Int64")
+    frame["labelled"] = True
+    if isinstance(frame.get("lifecycle_stage", pd.Series(dtype=object)).dtype, pd.CategoricalDtype):
+        frame["lifecycle_stage"] = frame["lifecycle_stage"].astype("string")
+    churned = int(frame["churned"].sum())
+    population = pd.DataFrame({"cutoff": [pd.Timestamp(ctx.cutoff)], "customers": [len(frame) + ctx.lapsed],
+                               "eligible": [len(frame)], "lapsed": [ctx.lapsed], "churned": [churned],
+                               "churn_rate": [churned / len(frame) if len(frame) else np.nan], "labelled": [True]})
+    window = dict(ctx.window)
+    if window.get("visit_types") is not None:
+        window["visit_types"] = tuple(window["visit_types"])
+    features = tuple(c for c in frame.columns if c not in {"customer_id", "cutoff", "labelled", TARGET})
+    return LabelledEvents(frame=frame, population=population,
+                          lapsed=pd.DataFrame(columns=["customer_id", "cutoff", "days_since_last_event"]),
+                          window=EventWindow(**window), cutoffs=(pd.Timestamp(ctx.cutoff),), feature_names=features)
 
 
 def lapsed_customers(log: EventLog, *, window: EventWindow, as_of: pd.Timestamp | None = None) -> pd.DataFrame:
