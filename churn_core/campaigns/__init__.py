@@ -1,0 +1,1 @@
+"""Retention campaigns: a control group, outcomes recorded, and the effect measured instead of assumed."""
