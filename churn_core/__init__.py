@@ -122,6 +122,11 @@ _LAZY = {
     "default_rules": "events", "evaluate_rules": "events", "OutOfTimeResult": "events", "train_out_of_time": "events",
     "BUNDLED_VISITS": "events", "BUNDLED_CUSTOMERS": "events", "bundled_aftersales": "events",
     "CutoffPopulation": "events", "cutoff_population": "events", "event_types": "events",
+    "CampaignPlan": "campaigns", "CampaignSpec": "campaigns", "CampaignReport": "campaigns",
+    "launch_campaign": "campaigns", "call_sheet": "campaigns", "record_outcomes": "campaigns",
+    "observe_campaign": "campaigns", "campaign_report": "campaigns", "measured_case_inputs": "campaigns",
+    "measured_likelihoods": "campaigns", "last_finished": "campaigns", "OutcomeError": "campaigns",
+    "OutcomeConflictError": "campaigns",
 }
 
 

@@ -146,6 +146,30 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
         # Score sets of an event dataset are scored as of a date; the Risk page's history is their sequence.
         "ALTER TABLE score_sets ADD COLUMN as_of DATE",
     )),
+    (11, (
+        # Retention campaigns: who was assigned to contact or control (members, fixed at launch), and their
+        # outcomes, one version per batch (an upload, an edit, an observation); a batch holds the whole
+        # record of each customer it changes, so every earlier state stays readable.
+        "CREATE SEQUENCE campaign_ids START 1",
+        """CREATE TABLE campaigns (
+            id INTEGER PRIMARY KEY, name VARCHAR NOT NULL, owner VARCHAR, created_at TIMESTAMP NOT NULL,
+            created_by VARCHAR, dataset_version INTEGER NOT NULL, run_id INTEGER, model VARCHAR,
+            score_set INTEGER, as_of DATE, start_date DATE NOT NULL, control_share DOUBLE NOT NULL,
+            seed BIGINT NOT NULL, contact_cost DOUBLE NOT NULL, window_days INTEGER, currency VARCHAR,
+            params_json VARCHAR NOT NULL)""",
+        """CREATE TABLE campaign_members (
+            campaign INTEGER NOT NULL, customer_id VARCHAR NOT NULL, arm VARCHAR NOT NULL, tier VARCHAR,
+            probability DOUBLE, value DOUBLE, action VARCHAR, due_date DATE, days_since_last_event DOUBLE,
+            PRIMARY KEY (campaign, customer_id))""",
+        """CREATE TABLE campaign_batches (
+            campaign INTEGER NOT NULL, version INTEGER NOT NULL, recorded_at TIMESTAMP NOT NULL,
+            recorded_by VARCHAR, source VARCHAR NOT NULL, file_name VARCHAR, rows INTEGER NOT NULL,
+            replaced INTEGER NOT NULL, PRIMARY KEY (campaign, version))""",
+        """CREATE TABLE campaign_outcomes (
+            campaign INTEGER NOT NULL, version INTEGER NOT NULL, customer_id VARCHAR NOT NULL, contacted BOOLEAN,
+            contact_date DATE, channel VARCHAR, agent VARCHAR, action_taken VARCHAR, feedback VARCHAR,
+            result VARCHAR, failure_reason VARCHAR, PRIMARY KEY (campaign, version, customer_id))""",
+    )),
 )
 REASON_COLUMNS = (*(f"reason_{k}{part}" for k in (1, 2, 3) for part in ("", "_value", "_points")), "other_points",
                   "protective", "protective_value", "protective_points")
@@ -302,6 +326,55 @@ class Scenario:
     dataset_version: int | None
     run_id: int | None
     model: str | None
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([self.__dict__])
+
+
+@dataclass(frozen=True, kw_only=True)
+class Campaign:
+    """A retention campaign as launched: what it was drawn from (dataset version, run, model, score set, as-of
+    day), its start, control share and seed, the cost of one contact, the window a visit log's customers must
+    come back in, and its members per arm."""
+
+    id: int
+    name: str
+    owner: str | None
+    created_at: datetime
+    created_by: str | None
+    dataset_version: int
+    run_id: int | None
+    model: str | None
+    score_set: int | None
+    as_of: date | None
+    start: date
+    control_share: float
+    seed: int
+    contact_cost: float
+    window_days: int | None
+    currency: str | None
+    params: dict  # the spec (actions per tier...) and the sample-size check at launch
+    n_contact: int = 0
+    n_control: int = 0
+    outcome_version: int = 0  # the latest outcome batch (0: none yet)
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([{k: v for k, v in self.__dict__.items() if k != "params"}])
+
+
+@dataclass(frozen=True, kw_only=True)
+class OutcomeBatch:
+    """One version of a campaign's outcomes: who recorded it, how (upload, editor, observed, cli), from which
+    file, how many customers it changed, and how many final results it replaced (with consent)."""
+
+    campaign: int
+    version: int
+    recorded_at: datetime
+    recorded_by: str | None
+    source: str
+    file_name: str | None
+    rows: int
+    replaced: int
 
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame([self.__dict__])
@@ -977,6 +1050,116 @@ class Store:
                             "FROM run_thresholds WHERE run_id = ? AND model = ? AND kind = ? "
                             "ORDER BY created_at DESC, rowid DESC LIMIT 1", [run_id, model, kind])
         return None if row is None else _record(RunThreshold, row, assumptions=json.loads(row[5] or "{}"))
+
+    # -- retention campaigns ---------------------------------------------------------------------
+
+    def save_campaign(self, plan, *, dataset_version: int, run_id: int | None = None, model: str | None = None,
+                      score_set: int | None = None, as_of: date | None = None, currency: str | None = None,
+                      created_by: str | None = None) -> Campaign:
+        """Store a planned campaign (a :class:`~churn_core.campaigns.design.CampaignPlan`) with its members,
+        in one transaction. Its assignment never changes afterwards."""
+        spec, members = plan.spec, plan.members
+        params = {"spec": spec.to_dict(), "check": plan.check.to_frame().iloc[0].to_dict()}
+        cols = ["customer_id", "arm", "tier", "probability", "value", "action", "due_date", "days_since_last_event"]
+        incoming = members[cols].copy()
+        incoming["due_date"] = pd.to_datetime(incoming["due_date"]).dt.date
+        with self._connect() as con:
+            self._require(con, dataset_version)
+            self._require_space(_frame_bytes(incoming))
+            with _transaction(con):
+                campaign_id = _one(con, "SELECT nextval('campaign_ids')")[0]
+                con.execute("INSERT INTO campaigns VALUES (?, ?, ?, now(), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            [campaign_id, spec.name, spec.owner or None, created_by, dataset_version, run_id, model,
+                             score_set, None if as_of is None else pd.Timestamp(as_of).date(), spec.start,
+                             float(spec.control_share), int(spec.seed), float(spec.contact_cost), spec.window_days,
+                             currency, json.dumps(params, default=str)])
+                con.register("incoming_members", incoming)
+                con.execute(f"INSERT INTO campaign_members SELECT ?, {', '.join(cols)} FROM incoming_members",
+                            [campaign_id])
+                con.unregister("incoming_members")
+        logger.info("stored campaign %d %r: %d members", campaign_id, spec.name, len(incoming))
+        return self.campaign(campaign_id)
+
+    def list_campaigns(self) -> tuple[Campaign, ...]:
+        """Every campaign, newest first."""
+        return self._campaigns(order="c.id DESC")
+
+    def campaign(self, campaign_id: int) -> Campaign:
+        found = self._campaigns("WHERE c.id = ?", [campaign_id])
+        if not found:
+            known = [c.id for c in self.list_campaigns()]
+            raise NotFoundError(f"There is no campaign {campaign_id}. Stored campaigns: {known}. Pick one of "
+                                "those (campaign list).", code="campaign_not_found", campaign=campaign_id,
+                                known=known)
+        return found[0]
+
+    def _campaigns(self, where: str = "", params: list | None = None, *, order: str = "c.id") -> tuple[Campaign, ...]:
+        with self._connect() as con:
+            rows = con.execute(
+                "SELECT c.id, c.name, c.owner, c.created_at, c.created_by, c.dataset_version, c.run_id, c.model, "
+                "c.score_set, c.as_of, c.start_date, c.control_share, c.seed, c.contact_cost, c.window_days, "
+                "c.currency, c.params_json, "
+                "(SELECT count(*) FROM campaign_members m WHERE m.campaign = c.id AND m.arm = 'contact'), "
+                "(SELECT count(*) FROM campaign_members m WHERE m.campaign = c.id AND m.arm = 'control'), "
+                "(SELECT coalesce(max(version), 0) FROM campaign_batches b WHERE b.campaign = c.id) "
+                f"FROM campaigns c {where} ORDER BY {order}", params or []).fetchall()
+        return tuple(Campaign(**dict(zip(list(Campaign.__dataclass_fields__), (*r[:16], json.loads(r[16]), *r[17:]))))
+                     for r in rows)
+
+    def campaign_members(self, campaign_id: int) -> pd.DataFrame:
+        """The campaign's customers as assigned at launch (the members' columns), in the order stored."""
+        self.campaign(campaign_id)
+        with self._connect() as con:
+            frame = con.execute("SELECT customer_id, arm, tier, probability, value, action, due_date, "
+                                "days_since_last_event FROM campaign_members WHERE campaign = ? ORDER BY rowid",
+                                [campaign_id]).df()
+        frame["due_date"] = pd.to_datetime(frame["due_date"])
+        return frame
+
+    def save_outcomes(self, campaign_id: int, rows: pd.DataFrame, *, source: str, recorded_by: str | None = None,
+                      file_name: str | None = None, replaced: int = 0) -> OutcomeBatch:
+        """Store ``rows`` (whole outcome records, churn_core.campaigns.outcomes.FIELDS) as the campaign's next
+        version. Earlier versions stay; the current outcome of a customer is their latest record."""
+        self.campaign(campaign_id)
+        cols = ["customer_id", "contacted", "contact_date", "channel", "agent", "action_taken", "feedback", "result",
+                "failure_reason"]
+        incoming = rows[cols].copy()
+        incoming["contact_date"] = pd.to_datetime(incoming["contact_date"]).dt.date
+        with self._connect() as con:
+            self._require_space(_frame_bytes(incoming))
+            with _transaction(con):
+                version = _one(con, "SELECT coalesce(max(version), 0) + 1 FROM campaign_batches WHERE campaign = ?",
+                               [campaign_id])[0]
+                con.execute("INSERT INTO campaign_batches VALUES (?, ?, now(), ?, ?, ?, ?, ?)",
+                            [campaign_id, version, recorded_by, source, file_name, len(incoming), int(replaced)])
+                con.register("incoming_outcomes", incoming)
+                con.execute(f"INSERT INTO campaign_outcomes SELECT ?, ?, {', '.join(cols)} FROM incoming_outcomes",
+                            [campaign_id, version])
+                con.unregister("incoming_outcomes")
+        logger.info("campaign %d: outcome version %d, %d customers (%s)", campaign_id, version, len(incoming), source)
+        return self.outcome_batches(campaign_id)[-1]
+
+    def campaign_outcomes(self, campaign_id: int, *, version: int | None = None) -> pd.DataFrame:
+        """Each customer's latest outcome (as of ``version``, default the newest), with the version it is from."""
+        self.campaign(campaign_id)
+        with self._connect() as con:
+            frame = con.execute(
+                "SELECT customer_id, contacted, contact_date, channel, agent, action_taken, feedback, result, "
+                "failure_reason, version FROM campaign_outcomes WHERE campaign = ? AND version <= ? "
+                "QUALIFY row_number() OVER (PARTITION BY customer_id ORDER BY version DESC) = 1 "
+                "ORDER BY customer_id", [campaign_id, version if version is not None else 2 ** 31 - 1]).df()
+        frame["contact_date"] = pd.to_datetime(frame["contact_date"])
+        frame["contacted"] = frame["contacted"].astype("boolean")
+        for c in ("customer_id", "channel", "agent", "action_taken", "feedback", "result", "failure_reason"):
+            frame[c] = frame[c].astype("string")
+        return frame
+
+    def outcome_batches(self, campaign_id: int) -> tuple[OutcomeBatch, ...]:
+        """Every outcome version of the campaign, oldest first."""
+        with self._connect() as con:
+            rows = con.execute("SELECT campaign, version, recorded_at, recorded_by, source, file_name, rows, replaced "
+                               "FROM campaign_batches WHERE campaign = ? ORDER BY version", [campaign_id]).fetchall()
+        return tuple(_record(OutcomeBatch, r) for r in rows)
 
     # -- per-dataset settings --------------------------------------------------------------------
     # Keyed by the dataset's name, not its version: saving a new version of the same data keeps them.
