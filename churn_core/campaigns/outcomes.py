@@ -146,8 +146,8 @@ def detect_outcome_columns(frame: pd.DataFrame) -> dict[str, str]:
                 break
     for name, vocabulary in (("result", _RESULT_OF), ("contacted", _BOOL_OF)):
         column = found.get(name)
-        if column is not None and _share_known(frame[column], vocabulary) >= 0.8:
-            continue
+        if column is not None and (_share_known(frame[column], vocabulary) >= 0.8 or _blank(frame[column])):
+            continue  # its values are the field's, or it is empty (a sheet not filled in yet): keep the name
         if column is not None:  # named like the field, but its values are not: judge by values instead
             del found[name]
         for c in frame.columns:
@@ -155,6 +155,10 @@ def detect_outcome_columns(frame: pd.DataFrame) -> dict[str, str]:
                 found[name] = c
                 break
     return found
+
+
+def _blank(column: pd.Series) -> bool:
+    return bool((column.dropna().astype(str).str.strip() == "").all())
 
 
 def _share_known(column: pd.Series, vocabulary: dict) -> float:
