@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from churn_core.errors import ParameterError
-from churn_core.events.demo import VISIT_TYPES, AfterSalesDemo, generate_visits
+from churn_core.events.demo import VISIT_TYPES, AfterSalesDemo, CampaignEffect, generate_visits
 
 
 @pytest.fixture(scope="module")
@@ -187,3 +187,117 @@ def test_the_committed_demo_files_are_what_the_generator_makes(tmp_path):
     for name in (script.VISITS_FILE, script.CUSTOMERS_FILE):
         committed = gzip.decompress((data / name).read_bytes())
         assert committed == gzip.decompress((tmp_path / name).read_bytes()), name
+
+
+# -- after the log's end: extension, treatment, coupling ---------------------------------------------------
+
+END = pd.Timestamp("2026-09-30")
+EVERY_OTHER = [f"C{i:06d}" for i in range(1, 4_001, 2)]  # half of 4,000 customers
+
+
+def _after(demo: AfterSalesDemo) -> pd.DataFrame:
+    return demo.visits[demo.visits["visit_date"] > END].reset_index(drop=True)
+
+
+def _no_visit_rate(demo: AfterSalesDemo, ids, days: int = 240) -> float:
+    when = demo.visits["visit_date"]
+    window = demo.visits[(when > END) & (when <= END + pd.Timedelta(days=days))]
+    return float((~pd.Index(ids).isin(window["customer_id"].unique())).mean())
+
+
+@pytest.fixture(scope="module")
+def runs() -> dict[str, AfterSalesDemo]:
+    return {"plain": generate_visits(4_000, seed=7), "untreated": generate_visits(4_000, seed=7, extend_days=270),
+            "treated": generate_visits(4_000, seed=7, extend_days=270, treated=EVERY_OTHER)}
+
+
+@pytest.mark.parametrize("run", ["untreated", "treated"])
+def test_extending_the_log_leaves_its_history_byte_identical(runs, run):
+    plain, extended = runs["plain"], runs[run]
+    history = extended.visits[extended.visits["visit_date"] <= END].reset_index(drop=True)
+    pd.testing.assert_frame_equal(history, plain.visits)
+    pd.testing.assert_frame_equal(extended.customers, plain.customers)
+    assert extended.end == plain.end == date(2026, 9, 30) and extended.start == plain.start
+    assert plain.observed_end == plain.end
+    assert extended.observed_end == date(2026, 9, 30) + timedelta(days=270)
+    after = _after(extended)
+    assert after["visit_date"].max() <= pd.Timestamp(extended.observed_end)
+    assert after["visit_date"].min() <= END + pd.Timedelta(days=10)
+    assert set(after["visit_type"]) == set(VISIT_TYPES)  # the log goes on as before
+    assert len(after) > 0.6 * len(plain.visits) * 270 / 1096
+    assert after["nps"].dropna().between(0, 10).all() and (after["amount_cny"] != 0).all()
+
+
+def test_a_treatment_lowers_the_treated_no_visit_rate_and_only_theirs(runs):
+    untreated, treated = runs["untreated"], runs["treated"]
+    without, with_calls = _no_visit_rate(untreated, EVERY_OTHER), _no_visit_rate(treated, EVERY_OTHER)
+    assert without - with_calls > 0.03, (without, with_calls)
+    # coupled draws: the customers nobody called have exactly the same visits after the end in both runs
+    def uncalled(demo):
+        after = _after(demo)
+        return after[~after["customer_id"].isin(EVERY_OTHER)].reset_index(drop=True)
+
+    assert len(uncalled(untreated)) > 1_000
+    pd.testing.assert_frame_equal(uncalled(untreated), uncalled(treated))
+    # with hazard_factor <= 1 a call never loses a visit: every visit without it also happens with it
+    key = ["customer_id", "visit_date", "visit_type"]
+    merged = _after(untreated)[key].merge(_after(treated)[key], how="left", indicator=True)
+    assert (merged["_merge"] == "both").all()
+
+
+def test_win_back_revives_treated_owners_who_had_lapsed(runs):
+    plain, treated = runs["plain"], runs["treated"]
+    assert treated.won_back and set(treated.won_back) <= set(EVERY_OTHER)
+    lapsed = plain.lapses.dropna().set_index("customer_id")["lapse_date"]
+    assert set(treated.won_back) <= set(lapsed.index)
+    lapsed_treated = lapsed.index.isin(EVERY_OTHER).sum()
+    assert 0.05 < len(treated.won_back) / lapsed_treated < 0.3  # win_back 0.15 by default
+    came_back = _after(treated).groupby("customer_id", observed=True)["visit_date"].min().reindex(treated.won_back)
+    assert came_back.notna().mean() > 0.9 and (came_back.dropna() <= END + pd.Timedelta(days=100)).all()
+    assert runs["untreated"].won_back == ()
+    # nobody is won back without a call, and untreated lapsed owners stay away
+    assert not _after(runs["untreated"])["customer_id"].isin(lapsed.index).any()
+
+
+def test_a_treatment_without_effect_changes_nothing(runs):
+    idle = generate_visits(4_000, seed=7, extend_days=270, treated=EVERY_OTHER,
+                           effect=CampaignEffect(hazard_factor=1.0, win_back=0.0))
+    pd.testing.assert_frame_equal(idle.visits, runs["untreated"].visits)
+    pd.testing.assert_frame_equal(idle.lapses, runs["untreated"].lapses)
+    again = generate_visits(4_000, seed=7, extend_days=270, treated=())
+    pd.testing.assert_frame_equal(again.visits, runs["untreated"].visits)
+
+
+def test_a_stronger_effect_keeps_more_treated_customers(runs):
+    strong = generate_visits(4_000, seed=7, extend_days=270, treated=EVERY_OTHER,
+                             effect=CampaignEffect(hazard_factor=0.2, win_back=0.5))
+    assert _no_visit_rate(strong, EVERY_OTHER) < _no_visit_rate(runs["treated"], EVERY_OTHER) - 0.03
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"extend_days": -1}, "'extend_days' parameter of generate_visits must be a whole number of at least 0"),
+    ({"extend_days": 1.5}, "'extend_days' .* Got 1.5"),
+    ({"extend_days": 10_000}, "'extend_days' .* at most 3660"),
+    ({"treated": ["C000001"]}, "'treated' parameter of generate_visits needs 'extend_days' above 0"),
+    ({"extend_days": 30, "treated": ["C000001", "C999999"]}, "unknown ids such as \\['C999999'\\]"),
+    ({"extend_days": 30, "treated": [5]}, "unknown ids such as \\['5'\\]"),
+    ({"extend_days": 30, "treated": "C000001"}, "'treated' parameter .* collection of customer ids"),
+    ({"extend_days": 30, "treated": ["C000001"], "effect": 0.5}, "'effect' parameter .* CampaignEffect or None"),
+], ids=["negative", "fraction", "too-long", "treated-without-extension", "unknown-id", "integer-id", "one-string",
+        "effect-not-a-campaign-effect"])
+def test_bad_extension_parameters_are_refused(kwargs, message):
+    with pytest.raises(ParameterError, match=message) as caught:
+        generate_visits(100, **kwargs)
+    assert caught.value.code == "bad_parameter"
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"hazard_factor": -0.1}, "'hazard_factor' parameter of CampaignEffect must be a number in \\[0, 10\\]"),
+    ({"hazard_factor": "half"}, "'hazard_factor' .* Got 'half'"),
+    ({"win_back": 1.2}, "'win_back' parameter of CampaignEffect must be a number in \\[0, 1\\]. Got 1.2"),
+    ({"win_back": True}, "'win_back' .* Got True"),
+], ids=["negative-factor", "text-factor", "win-back-above-one", "boolean"])
+def test_bad_effects_are_refused(kwargs, message):
+    with pytest.raises(ParameterError, match=message) as caught:
+        CampaignEffect(**kwargs)
+    assert caught.value.code == "bad_parameter" and caught.value.params["name"] in kwargs
