@@ -7,6 +7,14 @@ into churn rates, the uplift with its interval, customers and value saved and th
 (:mod:`~churn_core.campaigns.stats` holds the intervals); :mod:`~churn_core.campaigns.service` runs all of it
 on a store."""
 
+from .demo import (
+    APP_DEMO_EFFECT,
+    PlayedCampaign,
+    SimulatedCampaign,
+    is_demo_campaign,
+    play_demo_campaign,
+    simulate_campaign,
+)
 from .design import ARMS, DEFAULT_CONTROL_SHARE, CampaignPlan, CampaignSpec, campaign_candidates, plan_campaign
 from .measure import (
     ArmResult,
@@ -52,7 +60,8 @@ from .stats import (
     wilson,
 )
 
-__all__ = ["ARMS", "DEFAULT_CONTROL_SHARE", "CampaignPlan", "CampaignSpec", "campaign_candidates", "plan_campaign",
+__all__ = ["APP_DEMO_EFFECT", "PlayedCampaign", "SimulatedCampaign", "is_demo_campaign", "play_demo_campaign",
+           "simulate_campaign", "ARMS", "DEFAULT_CONTROL_SHARE", "CampaignPlan", "CampaignSpec", "campaign_candidates", "plan_campaign",
            "ArmResult", "CampaignReport", "campaign_report", "measured_case_inputs", "measured_likelihoods",
            "FIELDS", "RESULTS", "OutcomeChange", "OutcomeCheck", "OutcomeConflictError", "OutcomeError",
            "OutcomeProblem", "check_outcomes", "detect_outcome_columns", "merge_outcomes", "observe_outcomes",
