@@ -33,7 +33,8 @@ def launched(tmp_store):
 
 def test_a_stored_campaign_keeps_its_assignment_and_settings(launched):
     store, campaign, plan = launched
-    assert (campaign.n_contact, campaign.n_control) == (plan.arm_size("contact"), plan.arm_size("control")) == (400, 100)
+    assert (campaign.n_contact, campaign.n_control) == (400, 100)
+    assert (plan.arm_size("contact"), plan.arm_size("control")) == (400, 100)
     assert campaign.seed == 9 and campaign.owner == "Li Na" and campaign.contact_cost == 8.0
     assert campaign.params["check"]["n_control"] == 100 and campaign.outcome_version == 0
     members = store.campaign_members(campaign.id)

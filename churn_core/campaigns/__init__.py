@@ -61,11 +61,11 @@ from .stats import (
 )
 
 __all__ = ["APP_DEMO_EFFECT", "PlayedCampaign", "SimulatedCampaign", "is_demo_campaign", "play_demo_campaign",
-           "simulate_campaign", "ARMS", "DEFAULT_CONTROL_SHARE", "CampaignPlan", "CampaignSpec", "campaign_candidates", "plan_campaign",
-           "ArmResult", "CampaignReport", "campaign_report", "measured_case_inputs", "measured_likelihoods",
-           "FIELDS", "RESULTS", "OutcomeChange", "OutcomeCheck", "OutcomeConflictError", "OutcomeError",
-           "OutcomeProblem", "check_outcomes", "detect_outcome_columns", "merge_outcomes", "observe_outcomes",
-           "read_outcomes", "LaunchedCampaign", "RecordedOutcomes", "call_sheet", "campaign_state", "last_finished",
-           "launch_campaign", "observable_logs", "observe_campaign", "record_outcomes", "report", "Interval",
-           "SampleSizeCheck", "detectable_uplift", "difference", "newcombe", "proportion", "sample_size_check",
-           "wilson"]
+           "simulate_campaign", "ARMS", "DEFAULT_CONTROL_SHARE", "CampaignPlan", "CampaignSpec",
+           "campaign_candidates", "plan_campaign", "ArmResult", "CampaignReport", "campaign_report",
+           "measured_case_inputs", "measured_likelihoods", "FIELDS", "RESULTS", "OutcomeChange", "OutcomeCheck",
+           "OutcomeConflictError", "OutcomeError", "OutcomeProblem", "check_outcomes", "detect_outcome_columns",
+           "merge_outcomes", "observe_outcomes", "read_outcomes", "LaunchedCampaign", "RecordedOutcomes",
+           "call_sheet", "campaign_state", "last_finished", "launch_campaign", "observable_logs", "observe_campaign",
+           "record_outcomes", "report", "Interval", "SampleSizeCheck", "detectable_uplift", "difference", "newcombe",
+           "proportion", "sample_size_check", "wilson"]
