@@ -59,6 +59,7 @@ bench: $(VENV)/.dev ## benchmarks at 200k and 1M synthetic customers (prints tab
 	$(BIN)/python bench/roi.py
 	$(BIN)/python bench/pages.py
 	$(BIN)/python bench/events.py
+	$(BIN)/python bench/campaigns.py
 
 lint: $(VENV)/.dev ## ruff over the code
 	$(BIN)/ruff check churn_core ui pages app.py tests bench scripts
