@@ -227,3 +227,18 @@ def test_unknown_campaign_and_snapshot_observe_exit_1(capsys, db):
     assert (code, out) == (1, "") and "There is no campaign 9" in err
     code, out, err = run(capsys, "campaign", "observe", "--campaign", "1", "--db", str(db))
     assert (code, out) == (1, "") and "not drawn from a visit log" in err
+
+
+def test_a_visit_log_campaign_is_drawn_as_of_the_logs_last_date_and_observed_only_on_a_later_log(capsys, events_db,
+                                                                                               tmp_path):
+    store = cc.Store(events_db)
+    last = store.load_dataset().events.as_of.date()
+    code, out, err = run(capsys, "campaign", "create", "--name", "Lapsing", "--tier", "critical,high", "--seed", "1",
+                         "--start", str(last), "--out", str(tmp_path / "calls.csv"), "--db", str(events_db),
+                         "--format", "json")
+    assert (code, err) == (0, "")
+    result = json.loads(out)
+    assert result["as_of"] == str(last) and result["window_days"] == store.load_dataset().events.window_days
+    code, out, err = run(capsys, "campaign", "observe", "--campaign", str(result["campaign"]), "--db", str(events_db))
+    assert (code, out) == (1, "")
+    assert "runs past that day: versions []" in err
