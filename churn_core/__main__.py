@@ -12,8 +12,17 @@
     python -m churn_core roi --customers N --baseline-churn F --target-churn F --ltv X [--investment X]
                              [--annual-cost X] [--years N] [--lifetime-years N] [--preset NAME]
                              [--pdf FILE] [--png FILE] [--lang en|zh] [--currency SYMBOL] [--db FILE] --format json
+    python -m churn_core campaign create --name N [--owner O] [--control 0.2] [--tier critical,high] [--seed S]
+                                         [--start YYYY-MM-DD] [--contact-cost X] [--action TIER=ACTION ...]
+                                         --out calls.csv|calls.xlsx [--lang en|zh] [--db PATH] --format json
+    python -m churn_core campaign sheet --campaign ID --out calls.csv [--db PATH]
+    python -m churn_core campaign outcomes --campaign ID --data FILE [--map FIELD=COLUMN ...] [--replace] --format json
+    python -m churn_core campaign observe --campaign ID [--events-version V] [--replace] --format json
+    python -m churn_core campaign list [--db PATH] --format json
+    python -m churn_core campaign report --campaign ID [--db PATH] --format json
 
-Exit codes: 0 success; 1 the input or an option is wrong (message on stderr);
+Exit codes: 0 success; 1 the input or an option is wrong (message on stderr; an outcome sheet refused also
+lists each kind of bad row, or the final results it would change, and prints them as JSON with --format json);
 2 the command line itself is wrong; 3 the database cannot be used (locked, damaged, another program's,
 from a newer Churn Radar) or the disk is full.
 """
@@ -152,20 +161,91 @@ def build_parser() -> argparse.ArgumentParser:
     roi.add_argument("--db", help="database whose active dataset's currency the export uses (default "
                                   "$CHURN_RADAR_DB or data/churn.duckdb)")
     roi.add_argument("--format", choices=("json", "text"), default="text")
+    _campaign_parser(sub)
     return parser
+
+
+def _campaign_parser(sub) -> None:
+    campaign = sub.add_parser("campaign", help="retention campaigns: launch one with a control group, record the call "
+                                               "centre's outcomes, and measure the effect")
+    verbs = campaign.add_subparsers(dest="campaign_command", required=True)
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--db", help="database file (default $CHURN_RADAR_DB or data/churn.duckdb)")
+        p.add_argument("--format", choices=("json", "text"), default="text")
+
+    create = verbs.add_parser("create", help="score the active dataset with the champion (a visit log as of its "
+                                             "last date), hold back a control group per tier, store the campaign "
+                                             "and write the call sheet (the contacted customers only)")
+    create.add_argument("--name", required=True, help="the campaign's name (1 to 80 characters)")
+    create.add_argument("--owner", default="", help="who runs it")
+    create.add_argument("--control", type=float, default=0.2,
+                        help="share of each tier held back as the control group, 0.05 to 0.5 (default 0.2)")
+    create.add_argument("--tier", help="the risk tiers to include, comma separated, e.g. critical,high (default: "
+                                       "every tier of the active customers)")
+    create.add_argument("--seed", type=int, help="seed of the random assignment (default: drawn and recorded)")
+    create.add_argument("--start", help="the first day of calls, YYYY-MM-DD (default today)")
+    create.add_argument("--contact-cost", type=float, default=5.0, help="cost of contacting one customer (default 5)")
+    create.add_argument("--action", nargs="+", action="extend", default=[], metavar="TIER=ACTION",
+                        help="the action for every customer of a tier, e.g. critical=retention_call (default: each "
+                             "customer's recommended action)")
+    create.add_argument("--out", required=True, help="the call sheet to write: .csv, or .xlsx for a workbook")
+    create.add_argument("--lang", choices=("en", "zh"), default="en", help="language of the recommended actions")
+    create.add_argument("--explain", default="none",
+                        help="whose reasons to compute when the dataset is not scored yet: none (default), auto, all "
+                             "or a number of customers (the call sheet does not show reasons)")
+    common(create)
+
+    sheet = verbs.add_parser("sheet", help="write a stored campaign's call sheet again")
+    sheet.add_argument("--campaign", type=int, required=True, help="the campaign id (campaign list)")
+    sheet.add_argument("--out", required=True, help="the call sheet to write: .csv, or .xlsx for a workbook")
+    sheet.add_argument("--lang", choices=("en", "zh"), default="en", help="language of the recommended actions")
+    common(sheet)
+
+    outcomes = verbs.add_parser("outcomes", help="check the call centre's outcome sheet and store it as the next "
+                                                 "outcome version (a sheet with bad rows is refused whole)")
+    outcomes.add_argument("--campaign", type=int, required=True, help="the campaign id (campaign list)")
+    outcomes.add_argument("--data", required=True, help="the outcome sheet (CSV or XLSX)")
+    outcomes.add_argument("--map", nargs="+", action="extend", default=[], metavar="FIELD=COLUMN",
+                          help="the sheet's column for an outcome field, when not detected, e.g. result=Outcome")
+    outcomes.add_argument("--replace", action="store_true",
+                          help="store results that change final results already stored (refused without it)")
+    common(outcomes)
+
+    observe = verbs.add_parser("observe", help="read every campaign customer's result from a later stored visit log")
+    observe.add_argument("--campaign", type=int, required=True, help="the campaign id (campaign list)")
+    observe.add_argument("--events-version", type=int,
+                         help="the stored visit-log version to read (default: the newest that runs past the start)")
+    observe.add_argument("--replace", action="store_true", help="store results that change final results")
+    common(observe)
+
+    listing = verbs.add_parser("list", help="list the stored campaigns with their state")
+    common(listing)
+
+    report = verbs.add_parser("report", help="the measured effect: churn per arm, uplift, customers and value "
+                                             "saved, cost and ROI")
+    report.add_argument("--campaign", type=int, required=True, help="the campaign id (campaign list)")
+    common(report)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")
+    command = args.command if args.command != "campaign" else f"campaign {args.campaign_command}"
     try:
-        result = _COMMANDS[args.command](args)
+        result = _COMMANDS[command](args)
     except StoreError as err:  # also a damaged, foreign or newer database, and a full disk
         print(f"error: {_one_line(err)}", file=sys.stderr)
         return EXIT_STORE
     except ChurnCoreError as err:
         print(f"error: {_one_line(err)}", file=sys.stderr)
+        details = _error_details(err)
+        if details is not None:  # every problem of an outcome sheet, or the results it would change
+            print(_details_text(details), file=sys.stderr)
+            if args.format == "json":
+                json.dump(details, sys.stdout, ensure_ascii=False, indent=2, default=str)
+                sys.stdout.write("\n")
         return EXIT_INPUT
     except OSError as err:  # a write the library did not foresee failed (a full disk, a folder it may not write)
         print(f"error: {_one_line(err)}. Nothing more was written; free some space or check the folder's "
@@ -175,7 +255,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         json.dump(result, sys.stdout, ensure_ascii=False, indent=2, default=str)
         sys.stdout.write("\n")
     else:
-        sys.stdout.write(_text(args.command, result))
+        sys.stdout.write(_text(command, result))
     return 0
 
 
@@ -488,11 +568,285 @@ def _stored_currency(db: str | None) -> str:
     return "$" if active is None else store.currency(active.version)
 
 
+# -- campaigns ----------------------------------------------------------------------------------------------
+
+def _active_scored(store: Store, *, explain: str | int = "auto", explain_budget: float = 20.0):
+    """The active dataset scored by the champion as `score` and the Risk page score it (a visit log as of its
+    last date); a score set the champion already made is read back instead of scored again."""
+    from .scoring import score_dataset
+
+    active = store.active_version()
+    if active is not None and active.kind == "events":
+        from .events import score_as_of
+
+        return score_as_of(store, active.version, explain=explain, explain_budget_s=explain_budget)
+    return score_dataset(store.load_dataset(), store=store, explain=explain, explain_budget_s=explain_budget)
+
+
+def _pairs(values: Sequence[str], flag: str) -> list[tuple[str, str]]:
+    """``["a=b", ...]`` as pairs; anything else is refused naming the flag."""
+    out = []
+    for value in values:
+        key, sep, rest = value.partition("=")
+        if not sep or not key.strip() or not rest.strip():
+            raise ParameterError(f"Each {flag} value must be written KEY=VALUE, e.g. {flag} critical=retention_call. "
+                                 f"Got {value!r}.", code="bad_parameter", name=flag.lstrip("-"), value=value)
+        out.append((key.strip(), rest.strip()))
+    return out
+
+
+def _known(values: Sequence[str], known: Sequence[str], flag: str) -> None:
+    unknown = [v for v in values if v not in known]
+    if unknown:
+        raise ParameterError(f"{flag} names tiers the risk policy does not have: {unknown}. The tiers are "
+                             f"{list(known)}.", code="bad_parameter", name=flag.lstrip("-"), value=", ".join(unknown))
+
+
+def _day(text: str | None):
+    import datetime as dt
+
+    if text is None:
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ParameterError(f"--start must be a day written YYYY-MM-DD, e.g. 2026-10-01. Got {text!r}.",
+                             code="bad_parameter", name="start", value=text) from None
+
+
+def _sheet_path(path: str):
+    """The call sheet's path, checked before anything is stored: .csv or .xlsx, in a folder that can be written."""
+    from pathlib import Path
+
+    out = Path(path)
+    if out.suffix.lower() not in (".csv", ".xlsx"):
+        raise ParameterError(f"The call sheet must be a .csv or .xlsx file. Got {path!r}; end the name with .csv "
+                             "or .xlsx.", code="bad_parameter", name="out", value=str(path))
+    folder = out.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ParameterError(f"The call sheet {path!r} cannot be written ({err.strerror}). Give a path in a folder "
+                             "you may write to.", code="unwritable_file", path=str(path)) from err
+    if not os.access(folder, os.W_OK):
+        raise ParameterError(f"The call sheet {path!r} cannot be written (the folder is read-only). Give a path in "
+                             "a folder you may write to.", code="unwritable_file", path=str(path))
+    return out
+
+
+def _write_sheet(store: Store, campaign_id: int, path, *, lang: str) -> tuple[str, int]:
+    """Write the campaign's call sheet (the contacted arm only) as CSV, or XLSX for a .xlsx name."""
+    from .campaigns import call_sheet
+    from .scoring import write_csv, xlsx_bytes
+
+    sheet = call_sheet(store, campaign_id, lang=lang)
+    try:
+        if path.suffix.lower() == ".xlsx":
+            path.write_bytes(xlsx_bytes(sheet, sheet="calls"))
+        else:
+            write_csv(sheet, path)
+    except OSError as err:
+        raise ParameterError(f"Campaign {campaign_id} is stored, but its call sheet {str(path)!r} could not be "
+                             f"written ({err.strerror}). Write it again with `python -m churn_core campaign sheet "
+                             f"--campaign {campaign_id} --out FILE`.", code="unwritable_file", path=str(path)) from err
+    return str(path), len(sheet)
+
+
+def _num(value) -> float | None:
+    import math
+
+    return None if value is None or not math.isfinite(float(value)) else float(value)
+
+
+def _campaign_create(args: argparse.Namespace) -> dict[str, Any]:
+    from .campaigns import CampaignSpec, launch_campaign
+    from .risk import RiskFilter, filter_customers
+
+    out = _sheet_path(args.out)
+    actions = _pairs(args.action, "--action")
+    spec = CampaignSpec(name=args.name, owner=args.owner, control_share=args.control, seed=args.seed,
+                        actions=tuple(actions), start=_day(args.start), contact_cost=args.contact_cost)
+    store = Store(args.db)
+    explain = int(args.explain) if args.explain.isdigit() else args.explain
+    scored = _active_scored(store, explain=explain)
+    known = [t.key for t in scored.policy.tiers]
+    tiers = tuple(t.strip() for t in (args.tier or "").split(",") if t.strip())
+    _known(tiers, known, "--tier")
+    _known([tier for tier, _ in actions], known, "--action")
+    launched = launch_campaign(filter_customers(scored, where=RiskFilter(tiers=tiers)), store=store, spec=spec)
+    campaign, check = launched.campaign, launched.plan.check
+    path, rows = _write_sheet(store, campaign.id, out, lang=args.lang)
+    per_tier = {str(r["tier"]): {"contact": int(r["contact"]), "control": int(r["control"])}
+                for r in launched.plan.counts.to_dict("records")}
+    return {"campaign": campaign.id, "name": campaign.name, "owner": campaign.owner, "start": str(campaign.start),
+            "dataset_version": campaign.dataset_version, "run_id": campaign.run_id, "model": campaign.model,
+            "as_of": None if campaign.as_of is None else str(campaign.as_of), "contact": check.n_contact,
+            "control": check.n_control, "per_tier": per_tier, "seed": campaign.seed,
+            "control_share": campaign.control_share, "contact_cost": campaign.contact_cost,
+            "window_days": campaign.window_days, "detectable_uplift": _num(check.detectable),
+            "detectable_relative": _num(check.relative), "base_rate": _num(check.base_rate),
+            "too_small": bool(check.too_small), "reason": check.reason, "out": path, "rows": rows}
+
+
+def _campaign_sheet(args: argparse.Namespace) -> dict[str, Any]:
+    out = _sheet_path(args.out)
+    store = Store(args.db)
+    path, rows = _write_sheet(store, store.campaign(args.campaign).id, out, lang=args.lang)
+    return {"campaign": args.campaign, "out": path, "rows": rows}
+
+
+def _recorded(campaign_id: int, recorded) -> dict[str, Any]:
+    change, batch = recorded.change, recorded.batch
+    return {"campaign": campaign_id, "version": None if batch is None else batch.version, "new": change.new,
+            "updated": change.updated, "unchanged": change.unchanged, "replaced": len(change.replaced),
+            "warnings": [_problem(p) for p in recorded.check.warnings]}
+
+
+def _problem(p) -> dict[str, Any]:
+    return {"code": p.code, "rows": p.rows, "examples": list(p.examples)}
+
+
+def _campaign_outcomes(args: argparse.Namespace) -> dict[str, Any]:
+    from pathlib import Path
+
+    from .campaigns import record_outcomes
+
+    mapping = dict(_pairs(args.map, "--map")) or None
+    store = Store(args.db)
+    recorded = record_outcomes(args.data, store=store, campaign_id=args.campaign, source="cli",
+                               filename=Path(args.data).name, mapping=mapping, allow_changes=args.replace)
+    return _recorded(args.campaign, recorded)
+
+
+def _campaign_observe(args: argparse.Namespace) -> dict[str, Any]:
+    from .campaigns import observable_logs, observe_campaign
+
+    store = Store(args.db)
+    campaign = store.campaign(args.campaign)
+    if campaign.window_days is None:
+        raise ParameterError(f"Campaign {campaign.id} was not drawn from a visit log, so its results cannot be "
+                             "observed on one. Record the call centre's results with `campaign outcomes`.",
+                             code="campaign_not_events", campaign=campaign.id)
+    versions = [v.version for v in observable_logs(store, campaign.id)]
+    version = args.events_version if args.events_version is not None else (versions[0] if versions else None)
+    if version not in versions:
+        raise ParameterError(f"Campaign {campaign.id} started on {campaign.start}; its results can only be observed "
+                             f"on a stored visit log that runs past that day: versions {versions}. Got "
+                             f"{version}. Store a later log first (`python -m churn_core score --events FILE --out "
+                             "FILE.csv` stores it).", code="bad_parameter", name="events_version", value=version)
+    recorded = observe_campaign(store, campaign.id, version=version, allow_changes=args.replace)
+    results = store.campaign_outcomes(campaign.id)["result"].astype(str).value_counts()
+    return {**_recorded(campaign.id, recorded), "events_version": version,
+            "results": {k: int(results.get(k, 0)) for k in ("retained", "lost", "pending")}}
+
+
+def _campaign_list(args: argparse.Namespace) -> dict[str, Any]:
+    from .campaigns import campaign_state, report
+
+    store = Store(args.db)
+    rows = []
+    for c in store.list_campaigns():
+        measured = report(store, c.id) if c.outcome_version else None
+        rows.append({"id": c.id, "name": c.name, "owner": c.owner, "created_at": str(c.created_at),
+                     "start": str(c.start), "state": campaign_state(c, measured), "contact": c.n_contact,
+                     "control": c.n_control, "outcome_version": c.outcome_version,
+                     "dataset_version": c.dataset_version, "model": c.model, "seed": c.seed,
+                     "control_share": c.control_share, "contact_cost": c.contact_cost,
+                     "window_days": c.window_days, "verdict": None if measured is None else measured.verdict})
+    return {"campaigns": rows}
+
+
+def _campaign_report(args: argparse.Namespace) -> dict[str, Any]:
+    from .campaigns import report
+
+    return report(Store(args.db), args.campaign).to_dict()
+
+
+def _error_details(err: ChurnCoreError) -> dict[str, Any] | None:
+    """Everything wrong with an outcome sheet (one entry per kind of bad row), or the final results it would
+    change; None for any other error."""
+    if err.code == "outcomes_invalid":
+        return {"error": err.code, "problems": [_problem(p) for p in err.report.problems if p.blocking]}
+    if err.code == "outcomes_conflict":
+        return {"error": err.code, "changed": err.report.astype(str).to_dict("records")}
+    return None
+
+
+def _details_text(details: dict[str, Any]) -> str:
+    if "problems" in details:
+        return "\n".join(f"  {p['code']}: {p['rows']} rows, e.g. row " + "; row ".join(p["examples"])
+                         for p in details["problems"])
+    changed = details["changed"]
+    lines = [f"  {c['customer_id']}: {c['before']} -> {c['after']}" for c in changed[:20]]
+    if len(changed) > 20:
+        lines.append(f"  ... and {len(changed) - 20} more")
+    return "\n".join(lines + ["Run again with --replace to store them as a new version."])
+
+
+def _campaign_text(command: str, result: dict[str, Any]) -> str:
+    if command == "campaign create":
+        lines = [f"campaign {result['campaign']} '{result['name']}': {result['contact']} to call, {result['control']} "
+                 f"held back as the control group (seed {result['seed']}), starting {result['start']}"]
+        lines += [f"  {tier}: {n['contact']} to call, {n['control']} held back" for tier, n in
+                  result["per_tier"].items()]
+        if result["detectable_uplift"] is not None:
+            lines.append(f"smallest drop in churn it can detect: {result['detectable_uplift'] * 100:.1f} percentage "
+                         f"points (expected churn without calls {result['base_rate']:.1%})")
+        if result["too_small"]:
+            lines.append(f"warning: too small to measure the effect ({result['reason']})")
+        lines.append(f"call sheet ({result['rows']} customers): {result['out']}")
+        return "\n".join(lines) + "\n"
+    if command == "campaign sheet":
+        return f"call sheet of campaign {result['campaign']} ({result['rows']} customers): {result['out']}\n"
+    if command in ("campaign outcomes", "campaign observe"):
+        counts = (f"{result['new']} new, {result['updated']} updated, {result['unchanged']} unchanged, "
+                  f"{result['replaced']} final results replaced")
+        head = (f"campaign {result['campaign']}: nothing changed ({counts})" if result["version"] is None else
+                f"campaign {result['campaign']}: stored as outcome version {result['version']} ({counts})")
+        lines = [head] + [f"warning: {w['code']}: {w['rows']} rows, e.g. row {w['examples'][0]}"
+                          for w in result["warnings"]]
+        if "results" in result:
+            lines.append("results: " + ", ".join(f"{k} {v}" for k, v in result["results"].items()))
+        return "\n".join(lines) + "\n"
+    if command == "campaign list":
+        rows = [f"{c['id']:>4}  {c['name']}  {c['state']}  {c['contact']} to call, {c['control']} control, "
+                f"start {c['start']}, outcome version {c['outcome_version']}" for c in result["campaigns"]]
+        return "\n".join(rows or ["no campaigns stored"]) + "\n"
+    return _report_text(result)
+
+
+def _report_text(r: dict[str, Any]) -> str:
+    def rate(x) -> str:
+        return "n/a" if x is None else f"{x:.1%}"
+
+    def arm(name: str, a: dict) -> str:
+        return (f"  {name:<10} {a['churned']} of {a['n']} churned, {rate(a['churn_rate'])} (95% CI "
+                f"{rate(a['ci_low'])}–{rate(a['ci_high'])}); {a['pending']} pending")
+
+    u, saved = r["uplift"], r["customers_saved"]
+    lines = [f"campaign {r['campaign']} '{r['name']}': {r['verdict']}" + ("" if r["finished"] else " (still running)"),
+             arm("contacted", r["contacted"]), arm("control", r["control"]),
+             f"  uplift {rate(u['estimate'])} (95% CI {rate(u['ci_low'])}–{rate(u['ci_high'])})"]
+    if saved["estimate"] is not None:
+        lines.append(f"  customers saved {saved['estimate']:,.1f} (95% CI {saved['ci_low']:,.1f}–"
+                     f"{saved['ci_high']:,.1f})")
+    if r["value_saved"] is not None and r["value_saved"]["estimate"] is not None:
+        lines.append(f"  value saved {r['value_saved']['estimate']:,.0f}")
+    assumed = " (every assigned customer costed as called)" if r["cost_assumed"] else ""
+    roi = "n/a" if r["roi"] is None else f"{r['roi']:.0%}"
+    lines.append(f"  cost {r['cost']:,.0f}{assumed}; ROI {roi}")
+    return "\n".join(lines) + "\n"
+
+
 _COMMANDS = {"describe": _describe, "import": _import, "datasets": _datasets, "train": _train, "score": _score,
-             "drift": _drift, "roi": _roi}
+             "drift": _drift, "roi": _roi, "campaign create": _campaign_create, "campaign sheet": _campaign_sheet,
+             "campaign outcomes": _campaign_outcomes, "campaign observe": _campaign_observe,
+             "campaign list": _campaign_list, "campaign report": _campaign_report}
 
 
 def _text(command: str, result: dict[str, Any]) -> str:
+    if command.startswith("campaign "):
+        return _campaign_text(command, result)
     if command == "describe":
         o = result["overall"]
         lines = [f"{result['dataset']['name']}: {o['customers']} customers, {o['churners']} churned "
