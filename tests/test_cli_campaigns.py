@@ -242,3 +242,29 @@ def test_a_visit_log_campaign_is_drawn_as_of_the_logs_last_date_and_observed_onl
     code, out, err = run(capsys, "campaign", "observe", "--campaign", str(result["campaign"]), "--db", str(events_db))
     assert (code, out) == (1, "")
     assert "runs past that day: versions []" in err
+
+
+def test_observe_reads_every_result_from_a_later_log(capsys, tmp_path):
+    """The after-sales demo's campaign played forward (its later log stored as v2), then observed again from the
+    command line: every result is already there, so nothing changes, and the counts are the report's."""
+    from datetime import date
+
+    import numpy as np
+
+    from churn_core.campaigns import CampaignSpec, plan_campaign, play_demo_campaign, report
+
+    store = cc.Store(tmp_path / "demo.duckdb")
+    version = cc.store.ensure_demo(store, "aftersales")
+    frame = store.load_as_of(version.version).frame.head(600)
+    picked = pd.DataFrame({"id": frame["customer_id"], "tier": "high", "probability": 0.7,
+                           "action": "retention_call", "due_hours": 72})
+    plan = plan_campaign(picked, spec=CampaignSpec(name="Demo", seed=2, start=date(2026, 9, 30), window_days=240))
+    store.save_campaign(plan, dataset_version=version.version, as_of=date(2026, 9, 30))
+    played = play_demo_campaign(store, 1)
+    code, out, _ = run(capsys, "campaign", "observe", "--campaign", "1", "--db", str(store.path), "--format", "json")
+    result = json.loads(out)
+    assert code == 0 and result["events_version"] == played.log_version and result["version"] is None
+    measured = report(store, 1)
+    lost = measured.contacted.churned + measured.control.churned
+    assert result["results"]["lost"] == lost and result["results"]["retained"] == 600 - lost
+    assert np.isclose(result["results"]["pending"], 0)
