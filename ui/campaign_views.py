@@ -185,7 +185,7 @@ def _arms_figure(campaign_id: int) -> go.Figure:
         x=[t("campaigns.arm.contact"), t("campaigns.arm.control")], y=rates, marker_color=["#2a9d8f", "#9aa5b1"],
         error_y={"type": "data", "symmetric": False, "array": [(a.ci_high - a.churn_rate) * 100 for a in arms],
                  "arrayminus": [(a.churn_rate - a.ci_low) * 100 for a in arms]},
-        text=[fmt.pct(a.churn_rate) for a in arms], textposition="outside",
+        text=[fmt.pct(a.churn_rate) for a in arms], textposition="inside", insidetextanchor="start",
         customdata=[[a.n, a.churned] for a in arms],
         hovertemplate="%{x}: %{y:.1f}%<br>n=%{customdata[0]:,}, %{customdata[1]:,} " + t("campaigns.lost")
         + "<extra></extra>"))
@@ -221,11 +221,10 @@ def _group_view(frame: pd.DataFrame, column: str) -> pd.DataFrame:
 
 def group_tables(report) -> None:
     """The effect per tier and per action, "too few customers" where an arm has fewer than 30 results."""
-    left, right = st.columns(2)
-    left.markdown(t("campaigns.by_tier"))
-    left.dataframe(_group_view(report.by_tier, "tier"), hide_index=True, width="stretch")
-    right.markdown(t("campaigns.by_action"))
-    right.dataframe(_group_view(report.by_action, "action"), hide_index=True, width="stretch")
+    st.markdown(t("campaigns.by_tier"))
+    st.dataframe(_group_view(report.by_tier, "tier"), hide_index=True, width="stretch")
+    st.markdown(t("campaigns.by_action"))
+    st.dataframe(_group_view(report.by_action, "action"), hide_index=True, width="stretch")
     st.caption(t("campaigns.groups_caption"))
 
 

@@ -168,3 +168,38 @@ def test_switching_language_back_and_forth_shows_chinese(campaign_app):
             assert any(m.label == "联系组流失率" for m in at.metric)
         else:
             assert "Measured effect" in shown
+
+
+def test_the_editor_saves_only_the_rows_that_changed(campaign_app, campaign_db):
+    from ui.campaign_views import _editable, changed_rows
+
+    at = open_page(campaign_app)
+    at.button(key="campaign_save_edits_1").click().run()  # nothing edited: nothing stored
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Nothing was edited" in i.value for i in at.info)
+    assert len(cc.Store(campaign_db).outcome_batches(1)) == 1
+    before = _editable(1)
+    after = before.copy()
+    after.loc[3, "feedback"] = "wants a better plan"
+    rows = changed_rows(before, after)
+    assert rows["customer_id"].tolist() == [before.loc[3, "customer_id"]]
+    assert list(rows.columns) == list(cmp.FIELDS)
+
+
+def test_a_visit_log_campaign_reads_its_results_from_a_log(events_db, monkeypatch):
+    store = cc.Store(events_db)
+    version = store.active_version().version
+    as_of = store.load_as_of(version)
+    scored = cc.score_dataset(as_of, store=store)
+    start = (as_of.events.as_of - pd.Timedelta(days=as_of.events.window_days + 30)).date()
+    spec = cmp.CampaignSpec(name="Service reminder", seed=1, start=start)
+    cmp.launch_campaign(cc.filter_customers(scored), store=store, spec=spec)
+    monkeypatch.setenv(cc.store.ENV_VAR, str(events_db))
+    at = open_page(AppTest.from_file(str(ROOT / "app.py"), default_timeout=120))
+    assert "No results yet" in texts(at)
+    at.button(key="campaign_observe_1").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    batches = store.outcome_batches(1)
+    assert [(b.version, b.source) for b in batches] == [(1, "observed")]
+    assert any("Stored outcome version v1" in s.value for s in at.success)
+    assert any("Observed on a visit log" in df.value.to_string() for df in at.dataframe)  # the history
