@@ -20,6 +20,7 @@ pages = [
     st.Page("pages/overview.py", title=t("nav.overview"), icon=":material/monitoring:", default=True),
     st.Page("pages/drivers.py", title=t("nav.drivers"), icon=":material/insights:"),
     st.Page("pages/risk.py", title=t("nav.risk"), icon=":material/crisis_alert:"),
+    st.Page("pages/campaigns.py", title=t("nav.campaigns"), icon=":material/campaign:"),
     st.Page("pages/roi.py", title=t("nav.roi"), icon=":material/savings:"),
     st.Page("pages/models.py", title=t("nav.models"), icon=":material/model_training:"),
     st.Page("pages/data.py", title=t("nav.data"), icon=":material/upload_file:"),

@@ -167,3 +167,43 @@ def load_demo(name: str) -> cc.DatasetVersion:
     version = cc.ensure_demo(state.store(), name)
     cache.changed()
     return version
+
+
+def record_outcomes(data, *, campaign_id: int, source: str, filename: str | None = None,
+                    mapping: dict[str, str] | None = None, allow_changes: bool = False):
+    """Check and store a batch of campaign outcomes as its next version (``cc.campaigns.record_outcomes``).
+    Bad rows raise ``OutcomeError`` and changed final results ``OutcomeConflictError`` unless
+    ``allow_changes``: then nothing is stored."""
+    from churn_core import campaigns as cmp
+
+    _analyst("record outcomes")
+    try:
+        return cmp.record_outcomes(data, store=state.store(), campaign_id=campaign_id, source=source,
+                                   filename=filename, mapping=mapping, recorded_by=auth.role(),
+                                   allow_changes=allow_changes)
+    finally:
+        cache.changed()
+
+
+def observe_campaign(campaign_id: int, *, version: int, allow_changes: bool = False):
+    """Store every campaign customer's result as observed on the stored visit log ``version``."""
+    from churn_core import campaigns as cmp
+
+    _analyst("observe campaign")
+    try:
+        return cmp.observe_campaign(state.store(), campaign_id, version=version, recorded_by=auth.role(),
+                                    allow_changes=allow_changes)
+    finally:
+        cache.changed()
+
+
+def simulate_demo(campaign_id: int):
+    """HOOK for the lead (demo only): simulate the next months of a campaign's outcomes with
+    ``churn_core.campaigns.simulate_demo`` once it exists; the Campaigns page draws its button only then."""
+    from churn_core import campaigns as cmp
+
+    _analyst("simulate campaign")
+    try:
+        return cmp.simulate_demo(state.store(), campaign_id)
+    finally:
+        cache.changed()

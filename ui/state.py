@@ -403,3 +403,62 @@ def event_overview(version: int) -> dict:
     return {"rfm": cc.rfm_segments(labelled), "recency": cc.recency_ratio(labelled),
             "cohorts": cc.cohort_retention(log, window=window, period="quarter", max_periods=12),
             "lapse": cc.time_to_lapse(log, window=window, by="lifecycle", labelled=labelled)}
+
+
+# -- retention campaigns -----------------------------------------------------------------------------------
+
+@cached(scope="store", max_entries=4)
+def campaigns() -> tuple:
+    """Every stored campaign, newest first (re-read whenever the database changed)."""
+    return store().list_campaigns()
+
+
+@cached(scope="store", max_entries=16)
+def campaign_report(campaign_id: int):
+    """The measured effect of a campaign from its current outcomes (``cc.campaigns.report``)."""
+    from churn_core import campaigns as cmp
+
+    return cmp.report(store(), campaign_id)
+
+
+@cached(scope="store", max_entries=8)
+def campaign_members(campaign_id: int):
+    """A campaign's customers as assigned at launch (shared, never modified)."""
+    return store().campaign_members(campaign_id)
+
+
+@cached(scope="store", max_entries=8)
+def campaign_outcomes(campaign_id: int):
+    """Each campaign customer's latest outcome (shared, never modified)."""
+    return store().campaign_outcomes(campaign_id)
+
+
+@cached(scope="store", max_entries=8)
+def outcome_batches(campaign_id: int) -> tuple:
+    """Every outcome version of a campaign, oldest first."""
+    return store().outcome_batches(campaign_id)
+
+
+@cached(scope="store", max_entries=8)
+def observable_logs(campaign_id: int) -> tuple:
+    """The stored visit-log versions a campaign's results can be observed on (newest first)."""
+    from churn_core import campaigns as cmp
+
+    return cmp.observable_logs(store(), campaign_id)
+
+
+@cached(scope="store", max_entries=8)
+def call_sheet_csv(campaign_id: int, lang: str) -> bytes:
+    """The call centre's sheet of a campaign (its contacted arm) as spreadsheet-safe CSV bytes."""
+    from churn_core import campaigns as cmp
+    from churn_core.scoring import csv_bytes
+
+    return csv_bytes(cmp.call_sheet(store(), campaign_id, lang=lang))
+
+
+@cached(scope="args", max_entries=4)
+def outcome_sheet(data: bytes, filename: str):
+    """An uploaded outcome sheet read as text columns, and the detected mapping of outcome fields to them."""
+    from churn_core import campaigns as cmp
+
+    return cmp.read_outcomes(data, filename=filename)
