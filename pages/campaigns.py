@@ -48,6 +48,7 @@ progress(report)
 
 st.subheader(t("campaigns.effect"))
 takeaway(takeaway_text(report, campaign))
+demo_button(campaign)  # the after-sales demo: play the calls and the next months of visits forward
 st.caption(t("campaigns.itt"))
 if report.verdict != "no_results":
     effect_kpis(report, campaign)
@@ -55,7 +56,6 @@ if report.verdict != "no_results":
     group_tables(report)
 st.subheader(t("campaigns.scorecard"))
 scorecard(report)
-demo_button(campaign)  # the lead's hook: drawn only once churn_core.campaigns.simulate_demo exists
 
 st.subheader(t("campaigns.outcomes"))
 call_sheet_download(campaign)

@@ -198,12 +198,12 @@ def observe_campaign(campaign_id: int, *, version: int, allow_changes: bool = Fa
 
 
 def simulate_demo(campaign_id: int):
-    """HOOK for the lead (demo only): simulate the next months of a campaign's outcomes with
-    ``churn_core.campaigns.simulate_demo`` once it exists; the Campaigns page draws its button only then."""
+    """Play a campaign on the after-sales demo forward (churn_core.campaigns.play_demo_campaign): the later visit
+    log is stored as a new version (the active dataset stays), the calls and the observed results as outcomes."""
     from churn_core import campaigns as cmp
 
     _analyst("simulate campaign")
     try:
-        return cmp.simulate_demo(state.store(), campaign_id)
+        return cmp.play_demo_campaign(state.store(), campaign_id, recorded_by=auth.role())
     finally:
         cache.changed()

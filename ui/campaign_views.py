@@ -247,12 +247,19 @@ def scorecard(report) -> None:
 
 
 def demo_button(campaign) -> None:
-    """HOOK for the lead: a "Simulate the next months (demo only)" button. It draws nothing until
-    churn_core.campaigns has ``simulate_demo``; then an analyst's click calls ``actions.simulate_demo``."""
-    if not hasattr(cmp, "simulate_demo") or not auth.is_analyst():
+    """On a campaign drawn from the bundled after-sales demo and not finished: "Simulate the next months"
+    plays it forward with the demo's generator (analysts only) and says what the simulation's true effect was,
+    to hold the measured interval against."""
+    if not auth.is_analyst() or campaign.outcome_version or not state.is_demo_campaign(campaign.id):
         return
-    if st.button(t("campaigns.demo_button"), key=f"campaign_demo_{campaign.id}", help=t("campaigns.demo_help")):
-        actions.simulate_demo(campaign.id)
+    st.info(t("campaigns.demo_note"))
+    if st.button(t("campaigns.demo_button"), key=f"campaign_demo_{campaign.id}", help=t("campaigns.demo_help"),
+                 type="primary"):
+        with st.spinner(t("campaigns.demo_running")):
+            played = actions.simulate_demo(campaign.id)
+        st.session_state[FLASH_KEY] = [("success", tm("campaigns.demo_done", version=played.log_version,
+                                                       reached=fmt.count(played.reached),
+                                                       truth=fmt.pct(played.true_uplift)))]
         st.rerun()
 
 

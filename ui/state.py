@@ -422,6 +422,15 @@ def campaign_report(campaign_id: int):
 
 
 @cached(scope="store", max_entries=8)
+def is_demo_campaign(campaign_id: int) -> bool:
+    """Whether the campaign was drawn from the bundled after-sales demo as of its last day (the demo's generator
+    can play it forward)."""
+    from churn_core import campaigns as cmp
+
+    return cmp.is_demo_campaign(store(), store().campaign(campaign_id))
+
+
+@cached(scope="store", max_entries=8)
 def campaign_members(campaign_id: int):
     """A campaign's customers as assigned at launch (shared, never modified)."""
     return store().campaign_members(campaign_id)

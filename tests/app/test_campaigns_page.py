@@ -203,3 +203,36 @@ def test_a_visit_log_campaign_reads_its_results_from_a_log(events_db, monkeypatc
     assert [(b.version, b.source) for b in batches] == [(1, "observed")]
     assert any("Stored outcome version v1" in s.value for s in at.success)
     assert any("Observed on a visit log" in df.value.to_string() for df in at.dataframe)  # the history
+
+
+def test_a_demo_campaign_is_played_forward_and_measured(tmp_path, monkeypatch):
+    """A campaign on the after-sales demo (launched as the Risk page would, without a model here): the demo
+    button plays the calls and the next months forward, and the page then reports the measured uplift, whose
+    interval the success message invites to compare with the simulation's true effect."""
+    store = cc.Store(tmp_path / "demo.duckdb")
+    version = cc.store.ensure_demo(store, "aftersales")
+    frame = store.load_as_of(version.version).frame
+    order = np.argsort(-frame["days_since_last_visit"].to_numpy(), kind="stable")[:1200]
+    picked = pd.DataFrame({"id": frame["customer_id"].to_numpy()[order], "tier": "high", "probability": 0.8,
+                           "action": "retention_call", "due_hours": 72, "value": 3000.0,
+                           "days_since_last_event": frame["days_since_last_event"].to_numpy()[order]})
+    plan = cmp.plan_campaign(picked, spec=cmp.CampaignSpec(name="Demo", seed=1, start=date(2026, 9, 30),
+                                                           window_days=240))
+    store.save_campaign(plan, dataset_version=version.version, as_of=date(2026, 9, 30), currency="¥")
+    monkeypatch.setenv(cc.store.ENV_VAR, str(store.path))
+    at = open_page(AppTest.from_file(str(ROOT / "app.py"), default_timeout=120))
+    assert "The demo can play the calls" in texts(at)
+    at.button(key="campaign_demo_1").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    flashed = " ".join(s.value for s in at.success)
+    at.run()  # the page as it reruns after storing
+    report = cmp.report(store, 1)
+    assert report.finished and [b.source for b in store.outcome_batches(1)] == ["simulated", "observed"]
+    assert store.active_version().version == version.version
+    assert "The simulation's true effect was" in flashed and "stored as version 2" in flashed
+    saved = report.customers_saved
+    assert f"Calling saved {round(saved.estimate):,} customers" in texts(at)
+    assert {m.label: m.value for m in at.metric}["Contacted churn rate"] == f"{report.contacted.churn_rate:.1%}"
+    assert "campaign_demo_1" not in [b.key for b in at.button]  # played once: the button is gone
+    at = open_page(AppTest.from_file(str(ROOT / "app.py"), default_timeout=120), lang="zh")
+    assert f"{round(saved.estimate):,}" in texts(at) and "挽留" in texts(at)
