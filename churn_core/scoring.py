@@ -115,6 +115,9 @@ class RiskPolicy:
     ltv: float | None = None
     playbook: tuple[PlaybookRule, ...] = DEFAULT_PLAYBOOK
     value_top_share: float = 0.2  # value bands: the top and bottom shares of customers by value
+    # The retention likelihood a finished campaign measured, per action key (cc.measured_likelihoods): a
+    # customer whose action is listed is prioritised with it, everyone else with ``retention_likelihood``.
+    likelihoods: tuple[tuple[str, float], ...] = ()
 
     def __post_init__(self) -> None:
         lowers = [t.lower for t in self.tiers]
@@ -138,6 +141,13 @@ class RiskPolicy:
                 bound = f"in ({low}, {high}]" if high is not None else f"greater than {low}"
                 raise ParameterError(f"The '{name}' parameter of RiskPolicy must be {bound}. Got {value!r} instead.",
                                      code="bad_parameter", name=name, value=value)
+        for pair in self.likelihoods:
+            ok = isinstance(pair, tuple) and len(pair) == 2 and isinstance(pair[0], str)
+            value = pair[1] if ok else None
+            if not ok or isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+                raise ParameterError("Each measured likelihood of RiskPolicy must be an (action key, likelihood) pair "
+                                     f"with the likelihood in [0, 1], e.g. ('retention_call', 0.35). Got {pair!r} "
+                                     "instead.", code="bad_parameter", name="likelihoods", value=repr(pair))
 
     def tier(self, key: str) -> RiskTier:
         for tier in self.tiers:
@@ -649,10 +659,11 @@ def apply_policy(base: pd.DataFrame, dataset: Dataset, *, derived: pd.DataFrame,
     for key in reversed(list(masks.columns)):  # the first segment (highest priority) wins
         segment[masks[key].to_numpy()] = key
     out["segment"] = pd.Categorical(segment, categories=[*masks.columns, "none"])
-    worth = out["value"].fillna(1.0) if value is None and policy.ltv is None else out["value"]
-    out["priority"] = np.where(churned, np.nan, out["probability"] * worth * policy.retention_likelihood
-                               / policy.contact_cost)
     action = _actions(out, dataset, derived, policy)
+    worth = out["value"].fillna(1.0) if value is None and policy.ltv is None else out["value"]
+    likelihood = pd.Series(np.asarray(action, dtype=object)).map(dict(policy.likelihoods)) \
+        .fillna(policy.retention_likelihood).to_numpy(dtype=float)  # measured per action, else the assumption
+    out["priority"] = np.where(churned, np.nan, out["probability"] * worth * likelihood / policy.contact_cost)
     out["action"] = pd.Categorical(np.where(churned, None, np.asarray(action, dtype=object)),
                                    categories=action.categories)
     return out

@@ -4,6 +4,7 @@ import streamlit as st
 
 import churn_core as cc
 from ui import actions, auth, event_views, fmt, state
+from ui.campaign_launch import launch_panel
 from ui.i18n import t, tm, worded
 from ui.model_views import dataset_name
 from ui.risk_views import (
@@ -81,6 +82,7 @@ st.caption(t("risk.table_caption", shown=fmt.count(min(selection.customers, 500)
              total=fmt.count(selection.customers)))
 call_table(selection, sort=sort, where=where)
 exports(selection, sort=sort)
+launch_panel(selection, where=where, contact_cost=settings["contact_cost"])
 
 st.divider()
 find_customer(scored)

@@ -110,7 +110,9 @@ def test_custom_tiers_and_due_times():
     ({"tiers": (RiskTier("a", 0.5, None, "phone"), RiskTier("b", 0.0, None, "none"))}, r"channel from"),
     ({"retention_likelihood": 1.5}, r"'retention_likelihood'.*\(0, 1\]. Got 1.5"),
     ({"contact_cost": 0}, r"'contact_cost'.*greater than 0. Got 0"),
-], ids=["unordered", "no-zero", "bad-channel", "retention", "cost"])
+    ({"likelihoods": (("retention_call", 1.2),)}, r"likelihood in \[0, 1\].*Got \('retention_call', 1.2\)"),
+    ({"likelihoods": (("retention_call",),)}, r"\(action key, likelihood\) pair"),
+], ids=["unordered", "no-zero", "bad-channel", "retention", "cost", "likelihood-above-1", "likelihood-not-a-pair"])
 def test_bad_policies_are_refused_with_the_fix(kwargs, match):
     with pytest.raises(cc.ParameterError, match=match):
         RiskPolicy(**kwargs)
@@ -126,6 +128,21 @@ def test_priority_is_probability_times_value_times_retention_over_cost(champion_
     assert np.allclose(frame["priority"][active], (frame["probability"] * value * 0.4 / 8.0)[active])
     assert frame["priority"][~active].isna().all()
     assert (frame["explained"] == False).all() and frame["reason_1"].isna().all()  # noqa: E712
+
+
+def test_a_measured_likelihood_replaces_the_assumed_one_for_its_action_only(champion_store):
+    store, dataset = champion_store
+    policy = RiskPolicy(retention_likelihood=0.3, contact_cost=5.0, likelihoods=(("retention_call", 0.6),))
+    frame = score_customers(dataset, store=store, policy=policy, explain="none").frame
+    active = (frame["status"] == "active").to_numpy()
+    measured = active & (frame["action"].astype(str) == "retention_call").to_numpy()
+    assumed = active & ~measured
+    assert measured.any() and assumed.any()
+    expected = frame["probability"] * frame["value"] / 5.0
+    assert np.allclose(frame["priority"][measured], (expected * 0.6)[measured])
+    assert np.allclose(frame["priority"][assumed], (expected * 0.3)[assumed])
+    plain = score_customers(dataset, store=store, policy=RiskPolicy(), explain="none").frame
+    assert np.allclose(frame["priority"][measured], 2 * plain["priority"][measured])
 
 
 def test_constant_ltv_when_there_is_no_value_column(champion_store):

@@ -1,5 +1,5 @@
 """Every write the UI makes, in one place: save, activate or delete a dataset version, train, promote or roll
-back the champion, save a scenario or a threshold, keep more explanations.
+back the champion, save a scenario or a threshold, keep more explanations, launch a campaign.
 
 Pages and views call these, never the store's write methods (tests/app/test_actions.py scans for it); reads
 stay in ``ui.state``. Each action writes through churn_core, then tells ``ui.cache`` what it changed
@@ -155,6 +155,15 @@ def save_events(log: cc.EventLog, *, window: cc.EventWindow, name: str, suggeste
         state.store().set_currency(version.version, currency)
     cache.changed()
     return version
+
+
+def launch_campaign(selection: cc.RiskSelection, *, spec: cc.CampaignSpec):
+    """Store a retention campaign drawn from a Risk-page selection (``cc.launch_campaign``): its members, arms
+    and actions; the Campaigns page and the last finished campaign are read again."""
+    _analyst("launch campaign")
+    launched = cc.launch_campaign(selection, store=state.store(), spec=spec, created_by=auth.role())
+    cache.changed()  # every "store"-scoped read (the Campaigns page's list, the last finished campaign) reads again
+    return launched
 
 
 def load_demo(name: str) -> cc.DatasetVersion:

@@ -21,9 +21,10 @@ TABLE_ROWS = 500
 CUSTOMER_KEY = "risk_customer"  # session state: the position of the customer whose panel is open
 
 
-def assumptions(*, has_value_column: bool) -> dict[str, float | None]:
+def assumptions(*, has_value_column: bool) -> dict:
     """Retention likelihood and contact cost; without a value column, the value per customer the analyst
-    entered (stored with the dataset; None until entered: nothing is invented)."""
+    entered (stored with the dataset; None until entered: nothing is invented); after a finished campaign, the
+    retention it measured per action, when the analyst chooses it (``likelihoods``)."""
     default, currency = cc.RiskPolicy(), state.currency()
     ltv = None
     if not has_value_column:
@@ -40,8 +41,26 @@ def assumptions(*, has_value_column: bool) -> dict[str, float | None]:
         shown = st.session_state.get("risk_contact_cost", default.contact_cost)
         cost = b.number_input(t("risk.contact_cost"), min_value=0.5, value=default.contact_cost, step=0.5,
                               key="risk_contact_cost", help=t("money.entered", amount=fmt.entered(shown, currency)))
+        likelihoods = measured_retention(retention)
         st.caption(t("risk.priority_formula"))
-    return {"retention": retention, "contact_cost": cost, "ltv": ltv}
+    return {"retention": retention, "contact_cost": cost, "ltv": ltv, "likelihoods": likelihoods}
+
+
+def measured_retention(assumed: float) -> tuple[tuple[str, float], ...]:
+    """When a campaign has finished: a toggle to prioritise with the retention it measured per action, and
+    which actions are measured and which keep the typed value. Returns the chosen (action, likelihood) pairs."""
+    report = state.last_finished()
+    measured = cc.measured_likelihoods(report) if report is not None else {}
+    if not measured:
+        return ()
+    use = st.toggle(tm("risk.use_measured", name=report.name), key="risk_use_measured",
+                    help=t("risk.use_measured_help"))
+    lang, policy = current_language(), cc.RiskPolicy()
+    words = t("risk.measured_sep").join(t("risk.measured_item", action=policy.action_text(k, lang=lang),
+                                          rate=fmt.pct(v, digits=0)) for k, v in sorted(measured.items()))
+    st.caption(t("risk.measured_split" if use else "risk.measured_offer", measured=words,
+                 assumed=fmt.pct(assumed, digits=0)))
+    return tuple(sorted(measured.items())) if use else ()
 
 
 def _on_ltv() -> None:

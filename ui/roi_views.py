@@ -24,6 +24,7 @@ from .widgets import figure, keep_choice, labels
 
 CURRENCIES = cc.CURRENCIES
 STARTS = ("active", *cc.PRESETS)
+MEASURED = "measured"  # the start built from the last finished campaign (offered once one has finished)
 SOURCES = ("model", "manual", "reach")
 DEFAULT_ECONOMICS = {"contact_cost": 10.0, "incentive_cost": 100.0, "acceptance": 30.0, "certainty": 20.0}
 
@@ -100,11 +101,29 @@ def _preset_values(inputs: cc.CaseInputs, **settings) -> dict:
     return {**values, **settings}
 
 
+def starts() -> tuple[str, ...]:
+    """The starting points: the active data, the published cases, and the last finished campaign if any."""
+    return (*STARTS, MEASURED) if state.last_finished() is not None else STARTS
+
+
+def _measured_values() -> dict:
+    """The last finished campaign as the ROI page's inputs (``cc.measured_case_inputs``): its contacted arm, the
+    control's churn as the baseline, the contacted arm's as the target, its contacts and cost per contact. The
+    value of a customer is the contacted customers' mean, else the one entered for the dataset."""
+    report = state.last_finished()
+    ltv = None if report.value_per_customer is not None else state.value_per_customer()
+    inputs = cc.measured_case_inputs(report, ltv=ltv)
+    return _preset_values(inputs, baseline_pct=inputs.baseline_churn * 100, target_pct=inputs.target_churn * 100,
+                          contact_cost=inputs.contact_cost, incentive_cost=0.0, source="manual",
+                          campaign=report.campaign_id, campaign_name=report.name)
+
+
 def init() -> None:
     """Seed the inputs from the active data (again when another dataset becomes active, unless a preset or
     scenario is loaded). The currency is the active dataset's stored setting, whatever the language."""
     version = state.active_version().version
-    if "roi_customers" not in st.session_state or (
+    gone = st.session_state.get("roi_start") == MEASURED and state.last_finished() is None
+    if "roi_customers" not in st.session_state or gone or (
             st.session_state.get("roi_start") == "active" and st.session_state.get("roi_version") != version):
         _apply({**_active_values(), "start": "active", "version": version})  # a new active dataset re-seeds
     st.session_state["roi_currency"] = state.currency()
@@ -112,9 +131,18 @@ def init() -> None:
 
 def _on_start() -> None:
     start = st.session_state["roi_w_start"]
-    if start not in STARTS:  # a label the browser still held from another language: not a choice
+    if start not in starts():  # a label the browser still held from another language: not a choice
         return
-    _apply({**(_active_values() if start == "active" else _preset_values(cc.PRESETS[start])), "start": start})
+    if start == MEASURED:
+        try:
+            values = _measured_values()
+        except cc.ChurnCoreError as err:  # e.g. no value per customer in the data, and none entered
+            st.session_state["roi_w_start"] = stored("start")
+            st.session_state["roi_flash"] = ("error", error_text(err))
+            return
+    else:
+        values = _active_values() if start == "active" else _preset_values(cc.PRESETS[start])
+    _apply({**values, "start": start})
 
 
 def _on_currency() -> None:
@@ -142,10 +170,10 @@ def toolbar() -> str:
     keep_choice("roi_mode", modes, asked if asked in modes else "presentation")
     mode = mode_col.segmented_control(t("roi.mode"), modes, key="roi_mode",
                                       format_func=worded("roi.mode.")) or "presentation"
-    version = state.active_version().version
-    keep_choice("roi_w_start", STARTS, stored("start"))
-    start_col.selectbox(t("roi.start"), STARTS, key="roi_w_start", on_change=_on_start,
-                        format_func=wording(STARTS, lambda s: t(f"roi.start.{s}", version=version)))
+    options = starts()
+    keep_choice("roi_w_start", options, stored("start"))
+    start_col.selectbox(t("roi.start"), options, key="roi_w_start", on_change=_on_start,
+                        format_func=wording(options, case_name))
     currencies = currency_options(stored("currency"))
     st.session_state["roi_w_currency"] = stored("currency")
     currency_col.selectbox(t("roi.currency"), currencies, key="roi_w_currency", on_change=_on_currency,
@@ -373,6 +401,10 @@ def cash_chart(result: RoiResult, *, big: bool = False):
 
 
 def case_name(start: str) -> str:
+    if start == MEASURED:
+        report = state.last_finished()
+        name = st.session_state.get("roi_campaign_name") if stored("start") == MEASURED else None
+        return t("roi.start.measured", name=name or (report.name if report is not None else "–"))
     return t(f"roi.start.{start}", version=state.active_version().version)
 
 
@@ -380,13 +412,29 @@ def model_absence(result: RoiResult, *, analyst: bool) -> None:
     """Why no model drives the figures, in one sentence: a published case, a champion trained on other data,
     or (for the analyst) no champion yet."""
     fit = result.fit
-    if result.start != "active":
+    if result.start == MEASURED:
+        measured_note(result)
+    elif result.start != "active":
         st.caption(t("roi.preset_note", case=case_name(result.start)))
     elif fit.reason == "other_dataset":
         st.info(t("roi.model_other_data", run=fit.run_id, model=t(f"model.{fit.model}"), trained=fit.trained_on,
                   active=fit.dataset_version))
     elif analyst:
         st.info(t("roi.no_model"))
+
+
+def measured_note(result: RoiResult) -> None:
+    """Which figures the campaign measured and which are still assumptions (edited inputs stay as typed)."""
+    report = state.last_finished()
+    if report is None:
+        return
+    c, inputs = result.currency, result.inputs
+    st.caption(tm("roi.measured_figures", name=st.session_state.get("roi_campaign_name") or report.name,
+                  baseline=fmt.pct(report.control.churn_rate), target=fmt.pct(report.contacted.churn_rate),
+                  customers=fmt.count(report.contacted.assigned), contacts=fmt.count(report.reached),
+                  cost=money(inputs.contact_cost, c)))
+    key = "roi.assumed_lifetime" if report.value_per_customer is not None else "roi.assumed_value_lifetime"
+    st.caption(t(key, ltv=money(inputs.resolved_ltv, c), lifetime=f"{inputs.resolved_lifetime_years:g}"))
 
 
 def model_note(result: RoiResult) -> None:
@@ -522,7 +570,9 @@ def one_page(result: RoiResult):
 @cached(scope="args", worded=True, max_entries=16)
 def _one_page(result: RoiResult, *, version: cc.DatasetVersion, date: str):
     fit, lang = result.fit, current_language()
-    if result.start != "active":  # a published case: its own figures, no dataset or model behind them
+    if result.start == MEASURED:  # a campaign's measured figures
+        subtitle = t("roi.pdf_subtitle_case", case=case_name(MEASURED), date=date)
+    elif result.start != "active":  # a published case: its own figures, no dataset or model behind them
         subtitle = roi_page.case_subtitle(result.start, date=date, lang=lang)
     else:
         model = f"{fit.run_id} · {t(f'model.{fit.model}')}" if result.curve is not None else t("roi.pdf_no_model")

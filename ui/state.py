@@ -174,21 +174,32 @@ def scored_by_champion() -> cc.ScoredCustomers:
 
 
 @cached(scope=("dataset", "champion"), max_entries=8)
-def scored_under_policy(retention: float, contact_cost: float, ltv: float | None) -> cc.ScoredCustomers:
+def scored_under_policy(retention: float, contact_cost: float, ltv: float | None,
+                        likelihoods: tuple[tuple[str, float], ...] = ()) -> cc.ScoredCustomers:
     base = scored_by_champion()
-    policy = cc.RiskPolicy(retention_likelihood=retention, contact_cost=contact_cost, ltv=ltv)
+    policy = cc.RiskPolicy(retention_likelihood=retention, contact_cost=contact_cost, ltv=ltv,
+                           likelihoods=likelihoods)
     return base if policy == base.policy else base.with_policy(policy)
 
 
-def scored(*, retention: float, contact_cost: float, ltv: float | None) -> cc.ScoredCustomers | None:
-    """The active dataset scored by the champion under these assumptions (None without a champion).
+def scored(*, retention: float, contact_cost: float, ltv: float | None,
+           likelihoods: tuple[tuple[str, float], ...] = ()) -> cc.ScoredCustomers | None:
+    """The active dataset scored by the champion under these assumptions (None without a champion);
+    ``likelihoods``: the retention measured per action by a finished campaign, used in place of ``retention``.
 
     Scores are computed once per dataset version and champion (and kept in the store); changing an
     assumption only re-derives tiers, priority and actions. Shared, never modified.
     """
     if champion() is None:
         return None
-    return scored_under_policy(float(retention), float(contact_cost), None if ltv is None else float(ltv))
+    return scored_under_policy(float(retention), float(contact_cost), None if ltv is None else float(ltv),
+                               tuple((str(k), float(v)) for k, v in likelihoods))
+
+
+@cached(scope="store", max_entries=4)
+def last_finished():
+    """The report of the newest finished campaign (``cc.last_finished``), or None."""
+    return cc.last_finished(store())
 
 
 # -- scoring ahead of the first visit ----------------------------------------------------------------------
