@@ -184,7 +184,8 @@ def _campaign_parser(sub) -> None:
     create.add_argument("--tier", help="the risk tiers to include, comma separated, e.g. critical,high (default: "
                                        "every tier of the active customers)")
     create.add_argument("--seed", type=int, help="seed of the random assignment (default: drawn and recorded)")
-    create.add_argument("--start", help="the first day of calls, YYYY-MM-DD (default today)")
+    create.add_argument("--start", help="the first day of calls, YYYY-MM-DD (default today; a visit log: "
+                        "the day it is scored as of, from which results are counted)")
     create.add_argument("--contact-cost", type=float, default=5.0, help="cost of contacting one customer (default 5)")
     create.add_argument("--action", nargs="+", action="extend", default=[], metavar="TIER=ACTION",
                         help="the action for every customer of a tier, e.g. critical=retention_call (default: each "
@@ -664,11 +665,15 @@ def _campaign_create(args: argparse.Namespace) -> dict[str, Any]:
 
     out = _sheet_path(args.out)
     actions = _pairs(args.action, "--action")
-    spec = CampaignSpec(name=args.name, owner=args.owner, control_share=args.control, seed=args.seed,
-                        actions=tuple(actions), start=_day(args.start), contact_cost=args.contact_cost)
+    start = _day(args.start)
     store = Store(args.db)
     explain = int(args.explain) if args.explain.isdigit() else args.explain
     scored = _active_scored(store, explain=explain)
+    events = scored.dataset.events
+    if args.start is None and events is not None:  # a visit log: results are counted from the day it was scored as of
+        start = events.as_of.date()
+    spec = CampaignSpec(name=args.name, owner=args.owner, control_share=args.control, seed=args.seed,
+                        actions=tuple(actions), start=start, contact_cost=args.contact_cost)
     known = [t.key for t in scored.policy.tiers]
     tiers = tuple(t.strip() for t in (args.tier or "").split(",") if t.strip())
     _known(tiers, known, "--tier")

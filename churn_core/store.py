@@ -1055,11 +1055,13 @@ class Store:
 
     def save_campaign(self, plan, *, dataset_version: int, run_id: int | None = None, model: str | None = None,
                       score_set: int | None = None, as_of: date | None = None, currency: str | None = None,
-                      created_by: str | None = None) -> Campaign:
+                      created_by: str | None = None, lookback_days: int | None = None) -> Campaign:
         """Store a planned campaign (a :class:`~churn_core.campaigns.design.CampaignPlan`) with its members,
-        in one transaction. Its assignment never changes afterwards."""
+        in one transaction. Its assignment never changes afterwards. ``lookback_days``: a visit log's lookback
+        (a customer with no visit in it counts as lapsed), for the lead time."""
         spec, members = plan.spec, plan.members
-        params = {"spec": spec.to_dict(), "check": plan.check.to_frame().iloc[0].to_dict()}
+        params = {"spec": spec.to_dict(), "check": plan.check.to_frame().iloc[0].to_dict(),
+                  "lookback_days": lookback_days}
         cols = ["customer_id", "arm", "tier", "probability", "value", "action", "due_date", "days_since_last_event"]
         incoming = members[cols].copy()
         incoming["due_date"] = pd.to_datetime(incoming["due_date"]).dt.date

@@ -19,7 +19,7 @@ from churn_core.campaigns import (
 from churn_core.campaigns.stats import newcombe, wilson
 from churn_core.errors import ParameterError
 
-CAMPAIGN = SimpleNamespace(id=7, name="Pilot", contact_cost=5.0, window_days=240)
+CAMPAIGN = SimpleNamespace(id=7, name="Pilot", contact_cost=5.0, window_days=240, params={"lookback_days": 365})
 
 
 def members_and_outcomes(*, contact_lost=240, contact_n=800, control_lost=88, control_n=200, pending=0,
@@ -99,7 +99,8 @@ def test_the_scorecard_sets_the_pilot_figures_beside_the_targets():
     members, outcomes = members_and_outcomes()
     card = campaign_report(members, outcomes, campaign=CAMPAIGN).scorecard.set_index("metric")
     assert card.loc["flagged_churn_rate", "value"] == pytest.approx(0.44) and not card.loc["flagged_churn_rate", "met"]
-    assert card.loc["lead_time_days", "value"] == pytest.approx(40.0)  # window 240 - 200 days since the last visit
+    # lookback 365 - 200 days since the last visit: they would have counted as lapsed 165 days later
+    assert card.loc["lead_time_days", "value"] == pytest.approx(165.0)
     # retention after contact: the 720 reached, of whom the first 240 were lost
     assert card.loc["retention_after_contact", "value"] == pytest.approx(480 / 720) and card.loc[
         "retention_after_contact", "met"]

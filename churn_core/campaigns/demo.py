@@ -223,11 +223,11 @@ class PlayedCampaign:
 def is_demo_campaign(store, campaign) -> bool:
     """Whether ``campaign`` was drawn from the bundled after-sales demo as of its last day (the one case the
     generator can play forward)."""
-    from churn_core.events.demo import BUNDLED_NAME, BUNDLED_VISITS
+    from churn_core.events.demo import BUNDLED_VISITS
 
     version = next((v for v in store.list_datasets().versions if v.version == campaign.dataset_version), None)
-    return (version is not None and version.kind == "events" and version.name == BUNDLED_NAME
-            and version.source_file == BUNDLED_VISITS.name and campaign.as_of == date(2026, 9, 30))
+    return (version is not None and version.kind == "events" and version.source_file == BUNDLED_VISITS.name
+            and campaign.as_of == date(2026, 9, 30))
 
 
 # The effect the app's demo plays: calls halve the lapse hazard and win back 30% of the owners who had stopped
@@ -243,7 +243,6 @@ def play_demo_campaign(store, campaign_id: int, *, effect: CampaignEffect = APP_
     with a real later log: stores it as a new version (the active dataset stays), records the call centre's
     sheet (source ``simulated``), and observes every customer's result on the later log."""
     from churn_core.events.dataset import event_dataset
-    from churn_core.events.demo import BUNDLED_NAME
     from churn_core.events.labels import EventWindow
     from churn_core.events.log import read_events
 
@@ -265,9 +264,11 @@ def play_demo_campaign(store, campaign_id: int, *, effect: CampaignEffect = APP_
     sim = simulate_campaign(contact_ids=contact, control_ids=control, start=campaign.as_of,
                             extend_days=max(270, lead + int(campaign.window_days) + 30), reach=reach, effect=effect,
                             window_days=int(campaign.window_days), visit_types=window.visit_types or VISIT_TYPES)
-    later = event_dataset(read_events(sim.visits, customers=sim.customers), window=window, name=BUNDLED_NAME)
+    name = next(v.name for v in store.list_datasets().versions if v.version == campaign.dataset_version)
+    later = event_dataset(read_events(sim.visits, customers=sim.customers), window=window, name=name)
     version = store.save_events(later, activate=False)
     calls = sim.calls.copy()
+    calls["contact_date"] = pd.to_datetime(calls["contact_date"]) + pd.Timedelta(days=max(lead, 0))  # from the start
     action = dict(zip(members["customer_id"].astype(str), members["action"].astype(str)))
     calls["action_taken"] = np.where(calls["contacted"], calls["customer_id"].map(action), None)
     record_outcomes(calls, store=store, campaign_id=campaign_id, source="simulated",

@@ -199,10 +199,14 @@ def _scorecard(frame: pd.DataFrame, *, campaign, control: ArmResult, recorded: b
     """The pilot's three figures beside the playbook's targets, and the measured passive retention."""
     rows = [{"metric": "flagged_churn_rate", "value": control.churn_rate, "target": TARGETS["flagged_churn_rate"],
              "n": control.n}]
+    # Lead time (visit logs): how long before a flagged customer who did leave would have counted as lapsed
+    # (no visit in the lookback, the Risk page's backtest's definition): lookback - days since the last visit,
+    # over the control's lost customers (the contacted ones were called, so their lapse is not the flag's).
     lost = frame[(frame["result"] == "lost") & (frame["arm"] == "control")]
     since = pd.to_numeric(lost["days_since_last_event"], errors="coerce").dropna()
-    if campaign.window_days and len(since):
-        lead = float(np.median(np.maximum(campaign.window_days - since.to_numpy(), 0)))
+    lookback = (getattr(campaign, "params", None) or {}).get("lookback_days")
+    if campaign.window_days and lookback and len(since):
+        lead = float(np.median(np.maximum(lookback - since.to_numpy(), 0)))
         rows.append({"metric": "lead_time_days", "value": lead, "target": TARGETS["lead_time_days"], "n": len(since)})
     contact = frame[frame["arm"] == "contact"]
     if recorded:

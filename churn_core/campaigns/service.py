@@ -72,7 +72,8 @@ def launch_campaign(selection, *, store, spec: CampaignSpec, created_by: str | N
     as_of = None if events is None else pd.Timestamp(events.as_of).date()
     campaign = store.save_campaign(plan, dataset_version=version, run_id=scored.run_id, model=scored.model,
                                    score_set=scored.score_set, as_of=as_of, currency=store.currency(version),
-                                   created_by=created_by)
+                                   created_by=created_by,
+                                   lookback_days=None if events is None else int(events.lookback_days))
     return LaunchedCampaign(campaign=campaign, plan=plan)
 
 
