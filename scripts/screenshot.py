@@ -66,6 +66,7 @@ PAGES: dict[str, Page] = {
     "risk": Page(path="risk", nav_key="nav.risk", query="customer=2802"),  # critical, still a customer (bundled data)
     "roi": Page(path="roi", nav_key="nav.roi"),
     "roi-analyst": Page(path="roi", nav_key="nav.roi", query="mode=analyst"),
+    "campaigns": Page(path="campaigns", nav_key="nav.campaigns"),
     "models": Page(path="models", nav_key="nav.models"),
     "data": Page(path="data", nav_key="nav.data", upload="data/telecom_churn.csv"),
 }

@@ -390,6 +390,8 @@ def curve_chart(result: RoiResult, *, big: bool = False):
 def payback_text(case: cc.BusinessCase) -> str:
     if case.payback_months is None:
         return t("roi.payback_title_never")
+    if case.payback_months == 0:  # nothing invested up front (a campaign's measured case): it pays from day one
+        return t("roi.payback_title_now")
     return t("roi.payback_title", m=f"{case.payback_months:.1f}")
 
 
