@@ -54,6 +54,8 @@ def test_director_launches_a_campaign_and_reads_its_measured_uplift(page, demo_s
     name.press("Enter")
     idle(page)
     expect(main(page).get_by_text("at 80% power")).to_be_visible()
+    main(page).get_by_text("at 80% power").scroll_into_view_if_needed()
+    page.screenshot(path=str(tmp_path / "risk-campaign-en.png"))
     main(page).get_by_role("button", name="Launch campaign").click()
     expect(main(page).get_by_text("Campaign 1 “October call-back” is launched")).to_be_visible(timeout=60_000)
     store = cc.Store(db)
