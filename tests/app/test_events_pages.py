@@ -110,3 +110,22 @@ def test_a_missing_history_is_scored_in_the_background_and_said(events_db, monke
             break
         time.sleep(0.5)
     assert dates == expected and dates[0] == store.load_dataset().events.test_cutoff
+
+
+def test_campaigns_page_on_a_visit_log_before_and_after_a_campaign(events_app, events_db):
+    """The seventh page on the second schema: empty first (pointing to the Risk page), then a campaign drawn from
+    the visit log's scored list, with its window, in both languages."""
+    at = open_page(events_app, "campaigns")
+    assert "A campaign is launched from the Risk page" in texts(at)
+    from churn_core import campaigns as cmp
+
+    store = cc.Store(events_db)
+    dataset = store.load_as_of(store.active_version().version)
+    selection = cc.filter_customers(cc.score_dataset(dataset, store=store, explain=0),
+                                    where=cc.RiskFilter(tiers=("critical", "high", "medium")))
+    launched = cmp.launch_campaign(selection, store=store, spec=cmp.CampaignSpec(name="Visit-log pilot", seed=3))
+    assert launched.campaign.window_days == dataset.events.window_days
+    for lang in ("zh", "en"):
+        at = open_page(AppTest.from_file(str(ROOT / "app.py"), default_timeout=120), "campaigns", lang=lang)
+        assert "Visit-log pilot" in texts(at)
+    assert "No results yet" in texts(at)

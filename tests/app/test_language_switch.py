@@ -12,6 +12,7 @@ PAGES = [  # (page file, its title key, the URL's ?mode=)
     pytest.param("pages/risk.py", "risk.title", None, id="risk"),
     pytest.param("pages/roi.py", "roi.title", None, id="roi-presentation"),
     pytest.param("pages/roi.py", "roi.title", "analyst", id="roi-analyst"),
+    pytest.param("pages/campaigns.py", "campaigns.title", None, id="campaigns"),
     pytest.param("pages/models.py", "models.title", None, id="models"),
     pytest.param("pages/data.py", "data.title", None, id="data"),
 ]

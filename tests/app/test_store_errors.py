@@ -11,8 +11,8 @@ from churn_core import store as store_module
 from tests.app.conftest import ROOT
 from tests.test_store import _cut_in_half, _flip_bytes
 
-PAGES = ["pages/overview.py", "pages/drivers.py", "pages/risk.py", "pages/roi.py", "pages/models.py",
-         "pages/data.py"]
+PAGES = ["pages/overview.py", "pages/drivers.py", "pages/risk.py", "pages/campaigns.py", "pages/roi.py",
+         "pages/models.py", "pages/data.py"]
 
 
 def _foreign(path):
