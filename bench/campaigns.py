@@ -25,39 +25,22 @@ import argparse
 import json
 import logging
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from datetime import date
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from stages import Stages, median_of, size  # noqa: E402
 
 STAGES = ("plan", "store", "sheet", "outcomes", "report", "page")
-
-
-def _size(text: str) -> int:
-    text = text.strip().lower()
-    scale = {"k": 1_000, "m": 1_000_000}.get(text[-1], 1)
-    return int(float(text[:-1] if scale > 1 else text) * scale)
-
-
-def _reset_peak() -> None:
-    Path("/proc/self/clear_refs").write_text("5")
-
-
-def _peak_gb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024 ** 2
-    return float("nan")
 
 
 def call_list(n: int, *, seed: int = 0) -> pd.DataFrame:
@@ -88,15 +71,8 @@ def child(n: int) -> dict:
     from churn_core.campaigns import CampaignSpec, call_sheet, plan_campaign, record_outcomes, report
     from churn_core.scoring import csv_bytes
 
-    stages: dict[str, dict] = {}
-
-    def stage(name, fn):
-        _reset_peak()
-        start, cpu = time.perf_counter(), time.process_time()
-        out = fn()
-        stages[name] = {"wall_s": time.perf_counter() - start, "cpu_s": time.process_time() - cpu,
-                        "peak_rss_gb": _peak_gb()}
-        return out
+    stages = Stages()
+    stage = stages.run
 
     customers = call_list(n)
     with tempfile.TemporaryDirectory() as tmp:
@@ -115,17 +91,10 @@ def child(n: int) -> dict:
             "high": measured.uplift.high, "stages": stages}
 
 
-def median_of(runs: list[dict]) -> dict:
-    out = dict(runs[0])
-    out["stages"] = {name: {k: statistics.median(r["stages"][name][k] for r in runs) for k in first}
-                     for name, first in runs[0]["stages"].items()}
-    return out
-
-
-def run(size: str) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--child", str(_size(size))], check=True, capture_output=True,
+def run(label: str) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--child", str(size(label))], check=True, capture_output=True,
                          text=True)
-    return {"size": size, **json.loads(out.stdout.strip().splitlines()[-1])}
+    return {"size": label, **json.loads(out.stdout.strip().splitlines()[-1])}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -52,11 +52,9 @@ import functools
 import json
 import logging
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -66,27 +64,11 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before OpenMP loads: idle
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from stages import Stages, median_of, size  # noqa: E402
 
 STAGES = ("import", "labels", "train", "score")
 TARGETS = [("1m", "labels", "wall_s", 60.0, "s"), ("1m", "labels", "peak_rss_gb", 4.0, "GB")]
 _TRAIN_ROWS = 1_000_000
-
-
-def _size(text: str) -> int:
-    text = text.strip().lower()
-    scale = {"k": 1_000, "m": 1_000_000}.get(text[-1], 1)
-    return int(float(text[:-1] if scale > 1 else text) * scale)
-
-
-def _reset_peak() -> None:
-    Path("/proc/self/clear_refs").write_text("5")  # VmHWM back to the current RSS
-
-
-def _peak_gb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024 ** 2
-    return float("nan")
 
 
 def child(customers: int, n_cutoffs: int) -> dict:
@@ -100,15 +82,8 @@ def child(customers: int, n_cutoffs: int) -> dict:
         events = len(generated)
         generated.to_parquet(path)
         del generated
-        stages: dict[str, dict] = {}
-
-        def stage(name, fn):
-            _reset_peak()
-            start, cpu = time.perf_counter(), time.process_time()
-            out = fn()
-            stages[name] = {"wall_s": time.perf_counter() - start, "cpu_s": time.process_time() - cpu,
-                            "peak_rss_gb": _peak_gb()}
-            return out
+        stages = Stages()
+        stage = stages.run
 
         log = stage("import", lambda: cc.read_events(pd.read_parquet(path), id="customer_id", time="visit_date",
                                                      amount="amount_cny", type="visit_type"))
@@ -140,17 +115,10 @@ def child(customers: int, n_cutoffs: int) -> dict:
             "scored": scored, "roc_auc": auc, "stages": stages}
 
 
-def median_of(runs: list[dict]) -> dict:
-    out = dict(runs[0])
-    out["stages"] = {name: {k: statistics.median(r["stages"][name][k] for r in runs) for k in first}
-                     for name, first in runs[0]["stages"].items()}
-    return out
-
-
-def run(size: str, n_cutoffs: int) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--child", str(_size(size)), str(n_cutoffs)],
+def run(label: str, n_cutoffs: int) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--child", str(size(label)), str(n_cutoffs)],
                          check=True, capture_output=True, text=True)
-    return {"size": size, **json.loads(out.stdout.strip().splitlines()[-1])}
+    return {"size": label, **json.loads(out.stdout.strip().splitlines()[-1])}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -177,12 +145,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{'':>10} {'':>11} labelled rows {r['rows']:,}, trained on {r['train_rows']:,}, "
               f"out-of-time ROC-AUC {r['roc_auc']:.3f}, scored {r['scored']:,}")
     print()
-    for size, name, key, limit, unit in TARGETS:
-        hit = next((r for r in results if r["size"] == size), None)
+    for label, name, key, limit, unit in TARGETS:
+        hit = next((r for r in results if r["size"] == label), None)
         if hit is not None:
             value = hit["stages"][name][key]
             verdict = "meets" if value < limit else "MISSES"
-            print(f"target: {size} {name} {key} under {limit:g} {unit} -> {value:.2f} {unit} ({verdict})")
+            print(f"target: {label} {name} {key} under {limit:g} {unit} -> {value:.2f} {unit} ({verdict})")
     return 0
 
 

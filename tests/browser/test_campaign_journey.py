@@ -5,19 +5,16 @@ campaign's own figures (issue 17's done-when)."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from screenshot import running_app
 
 import churn_core as cc
 from churn_core.campaigns import report
 
-from .conftest import ROOT, SERVER_LOG
-from .test_events_journeys import CUSTOMERS, VISITS, go, idle, language
+from .conftest import SERVER_LOG
+from .test_events_journeys import go, idle, language, trained_demo_server
 from .test_journeys import expect_no_errors, main, metric_value
 
 pytestmark = pytest.mark.browser
@@ -27,17 +24,9 @@ expect = pytest.importorskip("playwright.sync_api").expect
 
 @pytest.fixture(scope="module")
 def demo_server(tmp_path_factory) -> Iterator[tuple[str, Path, Path]]:
-    """A server on the after-sales demo with a logistic regression champion (trained by the command line)."""
-    workdir = tmp_path_factory.mktemp("campaign")
-    db = workdir / "churn.duckdb"
-    done = subprocess.run(
-        [sys.executable, "-m", "churn_core", "train", "--events", str(VISITS), "--customers", str(CUSTOMERS),
-         "--promote", "--models", "logistic_regression", "--db", str(db)],
-        cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
-    log_path = workdir / "server.log"
-    with running_app(workdir, log_path) as url:
-        yield url, log_path, db
+    """A server of its own on the after-sales demo with a logistic regression champion (campaigns change it)."""
+    with trained_demo_server(tmp_path_factory.mktemp("campaign")) as served:
+        yield served
 
 
 def test_director_launches_a_campaign_and_reads_its_measured_uplift(page, demo_server, request, tmp_path):

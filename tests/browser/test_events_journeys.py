@@ -8,6 +8,7 @@ Risk and ROI need a champion: a database trained once per module with the comman
 
 from __future__ import annotations
 
+import contextlib
 import re
 import subprocess
 import sys
@@ -30,11 +31,10 @@ SCORED = "16,008"  # customers with a visit in the 365 days before the log's las
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 
 
-@pytest.fixture(scope="module")
-def events_server(tmp_path_factory) -> Iterator[tuple[str, Path]]:
+@contextlib.contextmanager
+def trained_demo_server(workdir: Path) -> Iterator[tuple[str, Path, Path]]:
     """A server on a database holding the after-sales demo (v1, active) and run 1, its logistic regression
-    promoted, as the command line leaves it. Yields the base URL and the server log."""
-    workdir = tmp_path_factory.mktemp("events")
+    promoted, as the command line leaves it. Yields the base URL, the server log and the database."""
     db = workdir / "churn.duckdb"
     done = subprocess.run(
         [sys.executable, "-m", "churn_core", "train", "--events", str(VISITS), "--customers", str(CUSTOMERS),
@@ -44,6 +44,13 @@ def events_server(tmp_path_factory) -> Iterator[tuple[str, Path]]:
     assert "champion: run 1 logistic_regression" in done.stdout
     log_path = workdir / "server.log"
     with running_app(workdir, log_path) as url:
+        yield url, log_path, db
+
+
+@pytest.fixture(scope="module")
+def events_server(tmp_path_factory) -> Iterator[tuple[str, Path]]:
+    """The trained after-sales server (trained_demo_server): its base URL and log."""
+    with trained_demo_server(tmp_path_factory.mktemp("events")) as (url, log_path, _):
         yield url, log_path
 
 
