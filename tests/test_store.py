@@ -225,6 +225,30 @@ def test_a_version_8_database_gains_dataset_settings(tmp_path):
     assert cc.Store(path).currency(saved.version) == "€"
 
 
+def test_a_version_10_database_gains_campaign_tables_and_keeps_its_data(tmp_path):
+    from datetime import date
+
+    from churn_core.campaigns import CampaignSpec, plan_campaign
+
+    path = tmp_path / "v10.duckdb"
+    with duckdb.connect(str(path)) as con:  # a database as the release before campaigns left it
+        con.execute("CREATE TABLE schema_version (version INTEGER, applied_at TIMESTAMP)")
+        for version, statements in store_module.MIGRATIONS[:10]:
+            for sql in statements:
+                con.execute(sql)
+            con.execute("INSERT INTO schema_version VALUES (?, now())", [version])
+    assert "campaigns" not in tables(path)
+    store = cc.Store(path)
+    saved = store.save_dataset(small_dataset("old_file"))
+    assert store.schema_version() == store_module.SCHEMA_VERSION == 11
+    assert {"campaigns", "campaign_members", "campaign_batches", "campaign_outcomes"} <= tables(path)
+    customers = pd.DataFrame({"id": ["a", "b", "c"], "tier": "high", "probability": 0.7, "action": "retention_call",
+                              "due_hours": 72})
+    plan = plan_campaign(customers, spec=CampaignSpec(name="first", seed=1, start=date(2026, 10, 1)))
+    assert store.save_campaign(plan, dataset_version=saved.version).n_control == 1
+    assert store.list_datasets().versions[0].name == "old_file"
+
+
 # -- per-dataset settings: currency and value per customer ---------------------------------------------------
 
 def test_currency_is_stored_per_dataset_and_survives_a_new_store(tmp_path):
