@@ -170,12 +170,20 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             contact_date DATE, channel VARCHAR, agent VARCHAR, action_taken VARCHAR, feedback VARCHAR,
             result VARCHAR, failure_reason VARCHAR, PRIMARY KEY (campaign, version, customer_id))""",
     )),
+    (12, (
+        # Large event logs and score sets live as partitioned Parquet (a local folder or any fsspec URL); the
+        # catalog says which Parquet dataset belongs to which dataset version ('events') or score set ('scores').
+        """CREATE TABLE parquet_files (
+            kind VARCHAR NOT NULL, ref INTEGER NOT NULL, url VARCHAR NOT NULL, rows BIGINT,
+            partitions INTEGER, created_at TIMESTAMP NOT NULL, PRIMARY KEY (kind, ref))""",
+    )),
 )
 REASON_COLUMNS = (*(f"reason_{k}{part}" for k in (1, 2, 3) for part in ("", "_value", "_points")), "other_points",
                   "protective", "protective_value", "protective_points")
 SCORE_COLUMNS = ("row_index", "customer_id", "probability", "probability_raw", "explained", "status", "scored_by",
                  *REASON_COLUMNS)
 SCHEMA_VERSION = MIGRATIONS[-1][0]
+PARQUET_KINDS = ("events", "scores")
 
 
 def _record(cls, row, **named):
@@ -1162,6 +1170,29 @@ class Store:
             rows = con.execute("SELECT campaign, version, recorded_at, recorded_by, source, file_name, rows, replaced "
                                "FROM campaign_batches WHERE campaign = ? ORDER BY version", [campaign_id]).fetchall()
         return tuple(_record(OutcomeBatch, r) for r in rows)
+
+    # -- Parquet catalog -------------------------------------------------------------------------
+
+    def register_parquet(self, kind: str, ref: int, url: str, *, rows: int | None = None,
+                         partitions: int | None = None) -> None:
+        """Record that the Parquet dataset at ``url`` (a folder or fsspec URL) holds the ``kind`` ('events' of a
+        dataset version, 'scores' of a score set) of ``ref``. A ref's Parquet is written once: registering it
+        again is refused, so nothing is silently replaced."""
+        if kind not in PARQUET_KINDS:
+            raise ParameterError(f"The Parquet kind must be one of {list(PARQUET_KINDS)}. Got {kind!r}.",
+                                 code="bad_parameter", name="kind", value=str(kind))
+        with self._connect() as con, _transaction(con):
+            if _one(con, "SELECT url FROM parquet_files WHERE kind = ? AND ref = ?", [kind, ref]) is not None:
+                raise StoreError(f"The {kind} of {ref} already have a Parquet dataset. Write a new version instead "
+                                 "of replacing it.", code="parquet_exists", kind=kind, ref=ref)
+            con.execute("INSERT INTO parquet_files VALUES (?, ?, ?, ?, ?, now())",
+                        [kind, int(ref), str(url), rows, partitions])
+
+    def parquet_url(self, kind: str, ref: int) -> str | None:
+        """Where the Parquet dataset of ``kind`` ``ref`` lives (None: it is stored in the database itself)."""
+        with self._connect() as con:
+            row = _one(con, "SELECT url FROM parquet_files WHERE kind = ? AND ref = ?", [kind, int(ref)])
+        return None if row is None else row[0]
 
     # -- per-dataset settings --------------------------------------------------------------------
     # Keyed by the dataset's name, not its version: saving a new version of the same data keeps them.

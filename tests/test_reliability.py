@@ -322,7 +322,7 @@ def test_a_database_of_schema_6_gains_the_process_columns(tmp_path):
         con.execute("INSERT INTO model_runs (id, dataset_version, status, created_at) "
                     "VALUES (1, 1, 'running', now())")
     store = cc.Store(path)
-    assert store.schema_version() == store_module.SCHEMA_VERSION == 11
+    assert store.schema_version() == store_module.SCHEMA_VERSION == 12
     # A run recorded before its process was: nothing is known about that process, so nothing is guessed.
     assert store.get_run(1).status == "running"
 

@@ -240,7 +240,7 @@ def test_a_version_10_database_gains_campaign_tables_and_keeps_its_data(tmp_path
     assert "campaigns" not in tables(path)
     store = cc.Store(path)
     saved = store.save_dataset(small_dataset("old_file"))
-    assert store.schema_version() == store_module.SCHEMA_VERSION == 11
+    assert store.schema_version() == store_module.SCHEMA_VERSION == 12
     assert {"campaigns", "campaign_members", "campaign_batches", "campaign_outcomes"} <= tables(path)
     customers = pd.DataFrame({"id": ["a", "b", "c"], "tier": "high", "probability": 0.7, "action": "retention_call",
                               "due_hours": 72})
@@ -687,3 +687,14 @@ def test_a_whole_file_whose_free_end_blocks_were_truncated_opens(tmp_path):
     reopened = cc.Store(path, lock_wait=0)
     assert reopened.schema_version() == store_module.SCHEMA_VERSION
     assert store.list_datasets().versions == ()
+
+
+def test_the_parquet_catalog_records_each_path_once(tmp_store):
+    assert tmp_store.parquet_url("scores", 3) is None
+    tmp_store.register_parquet("scores", 3, "/data/parquet/scores/3", rows=10_000_000, partitions=16)
+    assert tmp_store.parquet_url("scores", 3) == "/data/parquet/scores/3"
+    with pytest.raises(cc.StoreError, match="already have a Parquet dataset"):
+        tmp_store.register_parquet("scores", 3, "/elsewhere")
+    assert tmp_store.parquet_url("scores", 3) == "/data/parquet/scores/3"
+    with pytest.raises(cc.ParameterError, match="Parquet kind"):
+        tmp_store.register_parquet("models", 1, "/x")
