@@ -952,6 +952,22 @@ class Store:
                     dataset_version, len(incoming))
         return self.score_set(set_id)
 
+    def save_score_set_meta(self, run_id: int, model: str, dataset_version: int, *, rows: int, units: str = "",
+                            base_probability: float | None = None, as_of: date | None = None,
+                            seconds: float | None = None) -> ScoreSet:
+        """A score set whose scores live elsewhere (a large one, written as Parquet and registered with
+        :meth:`register_parquet`): only its row in ``score_sets``, none in ``scores``."""
+        with self._connect() as con:
+            self._require(con, dataset_version)
+            with _transaction(con):
+                set_id = _one(con, "SELECT nextval('score_set_ids')")[0]
+                con.execute("INSERT INTO score_sets (id, run_id, model, dataset_version, created_at, rows, "
+                            "explained, units, base_probability, seconds, as_of) "
+                            "VALUES (?, ?, ?, ?, now(), ?, ?, ?, ?, ?, ?)",
+                            [set_id, run_id, model, dataset_version, int(rows), int(rows), units, base_probability,
+                             seconds, None if as_of is None else pd.Timestamp(as_of).date()])
+        return self.score_set(set_id)
+
     def update_reasons(self, set_id: int, frame: pd.DataFrame) -> ScoreSet:
         """Store reasons computed later (on demand) for some rows of a score set."""
         cols = list(REASON_COLUMNS)

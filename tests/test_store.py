@@ -698,3 +698,11 @@ def test_the_parquet_catalog_records_each_path_once(tmp_store):
     assert tmp_store.parquet_url("scores", 3) == "/data/parquet/scores/3"
     with pytest.raises(cc.ParameterError, match="Parquet kind"):
         tmp_store.register_parquet("models", 1, "/x")
+
+
+def test_a_large_score_set_is_a_catalog_row_with_its_parquet(tmp_store):
+    version = tmp_store.save_dataset(small_dataset("big")).version
+    meta = tmp_store.save_score_set_meta(1, "xgboost", version, rows=10_000_000, as_of="2026-09-30")
+    assert (meta.rows, meta.explained, str(meta.as_of)) == (10_000_000, 10_000_000, "2026-09-30")
+    tmp_store.register_parquet("scores", meta.id, "/parquet/scores/1", rows=10_000_000, partitions=8)
+    assert tmp_store.load_scores(meta.id).empty and tmp_store.parquet_url("scores", meta.id) == "/parquet/scores/1"
