@@ -74,7 +74,8 @@ PAGES: dict[str, Page] = {
 # What "the app has finished running" means on the page.
 APP_IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 CONTENT = ('[data-testid="stMain"] [data-testid="stMetric"], [data-testid="stMain"] .js-plotly-plot, '
-           '[data-testid="stMain"] [data-testid="stFileUploader"]')
+           '[data-testid="stMain"] [data-testid="stFileUploader"], '
+           '[data-testid="stMain"] [data-testid="stPageLink"]')  # a page that is empty yet points elsewhere
 STATUS_WIDGET = '[data-testid="stStatusWidget"]'
 PROBLEMS = ('[data-testid="stMain"] [data-testid="stException"], '
             '[data-testid="stMain"] [data-testid="stAlertContentError"]')

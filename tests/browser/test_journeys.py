@@ -173,7 +173,7 @@ def test_analyst_signs_in_uploads_maps_trains_and_promotes(page, secured_app_ser
     shown = int(metric_value(page, "Customers").inner_text().replace(",", ""))
     assert 0 < shown < stayed
     page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]')
-    grid = main(page).get_by_test_id("stDataFrame")
+    grid = main(page).get_by_test_id("stDataFrame").first  # the call list (the campaign preview is below it)
     grid.scroll_into_view_if_needed()  # the mouse clicks within the viewport
     box = grid.bounding_box()
     page.mouse.click(box["x"] + 12, box["y"] + 35 + 17)  # the first row's selection cell
