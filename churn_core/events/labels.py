@@ -201,9 +201,45 @@ def _bool_codes(values: pd.Series) -> np.ndarray | None:
     return lookup[codes]  # code -1 (missing) picks the last entry
 
 
-def _extras(frame: pd.DataFrame, taken: set[str]) -> list[_Extra]:
-    """The log's extra event columns that make features: boolean-like ones and numeric ones."""
-    extras: list[_Extra] = []
+_PROFILE_VALUES = 4  # distinct values a column profile keeps (more: it cannot be boolean-like)
+
+
+def _column_profile(values: pd.Series) -> dict:
+    """What deciding an extra column's features needs of it: its kind of dtype, how many values are present,
+    whether any is missing, and its distinct values while they are few (None: more)."""
+    present = int(values.notna().sum())
+    seen: list | None = None
+    if pd.api.types.is_bool_dtype(values):
+        kind = "bool"
+    elif pd.api.types.is_datetime64_any_dtype(values):
+        kind = "datetime"
+    elif pd.api.types.is_complex_dtype(values):
+        kind = "complex"
+    elif pd.api.types.is_numeric_dtype(values):
+        kind = "numeric"
+        numbers = values.to_numpy(dtype=float, na_value=np.nan)
+        unique = np.unique(numbers[~np.isnan(numbers)])
+        seen = [float(v) for v in unique] if len(unique) <= _PROFILE_VALUES else None
+    else:
+        kind = "other"
+        uniques = pd.unique(values.dropna())
+        seen = [str(u) for u in uniques] if len(uniques) <= _PROFILE_VALUES else None
+    return {"kind": kind, "present": present, "missing": bool(present < len(values)), "values": seen}
+
+
+def _merge_columns(a: dict, b: dict) -> dict:
+    values = None
+    if a["values"] is not None and b["values"] is not None:
+        values = list(dict.fromkeys([*a["values"], *b["values"]]))
+        values = values if len(values) <= _PROFILE_VALUES else None
+    return {"kind": a["kind"], "present": a["present"] + b["present"], "missing": a["missing"] or b["missing"],
+            "values": values}
+
+
+def _extra_specs(columns: dict[str, dict], taken: set[str]) -> tuple[ExtraSpec, ...]:
+    """The extra event columns that make features, from their profiles: boolean-like ones (True/False, 0/1,
+    yes/no) and numeric ones, at most ``_MAX_EXTRA_COLUMNS``."""
+    specs: list[ExtraSpec] = []
 
     def name(text: str) -> str:
         out, i = text, 2
@@ -212,21 +248,101 @@ def _extras(frame: pd.DataFrame, taken: set[str]) -> list[_Extra]:
         taken.add(out)
         return out
 
-    for col in frame.columns:
-        if col in (ID, TIME, AMOUNT, TYPE) or len(extras) >= _MAX_EXTRA_COLUMNS:
+    for col, p in columns.items():
+        if len(specs) >= _MAX_EXTRA_COLUMNS or p["present"] == 0:
             continue
-        values = frame[col]
-        if values.notna().sum() == 0:
-            continue
-        codes = _bool_codes(values)
-        if codes is not None:
-            names = (name(f"{col}_365d"),) + ((name(f"{col}_false_365d"),) if (codes < 0).any() else ())
-            extras.append(_Extra(column=col, kind="bool", values=codes, names=names))
-        elif pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_datetime64_any_dtype(values) \
-                and not pd.api.types.is_complex_dtype(values):
-            extras.append(_Extra(column=col, kind="number", values=values.to_numpy(dtype=float, na_value=np.nan),
-                                 names=(name(f"{col}_last"), name(f"{col}_mean_365d"))))
-    return extras
+        seen = p["values"]
+        boolean = p["kind"] == "bool" or (
+            p["kind"] == "numeric" and seen is not None and set(seen) <= {0.0, 1.0}) or (
+            p["kind"] == "other" and seen is not None and all(str(v).strip().lower() in _BOOL_TEXT for v in seen))
+        if boolean:
+            names = (name(f"{col}_365d"),) + ((name(f"{col}_false_365d"),) if p["missing"] else ())
+            specs.append(ExtraSpec(column=col, kind="bool", names=names))
+        elif p["kind"] == "numeric":
+            specs.append(ExtraSpec(column=col, kind="number", names=(name(f"{col}_last"), name(f"{col}_mean_365d"))))
+    return tuple(specs)
+
+
+def _extra_values(values: pd.Series, kind: str) -> np.ndarray:
+    if kind == "number":
+        return values.to_numpy(dtype=float, na_value=np.nan)
+    codes = _bool_codes(values)
+    return np.full(len(values), -1, dtype=np.int8) if codes is None else codes  # None: every value missing here
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExtraSpec:
+    """An extra event column that makes features: ``kind`` "bool" or "number", and its feature names."""
+
+    column: str
+    kind: Literal["bool", "number"]
+    names: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class LogSettings:
+    """What :func:`label_and_features` works out over the whole log, fixed up front so that parts of a log
+    (customer buckets, labelled apart) give the rows the whole log would: its last date (which cut-offs are
+    labelled), whether it has event types, the basic type and the typed feature columns (the commonest types
+    before the first cut-off), and the extra columns that make features."""
+
+    last_date: pd.Timestamp | None
+    has_type: bool
+    basic_type: str | None
+    type_values: tuple[str, ...]
+    extras: tuple[ExtraSpec, ...]
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([{"last_date": self.last_date, "has_type": self.has_type, "basic_type": self.basic_type,
+                              "type_values": list(self.type_values),
+                              "extras": [e.column for e in self.extras]}])
+
+
+def log_profile(log: EventLog, *, first_cutoff: pd.Timestamp | None) -> dict:
+    """A small summary of a log (or of one part of it) that :func:`merge_profiles` adds up and
+    :func:`log_settings` turns into the :class:`LogSettings`: first and last dates, the event types in order of
+    first appearance with their counts up to ``first_cutoff``, and a profile of each extra column."""
+    frame = log.frame
+    types, type_names = pd.factorize(frame[TYPE])
+    counts = np.zeros(len(type_names), dtype=np.int64)
+    if first_cutoff is not None and len(type_names):
+        valid = frame[ID].notna().to_numpy() & frame[TIME].notna().to_numpy() & (types >= 0)
+        before = valid & (frame[TIME].dt.normalize() <= pd.Timestamp(first_cutoff).normalize()).to_numpy()
+        counts = np.bincount(types[before], minlength=len(type_names))
+    return {"first_date": log.first_date, "last_date": log.last_date,
+            "types": {str(v): int(c) for v, c in zip(type_names, counts)},
+            "columns": {col: _column_profile(frame[col]) for col in frame.columns
+                        if col not in (ID, TIME, AMOUNT, TYPE)}}
+
+
+def merge_profiles(profiles: list[dict], *, type_order: list[str] | None = None) -> dict:
+    """One profile of the parts' profiles. The event types keep ``type_order`` (their order of first appearance
+    in the whole log; default: the parts' order), which breaks ties between equally common types."""
+    dates = [p["first_date"] for p in profiles if p["first_date"] is not None]
+    lasts = [p["last_date"] for p in profiles if p["last_date"] is not None]
+    types: dict[str, int] = dict.fromkeys(type_order or [], 0)
+    columns: dict[str, dict] = {}
+    for p in profiles:
+        for v, c in p["types"].items():
+            types[v] = types.get(v, 0) + c
+        for col, cp in p["columns"].items():
+            columns[col] = _merge_columns(columns[col], cp) if col in columns else cp
+    seen = {v for p in profiles for v in p["types"]}
+    return {"first_date": min(dates) if dates else None, "last_date": max(lasts) if lasts else None,
+            "types": {v: c for v, c in types.items() if v in seen}, "columns": columns}
+
+
+def log_settings(profile: dict, *, window: EventWindow = EventWindow(), has_cutoffs: bool = True) -> LogSettings:
+    """The :class:`LogSettings` of a (merged) :func:`log_profile`."""
+    names, counts = list(profile["types"]), np.array(list(profile["types"].values()), dtype=np.int64)
+    basic_type, type_values = window.basic_type, []
+    if names and has_cutoffs:
+        order = [int(i) for i in np.argsort(-counts, kind="stable") if counts[i] > 0]
+        if basic_type is None and order:
+            basic_type = names[order[0]]
+        type_values = [names[i] for i in order[:_MAX_TYPE_COLUMNS]]
+    return LogSettings(last_date=profile["last_date"], has_type=bool(names), basic_type=basic_type,
+                       type_values=tuple(type_values), extras=_extra_specs(profile["columns"], set(_BASE_FEATURES)))
 
 
 @dataclass(kw_only=True)
@@ -247,7 +363,7 @@ def _column(table: pa.Table, name: str) -> np.ndarray:
     return (column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()).to_numpy(zero_copy_only=False)
 
 
-def _event_arrays(log: EventLog, window: EventWindow, taken: set[str]) -> _Events:
+def _event_arrays(log: EventLog, window: EventWindow, specs: tuple[ExtraSpec, ...]) -> _Events:
     import pyarrow as pa
 
     frame = log.frame
@@ -270,10 +386,9 @@ def _event_arrays(log: EventLog, window: EventWindow, taken: set[str]) -> _Event
         wanted = [i for i, v in enumerate(type_names) if str(v) in window.visit_types]
         table["visit"] = np.isin(et, wanted)
     del codes, stamps, types, et
-    extras = _extras(frame, taken)
+    extras = [_Extra(column=e.column, kind=e.kind, values=None, names=e.names) for e in specs]
     for k, extra in enumerate(extras):
-        table[f"x{k}"] = extra.values[rows]
-        extra.values = None  # the sorted copy is the one kept
+        table[f"x{k}"] = _extra_values(frame[extra.column], extra.kind)[rows]  # only the sorted copy is kept
     if any(e.kind == "number" for e in extras):
         table["pos"] = np.arange(len(rows), dtype=np.int32)
     # NaN is NULL (as in DuckDB's scan of a pandas frame); numbers are wrapped without a copy
@@ -422,6 +537,7 @@ def label_and_features(
     *,
     window: EventWindow = EventWindow(),
     cutoffs: Cutoffs | list | tuple | None = None,  # noqa: F811 - the option shares the function's name
+    settings: LogSettings | None = None,
 ) -> LabelledEvents:
     """Labels and as-of features for every eligible customer at every cut-off (default: :func:`cutoffs`).
 
@@ -445,6 +561,9 @@ def label_and_features(
     The feature columns are float32, to halve the frame (1M customers at 12 cut-offs: 8.7M rows). Counts and
     days are exact in float32 (whole numbers below 2**24); money sums, averages and ratios are computed in
     float64 and then rounded to float32 (about 7 significant digits: 123456.78 may read 123456.78125).
+
+    ``settings`` (:class:`LogSettings`; default: worked out over this log) fixes what depends on the whole log,
+    so that one part of a log (a bucket of customers) gives exactly the rows the whole log would give it.
     """
     if cutoffs is None:
         dates = list(_cutoffs(log, window).dates)
@@ -459,20 +578,15 @@ def label_and_features(
     dates = sorted(set(dates))
     H, L = int(window.window_days), int(window.lookback_days)
     days = [int(pd.Timestamp(d).value // _DAY_NS) for d in dates]
-    last = log.last_date
-    events = _event_arrays(log, window, set(_BASE_FEATURES))
+    if settings is None:
+        settings = log_settings(log_profile(log, first_cutoff=dates[0] if dates else None), window=window,
+                                has_cutoffs=bool(dates))
+    last = settings.last_date
+    events = _event_arrays(log, window, settings.extras)
     type_names = events.type_names
-    basic_type, type_values = window.basic_type, []
-    if type_names and days:
-        codes = _column(events.table, "et")
-        counts = np.bincount(codes[(_column(events.table, "d") <= days[0]) & (codes >= 0)],
-                             minlength=len(type_names))
-        order = [int(i) for i in np.argsort(-counts, kind="stable") if counts[i] > 0]
-        if basic_type is None and order:
-            basic_type = type_names[order[0]]
-        type_values = [type_names[i] for i in order[:_MAX_TYPE_COLUMNS]]
+    basic_type, type_values = settings.basic_type, list(settings.type_values)
     basic = type_names.index(basic_type) if basic_type in type_names else -2
-    type_codes = [type_names.index(v) for v in type_values]
+    type_codes = [type_names.index(v) if v in type_names else -3 for v in type_values]  # -3: none in this log
     ids, extras = events.ids, events.extras
     # the output columns are allocated once, at their full length, and each cut-off fills its rows batch by batch
     n_rows = _eligible_counts(events.table, days, L=L)
@@ -482,7 +596,7 @@ def label_and_features(
     for i, (t, eligible, parts, lapsed_part, n_seen) in enumerate(
             _passes(events, days, H=H, L=L, basic=basic, type_codes=type_codes)):
         for part in parts:
-            values = _piece_features(part, t, type_codes, extras, has_type=bool(type_names))
+            values = _piece_features(part, t, type_codes, extras, has_type=settings.has_type)
             at = offsets[i] + np.searchsorted(eligible, values.pop("cid"))
             if not columns:
                 columns = {"cid": np.empty(offsets[-1], dtype=np.int32)}
@@ -500,7 +614,7 @@ def label_and_features(
                           "cutoff": np.repeat(pd.to_datetime(dates).astype("datetime64[ns]").to_numpy(), n_rows)
                           if pieces else np.empty(0, dtype="datetime64[ns]")})
     type_columns: dict[str, str] = {}
-    if type_names:
+    if settings.has_type:
         taken = set(_BASE_FEATURES)
         type_columns = {_slug(v, taken): v for v in type_values}
     for name in list(columns):
@@ -519,7 +633,7 @@ def label_and_features(
             frame[out_name] = values
     if not pieces:
         future = np.empty(0)
-        for name in _empty_feature_names(type_columns, extras, has_type=bool(type_names)):
+        for name in _empty_feature_names(type_columns, extras, has_type=settings.has_type):
             frame[name] = pd.array([], dtype="string") if name == "lifecycle_stage" else np.empty(0, np.float32)
     _attach_attributes(frame, log)
     labelled = (frame["cutoff"] + pd.Timedelta(days=H) <= last) if last is not None else False
