@@ -1,6 +1,7 @@
 """An event log as a Parquet dataset partitioned by customer bucket, in a local folder or at any fsspec URL.
 
-    <url>/hash_bucket=0/part-0.parquet ... <url>/hash_bucket=15/part-0.parquet   (hive layout)
+    <url>/hash_bucket=0/part-0.parquet ... <url>/hash_bucket=15/part-0.parquet   (hive layout; part-k for the
+                                                                                 k-th chunk of a chunked write)
     <url>/_events.json                                                           (rows, customers, dates, roles)
     <url>/_customers.parquet                                                     (the customer table, if any)
 
@@ -17,6 +18,7 @@ import json
 import logging
 import os
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,7 +56,8 @@ class ParquetEvents:
                               "last_date": self.last_date}])
 
     def bucket_url(self, bucket: int) -> str:
-        return _join(self.url, f"hash_bucket={int(bucket)}", "part-0.parquet")
+        """The folder of a bucket (its part-k.parquet files)."""
+        return _join(self.url, f"hash_bucket={int(bucket)}")
 
     @property
     def filled_buckets(self) -> list[int]:
@@ -74,10 +77,15 @@ def customer_bucket(ids: pd.Series | np.ndarray | list, *, buckets: int) -> np.n
     return out
 
 
-def write_events_parquet(events: EventLog, url: str | os.PathLike, *, buckets: int = 16) -> ParquetEvents:
+def write_events_parquet(events: EventLog | Iterable[EventLog], url: str | os.PathLike, *,
+                         buckets: int = 16) -> ParquetEvents:
     """Write the log's columns (``customer_id``, ``event_time``, ``amount``, ``event_type``, then its other
     columns) as Parquet at ``url`` (a folder, created; or an fsspec URL such as ``s3://bucket/events``), one
-    folder per customer bucket. The folder must not hold a dataset already: a dataset is written once."""
+    folder per customer bucket. The folder must not hold a dataset already: a dataset is written once.
+
+    ``events`` may also be an iterable of logs holding disjoint customers (a log too large to hold in memory,
+    read or generated in chunks): chunk k goes to ``part-k.parquet`` of each bucket, so a bucket still holds
+    whole customers, chunk by chunk in the log's order."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -87,39 +95,65 @@ def write_events_parquet(events: EventLog, url: str | os.PathLike, *, buckets: i
     if fs.exists(_join(root, META)):
         raise ParameterError(f"{url} already holds an event dataset. Write to a new folder instead of replacing "
                              "it.", code="bad_parameter", name="url", value=url)
-    frame = events.frame
-    bucket = customer_bucket(frame[ID], buckets=buckets)
-    order = np.argsort(bucket, kind="stable")  # each bucket keeps the log's row order
-    counts = np.bincount(bucket, minlength=buckets)
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    ends = np.cumsum(counts)
+    chunks = [events] if isinstance(events, EventLog) else events
     fs.makedirs(root, exist_ok=True)
-    written = []
-    for b in range(buckets):
-        if counts[b] == 0 and not (b == 0 and len(frame) == 0):  # an empty log keeps its schema in bucket 0
-            continue
-        rows = order[ends[b] - counts[b]:ends[b]]
-        fs.makedirs(_join(root, f"hash_bucket={b}"), exist_ok=True)
-        with fs.open(_join(root, f"hash_bucket={b}", "part-0.parquet"), "wb") as out:
-            pq.write_table(table.take(pa.array(rows, type=pa.int64())), out)
-        written.append((b, int(counts[b])))
-    if events.customers is not None:
-        with fs.open(_join(root, CUSTOMERS), "wb") as out:
-            pq.write_table(pa.Table.from_pandas(events.customers, preserve_index=False), out)
-    types = frame["event_type"].dropna().unique() if "event_type" in frame else []
-    result = ParquetEvents(url=url, buckets=buckets, rows=len(frame), customers=events.customer_count,
-                           first_date=events.first_date, last_date=events.last_date, bucket_rows=tuple(written),
-                           type_order=tuple(str(t) for t in types), has_customers=events.customers is not None)
+    totals = np.zeros(buckets, dtype=np.int64)
+    rows = customers = 0
+    first = last = None
+    types: dict[str, None] = {}
+    first_log = None
+    for k, chunk in enumerate(chunks):
+        first_log = chunk if first_log is None else first_log
+        frame = chunk.frame
+        bucket = customer_bucket(frame[ID], buckets=buckets)
+        order = np.argsort(bucket, kind="stable")  # each bucket keeps the log's row order
+        counts = np.bincount(bucket, minlength=buckets)
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        ends = np.cumsum(counts)
+        for b in range(buckets):
+            if counts[b] == 0 and not (b == 0 and len(frame) == 0 and k == 0):  # an empty log keeps its schema
+                continue
+            picked = order[ends[b] - counts[b]:ends[b]]
+            fs.makedirs(_join(root, f"hash_bucket={b}"), exist_ok=True)
+            with fs.open(_join(root, f"hash_bucket={b}", f"part-{k}.parquet"), "wb") as out:
+                pq.write_table(table.take(pa.array(picked, type=pa.int64())), out)
+        totals += counts
+        rows += len(frame)
+        customers += chunk.customer_count
+        first = chunk.first_date if first is None or (chunk.first_date is not None and chunk.first_date < first) \
+            else first
+        last = chunk.last_date if last is None or (chunk.last_date is not None and chunk.last_date > last) else last
+        if "event_type" in frame:
+            types.update(dict.fromkeys(str(t) for t in frame["event_type"].dropna().unique()))
+        if k == 0 and chunk.customers is not None:
+            with fs.open(_join(root, CUSTOMERS), "wb") as out:
+                pq.write_table(pa.Table.from_pandas(chunk.customers, preserve_index=False), out)
+    if first_log is None:
+        raise ParameterError("There are no events to write: the iterable of logs was empty.", code="bad_parameter",
+                             name="events", value="[]")
+    written = [(b, int(totals[b])) for b in range(buckets) if totals[b] or (b == 0 and rows == 0)]
+    result = ParquetEvents(url=url, buckets=buckets, rows=rows, customers=customers, first_date=first,
+                           last_date=last, bucket_rows=tuple(written), type_order=tuple(types),
+                           has_customers=first_log.customers is not None)
     meta = {"format": _FORMAT, "buckets": buckets, "rows": result.rows, "customers": result.customers,
             "first_date": _date_text(result.first_date), "last_date": _date_text(result.last_date),
             "bucket_rows": [list(p) for p in written], "type_order": list(result.type_order),
-            "has_customers": result.has_customers, "source_name": events.source_name,
-            "roles": dataclasses.asdict(events.roles)}
+            "has_customers": result.has_customers, "source_name": first_log.source_name,
+            "roles": dataclasses.asdict(first_log.roles)}
     with fs.open(_join(root, META), "w") as out:  # last: a folder with the metadata is a complete dataset
         json.dump(meta, out, indent=1)
     log.info("events: %d rows of %d customers written to %s in %d buckets", result.rows, result.customers, url,
              buckets)
     return result
+
+
+def _parts(fs, root: str, bucket: int) -> list[str]:
+    """A bucket's Parquet files in chunk order (part-0, part-1, ..., part-10)."""
+    folder = _join(root, f"hash_bucket={int(bucket)}")
+    if not fs.exists(folder):
+        return []
+    files = [f for f in fs.ls(folder, detail=False) if f.rsplit("/", 1)[-1].startswith("part-")]
+    return sorted(files, key=lambda f: int(f.rsplit("part-", 1)[-1].split(".")[0]))
 
 
 def open_events_parquet(url: str | os.PathLike | ParquetEvents) -> ParquetEvents:
@@ -149,13 +183,12 @@ def read_events_parquet(url: str | os.PathLike | ParquetEvents, *, bucket: int |
                              name="bucket", value=str(bucket))
     tables = []
     for b in wanted:
-        path = _join(root, f"hash_bucket={b}", "part-0.parquet")
-        if fs.exists(path):
+        for path in _parts(fs, root, b):
             with fs.open(path, "rb") as f:
                 tables.append(pq.read_table(f))
     if not tables:  # a bucket without customers: the schema of bucket 0 or the first one written
         first = source.bucket_rows[0][0]
-        with fs.open(_join(root, f"hash_bucket={first}", "part-0.parquet"), "rb") as f:
+        with fs.open(_parts(fs, root, first)[0], "rb") as f:
             tables.append(pq.read_table(f).slice(0, 0))
     frame = (pa.concat_tables(tables) if len(tables) > 1 else tables[0]).to_pandas()
     if TIME in frame:
