@@ -112,7 +112,7 @@ VISIT_TYPES = ("maintenance", "repair", "parts", "accessories")
 
 
 def generate_events(customers: int, *, events_per_customer: float = 20.0, years: int = 4, seed: int = 0,
-                    end: str = "2025-12-31") -> pd.DataFrame:
+                    end: str = "2025-12-31", first_id: int = 0) -> pd.DataFrame:
     """A seeded dealer visit log shaped like ``data/aftersales_visits.csv.gz``, vectorised with numpy, for
     event-log benchmarks (``churn_core.events.generate_visits`` simulates 30-day steps and is too slow for
     20M events).
@@ -122,7 +122,8 @@ def generate_events(customers: int, *, events_per_customer: float = 20.0, years:
     (True on 3%), nps (0-10 on 40% of maintenance and repair visits, else missing) and first_time_fix (only
     on repairs: False on 12%). Each customer starts at a uniform day, 35% stop at a uniform later day, and
     visits at a constant rate while active, so a customer has ``events_per_customer`` visits on average.
-    Rows are ordered by customer, then date.
+    Rows are ordered by customer, then date. ``first_id`` numbers the customers from it (C0000000 + first_id),
+    so a log too large to hold is generated in chunks of disjoint customers (one seed per chunk).
     """
     if customers < 1:
         raise ValueError(f"customers must be a positive number, got {customers!r}")
@@ -147,7 +148,7 @@ def generate_events(customers: int, *, events_per_customer: float = 20.0, years:
     repair = vtype == 1
     fix = pd.array(np.where(repair, rng.random(n) >= 0.12, False), dtype="boolean")
     fix[~repair] = pd.NA
-    ids = np.array([f"C{i:07d}" for i in range(customers)], dtype=object)
+    ids = np.array([f"C{i:07d}" for i in range(first_id, first_id + customers)], dtype=object)
     return pd.DataFrame({
         "customer_id": pd.array(ids[cid], dtype="string"),
         "visit_date": pd.Timestamp(end) - pd.Timedelta(days=span) + pd.to_timedelta(day, "D"),
