@@ -55,6 +55,7 @@ def run_summary(result: OutOfTimeResult) -> dict:
         "rules": _records(rules), "rules_k": int(result.rules.rules.k),
         "deciles": _records(result.deciles),
         "folds": _records(result.cv_folds),
+        "engine": result.engine, "engine_notes": result.engine_notes,
     }
 
 
@@ -70,12 +71,15 @@ def _records(frame: pd.DataFrame) -> list[dict]:
 
 
 def run_event_training(store, dataset: Dataset, *, promote: bool = False, artifact_root=None, progress=None,
-                       **options) -> tuple[int, OutOfTimeResult]:
+                       engine=None, **options) -> tuple[int, OutOfTimeResult]:
     """Train out of time on a stored visit-log version and record the run (see the module docstring).
 
     Accepts the snapshot run's options; those without meaning out of time (``test_size``, ``cv_folds``...)
     are ignored with a log line. With ``promote``, the model with the best out-of-time cross-validated mean
-    becomes the champion.
+    becomes the champion. ``engine`` (:func:`churn_core.scale.open_engine`): a dask engine fits XGBoost on its
+    workers (see :func:`~churn_core.events.training.train_out_of_time`); the run's params then say
+    ``"engine": "dask"`` and its summary keeps ``engine_notes`` (which model was fitted where, and why, and the
+    memory check: rows before and after a sample).
     """
     if dataset.events is None or dataset.version is None:
         raise ParameterError("run_event_training needs a stored visit-log version (Store.save_events). Got "
@@ -95,12 +99,14 @@ def run_event_training(store, dataset: Dataset, *, promote: bool = False, artifa
         window_dict["visit_types"] = tuple(window_dict["visit_types"])
     window = EventWindow(**window_dict)
     params = {"mode": "events", "window": window.to_dict(),
-              **{k: v for k, v in kwargs.items() if k != "n_jobs"}}
+              **{k: v for k, v in kwargs.items() if k != "n_jobs"},
+              **({"engine": "dask", "engine_address": engine.address} if engine is not None and engine.is_dask
+                 else {})}
     run_id = store.start_run(version, params=params)
     try:
         log = store.load_events(version)
         labelled = label_and_features(log, window=window, cutoffs=list(dataset.events.cutoffs))
-        result = train_out_of_time(labelled, progress=progress, **kwargs)
+        result = train_out_of_time(labelled, progress=progress, engine=engine, **kwargs)
         if progress is not None:
             progress("saving", 1.0)
         test = labelled.frame.iloc[result.test_index]
