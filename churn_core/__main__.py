@@ -452,6 +452,8 @@ def _engine(args: argparse.Namespace):
     """The engine the command runs on (:func:`churn_core.scale.open_engine`), open for the command's work."""
     from .scale import open_engine
 
+    if args.engine == "dask" and not args.verbose:  # distributed logs every cluster event at INFO on its own
+        logging.getLogger("distributed").setLevel(logging.WARNING)
     return open_engine(args.engine, scheduler=args.scheduler, n_workers=args.workers)
 
 

@@ -20,7 +20,7 @@ from churn_core.events import read_events
 from churn_core.explain import design_matrix, explain_customers
 from churn_core.scale import Engine, open_engine
 from churn_core.scale.scoring import SCORE_COLUMNS, score_dask
-from churn_core.scale.training import memory_check
+from churn_core.scale.training import memory_check, to_workers
 from churn_core.store import Store
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
@@ -153,6 +153,18 @@ def test_memory_check_keeps_every_cutoff_of_a_kept_customer():
     assert not memory_check(X, ids, worker_memory=None).sampled
 
 
+def test_a_large_frame_goes_to_the_workers_through_parquet_in_its_row_order(engine, tmp_path):
+    frame = pd.DataFrame({"customer_id": [f"C{i}" for i in range(1000)], "x": np.arange(1000.0)}).sample(
+        frac=1.0, random_state=3)
+    small = to_workers(frame, engine, npartitions=3)
+    large = to_workers(frame, engine, npartitions=3, folder=str(tmp_path), parquet_bytes=1)  # "over 100 MB"
+    assert len(list(tmp_path.glob("churn_radar_*/part.*.parquet"))) == 3
+    assert small.npartitions == large.npartitions == 3
+    pd.testing.assert_frame_equal(small.compute(), frame)
+    pd.testing.assert_frame_equal(large.compute().reset_index(drop=True), frame.reset_index(drop=True),
+                                  check_dtype=False)  # Parquet strings read back as pyarrow strings
+
+
 def run(capsys, *argv: str) -> dict:
     code = main([*argv, "--format", "json"])
     out, err = capsys.readouterr()
@@ -172,6 +184,8 @@ def test_cli_trains_and_scores_on_the_dask_engine_like_the_local_one(engine, tmp
     assert abs(trained["models"][0]["roc_auc"] - local["models"][0]["roc_auc"]) < 0.005
     params = Store(dask_db).get_run(trained["run_id"]).params
     assert params["engine"] == "dask" and params["summary"]["engine_notes"]["memory"]["sampled"] is False
+    assert params["engine_notes"] == {"xgboost": "xgboost.dask on the engine's workers, loaded into a plain "
+                                                 "XGBClassifier"}
     url = str(tmp_path / "scores")
     scored = run(capsys, "score", "--events", str(events), *cluster, "--out", str(tmp_path / "dask.csv"),
                  "--out-parquet", url, "--db", dask_db)

@@ -613,13 +613,12 @@ def _xgboost_fitter(engine: Engine | None, X_train: pd.DataFrame, customer_ids: 
     customers when the training rows would not fit), and the notes kept with the run. Else (None, {})."""
     if engine is None or not engine.is_dask:
         return None, {}
-    from ..scale.training import LOCAL_MODELS, fit_xgboost_dask, memory_check
+    from ..scale.training import engine_plan, fit_xgboost_dask, memory_check
 
-    notes: dict = {name: LOCAL_MODELS[name] for name in models if name in LOCAL_MODELS}
+    notes: dict = engine_plan(models)
     if "xgboost" not in models:
         return None, notes
     check = memory_check(X_train, customer_ids.to_numpy(), worker_memory=engine.worker_memory(), seed=seed)
-    notes["xgboost"] = "xgboost.dask on the engine's workers, loaded into a plain XGBClassifier"
     notes["memory"] = check.to_dict()
     keep = check.keep
 

@@ -45,6 +45,14 @@ LOCAL_MODELS = {
 }
 
 
+def engine_plan(models) -> dict[str, str]:
+    """Where each of ``models`` is fitted on a dask engine, and why (the run's ``engine_notes``)."""
+    plan = {name: LOCAL_MODELS[name] for name in models if name in LOCAL_MODELS}
+    if "xgboost" in models:
+        plan["xgboost"] = "xgboost.dask on the engine's workers, loaded into a plain XGBClassifier"
+    return plan
+
+
 @dataclass(frozen=True, kw_only=True)
 class MemoryCheck:
     """Whether the training set fits in the workers' memory, and the sample of customers kept when not."""
@@ -99,9 +107,10 @@ def memory_check(X: pd.DataFrame, customer_ids, *, worker_memory: int | None, se
 
 def to_workers(frame: pd.DataFrame, engine, *, npartitions: int | None = None, folder: str | None = None,
                parquet_bytes: int = PARQUET_BYTES):
-    """``frame`` as a dask DataFrame on ``engine``'s workers, rows in their order. Up to ``parquet_bytes`` it
-    travels in the task graph; above, it is written as Parquet (to ``folder``, default a temporary folder,
-    which a remote cluster's workers must be able to read) and the workers read it."""
+    """``frame`` as a dask DataFrame on ``engine``'s workers, rows in their order. Up to ``parquet_bytes`` its
+    chunks are scattered to the workers; above, it is written as Parquet (to ``folder``, default a temporary
+    folder, which a remote cluster's workers must be able to read), without its index (key rows by a column),
+    and the workers read it."""
     import dask
     import dask.dataframe as dd
 
@@ -115,9 +124,10 @@ def to_workers(frame: pd.DataFrame, engine, *, npartitions: int | None = None, f
     where = Path(folder or tempfile.gettempdir()) / f"churn_radar_{uuid.uuid4().hex[:12]}"
     where.mkdir(parents=True)
     for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])):
-        frame.iloc[a:b].to_parquet(where / f"part.{i:05d}.parquet", index=True)
+        frame.iloc[a:b].to_parquet(where / f"part.{i:05d}.parquet", index=False)
     log.info("%.0f MB to the workers through Parquet at %s (%d partitions)", size / 2**20, where, n)
-    return dd.read_parquet(str(where), index=frame.index.name or "__index_level_0__", calculate_divisions=False)
+    # Without the index: dask reads an index back with pandas' deprecated set_index(inplace=True).
+    return dd.read_parquet(str(where), calculate_divisions=False)
 
 
 def fit_xgboost_dask(pipeline, X: pd.DataFrame, y, *, engine, rows: np.ndarray | None = None):
