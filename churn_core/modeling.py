@@ -181,16 +181,17 @@ class OOFCalibratedClassifier(ClassifierMixin, BaseEstimator):
         self.estimator = estimator
         self.method = method
 
-    def fit(self, X, y, *, oof=None, cv=5):
+    def fit(self, X, y, *, oof=None, cv=5, fitted=None):
         """Fit the calibrator on ``oof`` (rows whose out-of-fold prediction is NaN are left out of it, as in
-        out-of-time CV, where the earliest rows are never validated) and the estimator on every row."""
+        out-of-time CV, where the earliest rows are never validated) and the estimator on every row
+        (``fitted``: a clone of ``estimator`` already fitted on them elsewhere, e.g. on a Dask engine)."""
         y = np.asarray(y).astype(int)
         if oof is None:
             oof = cross_val_predict(clone(self.estimator), X, y, cv=cv, method="predict_proba")[:, 1]
         oof = np.asarray(oof, dtype=float)
         known = ~np.isnan(oof)
         self.calibrator_ = fit_calibrator(oof[known], y[known], method=self.method)
-        self.estimator_ = clone(self.estimator).fit(X, y)
+        self.estimator_ = fitted if fitted is not None else clone(self.estimator).fit(X, y)
         self.classes_ = np.array([0, 1])
         return self
 
@@ -496,12 +497,14 @@ def train_models(
 
 
 def fit_final(base, X_train: pd.DataFrame, y_train: np.ndarray, X_test: pd.DataFrame, *, oof: np.ndarray,
-              calibration: str | None):
+              calibration: str | None, fit=None):
     """The final fit on the whole training set (calibrated on ``oof``, the out-of-fold predictions, where
-    ``calibration`` is set) scored on ``X_test``: (estimator, raw, calibrated, fit seconds, predict seconds)."""
+    ``calibration`` is set) scored on ``X_test``: (estimator, raw, calibrated, fit seconds, predict seconds).
+    ``fit(base, X, y)`` returns a fitted clone of ``base`` (default: ``clone(base).fit(X, y)``)."""
     start = time.perf_counter()
-    estimator = (OOFCalibratedClassifier(base, method=calibration).fit(X_train, y_train, oof=oof)
-                 if calibration else clone(base).fit(X_train, y_train))
+    fitted = fit(base, X_train, y_train) if fit is not None else None
+    estimator = (OOFCalibratedClassifier(base, method=calibration).fit(X_train, y_train, oof=oof, fitted=fitted)
+                 if calibration else fitted if fitted is not None else clone(base).fit(X_train, y_train))
     fit_s = time.perf_counter() - start
     start = time.perf_counter()
     raw = estimator.predict_raw(X_test) if calibration else estimator.predict_proba(X_test)[:, 1]

@@ -475,7 +475,8 @@ def score_dataset(dataset: Dataset, *, store: Store, policy: RiskPolicy | None =
     as_of = scored_as_of(dataset)
     found = store.find_score_set(run_id=champion.run_id, model=champion.model, dataset_version=dataset.version,
                                  as_of=as_of)
-    if reuse and found is not None and found.rows == dataset.n_rows:
+    # A set whose scores live in registered Parquet (a Dask scoring) holds no rows here: score again.
+    if reuse and found is not None and found.rows == dataset.n_rows and store.parquet_url("scores", found.id) is None:
         base = _with_ids(store.load_scores(found.id), dataset)
         if base["status"].notna().all():  # sets stored before statuses were kept are scored again
             scorer = build_scorer(dataset, store=store, champion=champion, model=model)

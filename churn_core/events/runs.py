@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 
 # Options of a snapshot run that have no meaning out of time (the split is by date, the folds by cut-off).
 _SNAPSHOT_ONLY = ("test_size", "cv_folds", "class_weight", "derived_features", "exclude")
+_DEFAULT_MODELS = train_out_of_time.__kwdefaults__["models"]
 _OPTIONS = ("models", "calibration", "seed", "folds", "threshold_rule", "target_recall", "n_jobs")
 
 
@@ -55,6 +56,7 @@ def run_summary(result: OutOfTimeResult) -> dict:
         "rules": _records(rules), "rules_k": int(result.rules.rules.k),
         "deciles": _records(result.deciles),
         "folds": _records(result.cv_folds),
+        "engine": result.engine, "engine_notes": result.engine_notes,
     }
 
 
@@ -69,13 +71,24 @@ def _records(frame: pd.DataFrame) -> list[dict]:
             for row in out.to_dict("records")]
 
 
+def _engine_params(engine, models) -> dict:
+    """The run's params on a dask engine: its name and address, and where each model is fitted and why (the
+    memory check, known after training, is kept with the summary's ``engine_notes``)."""
+    from ..scale.training import engine_plan
+
+    return {"engine": "dask", "engine_address": engine.address, "engine_notes": engine_plan(models)}
+
+
 def run_event_training(store, dataset: Dataset, *, promote: bool = False, artifact_root=None, progress=None,
-                       **options) -> tuple[int, OutOfTimeResult]:
+                       engine=None, **options) -> tuple[int, OutOfTimeResult]:
     """Train out of time on a stored visit-log version and record the run (see the module docstring).
 
     Accepts the snapshot run's options; those without meaning out of time (``test_size``, ``cv_folds``...)
     are ignored with a log line. With ``promote``, the model with the best out-of-time cross-validated mean
-    becomes the champion.
+    becomes the champion. ``engine`` (:func:`churn_core.scale.open_engine`): a dask engine fits XGBoost on its
+    workers (see :func:`~churn_core.events.training.train_out_of_time`); the run's params then say
+    ``"engine": "dask"`` with ``engine_notes`` (which model is fitted where, and why), and its summary keeps the
+    full ``engine_notes`` with the memory check (rows before and after a sample of customers).
     """
     if dataset.events is None or dataset.version is None:
         raise ParameterError("run_event_training needs a stored visit-log version (Store.save_events). Got "
@@ -95,12 +108,14 @@ def run_event_training(store, dataset: Dataset, *, promote: bool = False, artifa
         window_dict["visit_types"] = tuple(window_dict["visit_types"])
     window = EventWindow(**window_dict)
     params = {"mode": "events", "window": window.to_dict(),
-              **{k: v for k, v in kwargs.items() if k != "n_jobs"}}
+              **{k: v for k, v in kwargs.items() if k != "n_jobs"},
+              **(_engine_params(engine, kwargs.get("models") or _DEFAULT_MODELS)
+                 if engine is not None and engine.is_dask else {})}
     run_id = store.start_run(version, params=params)
     try:
         log = store.load_events(version)
         labelled = label_and_features(log, window=window, cutoffs=list(dataset.events.cutoffs))
-        result = train_out_of_time(labelled, progress=progress, **kwargs)
+        result = train_out_of_time(labelled, progress=progress, engine=engine, **kwargs)
         if progress is not None:
             progress("saving", 1.0)
         test = labelled.frame.iloc[result.test_index]

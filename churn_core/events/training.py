@@ -23,7 +23,7 @@ import logging
 import math
 import operator
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
@@ -50,6 +50,9 @@ from ..modeling import (
 )
 from ..roles import ColumnRoles
 from .labels import LabelledEvents
+
+if TYPE_CHECKING:
+    from ..scale.engine import Engine
 
 logger = logging.getLogger(__name__)
 
@@ -416,6 +419,9 @@ class OutOfTimeResult:
     choose_by: str = "roc_auc"
     features: tuple[str, ...] = ()
     roles: ColumnRoles | None = None
+    engine: str = "local"
+    # With engine "dask": where each model was fitted and why, and the memory check (rows before/after a sample).
+    engine_notes: dict = field(default_factory=dict)
 
     def to_frame(self) -> pd.DataFrame:
         """The leaderboard: one row per model, test metrics, CV mean ± sd, interval and timings."""
@@ -486,6 +492,7 @@ def train_out_of_time(
     progress: Progress | None = None,
     split: TimeSplit | None = None,
     rules: RuleSet | None = None,
+    engine: Engine | None = None,
 ) -> OutOfTimeResult:
     """Train the snapshot models out of time and judge them on the latest labelled cut-off.
 
@@ -536,12 +543,15 @@ def train_out_of_time(
         fold_of[valid] = k
     seen = fold_of >= 0
     features_step = ChurnFeatures(roles.to_json(), derived=True)
+    fit_xgboost, engine_notes = _xgboost_fitter(engine, X_train, frame["customer_id"].iloc[split.train_index],
+                                                models=models, seed=seed)
     steps, done = len(models) * (len(cv_splits) + 1), 0
     results = []
     for name in models:
         base = build_model(name, features=features_step, positive_share=float(y_train.mean()), seed=seed,
                            n_jobs=n_jobs, n_rows=len(y_train))
         logger.info("training %s out of time: %d rows, %d rolling folds", name, len(y_train), len(cv_splits))
+        fit = fit_xgboost if name == "xgboost" and fit_xgboost is not None else None
         oof = np.full(len(y_train), np.nan)
         fold_models = []
         for fit_rows, valid in cv_splits:
@@ -550,7 +560,8 @@ def train_out_of_time(
                 raise SchemaError(f"A rolling fold's fitting cut-offs hold only one class ({len(fit_rows)} rows). "
                                   "Load more history or use fewer folds.", code="too_few_for_training",
                                   counts=np.bincount(y_train[fit_rows], minlength=2).tolist())
-            model = clone(base).fit(X_train.iloc[fit_rows], y_train[fit_rows])
+            model = (fit(base, X_train.iloc[fit_rows], y_train[fit_rows]) if fit is not None
+                     else clone(base).fit(X_train.iloc[fit_rows], y_train[fit_rows]))
             oof[valid] = model.predict_proba(X_train.iloc[valid])[:, 1]
             fold_models.append(model)
             done += 1
@@ -561,7 +572,7 @@ def train_out_of_time(
         cv = pd.DataFrame([_fold_metrics(y_train[v], scored[v], threshold) for _, v in cv_splits])
         _report(progress, name, done / steps)
         estimator, raw, proba, fit_s, predict_s = fit_final(base, X_train, y_train, X_test, oof=oof,
-                                                            calibration=calibration)
+                                                            calibration=calibration, fit=fit)
         done += 1
         fitted = estimator.estimator_ if calibration else estimator
         boot = bootstrap_auc(y_test, proba, seed=seed)
@@ -592,7 +603,31 @@ def train_out_of_time(
                            deciles=deciles(y_test, best.test_proba), lift=float(lift), verdict=verdict, y_test=y_test,
                            test_index=split.test_index, train_index=split.train_index, fold_of=fold_of,
                            cv_folds=cv_table, seed=seed, threshold_rule=threshold_rule, calibration=calibration,
-                           features=features, roles=roles)
+                           features=features, roles=roles, engine="dask" if fit_xgboost is not None else "local",
+                           engine_notes=engine_notes)
+
+
+def _xgboost_fitter(engine: Engine | None, X_train: pd.DataFrame, customer_ids: pd.Series, *,
+                    models: tuple[str, ...], seed: int):
+    """With a dask engine: ``fit(base, X, y)`` fitting XGBoost with xgboost.dask (on the memory check's sample of
+    customers when the training rows would not fit), and the notes kept with the run. Else (None, {})."""
+    if engine is None or not engine.is_dask:
+        return None, {}
+    from ..scale.training import engine_plan, fit_xgboost_dask, memory_check
+
+    notes: dict = engine_plan(models)
+    if "xgboost" not in models:
+        return None, notes
+    check = memory_check(X_train, customer_ids.to_numpy(), worker_memory=engine.worker_memory(), seed=seed)
+    notes["memory"] = check.to_dict()
+    keep = check.keep
+
+    def fit(base, X: pd.DataFrame, y: np.ndarray):
+        # X holds rows of X_train (whose index is its positions): fit on those of them the sample kept.
+        rows = None if keep is None else np.flatnonzero(keep[X.index.to_numpy()])
+        return fit_xgboost_dask(base, X, y, engine=engine, rows=rows)
+
+    return fit, notes
 
 
 def _fold_metrics(y: np.ndarray, proba: np.ndarray, threshold: float) -> dict:
