@@ -536,13 +536,14 @@ def _score_events_dask(args: argparse.Namespace, store: Store, *, champion, log,
     from .scoring import champion_model, write_csv
 
     stored_day = store.load_dataset(version).events.as_of if version is not None else None
-    if stored_day is not None and (args.as_of is None or pd.Timestamp(args.as_of).normalize() == stored_day):
-        table = store.load_as_of(version)  # the as-of table stored with the version, as score_as_of reads it
-    else:
-        table = as_of_table(log, window=window, as_of=args.as_of or log.last_date, version=version, base=base)
     _, model = champion_model(store, champion=champion)
     with _engine(args) as engine:
-        features = _dask_features(engine, table)
+        if stored_day is not None and (args.as_of is None or pd.Timestamp(args.as_of).normalize() == stored_day):
+            table = store.load_as_of(version)  # the as-of table stored with the version, as score_as_of reads it
+        else:  # the features on the workers, one customer bucket a task
+            table = as_of_table(log, window=window, as_of=args.as_of or log.last_date, version=version, base=base,
+                                engine=engine)
+        features = _dask_features(table)
         scores = score_dask(features, model=model, engine=engine, as_of=table.events.cutoff,
                             value="__value__" if "__value__" in features else None, out_url=args.out_parquet)
     if args.out_parquet and version is not None:
@@ -557,19 +558,8 @@ def _score_events_dask(args: argparse.Namespace, store: Store, *, champion, log,
             "probability_of": f"no visit in the next {table.events.window_days} days"}
 
 
-def _dask_features(engine, table):
+def _dask_features(table):
     """The as-of features to score (customer_id, the model's inputs, ``__value__``: the customer's value)."""
-    # For the lead: churn_core.scale.features (features_with) is being written by another helper for issue 18.
-    # Once it is merged, the as-of features should come from features_with(engine, ...) on the workers instead of
-    # this process's label_and_features (as_of_table); its signature was not known when this was written, so
-    # only its presence is checked here and the local table is used.
-    try:
-        from .scale.features import features_with  # noqa: F401
-    except ImportError:
-        pass
-    else:
-        logging.getLogger(__name__).info("churn_core.scale.features is available; the CLI still builds the as-of "
-                                         "features locally (see the comment in _dask_features)")
     frame = table.frame.assign(customer_id=table.ids().astype(str).to_numpy())
     value = table.value()
     return frame.assign(__value__=value.to_numpy()) if value is not None else frame

@@ -20,7 +20,7 @@ from churn_core.events import read_events
 from churn_core.explain import design_matrix, explain_customers
 from churn_core.scale import Engine, open_engine
 from churn_core.scale.scoring import SCORE_COLUMNS, score_dask
-from churn_core.scale.training import memory_check, to_workers
+from churn_core.scale.training import memory_check, to_dask_frame
 from churn_core.store import Store
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
@@ -156,8 +156,8 @@ def test_memory_check_keeps_every_cutoff_of_a_kept_customer():
 def test_a_large_frame_goes_to_the_workers_through_parquet_in_its_row_order(engine, tmp_path):
     frame = pd.DataFrame({"customer_id": [f"C{i}" for i in range(1000)], "x": np.arange(1000.0)}).sample(
         frac=1.0, random_state=3)
-    small = to_workers(frame, engine, npartitions=3)
-    large = to_workers(frame, engine, npartitions=3, folder=str(tmp_path), parquet_bytes=1)  # "over 100 MB"
+    small = to_dask_frame(frame, engine, npartitions=3)
+    large = to_dask_frame(frame, engine, npartitions=3, folder=str(tmp_path), parquet_bytes=1)  # "over 100 MB"
     assert len(list(tmp_path.glob("churn_radar_*/part.*.parquet"))) == 3
     assert small.npartitions == large.npartitions == 3
     pd.testing.assert_frame_equal(small.compute(), frame)

@@ -114,7 +114,13 @@ def run_event_training(store, dataset: Dataset, *, promote: bool = False, artifa
     run_id = store.start_run(version, params=params)
     try:
         log = store.load_events(version)
-        labelled = label_and_features(log, window=window, cutoffs=list(dataset.events.cutoffs))
+        if engine is not None and engine.is_dask:  # one task per customer bucket on the workers
+            from ..scale.features import label_and_features_dask
+
+            labelled = label_and_features_dask(log, engine=engine, window=window,
+                                               cutoffs=list(dataset.events.cutoffs))
+        else:
+            labelled = label_and_features(log, window=window, cutoffs=list(dataset.events.cutoffs))
         result = train_out_of_time(labelled, progress=progress, engine=engine, **kwargs)
         if progress is not None:
             progress("saving", 1.0)

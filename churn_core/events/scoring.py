@@ -40,9 +40,10 @@ def window_of(store: Store, version: int) -> EventWindow:
 
 
 def as_of_table(log: EventLog, *, window: EventWindow, as_of, version: int | None = None,
-                base: Dataset | None = None) -> Dataset:
+                base: Dataset | None = None, engine=None) -> Dataset:
     """The eligible customers of ``log`` as of day ``as_of`` with their features (a Dataset to score).
-    ``base`` (the version's analysis table) gives the roles and name."""
+    ``base`` (the version's analysis table) gives the roles and name. ``engine``: a dask engine
+    (:func:`churn_core.scale.open_engine`) computes the features on its workers, one customer bucket a task."""
     day = pd.Timestamp(as_of).normalize()
     first, last = log.first_date, log.last_date
     if first is None or day < first or day > last:
@@ -51,7 +52,12 @@ def as_of_table(log: EventLog, *, window: EventWindow, as_of, version: int | Non
                              "Pick a date inside it.", code="as_of_outside_log", as_of=str(day.date()),
                              first=str(None if first is None else first.date()),
                              last=str(None if last is None else last.date()))
-    labelled = label_and_features(log, window=window, cutoffs=[day])
+    if engine is not None and engine.is_dask:
+        from ..scale.features import label_and_features_dask
+
+        labelled = label_and_features_dask(log, engine=engine, window=window, cutoffs=[day])
+    else:
+        labelled = label_and_features(log, window=window, cutoffs=[day])
     frame = _table(labelled, day, target=False)
     roles = base.roles.replace(target=None, positive_label=None) if base is not None else None
     if roles is None:

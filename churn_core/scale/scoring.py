@@ -129,12 +129,12 @@ def score_partition(part: pd.DataFrame, model, *, base_probability: float, as_of
 def _as_dask(features, engine, npartitions: int | None):
     import dask.dataframe as dd
 
-    from .training import to_workers
+    from .training import to_dask_frame
 
     if isinstance(features, str):
         return dd.read_parquet(features)
     if isinstance(features, pd.DataFrame):
-        return to_workers(features.reset_index(drop=True), engine, npartitions=npartitions)
+        return to_dask_frame(features.reset_index(drop=True), engine, npartitions=npartitions)
     if isinstance(features, dd.DataFrame):
         return features
     raise ParameterError("score_dask scores a pandas frame, a dask frame or a Parquet URL of customers' features. "

@@ -3,7 +3,7 @@
 :func:`fit_xgboost_dask` fits a snapshot pipeline (:func:`churn_core.modeling.build_model`: the feature step,
 then an ``XGBClassifier``) the way ``pipeline.fit`` would, except that the boosting runs on the engine's
 workers. The feature step is fitted and applied here (it is cheap and keeps its fitted state in the pipeline);
-the transformed matrix goes to the workers (through Parquet when it is large, :func:`to_workers`), and the
+the transformed matrix goes to the workers (through Parquet when it is large, :func:`to_dask_frame`), and the
 trained booster is loaded into a plain ``XGBClassifier`` with the same parameters. So the fitted pipeline is
 the same type as a local fit's: calibration, thresholds, scoring, explanation and the skops artifact are
 unchanged.
@@ -105,7 +105,7 @@ def memory_check(X: pd.DataFrame, customer_ids, *, worker_memory: int | None, se
     return check
 
 
-def to_workers(frame: pd.DataFrame, engine, *, npartitions: int | None = None, folder: str | None = None,
+def to_dask_frame(frame: pd.DataFrame, engine, *, npartitions: int | None = None, folder: str | None = None,
                parquet_bytes: int = PARQUET_BYTES):
     """``frame`` as a dask DataFrame on ``engine``'s workers, rows in their order. Up to ``parquet_bytes`` its
     chunks are scattered to the workers; above, it is written as Parquet (to ``folder``, default a temporary
@@ -153,7 +153,7 @@ def fit_xgboost_dask(pipeline, X: pd.DataFrame, y, *, engine, rows: np.ndarray |
     head = fitted[:-1]  # the same step objects: fitting them fits the pipeline's
     Xt = head.fit_transform(X, y) if len(head) else X
     Xt = pd.DataFrame(Xt).reset_index(drop=True)
-    data = to_workers(Xt.assign(**{LABEL: y}), engine)
+    data = to_dask_frame(Xt.assign(**{LABEL: y}), engine)
     # The booster's own parameters, as XGBClassifier.fit passes them, less n_jobs: each worker uses its threads.
     params = {k: v for k, v in model.get_xgb_params().items() if k != "n_jobs"}
     dtrain = dxgb.DaskDMatrix(engine.client, data[list(Xt.columns)], data[LABEL], missing=model.missing)
