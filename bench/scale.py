@@ -12,9 +12,11 @@ the "write" row, not an engine's), then each engine runs in a child process of i
               local: read the Parquet into one EventLog, churn_core.label_and_features (DuckDB, in process)
               dask:  churn_core.scale.label_and_features_dask, one task per bucket on the workers
     train     train_out_of_time(models=("xgboost",)) on at most 1M labelled rows (every cut-off of a random
-              share of the customers); dask: every XGBoost fit with xgboost.dask on the workers
+              share of the customers; dask: the rows of a share of the customer buckets, collect_share, come back
+              from the features stage); dask: every XGBoost fit with xgboost.dask on the workers
     score     features as of the log's last date and the champion's calibrated probability for every eligible
-              customer; dask: score_dask, per partition, with XGBoost's own contributions for the reasons
+              customer; dask: score_dask, per partition, with XGBoost's own contributions for the reasons,
+              written as Parquet
 
 Columns: wall and CPU seconds (the child's own CPU; the workers' CPU is not in it, so on the Dask engine CPU far
 below wall means the work ran in the workers) and the peak RSS of the child and its worker processes together
@@ -99,8 +101,11 @@ def child(folder: str, engine_name: str, workers: int) -> dict:
     with open_engine(engine_name, n_workers=workers) as engine:
         if engine.is_dask:
             dates = _month_ends(source, window)
+            # every customer is labelled on the workers; the rows of a sample of buckets (whole customers, about
+            # 1M labelled rows) come back for training: 10M customers' 87M rows would not fit in one process
+            share = min(1.0, TRAIN_ROWS / (source.customers * 8.0))
             labelled = stages.run("features", lambda: label_and_features_dask(source, engine=engine, window=window,
-                                                                             cutoffs=dates))
+                                                                             cutoffs=dates, collect_share=share))
         else:
             def features():
                 log = read_events_parquet(source)
@@ -121,7 +126,9 @@ def child(folder: str, engine_name: str, workers: int) -> dict:
                 from churn_core.scale.scoring import score_dask
 
                 now = label_and_features_dask(source, engine=engine, window=window, cutoffs=last)
-                return score_dask(now.frame, model=best.estimator, engine=engine, explain=True).rows
+                with tempfile.TemporaryDirectory(prefix="scores_") as out:  # written as Parquet, not collected
+                    return score_dask(now.frame, model=best.estimator, engine=engine, explain=True,
+                                      out_url=os.path.join(out, "scores")).rows
             now = cc.label_and_features(log, window=window, cutoffs=last)
             return len(best.estimator.predict_proba(now.frame[list(result.features)])[:, 1])
         scored = stages.run("score", score)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import zlib
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -117,3 +118,17 @@ def test_bad_engine_or_url_raises_a_parameter_error(engine, log, tmp_path):
         label_and_features_dask(log, engine="local")
     with pytest.raises(ParameterError, match="holds no event dataset"):
         label_and_features_dask(tmp_path / "nothing", engine=engine)
+
+
+def test_a_share_of_the_buckets_comes_back_as_a_sample_of_whole_customers(engine, log):
+    """collect_share: every bucket is labelled, a share of them returns, each with all of its customers' rows."""
+    from churn_core.scale.parquet import customer_bucket
+
+    full = label_and_features_dask(log, engine=engine, buckets=8, cutoffs=[log.last_date])
+    half = label_and_features_dask(log, engine=engine, buckets=8, cutoffs=[log.last_date], collect_share=0.5)
+    kept = set(customer_bucket(half.frame["customer_id"], buckets=8))
+    assert kept == {0, 1, 2, 3}
+    expected = full.frame[np.isin(customer_bucket(full.frame["customer_id"], buckets=8), list(kept))]
+    pd.testing.assert_frame_equal(half.frame, expected.reset_index(drop=True))
+    with pytest.raises(ParameterError, match="collect_share"):
+        label_and_features_dask(log, engine=engine, collect_share=0)

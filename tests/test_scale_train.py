@@ -206,3 +206,16 @@ def test_cli_refuses_dask_options_without_a_visit_log(capsys, tmp_path):
     assert code == 1 and "--out-parquet writes a Dask scoring" in capsys.readouterr().err
     code = main(["train", "--data", "x.csv", "--engine", "dask", "--db", str(tmp_path / "a")])
     assert code == 1 and "--engine dask trains visit logs" in capsys.readouterr().err
+
+
+def test_a_training_set_sent_through_parquet_trains_like_one_scattered(engine, monkeypatch):
+    """Over the 100 MB hand-off limit the matrix goes to the workers as Parquet; read back, the features and the
+    label must stay the same partitions (dask planned them apart and failed at 200k customers)."""
+    import churn_core.scale.training as training
+
+    small = cc.label_and_features(_log(2_000))
+    scattered = cc.train_out_of_time(small, models=("xgboost",), engine=engine)
+    monkeypatch.setattr(training, "PARQUET_BYTES", 1)
+    monkeypatch.setattr(training.to_dask_frame, "__defaults__", (None, None, 1))
+    through_parquet = cc.train_out_of_time(small, models=("xgboost",), engine=engine)
+    assert through_parquet.models[0].holdout.roc_auc == pytest.approx(scattered.models[0].holdout.roc_auc, abs=0.005)

@@ -127,7 +127,7 @@ def to_dask_frame(frame: pd.DataFrame, engine, *, npartitions: int | None = None
         frame.iloc[a:b].to_parquet(where / f"part.{i:05d}.parquet", index=False)
     log.info("%.0f MB to the workers through Parquet at %s (%d partitions)", size / 2**20, where, n)
     # Without the index: dask reads an index back with pandas' deprecated set_index(inplace=True).
-    return dd.read_parquet(str(where), calculate_divisions=False)
+    return dd.read_parquet(str(where), calculate_divisions=False, split_row_groups=False, blocksize=None)
 
 
 def fit_xgboost_dask(pipeline, X: pd.DataFrame, y, *, engine, rows: np.ndarray | None = None):
@@ -153,7 +153,10 @@ def fit_xgboost_dask(pipeline, X: pd.DataFrame, y, *, engine, rows: np.ndarray |
     head = fitted[:-1]  # the same step objects: fitting them fits the pipeline's
     Xt = head.fit_transform(X, y) if len(head) else X
     Xt = pd.DataFrame(Xt).reset_index(drop=True)
-    data = to_dask_frame(Xt.assign(**{LABEL: y}), engine)
+    # Persisted once, so the matrix and the label are the same partitions: read from Parquet, dask's column
+    # projection would plan each apart and could split them differently ("Partitions between X and label are not
+    # consistent").
+    data = engine.client.persist(to_dask_frame(Xt.assign(**{LABEL: y}), engine))
     # The booster's own parameters, as XGBClassifier.fit passes them, less n_jobs: each worker uses its threads.
     params = {k: v for k, v in model.get_xgb_params().items() if k != "n_jobs"}
     dtrain = dxgb.DaskDMatrix(engine.client, data[list(Xt.columns)], data[LABEL], missing=model.missing)
