@@ -21,6 +21,7 @@ from .widgets import guard, keep_choice, kpi_row
 
 EXPORT_ROWS = 1_000_000  # a CSV download holds at most this many customers (the best by the chosen sort)
 PAGE_KEY = "risk_large_page"
+VIEW_KEY = "risk_large_view"  # the filter and sort the page number belongs to
 SORTS = ("priority", "probability", "value")
 
 
@@ -38,7 +39,7 @@ def render() -> None:
     keep_choice("risk_large_sort", list(SORTS), SORTS[0])
     sort = st.segmented_control(t("risk.sort"), SORTS, format_func=worded("risk.sort."),
                                 key="risk_large_sort") or SORTS[0]
-    offset = pager(numbers.customers)
+    offset = pager(numbers.customers, view=repr((where, sort)))
     with guard():
         page = scores.page(where, sort=sort, limit=PAGE_ROWS, offset=offset)
     st.caption(t("risk.large.rows", first=fmt.count(min(offset + 1, numbers.customers)),
@@ -90,11 +91,13 @@ def kpis(numbers, *, total: int) -> None:
             t("risk.large.tier_item", tier=tier_name(k), n=fmt.count(n)) for k, n in numbers.tier_counts)))
 
 
-def pager(customers: int) -> int:
-    """The page number input; returns the offset of the page's first row."""
+def pager(customers: int, *, view: str) -> int:
+    """The page number input (back to the first page when the filter or sort ``view`` changes); returns the
+    offset of the page's first row."""
     pages = max(1, math.ceil(customers / PAGE_ROWS))
-    if not 1 <= int(st.session_state.get(PAGE_KEY, 1)) <= pages:  # a narrower filter has fewer pages
+    if st.session_state.get(VIEW_KEY) != view or not 1 <= int(st.session_state.get(PAGE_KEY, 1)) <= pages:
         st.session_state[PAGE_KEY] = 1
+        st.session_state[VIEW_KEY] = view
     number = st.number_input(t("risk.large.page", pages=fmt.count(pages)), min_value=1, max_value=pages, step=1,
                              key=PAGE_KEY)
     return (int(number) - 1) * PAGE_ROWS

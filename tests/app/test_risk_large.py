@@ -84,9 +84,8 @@ def test_the_page_filters_and_pages_the_large_set_in_sql(trained_app, large_db, 
     critical = scores.kpis(LargeFilter(tiers=("critical",)))
     assert 0 < critical.customers < everyone.customers
     assert metrics(at)[0] == f"{critical.customers:,}"
-    page = 2 if critical.customers > 500 else 1  # a page past the filtered set's last goes back to the first
-    assert at.number_input(key="risk_large_page").value == page
-    shown = scores.page(LargeFilter(tiers=("critical",)), limit=500, offset=(page - 1) * 500).frame
+    assert at.number_input(key="risk_large_page").value == 1  # a new filter shows its first page
+    shown = scores.page(LargeFilter(tiers=("critical",)), limit=500).frame
     assert at.dataframe[0].value.iloc[:, 0].tolist() == shown["customer_id"].tolist()
     assert set(at.dataframe[0].value.iloc[:, 2]) == {words["tier"]}
 
@@ -98,12 +97,30 @@ def test_a_small_champion_score_set_keeps_the_pandas_page(trained_app):
     assert "risk_f_tier" in {m.key for m in at.multiselect}
 
 
-def test_a_filter_matching_nobody_goes_back_to_the_first_page(trained_app, large_db):
+def test_a_filter_change_goes_back_to_the_first_page(trained_app, large_db):
+    _, scores = large_db
     at = open_risk(trained_app, "en")
     at.number_input(key="risk_large_page").set_value(3).run()
     assert "Rows 1,001–1,500 of" in texts(at)
+    at.segmented_control(key="risk_large_sort").set_value("value").run()
+    assert at.number_input(key="risk_large_page").value == 1
+    by_value = scores.page(LargeFilter(), sort="value", limit=500).frame
+    assert at.dataframe[0].value.iloc[:, 0].tolist() == by_value["customer_id"].tolist()
+    at.number_input(key="risk_large_page").set_value(2).run()
     at.multiselect(key="risk_lf_tier").set_value(["critical"]).run()
     at.selectbox(key="risk_lf_status").set_value("churned").run()  # the critical tier holds nobody who left
     assert not at.exception, at.exception
     assert metrics(at)[0] == "0" and at.number_input(key="risk_large_page").value == 1
     assert at.dataframe[0].value.empty
+
+
+def test_the_csv_export_is_the_filtered_customers_with_a_bom(large_db):
+    from ui.risk_large_views import export_csv
+
+    _, scores = large_db
+    data = export_csv(scores, LargeFilter(tiers=("critical",)), "probability")
+    assert data.startswith(b"\xef\xbb\xbf")
+    lines = data[3:].decode("utf-8").splitlines()
+    assert lines[0].startswith("customer_id,probability,")
+    expected = scores.page(LargeFilter(tiers=("critical",)), sort="probability", limit=10_000).frame
+    assert [line.split(",")[0] for line in lines[1:]] == expected["customer_id"].tolist()
