@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+import resource
 import statistics
 import sys
 import tempfile
@@ -70,7 +71,9 @@ def timed(fn, repeat: int) -> tuple[float, float]:
 def bench(out: Path, rows: int, *, repeat: int, threads: int | None) -> list[tuple]:
     started, cpu = time.perf_counter(), time.process_time()
     scores = LargeScores.from_parquet(str(out), threads=threads)
-    print(f"open {rows:,} rows: {time.perf_counter() - started:.1f} s wall, {time.process_time() - cpu:.1f} s CPU")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    print(f"open {rows:,} rows: {time.perf_counter() - started:.1f} s wall, {time.process_time() - cpu:.1f} s CPU; "
+          f"peak memory of the process so far {peak:,} MB")
     lines = []
     for name, (where, sort, page) in CHANGES.items():
         def change(where=where, sort=sort, page=page):
