@@ -36,7 +36,7 @@ LARGE_SCORE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("reason_1_points", "DOUBLE"), ("reason_2_points", "DOUBLE"), ("reason_3_points", "DOUBLE"),
     ("as_of", "DATE"),
 )
-LARGE_ROWS = 1_000_000  # a score set above this many rows is paged server-side
+LARGE_ROWS = 1_000_000  # a score set above this many rows is written as Parquet and paged server-side
 PAGE_ROWS = 500
 SORTS = ("priority", "probability", "value")
 STATUSES = ("active", "churned", "all")
@@ -252,8 +252,7 @@ class LargeScores:
         rows = self._query(f"SELECT DISTINCT {column} FROM scores WHERE {column} IS NOT NULL ORDER BY 1", [])
         return tuple(r[0] for r in rows.fetchall())
 
-    def export(self, where=None, path: str | Path = "risk.csv", *, sort: str = "priority",
-               limit: int | None = None) -> LargeExport:
+    def export(self, where, path: str | Path, *, sort: str = "priority", limit: int | None = None) -> LargeExport:
         """Write the filtered customers (best first, at most ``limit``) to a CSV file with DuckDB's COPY;
         text cells a spreadsheet would run as a formula (starting with = + - @) get a leading '."""
         if sort not in SORTS:

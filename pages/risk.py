@@ -25,7 +25,9 @@ from ui.risk_views import (
 from ui.widgets import guard, keep_choice, page_header
 
 page_header("risk.title", "risk.caption")
-if state.large_scores() is not None:  # millions of customers: filtered and paged in DuckDB, nothing loaded here
+with guard():
+    large = state.large_scores()
+if large is not None:  # millions of customers: filtered and paged in DuckDB, nothing loaded here
     large_views.render()
     st.stop()
 with guard():

@@ -89,6 +89,18 @@ def test_the_generated_set_has_the_schema_and_rows(large, scores):
     assert frame.loc[frame["status"] == "churned", ["priority", "action", "due_hours"]].isna().all().all()
 
 
+def test_the_script_registers_a_set_for_the_champion(trained_db, tmp_path):
+    make_large_scores().main(["--rows", "2500", "--db", str(trained_db), "--out", str(tmp_path / "s"),
+                              "--seed", "4"])
+    store = cc.Store(trained_db)
+    champion = store.champion()
+    meta = store.find_score_set(run_id=champion.run_id, model=champion.model, dataset_version=1)
+    assert meta.rows == 2500 and store.parquet_url("scores", meta.id) == str((tmp_path / "s").resolve())
+    opened = LargeScores.open(store, meta.id)
+    assert opened.rows == 2500 and opened.kpis(LargeFilter(status="all")).customers == 2500
+    opened.close()
+
+
 def test_the_generator_is_seeded():
     gen = make_large_scores()
     a, b = gen.chunk(0, 1000, seed=5), gen.chunk(0, 1000, seed=5)
