@@ -74,3 +74,8 @@ class DiskFullError(StoreError):
 
 class NotFoundError(ChurnCoreError, LookupError):
     """A dataset version (or other stored object) does not exist."""
+
+
+class LargeScoresError(ChurnCoreError, RuntimeError):
+    """A large score set's Parquet cannot be paged server-side: none is registered (``large_scores_not_parquet``),
+    it cannot be read (``large_scores_unreadable``) or lacks columns of the schema (``large_scores_columns``)."""

@@ -4,6 +4,7 @@ import streamlit as st
 
 import churn_core as cc
 from ui import actions, auth, event_views, fmt, state
+from ui import risk_large_views as large_views
 from ui.campaign_launch import launch_panel
 from ui.i18n import t, tm, worded
 from ui.model_views import dataset_name
@@ -24,6 +25,11 @@ from ui.risk_views import (
 from ui.widgets import guard, keep_choice, page_header
 
 page_header("risk.title", "risk.caption")
+with guard():
+    large = state.large_scores()
+if large is not None:  # millions of customers: filtered and paged in DuckDB, nothing loaded here
+    large_views.render()
+    st.stop()
 with guard():
     dataset = state.scoring_dataset()  # a visit log: its customers still active at the log's last date
     champion = state.champion()

@@ -24,6 +24,7 @@ BUILTIN = {
     cc.DatabaseForeignError: RuntimeError,
     cc.DatabaseNewerError: RuntimeError,
     cc.DiskFullError: RuntimeError,
+    cc.LargeScoresError: RuntimeError,
 }
 
 

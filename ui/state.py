@@ -4,6 +4,7 @@ with ``ui.cache`` (see there how keys are derived). Writes are ``ui.actions``'; 
 from __future__ import annotations
 
 import threading
+from datetime import date
 
 import churn_core as cc
 
@@ -194,6 +195,40 @@ def scored(*, retention: float, contact_cost: float, ltv: float | None,
         return None
     return scored_under_policy(float(retention), float(contact_cost), None if ltv is None else float(ltv),
                                tuple((str(k), float(v)) for k, v in likelihoods))
+
+
+# -- a large score set: paged server-side in DuckDB -------------------------------------------------------
+
+@once_per_run
+def large_scores() -> cc.ScoreSet | None:
+    """The champion's current score set of the active dataset when it is a large one (its scores registered as
+    Parquet): the Risk page then filters and pages it in DuckDB without loading the dataset or scoring."""
+    champ = champion()
+    return None if champ is None else _large_set(active_version().version, champ.run_id, champ.model)
+
+
+@cached(scope="store", max_entries=8)
+def _large_set(version: int, run_id: int, model: str) -> cc.ScoreSet | None:
+    sets = [s for s in store().list_score_sets(dataset_version=version) if s.run_id == run_id and s.model == model]
+    if not sets:
+        return None
+    newest = max(sets, key=lambda s: (s.as_of or date.min, s.id))  # a visit log's: as of its latest date
+    return newest if store().parquet_url("scores", newest.id) is not None else None
+
+
+@cached(scope="path", max_entries=2)
+def large_table(set_id: int):
+    """A large score set read into DuckDB once (``churn_core.risk_sql.LargeScores``; a set's Parquet is written
+    once, so shared by every session; thread-safe)."""
+    from churn_core.risk_sql import LargeScores
+
+    return LargeScores.open(store(), set_id)
+
+
+@cached(scope="path", max_entries=64)
+def large_kpis(set_id: int, where):
+    """The KPI strip of a filter (SQL aggregates), kept while only the page or the sort changes."""
+    return large_table(set_id).kpis(where)
 
 
 @cached(scope="store", max_entries=4)
