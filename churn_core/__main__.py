@@ -397,6 +397,10 @@ def _train_events(args: argparse.Namespace) -> dict[str, Any]:
     if store.dataset_setting(version.version, "currency") is None:  # a currency chosen before for the name stays
         store.set_currency(version.version, _log_currency(log))
     with _engine(args) as engine:
+        if engine.is_dask and store.parquet_url("events", version.version) is None:
+            from .scale.parquet import parquet_root, save_events_parquet  # the workers read the log in place
+
+            save_events_parquet(store, version.version, log, f"{parquet_root(store)}/events/v{version.version}")
         run_id, result = run_training(store, store.load_dataset(version.version), promote=args.promote,
                                       seed=args.seed, models=tuple(args.models),
                                       **({"engine": engine} if engine.is_dask else {}))

@@ -183,6 +183,10 @@ def test_cli_trains_and_scores_on_the_dask_engine_like_the_local_one(engine, tmp
     assert trained["engine"] == "dask" and local["engine"] == "local"
     assert abs(trained["models"][0]["roc_auc"] - local["models"][0]["roc_auc"]) < 0.005
     params = Store(dask_db).get_run(trained["run_id"]).params
+    # the log is kept as bucketed Parquet beside the database, and the workers labelled it in place
+    assert Store(dask_db).parquet_url("events", trained["dataset_version"]) == str(
+        tmp_path / "parquet" / "events" / f"v{trained['dataset_version']}")
+    assert Store(local_db).parquet_url("events", local["dataset_version"]) is None
     assert params["engine"] == "dask" and params["summary"]["engine_notes"]["memory"]["sampled"] is False
     assert params["engine_notes"] == {"xgboost": "xgboost.dask on the engine's workers, loaded into a plain "
                                                  "XGBClassifier"}

@@ -113,13 +113,16 @@ def run_event_training(store, dataset: Dataset, *, promote: bool = False, artifa
                  if engine is not None and engine.is_dask else {})}
     run_id = store.start_run(version, params=params)
     try:
-        log = store.load_events(version)
         if engine is not None and engine.is_dask:  # one task per customer bucket on the workers
             from ..scale.features import label_and_features_dask
 
-            labelled = label_and_features_dask(log, engine=engine, window=window,
+            # the version's log as bucketed Parquet when it is stored so (train --engine dask writes it), which
+            # the workers read in place; else the log in the database, written to a temporary Parquet first
+            source = store.parquet_url("events", version) or store.load_events(version)
+            labelled = label_and_features_dask(source, engine=engine, window=window,
                                                cutoffs=list(dataset.events.cutoffs))
         else:
+            log = store.load_events(version)
             labelled = label_and_features(log, window=window, cutoffs=list(dataset.events.cutoffs))
         result = train_out_of_time(labelled, progress=progress, engine=engine, **kwargs)
         if progress is not None:

@@ -20,6 +20,7 @@ import os
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -200,6 +201,16 @@ def read_events_parquet(url: str | os.PathLike | ParquetEvents, *, bucket: int |
     roles = meta["roles"]
     roles = EventRoles(**{**roles, "others": tuple(roles.get("others") or ())})
     return EventLog(frame=frame, roles=roles, source_name=meta.get("source_name", "events"), customers=customers)
+
+
+PARQUET_ENV = "CHURN_RADAR_PARQUET"
+
+
+def parquet_root(store) -> str:
+    """Where new Parquet datasets go: ``$CHURN_RADAR_PARQUET`` (a folder or fsspec URL every worker can read,
+    e.g. the shared volume of deploy/docker-compose.yml or ``s3://bucket/churn``), else ``parquet/`` beside the
+    store's database file."""
+    return os.environ.get(PARQUET_ENV) or str(Path(store.path).parent / "parquet")
 
 
 def save_events_parquet(store, version: int, events: EventLog, url: str | os.PathLike, *,
