@@ -101,7 +101,9 @@ def register(store, out: Path, *, rows: int, partitions: int, seconds: float | N
     if champion is None:
         raise SystemExit("The store has no champion: train and promote a model first (python -m churn_core train).")
     version = cc.ensure_active_dataset(store).version
-    meta = store.save_score_set_meta(champion.run_id, champion.model, version, rows=rows, as_of=None,
+    events = store.events_meta(version)  # a visit log's scorings are dated: this one is as of its last day
+    as_of = None if events is None else events["as_of_context"]["as_of"]
+    meta = store.save_score_set_meta(champion.run_id, champion.model, version, rows=rows, as_of=as_of,
                                      seconds=seconds)
     store.register_parquet("scores", meta.id, str(out.resolve()), rows=rows, partitions=partitions)
     return meta

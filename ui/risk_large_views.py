@@ -47,7 +47,9 @@ def render() -> None:
     currency = state.currency()
     st.dataframe(table(page.frame, currency=currency), hide_index=True, width="stretch", height=380,
                  column_config={t("risk.c_probability"): st.column_config.ProgressColumn(
-                     format="%.1f%%", min_value=0, max_value=100)})
+                     format="%.1f%%", min_value=0, max_value=100),
+                     t("risk.c_priority"): st.column_config.NumberColumn(format="%.2f"),
+                     value_header(currency): st.column_config.NumberColumn(format="%.2f")})
     shown = min(numbers.customers, EXPORT_ROWS)
     st.download_button(t("risk.large.export", n=fmt.count(shown)), data=lambda: export_csv(scores, where, sort),
                        file_name="churn_risk.csv", mime="text/csv", key="risk_large_csv", on_click="ignore")
