@@ -532,6 +532,23 @@ def _passes(events: _Events, days: list[int], *, H: int, L: int, basic: int, typ
 _STAGE_NAMES = np.array(["new", "growth", "mature", "decline"], dtype=object)
 
 
+def cutoff_dates(log, *, window: EventWindow, cutoffs=None) -> list[pd.Timestamp]:
+    """The cut-off days, sorted and distinct, as :func:`label_and_features` reads its ``cutoffs`` option: None
+    gives those of ``log`` (anything with ``first_date`` and ``last_date``), a :class:`Cutoffs` its dates, else
+    anything that reads as dates."""
+    if cutoffs is None:
+        dates = list(_cutoffs(log, window).dates)
+    elif isinstance(cutoffs, Cutoffs):
+        dates = list(cutoffs.dates)
+    else:
+        try:
+            dates = [pd.Timestamp(d).normalize() for d in cutoffs]
+        except (TypeError, ValueError) as exc:
+            raise ParameterError(f"Cut-offs must be dates. Got {list(cutoffs)[:3]!r} ({exc}).",
+                                 code="bad_parameter", name="cutoffs", value=str(list(cutoffs)[:3])) from exc
+    return sorted(set(dates))
+
+
 def label_and_features(
     log: EventLog,
     *,
@@ -565,17 +582,7 @@ def label_and_features(
     ``settings`` (:class:`LogSettings`; default: worked out over this log) fixes what depends on the whole log,
     so that one part of a log (a bucket of customers) gives exactly the rows the whole log would give it.
     """
-    if cutoffs is None:
-        dates = list(_cutoffs(log, window).dates)
-    elif isinstance(cutoffs, Cutoffs):
-        dates = list(cutoffs.dates)
-    else:
-        try:
-            dates = [pd.Timestamp(d).normalize() for d in cutoffs]
-        except (TypeError, ValueError) as exc:
-            raise ParameterError(f"Cut-offs must be dates. Got {list(cutoffs)[:3]!r} ({exc}).",
-                                 code="bad_parameter", name="cutoffs", value=str(list(cutoffs)[:3])) from exc
-    dates = sorted(set(dates))
+    dates = cutoff_dates(log, window=window, cutoffs=cutoffs)
     H, L = int(window.window_days), int(window.lookback_days)
     days = [int(pd.Timestamp(d).value // _DAY_NS) for d in dates]
     if settings is None:

@@ -62,7 +62,8 @@ def open_engine(engine: str = "local", *, scheduler: str | None = None, n_worker
                 threads_per_worker: int = 1, memory_limit: str | None = None) -> Iterator[Engine]:
     """Open the ``engine`` (see the module docstring). ``scheduler`` is a ``tcp://HOST:8786`` address of a
     running Dask scheduler; without it ``dask`` starts a LocalCluster of ``n_workers`` processes bound to
-    127.0.0.1 (``memory_limit`` per worker, e.g. "4GB"; default: the machine's memory shared out)."""
+    127.0.0.1, its dashboard on a free port (``memory_limit`` per worker, e.g. "4GB"; default: the machine's
+    memory shared out)."""
     if engine not in ENGINES:
         raise ParameterError(f"The engine must be one of {list(ENGINES)}. Got {engine!r}. Use 'dask' with "
                              "--scheduler tcp://HOST:8786 for a cluster, or leave the default 'local'.",
@@ -89,7 +90,7 @@ def open_engine(engine: str = "local", *, scheduler: str | None = None, n_worker
             client.close()
         return
     cluster = LocalCluster(n_workers=n_workers, threads_per_worker=threads_per_worker, processes=True,
-                           host="127.0.0.1", dashboard_address=None, memory_limit=memory_limit or "auto")
+                           host="127.0.0.1", dashboard_address=":0", memory_limit=memory_limit or "auto")
     client = Client(cluster)
     log.info("dask engine: LocalCluster of %d workers at %s", n_workers, cluster.scheduler_address)
     try:

@@ -30,8 +30,8 @@ from ..events.labels import (
     EventWindow,
     LabelledEvents,
     LogSettings,
-    _cutoffs,
     _population,
+    cutoff_dates,
     label_and_features,
     log_profile,
     log_settings,
@@ -195,17 +195,8 @@ def _stack(frames: list[pd.DataFrame], keys: list[str]) -> pd.DataFrame:
 
 def _dates(data: ParquetEvents, window: EventWindow, cutoffs) -> list[pd.Timestamp]:
     """The cut-offs as label_and_features reads them (default: those of the whole log's dates)."""
-    if cutoffs is None:
-        dates = list(_cutoffs(SimpleNamespace(first_date=data.first_date, last_date=data.last_date), window).dates)
-    elif isinstance(cutoffs, Cutoffs):
-        dates = list(cutoffs.dates)
-    else:
-        try:
-            dates = [pd.Timestamp(d).normalize() for d in cutoffs]
-        except (TypeError, ValueError) as exc:
-            raise ParameterError(f"Cut-offs must be dates. Got {list(cutoffs)[:3]!r} ({exc}).",
-                                 code="bad_parameter", name="cutoffs", value=str(list(cutoffs)[:3])) from exc
-    return sorted(set(dates))
+    return cutoff_dates(SimpleNamespace(first_date=data.first_date, last_date=data.last_date), window=window,
+                        cutoffs=cutoffs)
 
 
 def _require_dask(engine) -> None:
