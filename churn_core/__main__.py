@@ -488,6 +488,8 @@ def _score_events(args: argparse.Namespace, store: Store, explain) -> dict[str, 
     window = window_of(store, trained_on)
     base = store.load_dataset(trained_on)
     stored = True
+    if args.engine == "dask" and args.events and _parquet_log(args.events):  # the nightly path at scale
+        return _score_parquet_log(args, store, champion=champion, trained_on=trained_on, window=window, base=base)
     if args.events:
         log = _read_log(args)
         try:
@@ -558,6 +560,45 @@ def _score_events_dask(args: argparse.Namespace, store: Store, *, champion, log,
             "out_parquet": args.out_parquet, "rows": scores.rows, "partitions": scores.partitions,
             "run_id": champion.run_id, "model": champion.model, "as_of": table.events.cutoff.date().isoformat(),
             "dataset_version": version, "score_set": scores.score_set, "seconds": scores.seconds,
+            "base_probability": scores.base_probability, "stored": scores.score_set is not None,
+            "probability_of": f"no visit in the next {table.events.window_days} days"}
+
+
+def _parquet_log(path: str) -> bool:
+    """Whether ``path`` is an event log written as bucketed Parquet (churn_core.scale.write_events_parquet)."""
+    from .scale.parquet import META, _filesystem, _join
+
+    fs, root = _filesystem(str(path))
+    return fs.exists(_join(root, META))
+
+
+def _score_parquet_log(args: argparse.Namespace, store: Store, *, champion, trained_on: int, window,
+                       base) -> dict[str, Any]:
+    """Score a bucketed Parquet log on the Dask engine without reading it into this process: the features on
+    the workers (one bucket a task), the model per partition, the scores as Parquet registered as a score set
+    of the champion's own version, dated as of the day (the Risk page then pages through it in DuckDB). Not
+    stored as a dataset version: a log this size stays in its Parquet."""
+    from .events.scoring import as_of_table
+    from .scale.parquet import open_events_parquet
+    from .scale.scoring import save_dask_scores, score_dask
+    from .scoring import champion_model, write_csv
+
+    source = open_events_parquet(args.events)
+    _, model = champion_model(store, champion=champion)
+    with _engine(args) as engine:
+        table = as_of_table(source, window=window, as_of=args.as_of or source.last_date, base=base, engine=engine)
+        features = _dask_features(table)
+        scores = score_dask(features, model=model, engine=engine, as_of=table.events.cutoff,
+                            value="__value__" if "__value__" in features else None, out_url=args.out_parquet)
+    if args.out_parquet:
+        scores = save_dask_scores(store, scores, run_id=champion.run_id, model=champion.model,
+                                  dataset_version=trained_on)
+    path = write_csv(scores.to_frame(), args.out) if args.out else None
+    return {"mode": "events", "engine": "dask", "source": "parquet", "events": source.rows,
+            "customers": source.customers, "out": None if path is None else str(path),
+            "out_parquet": args.out_parquet, "rows": scores.rows, "partitions": scores.partitions,
+            "run_id": champion.run_id, "model": champion.model, "as_of": table.events.cutoff.date().isoformat(),
+            "dataset_version": trained_on, "score_set": scores.score_set, "seconds": scores.seconds,
             "base_probability": scores.base_probability, "stored": scores.score_set is not None,
             "probability_of": f"no visit in the next {table.events.window_days} days"}
 

@@ -29,6 +29,11 @@ from synthetic import generate_events  # noqa: E402
 pytestmark = pytest.mark.scale
 
 
+def _log_from(path):
+    return read_events(pd.read_csv(path), id="customer_id", time="visit_date", amount="amount_cny",
+                       type="visit_type")
+
+
 def _log(customers: int):
     return read_events(generate_events(customers, seed=3), id="customer_id", time="visit_date",
                        amount="amount_cny", type="visit_type")
@@ -203,6 +208,17 @@ def test_cli_trains_and_scores_on_the_dask_engine_like_the_local_one(engine, tmp
     csv = pd.read_csv(tmp_path / "dask.csv", dtype={"customer_id": str})
     assert np.array_equal(csv.set_index("customer_id").loc[stored.index, "probability"].to_numpy(),
                           stored["probability"].to_numpy(dtype=float))
+    # the nightly path: the log as bucketed Parquet, never read into the CLI's process, scores the same
+    from churn_core.scale import write_events_parquet
+
+    folder = tmp_path / "nightly_log"
+    write_events_parquet(_log_from(events), folder, buckets=8)
+    nightly_url = str(tmp_path / "nightly_scores")
+    nightly = run(capsys, "score", "--events", str(folder), *cluster, "--out-parquet", nightly_url, "--db", dask_db)
+    assert nightly["source"] == "parquet" and nightly["rows"] == scored["rows"] and nightly["stored"]
+    assert Store(dask_db).parquet_url("scores", nightly["score_set"]) == nightly_url
+    from_parquet = pd.read_parquet(nightly_url).set_index("customer_id").loc[stored.index]
+    assert np.array_equal(from_parquet["probability"].to_numpy(), stored["probability"].to_numpy(dtype=float))
 
 
 def test_cli_refuses_dask_options_without_a_visit_log(capsys, tmp_path):

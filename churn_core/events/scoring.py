@@ -39,11 +39,12 @@ def window_of(store: Store, version: int) -> EventWindow:
     return EventWindow(**window)
 
 
-def as_of_table(log: EventLog, *, window: EventWindow, as_of, version: int | None = None,
+def as_of_table(log, *, window: EventWindow, as_of, version: int | None = None,
                 base: Dataset | None = None, engine=None) -> Dataset:
     """The eligible customers of ``log`` as of day ``as_of`` with their features (a Dataset to score).
     ``base`` (the version's analysis table) gives the roles and name. ``engine``: a dask engine
-    (:func:`churn_core.scale.open_engine`) computes the features on its workers, one customer bucket a task."""
+    (:func:`churn_core.scale.open_engine`) computes the features on its workers, one customer bucket a task;
+    ``log`` may then be a bucketed Parquet log (:class:`churn_core.scale.ParquetEvents`), never loaded here."""
     day = pd.Timestamp(as_of).normalize()
     first, last = log.first_date, log.last_date
     if first is None or day < first or day > last:
