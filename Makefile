@@ -60,6 +60,8 @@ bench: $(VENV)/.dev ## benchmarks at 200k and 1M synthetic customers (prints tab
 	$(BIN)/python bench/pages.py
 	$(BIN)/python bench/events.py
 	$(BIN)/python bench/campaigns.py
+	$(BIN)/python bench/risk_large.py
+	$(BIN)/python bench/scale.py  # about 30 minutes: 1M, 3M and 10M customers on both engines
 
 lint: $(VENV)/.dev ## ruff over the code
 	$(BIN)/ruff check churn_core ui pages app.py tests bench scripts
