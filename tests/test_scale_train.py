@@ -233,7 +233,7 @@ def test_a_training_set_sent_through_parquet_trains_like_one_scattered(engine, m
     label must stay the same partitions (dask planned them apart and failed at 200k customers)."""
     import churn_core.scale.training as training
 
-    small = cc.label_and_features(_log(2_000))
+    small = cc.label_and_features(_log(1_000))
     scattered = cc.train_out_of_time(small, models=("xgboost",), engine=engine)
     monkeypatch.setattr(training, "PARQUET_BYTES", 1)
     monkeypatch.setattr(training.to_dask_frame, "__defaults__", (None, None, 1))

@@ -86,6 +86,24 @@ def secured_app_server(tmp_path, request) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def trained_demo_db(tmp_path_factory) -> Path:
+    """The after-sales demo trained once for the session by the command line (``train --events ... --promote
+    --models logistic_regression``, about 20 s); the journeys serve copies of it."""
+    import subprocess
+    import sys
+
+    db = tmp_path_factory.mktemp("demo_template") / "churn.duckdb"
+    data = ROOT / "data"
+    done = subprocess.run(
+        [sys.executable, "-m", "churn_core", "train", "--events", str(data / "aftersales_visits.csv.gz"),
+         "--customers", str(data / "aftersales_customers.csv.gz"), "--promote", "--models", "logistic_regression",
+         "--db", str(db)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "champion: run 1 logistic_regression" in done.stdout
+    return db
+
+
+@pytest.fixture(scope="session")
 def browser():
     if not Path(CHROMIUM).is_file():
         if os.environ.get("CI"):

@@ -23,9 +23,9 @@ expect = pytest.importorskip("playwright.sync_api").expect
 
 
 @pytest.fixture(scope="module")
-def demo_server(tmp_path_factory) -> Iterator[tuple[str, Path, Path]]:
+def demo_server(tmp_path_factory, trained_demo_db) -> Iterator[tuple[str, Path, Path]]:
     """A server of its own on the after-sales demo with a logistic regression champion (campaigns change it)."""
-    with trained_demo_server(tmp_path_factory.mktemp("campaign")) as served:
+    with trained_demo_server(tmp_path_factory.mktemp("campaign"), trained_demo_db) as served:
         yield served
 
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from screenshot import running_app
+
+from tests.conftest import copy_db
 
 from .conftest import ROOT, SERVER_LOG
 from .test_journeys import chart_title, expect_no_errors, main, metric_value, sidebar
@@ -32,25 +32,20 @@ IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 
 
 @contextlib.contextmanager
-def trained_demo_server(workdir: Path) -> Iterator[tuple[str, Path, Path]]:
-    """A server on a database holding the after-sales demo (v1, active) and run 1, its logistic regression
-    promoted, as the command line leaves it. Yields the base URL, the server log and the database."""
-    db = workdir / "churn.duckdb"
-    done = subprocess.run(
-        [sys.executable, "-m", "churn_core", "train", "--events", str(VISITS), "--customers", str(CUSTOMERS),
-         "--promote", "--models", "logistic_regression", "--db", str(db)],
-        cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert "champion: run 1 logistic_regression" in done.stdout
+def trained_demo_server(workdir: Path, template: Path) -> Iterator[tuple[str, Path, Path]]:
+    """A server on a copy of ``template`` (the session's trained after-sales database: the demo as v1, active, and
+    run 1, its logistic regression promoted, as the command line leaves it). Yields the base URL, the server log
+    and the database."""
+    db = copy_db(template, workdir)
     log_path = workdir / "server.log"
     with running_app(workdir, log_path) as url:
         yield url, log_path, db
 
 
 @pytest.fixture(scope="module")
-def events_server(tmp_path_factory) -> Iterator[tuple[str, Path]]:
+def events_server(tmp_path_factory, trained_demo_db) -> Iterator[tuple[str, Path]]:
     """The trained after-sales server (trained_demo_server): its base URL and log."""
-    with trained_demo_server(tmp_path_factory.mktemp("events")) as (url, log_path, _):
+    with trained_demo_server(tmp_path_factory.mktemp("events"), trained_demo_db) as (url, log_path, _):
         yield url, log_path
 
 
