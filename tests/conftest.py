@@ -269,3 +269,12 @@ def events_template(tmp_path_factory) -> Path:
 @pytest.fixture
 def events_db(events_template, tmp_path) -> Path:
     return copy_db(events_template, tmp_path)
+
+
+@pytest.fixture(scope="module")
+def engine():
+    """A Dask LocalCluster of 2 worker processes on 127.0.0.1 for a module of `scale` tests (issue 18)."""
+    from churn_core.scale import open_engine
+
+    with open_engine("dask", n_workers=2) as opened:
+        yield opened

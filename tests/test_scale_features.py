@@ -18,18 +18,11 @@ from churn_core.scale import (
     features,
     label_and_features_dask,
     load_frame,
-    open_engine,
     to_workers,
     write_events_parquet,
 )
 
 pytestmark = pytest.mark.scale
-
-
-@pytest.fixture(scope="module")
-def engine():
-    with open_engine("dask", n_workers=2) as opened:
-        yield opened
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from churn_core.__main__ import main
 from churn_core.artifacts import load_model, save_model
 from churn_core.events import read_events
 from churn_core.explain import design_matrix, explain_customers
-from churn_core.scale import Engine, open_engine
+from churn_core.scale import Engine
 from churn_core.scale.scoring import SCORE_COLUMNS, score_dask
 from churn_core.scale.training import memory_check, to_dask_frame
 from churn_core.store import Store
@@ -37,12 +37,6 @@ def _log_from(path):
 def _log(customers: int):
     return read_events(generate_events(customers, seed=3), id="customer_id", time="visit_date",
                        amount="amount_cny", type="visit_type")
-
-
-@pytest.fixture(scope="module")
-def engine():
-    with open_engine("dask", n_workers=2) as opened:
-        yield opened
 
 
 @pytest.fixture(scope="module")
