@@ -430,6 +430,13 @@ def call_sheet_download(campaign) -> None:
                        key=f"campaign_sheet_{campaign.id}")
 
 
+def _batch_file(batch) -> str:
+    """The file a version came from; an observation names the visit-log version it read (stored as "v<n>")."""
+    if batch.source == "observed" and batch.file_name:
+        return t("campaigns.observed_file", version=batch.file_name.lstrip("v"))
+    return batch.file_name or "–"
+
+
 def history(campaign) -> None:
     """Every outcome version: when, by whom, how, from which file, how many rows and replaced results."""
     batches = state.outcome_batches(campaign.id)
@@ -442,7 +449,7 @@ def history(campaign) -> None:
         t("campaigns.c_recorded"): [b.recorded_at.strftime("%Y-%m-%d %H:%M") for b in reversed(batches)],
         t("campaigns.c_by"): [b.recorded_by or "–" for b in reversed(batches)],
         t("campaigns.c_source"): [word(b.source) for b in reversed(batches)],
-        t("campaigns.c_file"): [b.file_name or "–" for b in reversed(batches)],
+        t("campaigns.c_file"): [_batch_file(b) for b in reversed(batches)],
         t("campaigns.c_rows"): [b.rows for b in reversed(batches)],
         t("campaigns.c_replaced"): [b.replaced for b in reversed(batches)],
     }), hide_index=True, width="stretch")

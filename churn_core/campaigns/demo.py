@@ -272,7 +272,7 @@ def play_demo_campaign(store, campaign_id: int, *, effect: CampaignEffect = APP_
     action = dict(zip(members["customer_id"].astype(str), members["action"].astype(str)))
     calls["action_taken"] = np.where(calls["contacted"], calls["customer_id"].map(action), None)
     record_outcomes(calls, store=store, campaign_id=campaign_id, source="simulated",
-                    filename="simulated call sheet", recorded_by=recorded_by)
+                    filename=None, recorded_by=recorded_by)  # the source says "simulated"; no file
     observe_campaign(store, campaign_id, version=version.version, recorded_by=recorded_by)
     log.info("demo campaign %d played forward: log v%d, true uplift %.3f", campaign_id, version.version,
              sim.true_uplift)

@@ -154,7 +154,7 @@ def observe_campaign(store, campaign_id: int, *, version: int, recorded_by: str 
                                 visit_types=types)
     frame = observed[["customer_id", "result"]]
     return record_outcomes(frame, store=store, campaign_id=campaign_id, source="observed",
-                           filename=f"visit log v{version}", recorded_by=recorded_by, allow_changes=allow_changes)
+                           filename=f"v{version}", recorded_by=recorded_by, allow_changes=allow_changes)
 
 
 def report(store, campaign_id: int) -> CampaignReport:
